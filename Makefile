@@ -1,0 +1,31 @@
+# kubectl-podfix developer tasks. `make test` is what CI runs (see .ci/run).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+.PHONY: help install test bench dist example clean
+
+help:  ## list targets
+	@grep -E '^[a-z]+:.*## ' Makefile | sed 's/:.*## /\t/'
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv with podfix and the test tools
+
+example: $(STAMP)  ## explain the shipped example bundle
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" kubectl podfix explain -f examples/imagepull-notfound.yaml
+
+test: $(STAMP)  ## run the whole test suite
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q
+
+bench: $(STAMP)  ## benchmark against the loopback API server (docs/benchmarks.md)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m tests.bench
+
+clean:  ## remove build outputs
+	rm -rf build dist *.egg-info .pytest_cache

@@ -1,0 +1,178 @@
+"""The command line: a thin click layer.
+
+Each command parses flags, calls one function that returns data, renders it,
+and leaves with a documented exit code. ``main`` is the one place where
+exceptions become messages and exit codes; no traceback reaches the user
+unless --debug asks for it. Nothing here imports the Kubernetes client at
+module level, so --help and --version stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .errors import Exit, PodfixError, UsageError
+
+OUTPUTS = ("text", "wide", "json", "yaml")
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _prog_name() -> str:
+    base = os.path.basename(sys.argv[0] or "")
+    return "kubectl podfix" if base.startswith("kubectl-") or base.startswith("kubectl_") else "kubectl-podfix"
+
+
+def connection_options(func: Callable) -> Callable:
+    """kubectl's connection flags, shared by every command that talks to a cluster."""
+    options = [
+        click.option("-n", "--namespace", metavar="NS", help="Namespace (default: the context's namespace)."),
+        click.option("--kubeconfig", metavar="FILE", help="Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)."),
+        click.option("--context", "context_name", metavar="NAME", help="The kubeconfig context to use."),
+        click.option("--cluster", metavar="NAME", help="The kubeconfig cluster to use."),
+        click.option("--user", metavar="NAME", help="The kubeconfig user to use."),
+        click.option("--request-timeout", metavar="DURATION", default="0",
+                     help="Time to wait for each API request, e.g. 30s or 1m (0 = no limit)."),
+        click.option("-v", "--debug", is_flag=True, help="Show the requests made and full errors."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def connect(opts: dict[str, Any]):
+    """Open a Cluster from the connection flags (imports the Kubernetes client)."""
+    from .cluster import Cluster
+    from .kubeconfig import load, parse_timeout
+
+    timeout = parse_timeout(opts.get("request_timeout"))
+    conn = load(kubeconfig=opts.get("kubeconfig"), context=opts.get("context_name"), cluster=opts.get("cluster"),
+                user=opts.get("user"), namespace=opts.get("namespace"))
+    return Cluster(conn, timeout=timeout, debug=bool(opts.get("debug")))
+
+
+def _color(stream) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+class Progress:
+    """A one-line progress note on stderr, only on a TTY."""
+
+    def __init__(self) -> None:
+        self.enabled = _color(sys.stderr) or (sys.stderr.isatty() if hasattr(sys.stderr, "isatty") else False)
+        self.shown = False
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\r\033[K{message}...")
+            sys.stderr.flush()
+            self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="kubectl-podfix", message="%(prog)s v%(version)s")
+def cli() -> None:
+    """Explain why pods will not run, and optionally fix it safely.
+
+    \b
+    kubectl podfix explain POD -n NS      diagnose one pod
+    kubectl podfix explain                every pod with a problem in the namespace
+    kubectl podfix explain -f pod.yaml    diagnose saved objects, no cluster needed
+    """
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("target", required=False, metavar="[POD | TYPE/NAME]")
+@click.option("-f", "--filename", "files", multiple=True, metavar="FILE",
+              help="Explain saved objects (YAML/JSON, List, multi-document; - for stdin) instead of a cluster.")
+@click.option("-o", "--output", type=click.Choice(OUTPUTS), default="text", show_default=True, help="Output format.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (ignores -n).")
+@click.option("-l", "--selector", metavar="SELECTOR", help="Label selector, e.g. app=web,tier in (fe,be).")
+@click.option("--field-selector", metavar="SELECTOR", help="Field selector for pods, e.g. spec.nodeName=node-1.")
+@click.option("--exit-code", is_flag=True, help="Exit 3 when any pod has an error-severity finding.")
+@click.option("--save", metavar="FILE", help="Also save the evidence used (Secret values removed) as a bundle for explain -f.")
+@connection_options
+def explain(target: str | None, files: tuple[str, ...], output: str, all_namespaces: bool, selector: str | None,
+            field_selector: str | None, exit_code: bool, save: str | None, **opts: Any) -> None:
+    """Explain why a pod (or every failing pod in scope) is not running.
+
+    \b
+    TARGET is a pod name, or a workload as TYPE/NAME (deploy/web, sts/db, ds/agent, job/x, rs/y).
+    With no TARGET, every pod with a problem in the namespace (or with -A, the cluster).
+    """
+    from . import explain as job
+    from . import render
+
+    if files and (all_namespaces or selector or field_selector):
+        raise UsageError("-f cannot be combined with -A, -l or --field-selector")
+    if target and (all_namespaces or selector):
+        raise UsageError("a TARGET cannot be combined with -A or -l")
+    if files:
+        outcome = job.from_files(list(files), pod=target, namespace=opts.get("namespace"))
+    else:
+        cluster = connect(opts)
+        progress = Progress()
+        try:
+            outcome = job.live(cluster, target=target, namespace=cluster.conn.namespace,
+                               all_namespaces=all_namespaces, label_selector=selector,
+                               field_selector=field_selector, progress=progress)
+        finally:
+            progress.done()
+    if save:
+        from . import bundle
+
+        bundle.write(save, outcome.snapshot, [r.ctx.pod for r in outcome.results])
+    render.FORMATS[output](outcome.results, sys.stdout, color=_color(sys.stdout), warnings=outcome.warnings,
+                           owners_of_all=outcome.snapshot.owners_of_all, scope=outcome.scope)
+    if exit_code and any(f.severity == "error" for r in outcome.results for f in r.findings):
+        raise SystemExit(Exit.FINDINGS)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every failure into one line and an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("__complete", "__completeNoDesc"):
+        from .completion import run as complete
+
+        raise SystemExit(complete(args[1:]))
+    debug = "--debug" in args or "-v" in args
+    try:
+        code = cli.main(args=args, prog_name=_prog_name(), standalone_mode=False)
+    except PodfixError as exc:
+        _fail(exc.message, exc.code, exc.detail if debug else None)
+    except click.exceptions.Abort:
+        _fail("aborted", Exit.INTERRUPTED)
+    except KeyboardInterrupt:
+        _fail("interrupted", Exit.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except BrokenPipeError:
+        sys.stderr.close()
+        raise SystemExit(Exit.OK) from None
+    except SystemExit:
+        raise
+    except Exception as exc:  # a bug: still one line, the traceback only with --debug
+        if debug:
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (run again with --debug and report it)", Exit.ERROR)
+    raise SystemExit(code if isinstance(code, int) else Exit.OK)
+
+
+def _fail(message: str, code: int, detail: str | None = None) -> None:
+    if detail:
+        print(f"podfix: {detail}", file=sys.stderr)
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+

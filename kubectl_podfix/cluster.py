@@ -1,0 +1,280 @@
+"""Every request podfix makes to the API server goes through ``Cluster``.
+
+It uses the official client's transport (auth, TLS, exec plugins, proxies)
+but reads raw JSON with ``_preload_content=False``: no model classes. It
+counts requests (tests and ``--debug`` rely on it), retries 429 and 5xx a
+bounded number of times honouring Retry-After, redacts Secrets the moment
+they arrive, and turns transport and API errors into one-line
+``PodfixError``s.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from typing import Any, Iterator
+from urllib.parse import quote, urlencode
+
+from .errors import Exit, PodfixError
+from .kubeconfig import Connection, client_configuration
+
+FIELD_MANAGER = "kubectl-podfix"
+PAGE_SIZE = 500
+MAX_RETRIES = 3
+REDACTED_ANNOTATION = "podfix.io/registries"
+
+# kind -> (API prefix, plural, namespaced)
+RESOURCES: dict[str, tuple[str, str, bool]] = {
+    "Pod": ("/api/v1", "pods", True),
+    "Event": ("/api/v1", "events", True),
+    "ServiceAccount": ("/api/v1", "serviceaccounts", True),
+    "Secret": ("/api/v1", "secrets", True),
+    "ConfigMap": ("/api/v1", "configmaps", True),
+    "PersistentVolumeClaim": ("/api/v1", "persistentvolumeclaims", True),
+    "Node": ("/api/v1", "nodes", False),
+    "Namespace": ("/api/v1", "namespaces", False),
+    "ReplicaSet": ("/apis/apps/v1", "replicasets", True),
+    "Deployment": ("/apis/apps/v1", "deployments", True),
+    "StatefulSet": ("/apis/apps/v1", "statefulsets", True),
+    "DaemonSet": ("/apis/apps/v1", "daemonsets", True),
+    "Job": ("/apis/batch/v1", "jobs", True),
+    "CronJob": ("/apis/batch/v1", "cronjobs", True),
+    "PodMetrics": ("/apis/metrics.k8s.io/v1beta1", "pods", True),
+    "SelfSubjectAccessReview": ("/apis/authorization.k8s.io/v1", "selfsubjectaccessreviews", False),
+}
+
+
+def path_for(kind: str, namespace: str | None = None, name: str | None = None, sub: str | None = None) -> str:
+    prefix, plural, namespaced = RESOURCES[kind]
+    path = prefix
+    if namespaced and namespace:
+        path += f"/namespaces/{quote(namespace, safe='')}"
+    path += f"/{plural}"
+    if name:
+        path += f"/{quote(name, safe='')}"
+    if sub:
+        path += f"/{sub}"
+    return path
+
+
+def redact_secret(secret: dict) -> dict:
+    """A copy of a Secret without any value: data keys kept (values emptied), registries listed."""
+    import base64
+
+    out = {k: v for k, v in secret.items() if k not in ("data", "stringData")}
+    meta = dict(out.get("metadata") or {})
+    meta.pop("managedFields", None)
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items()
+                   if k != "kubectl.kubernetes.io/last-applied-configuration"}
+    data = secret.get("data") or {}
+    registries: list[str] = []
+    for key in (".dockerconfigjson", ".dockercfg"):
+        raw = data.get(key)
+        if not isinstance(raw, str):
+            continue
+        try:
+            doc = json.loads(base64.b64decode(raw))
+        except (ValueError, TypeError):
+            continue
+        auths = doc.get("auths", doc) if key == ".dockerconfigjson" else doc
+        if isinstance(auths, dict):
+            registries.extend(str(k) for k in auths)
+    if registries:
+        annotations[REDACTED_ANNOTATION] = ",".join(registries)
+    meta["annotations"] = annotations
+    out["metadata"] = meta
+    keys = set(data) | set(secret.get("stringData") or {})
+    out["data"] = {k: "" for k in sorted(keys)}
+    return out
+
+
+class Cluster:
+    """A connection to one API server. Thread-safe for concurrent reads."""
+
+    def __init__(self, conn: Connection, *, timeout: float | None = None, debug: bool = False):
+        from . import kube
+
+        self.conn = conn
+        self.timeout = timeout
+        self.debug = debug
+        cfg = client_configuration(conn)
+        cfg.retries = False  # podfix retries itself, boundedly (see request)
+        self.api = kube.ApiClient()(cfg)
+        self.api.user_agent = "kubectl-podfix"
+        self._exc = kube.ApiException()
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.trace: list[str] = []
+
+    # -- transport -------------------------------------------------------
+
+    def request(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
+                content_type: str | None = None, raw: bool = False) -> Any:
+        """Send one request; return parsed JSON (or text with ``raw``). Raises PodfixError or ApiError."""
+        params = [(k, v) for k, v in (query or {}).items() if v is not None and v != ""]
+        headers = {"Accept": "text/plain, */*" if raw else "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type or "application/json"
+        attempt = 0
+        while True:
+            attempt += 1
+            with self._lock:
+                self.requests += 1
+            started = time.monotonic()
+            try:
+                resp = self.api.call_api(path, method, query_params=params, header_params=headers, body=body,
+                                         auth_settings=["BearerToken"], _preload_content=False,
+                                         _return_http_data_only=True, _request_timeout=self.timeout)
+                data = resp.data
+                self._note(method, path, params, resp.status, started)
+            except self._exc as exc:
+                self._note(method, path, params, exc.status, started)
+                retry = _retry_delay(exc, attempt, method)
+                if retry is not None:
+                    time.sleep(retry)
+                    continue
+                raise ApiError.from_exception(exc, method, path) from None
+            except Exception as exc:  # urllib3 transport errors
+                self._note(method, path, params, None, started)
+                if attempt <= 1 and method == "GET" and _is_reset(exc):
+                    continue
+                raise self._transport_error(exc) from None
+            if raw:
+                return data.decode("utf-8", "replace")
+            try:
+                return json.loads(data) if data else {}
+            except ValueError:
+                raise PodfixError(f"the API server at {self.conn.server} answered {method} {path} with something "
+                                  "that is not JSON: is the server address right?") from None
+
+    def _note(self, method: str, path: str, params: list, status: int | None, started: float) -> None:
+        if not self.debug:
+            return
+        ms = (time.monotonic() - started) * 1000
+        line = f"{method} {path}{'?' + urlencode(params) if params else ''} -> {status or 'no answer'} ({ms:.0f} ms)"
+        with self._lock:
+            self.trace.append(line)
+        print(f"podfix: {line}", file=sys.stderr)
+
+    def _transport_error(self, exc: Exception) -> PodfixError:
+        text = str(exc)
+        where = f"{self.conn.server} (context {self.conn.context})"
+        low = text.lower()
+        if "certificate" in low or "ssl" in low or "tls" in low:
+            return PodfixError(f"TLS verification of the API server {where} failed: {_short(text)}. "
+                               "Check the kubeconfig's certificate-authority data", detail=text)
+        if "timed out" in low or "timeout" in low:
+            return PodfixError(f"the API server {where} did not answer in time: raise --request-timeout "
+                               "or check the cluster's health", detail=text)
+        return PodfixError(f"cannot reach the API server {where}: {_short(text)}. "
+                           "Check the cluster is up and reachable (VPN, proxy, kubectl config current-context)",
+                           detail=text)
+
+    # -- verbs -------------------------------------------------------------
+
+    def get(self, kind: str, namespace: str | None, name: str) -> dict:
+        obj = self.request("GET", path_for(kind, namespace, name))
+        return redact_secret(obj) if kind == "Secret" else obj
+
+    def list(self, kind: str, namespace: str | None = None, *, label_selector: str | None = None,
+             field_selector: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[dict]:
+        """LIST with pagination; yields items with ``kind``/``apiVersion`` filled in."""
+        path = path_for(kind, namespace)
+        token = None
+        api_version = RESOURCES[kind][0].removeprefix("/api/").removeprefix("/apis/")
+        while True:
+            page = self.request("GET", path, {"labelSelector": label_selector, "fieldSelector": field_selector,
+                                              "limit": page_size, "continue": token})
+            for item in page.get("items") or []:
+                item.setdefault("kind", kind)
+                item.setdefault("apiVersion", api_version)
+                yield redact_secret(item) if kind == "Secret" else item
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return
+
+    def log(self, namespace: str, pod: str, container: str, *, previous: bool = True, tail: int = 40) -> str:
+        return self.request("GET", path_for("Pod", namespace, pod, "log"),
+                            {"container": container, "previous": "true" if previous else None,
+                             "tailLines": tail, "limitBytes": 64 * 1024}, raw=True)
+
+    def create(self, kind: str, namespace: str | None, body: dict, *, dry_run: bool = False) -> dict:
+        return self.request("POST", path_for(kind, namespace), _write_query(dry_run), body)
+
+    def patch(self, kind: str, namespace: str | None, name: str, body: Any, *,
+              content_type: str = "application/strategic-merge-patch+json", dry_run: bool = False) -> dict:
+        return self.request("PATCH", path_for(kind, namespace, name), _write_query(dry_run), body, content_type)
+
+    def delete(self, kind: str, namespace: str | None, name: str, *, dry_run: bool = False) -> dict:
+        query = {"dryRun": "All" if dry_run else None}
+        return self.request("DELETE", path_for(kind, namespace, name), query)
+
+
+def _write_query(dry_run: bool) -> dict[str, Any]:
+    return {"fieldManager": FIELD_MANAGER, "dryRun": "All" if dry_run else None}
+
+
+def _retry_delay(exc: Any, attempt: int, method: str) -> float | None:
+    status = getattr(exc, "status", None) or 0
+    if attempt > MAX_RETRIES or not (status == 429 or status >= 500):
+        return None
+    if status >= 500 and method not in ("GET", "HEAD") and status != 503:
+        return None  # a write may have happened: don't repeat it blindly
+    headers = getattr(exc, "headers", None) or {}
+    after = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        delay = float(after) if after is not None else 0.5 * 2 ** (attempt - 1)
+    except ValueError:
+        delay = 1.0
+    return min(max(delay, 0.0), 10.0)
+
+
+def _is_reset(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "reset" in text or "remotedisconnected" in text or "connection aborted" in text or "protocolerror" in text
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    for marker in ("Caused by ", "caused by "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class ApiError(PodfixError):
+    """The API server answered with an error Status."""
+
+    def __init__(self, message: str, status: int, reason: str, server_message: str, method: str, path: str,
+                 code: int = Exit.ERROR):
+        super().__init__(message, code)
+        self.status = status
+        self.reason = reason
+        self.server_message = server_message
+        self.method = method
+        self.path = path
+
+    @classmethod
+    def from_exception(cls, exc: Any, method: str, path: str) -> "ApiError":
+        status = int(getattr(exc, "status", 0) or 0)
+        body = getattr(exc, "body", None)
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
+        reason, server_message = getattr(exc, "reason", "") or "", ""
+        try:
+            doc = json.loads(body) if body else {}
+            if isinstance(doc, dict):
+                reason = doc.get("reason") or reason
+                server_message = doc.get("message") or ""
+        except ValueError:
+            server_message = (body or "").strip()[:200]
+        if status == 401:
+            message = ("the API server rejected your credentials (401 Unauthorized): they may have expired; "
+                       "log in again or refresh the kubeconfig (e.g. your cloud's get-credentials command)")
+        elif status == 403:
+            message = f"forbidden: {server_message or method + ' ' + path}. Ask a cluster admin for that permission"
+        else:
+            message = f"the API server answered {status} {reason}: {server_message or method + ' ' + path}"
+        return cls(message, status, reason, server_message, method, path)

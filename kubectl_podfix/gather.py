@@ -1,0 +1,275 @@
+"""Collect what the rules need, in as few requests as possible, and build PodContexts.
+
+Data access scales with scopes and pages, never with pods or containers:
+one pod is a GET plus one events LIST (plus at most one request for the
+related object a rule needs); a namespace or the cluster is one paginated LIST
+per kind, joined in memory by uid. The only per-pod requests are previous
+container logs for crash findings, bounded and fetched concurrently.
+
+Which extra objects a pod needs is decided by pure functions over the pod
+(``needs``), so the decision is tested without a cluster.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable
+
+from .errors import PodfixError
+from .model import PodContext, Snapshot, dig, event_time, utcnow
+
+IMAGE_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
+                 "ImageInspectError", "RegistryUnavailable", "ErrImagePullBackOff"}
+MAX_LOG_FETCHES = 20
+LOG_WORKERS = 4
+LOG_LINES = 40
+
+
+# -- pure decisions ------------------------------------------------------------
+
+def normalize_event(ev: dict) -> dict:
+    """Return an event in the core/v1 shape, whether it came from core/v1 or events.k8s.io/v1."""
+    if "regarding" not in ev and "note" not in ev and "deprecatedCount" not in ev:
+        return ev
+    out = dict(ev)
+    out["apiVersion"] = "v1"
+    out.setdefault("involvedObject", ev.get("regarding") or {})
+    out.setdefault("message", ev.get("note") or "")
+    series = ev.get("series") or {}
+    out.setdefault("count", series.get("count") or ev.get("deprecatedCount") or 1)
+    out.setdefault("firstTimestamp", ev.get("deprecatedFirstTimestamp") or ev.get("eventTime"))
+    out.setdefault("lastTimestamp", series.get("lastObservedTime") or ev.get("deprecatedLastTimestamp")
+                   or ev.get("eventTime"))
+    out.setdefault("source", ev.get("deprecatedSource") or {"component": ev.get("reportingController") or ""})
+    return out
+
+
+def _statuses(pod: dict) -> Iterable[dict]:
+    status = pod.get("status") or {}
+    for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
+        yield from (s for s in status.get(key) or [] if isinstance(s, dict))
+
+
+def pull_failing(pod: dict) -> bool:
+    return any(dig(s, "state.waiting.reason") in IMAGE_REASONS for s in _statuses(pod))
+
+
+def needs_logs(pod: dict) -> list[str]:
+    """Containers whose previous log a crash rule will quote."""
+    try:
+        from .rules.containers import needs_logs as rule_needs
+    except ImportError:  # the container family is optional
+        return []
+    return rule_needs(pod)
+
+
+def is_suspect(pod: dict) -> bool:
+    """Whether a pod may have a problem worth diagnosing (cheap, over-inclusive)."""
+    phase = dig(pod, "status.phase")
+    if phase == "Succeeded":
+        return False
+    if phase != "Running" or dig(pod, "metadata.deletionTimestamp"):
+        return True
+    for cond in dig(pod, "status.conditions", []) or []:
+        if cond.get("type") == "Ready" and cond.get("status") != "True":
+            return True
+    return any((s.get("restartCount") or 0) > 0 or dig(s, "state.waiting") for s in _statuses(pod))
+
+
+def top_owner(pod: dict, snapshot: Snapshot) -> dict | None:
+    """{"kind", "name"} of the pod's top controller, following ownerReferences through the snapshot."""
+    refs = dig(pod, "metadata.ownerReferences", []) or []
+    ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+    if not ref:
+        return None
+    kind, name = ref.get("kind"), ref.get("name")
+    ns = dig(pod, "metadata.namespace", "")
+    if kind == "Node":  # a static pod's mirror: no controller to change
+        return None
+    for _ in range(4):
+        owner = snapshot.get(kind, ns, name)
+        if owner is None:
+            break
+        up = [r for r in dig(owner, "metadata.ownerReferences", []) or [] if r.get("controller")]
+        if not up:
+            break
+        kind, name = up[0].get("kind"), up[0].get("name")
+    if kind == "ReplicaSet" and snapshot.get("ReplicaSet", ns, name) is None:
+        # NB: a Deployment names its ReplicaSets "<deployment>-<pod-template-hash>" and labels
+        # the pods with that hash, so the Deployment is known without another request.
+        hash_ = dig(pod, "metadata.labels", {}).get("pod-template-hash")
+        if hash_ and name.endswith("-" + hash_):
+            return {"kind": "Deployment", "name": name[: -len(hash_) - 1]}
+    return {"kind": kind, "name": name}
+
+
+def contexts(snapshot: Snapshot, pods: Iterable[dict] | None = None) -> list[PodContext]:
+    """Build one PodContext per pod, joining events by involvedObject uid (or name for uid-less files)."""
+    by_uid: dict[str, list[dict]] = {}
+    by_name: dict[tuple[str, str], list[dict]] = {}
+    for ev in snapshot.events:
+        inv = ev.get("involvedObject") or {}
+        if inv.get("kind") not in (None, "", "Pod"):
+            continue
+        ns = inv.get("namespace") or dig(ev, "metadata.namespace", "")
+        if inv.get("uid"):
+            by_uid.setdefault(inv["uid"], []).append(ev)
+        by_name.setdefault((ns, inv.get("name") or ""), []).append(ev)
+    now = utcnow()
+    out = []
+    for pod in (snapshot.pods if pods is None else pods):
+        uid = dig(pod, "metadata.uid")
+        key = (dig(pod, "metadata.namespace", "") or "", dig(pod, "metadata.name", "") or "")
+        if uid and uid in by_uid:
+            events = by_uid[uid]
+        else:
+            events = [ev for ev in by_name.get(key, []) if not (dig(ev, "involvedObject.uid") and uid)]
+        events = sorted(events, key=lambda e: event_time(e) or now)
+        out.append(PodContext(pod=pod, events=events, snapshot=snapshot, owner=top_owner(pod, snapshot), now=now))
+    return out
+
+
+# -- live gathering ---------------------------------------------------------------
+
+def _forbidden(exc: Exception) -> bool:
+    return getattr(exc, "status", None) == 403
+
+
+def gather_pod(cluster, namespace: str, name: str) -> Snapshot:
+    """Everything needed to explain one pod: usually 2 or 3 requests."""
+    from .cluster import ApiError
+
+    snap = Snapshot(source="cluster")
+    try:
+        pod = cluster.get("Pod", namespace, name)
+    except ApiError as exc:
+        if exc.status == 404:
+            raise PodfixError(f'pod "{name}" not found in namespace "{namespace}": '
+                              f"list pods with kubectl get pods -n {namespace}, or pass -n NAMESPACE") from None
+        raise
+    pod.setdefault("kind", "Pod")
+    pod.setdefault("apiVersion", "v1")
+    snap.pods.append(pod)
+    uid = dig(pod, "metadata.uid", "")
+    selector = f"involvedObject.name={name},involvedObject.namespace={namespace}"
+    if uid:
+        selector += f",involvedObject.uid={uid}"
+    _try_list(snap, cluster, "Event", namespace, field_selector=selector)
+    _fetch_related(snap, cluster, [pod])
+    _fetch_logs(snap, cluster, [pod])
+    return snap
+
+
+def gather_scope(cluster, namespace: str | None, *, label_selector: str | None = None,
+                 field_selector: str | None = None, progress: Callable[[str], None] | None = None) -> Snapshot:
+    """Everything needed to explain the pods of a namespace (or all, with namespace None)."""
+    snap = Snapshot(source="cluster")
+    note = progress or (lambda _msg: None)
+    note("listing pods")
+    pods = list(cluster.list("Pod", namespace, label_selector=label_selector, field_selector=field_selector))
+    suspects = [p for p in pods if is_suspect(p)]
+    snap.pods = suspects
+    if not suspects:
+        snap.owners_of_all = [(dig(p, "metadata.namespace", ""), top_owner(p, snap)) for p in pods]
+        return snap
+    note(f"listing events ({len(suspects)} pods to check)")
+    _try_list(snap, cluster, "Event", namespace, field_selector="type=Warning")
+    owner_kinds = {r.get("kind") for p in suspects for r in dig(p, "metadata.ownerReferences", []) or []}
+    for kind in ("ReplicaSet", "Job"):
+        if kind in owner_kinds:
+            note(f"listing {kind.lower()}s")
+            _try_list(snap, cluster, kind, namespace)
+    _fetch_related(snap, cluster, suspects, scope=namespace)
+    note("reading logs")
+    _fetch_logs(snap, cluster, suspects)
+    snap.owners_of_all = [(dig(p, "metadata.namespace", ""), top_owner(p, snap)) for p in pods]
+    return snap
+
+
+def _try_list(snap: Snapshot, cluster, kind: str, namespace: str | None, **selectors) -> bool:
+    from .cluster import ApiError
+
+    try:
+        for obj in cluster.list(kind, namespace, **selectors):
+            if kind == "Event":
+                snap.events.append(normalize_event(obj))
+            else:
+                snap.add(obj)
+    except ApiError as exc:
+        if _forbidden(exc) or exc.status == 404:
+            snap.missing.add(kind.lower() + "s")
+            return False
+        raise
+    if not selectors.get("field_selector") and not selectors.get("label_selector"):
+        snap.listed.add((kind, namespace or "*"))
+    return True
+
+
+def _fetch_related(snap: Snapshot, cluster, pods: list[dict], scope: str | None = "") -> None:
+    """Pull secrets and ServiceAccounts for pods that fail to pull, one request per kind and namespace."""
+    from .cluster import ApiError
+
+    failing = [p for p in pods if pull_failing(p)]
+    if not failing:
+        return
+    namespaces = sorted({dig(p, "metadata.namespace", "") for p in failing})
+    single = len(pods) == 1 and scope == ""
+    for ns in namespaces:
+        ns_pods = [p for p in failing if dig(p, "metadata.namespace", "") == ns]
+        names = sorted({s.get("name") for p in ns_pods for s in dig(p, "spec.imagePullSecrets", []) or []
+                        if isinstance(s, dict) and s.get("name")})
+        if names:
+            if single and len(names) == 1:
+                # One named secret: a GET answers "does it exist" as well as a LIST would,
+                # and the rules only ask about the secrets the pod names.
+                try:
+                    snap.add(cluster.get("Secret", ns, names[0]))
+                    snap.listed.add(("Secret", ns))
+                except ApiError as exc:
+                    if exc.status == 404:
+                        snap.listed.add(("Secret", ns))
+                    elif exc.status == 403:
+                        snap.missing.add("secrets")
+                    else:
+                        raise
+            else:
+                _try_list(snap, cluster, "Secret", ns)
+        elif single:
+            sa = dig(ns_pods[0], "spec.serviceAccountName") or "default"
+            try:
+                snap.add(cluster.get("ServiceAccount", ns, sa))
+            except ApiError as exc:
+                if exc.status not in (403, 404):
+                    raise
+                if exc.status == 403:
+                    snap.missing.add("serviceaccounts")
+        else:
+            _try_list(snap, cluster, "ServiceAccount", ns)
+
+
+def _fetch_logs(snap: Snapshot, cluster, pods: list[dict]) -> None:
+    from .cluster import ApiError
+
+    wanted = [(dig(p, "metadata.namespace", ""), dig(p, "metadata.name", ""), c) for p in pods for c in needs_logs(p)]
+    if not wanted:
+        return
+    if len(wanted) > MAX_LOG_FETCHES:
+        snap.missing.add("logs")  # partially: only the first MAX_LOG_FETCHES containers
+        wanted = wanted[:MAX_LOG_FETCHES]
+
+    def fetch(key: tuple[str, str, str]) -> tuple[tuple[str, str, str], str | None]:
+        ns, pod, container = key
+        try:
+            return key, cluster.log(ns, pod, container, previous=True, tail=LOG_LINES)
+        except ApiError as exc:
+            if exc.status in (400, 404):  # no previous container (yet)
+                return key, None
+            if exc.status == 403:
+                snap.missing.add("logs")
+                return key, None
+            raise
+
+    with ThreadPoolExecutor(max_workers=min(LOG_WORKERS, len(wanted))) as pool:
+        for key, text in pool.map(fetch, wanted):
+            if text is not None:
+                snap.logs[key] = text
