@@ -27,5 +27,8 @@ test: $(STAMP)  ## run the whole test suite
 bench: $(STAMP)  ## benchmark against the loopback API server (docs/benchmarks.md)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m tests.bench
 
+dist: $(STAMP)  ## build dist/kubectl-podfix.tar.gz (zipapp + LICENSE) and refresh plugin.yaml's sha256
+	$(PY) tools/build_dist.py
+
 clean:  ## remove build outputs
 	rm -rf build dist *.egg-info .pytest_cache
