@@ -137,6 +137,14 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
         raise SystemExit(Exit.FINDINGS)
 
 
+@cli.command(context_settings=CONTEXT_SETTINGS)
+def completion() -> None:
+    """Print how to enable shell completion for kubectl podfix."""
+    from .completion import instructions
+
+    click.echo(instructions())
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every failure into one line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)

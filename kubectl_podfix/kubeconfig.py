@@ -86,13 +86,13 @@ def _resolved(kind: str, body: dict[str, Any], base: str) -> dict[str, Any]:
     for key in _FILE_KEYS[kind]:
         value = body.get(key)
         if isinstance(value, str) and value and not os.path.isabs(value):
-            body[key] = os.path.join(base, os.path.expanduser(value))
+            body[key] = os.path.normpath(os.path.join(base, os.path.expanduser(value)))
     exec_ = body.get("exec")
     if kind == "user" and isinstance(exec_, dict):
         command = exec_.get("command")
         # NB: client-go resolves the exec command only when it contains a path separator.
         if isinstance(command, str) and os.sep in command and not os.path.isabs(command):
-            body["exec"] = dict(exec_, command=os.path.join(base, command))
+            body["exec"] = dict(exec_, command=os.path.normpath(os.path.join(base, command)))
     return body
 
 
@@ -238,7 +238,7 @@ def client_configuration(conn: Connection) -> Any:
         raise PodfixError(f"kubeconfig context {conn.context!r} could not be loaded: {exc}") from None
     finally:
         root.removeHandler(capture)
-    if isinstance(user.get("exec"), dict) and not cfg.api_key.get("authorization") and not cfg.cert_file:
+    if isinstance(user.get("exec"), dict) and not any(cfg.api_key.values()) and not cfg.cert_file:
         command = user["exec"].get("command", "?")
         why = "; ".join(m.removeprefix("exec: ") for m in capture.messages) or "it returned no credentials"
         raise PodfixError(f"the exec credential plugin {command!r} for user in context {conn.context!r} failed: {why}. "
