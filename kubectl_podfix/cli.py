@@ -11,71 +11,20 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from . import __version__
 from .errors import Exit, PodfixError, UsageError
+from .options import CONTEXT_SETTINGS, Progress, color_for, connect, connection_options
 
 OUTPUTS = ("text", "wide", "json", "yaml")
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def _prog_name() -> str:
     base = os.path.basename(sys.argv[0] or "")
     return "kubectl podfix" if base.startswith("kubectl-") or base.startswith("kubectl_") else "kubectl-podfix"
-
-
-def connection_options(func: Callable) -> Callable:
-    """kubectl's connection flags, shared by every command that talks to a cluster."""
-    options = [
-        click.option("-n", "--namespace", metavar="NS", help="Namespace (default: the context's namespace)."),
-        click.option("--kubeconfig", metavar="FILE", help="Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)."),
-        click.option("--context", "context_name", metavar="NAME", help="The kubeconfig context to use."),
-        click.option("--cluster", metavar="NAME", help="The kubeconfig cluster to use."),
-        click.option("--user", metavar="NAME", help="The kubeconfig user to use."),
-        click.option("--request-timeout", metavar="DURATION", default="0",
-                     help="Time to wait for each API request, e.g. 30s or 1m (0 = no limit)."),
-        click.option("-v", "--debug", is_flag=True, help="Show the requests made and full errors."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def connect(opts: dict[str, Any]):
-    """Open a Cluster from the connection flags (imports the Kubernetes client)."""
-    from .cluster import Cluster
-    from .kubeconfig import load, parse_timeout
-
-    timeout = parse_timeout(opts.get("request_timeout"))
-    conn = load(kubeconfig=opts.get("kubeconfig"), context=opts.get("context_name"), cluster=opts.get("cluster"),
-                user=opts.get("user"), namespace=opts.get("namespace"))
-    return Cluster(conn, timeout=timeout, debug=bool(opts.get("debug")))
-
-
-def _color(stream) -> bool:
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
-
-
-class Progress:
-    """A one-line progress note on stderr, only on a TTY."""
-
-    def __init__(self) -> None:
-        self.enabled = _color(sys.stderr) or (sys.stderr.isatty() if hasattr(sys.stderr, "isatty") else False)
-        self.shown = False
-
-    def __call__(self, message: str) -> None:
-        if self.enabled:
-            sys.stderr.write(f"\r\033[K{message}...")
-            sys.stderr.flush()
-            self.shown = True
-
-    def done(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
@@ -131,7 +80,7 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
         from . import bundle
 
         bundle.write(save, outcome.snapshot, [r.ctx.pod for r in outcome.results])
-    render.FORMATS[output](outcome.results, sys.stdout, color=_color(sys.stdout), warnings=outcome.warnings,
+    render.FORMATS[output](outcome.results, sys.stdout, color=color_for(sys.stdout), warnings=outcome.warnings,
                            owners_of_all=outcome.snapshot.owners_of_all, scope=outcome.scope)
     if exit_code and any(f.severity == "error" for r in outcome.results for f in r.findings):
         raise SystemExit(Exit.FINDINGS)
