@@ -390,12 +390,12 @@ class _Client:
             why = getattr(reason, "verify_message", None) or reason.reason or str(reason)
             msg = (f"cannot verify the TLS certificate of {hp} ({why}): trust the registry's CA "
                    f"(add it to the system store, or point SSL_CERT_FILE at a bundle with it), "
-                   f"or use --insecure to skip verification")
+                   f"or use --insecure-registry to skip verification")
             step, kind = "tls", "cert"
         elif isinstance(reason, ssl.SSLError):
             why = reason.reason or reason.strerror or str(reason)
             msg = (f"TLS handshake with {hp} failed ({why}); if the registry serves plain http, "
-                   f"use --insecure")
+                   f"use --insecure-registry")
             step, kind = "tls", "tls"
         elif isinstance(reason, ConnectionRefusedError):
             msg = (f"cannot connect to {hp}: connection refused; check the server name and port "
@@ -476,7 +476,7 @@ class _Client:
         if parts.scheme == "http" and not self.insecure:
             raise _Refused(RegistryAnswer(False, 401, "token", _one_line(
                 f"{self.host} sends logins to a plain-http token server ({realm_host}); "
-                f"refusing to send credentials without TLS (use --insecure to allow it)")))
+                f"refusing to send credentials without TLS (use --insecure-registry to allow it)")))
         query = []
         if params.get("service"):
             query.append(("service", params["service"]))

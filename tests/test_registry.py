@@ -203,7 +203,7 @@ def test_tls_verification_fails_without_ca(real_registry, untrusted):
     msg = str(err.value)
     assert err.value.step == "tls"
     assert real_registry.host in msg and "certificate" in msg
-    assert "SSL_CERT_FILE" in msg and "--insecure" in msg
+    assert "SSL_CERT_FILE" in msg and "--insecure-registry" in msg
     assert err.value.answer() == RegistryAnswer(False, None, "tls", msg)
     assert_no_secret(err.value)
 
@@ -226,7 +226,7 @@ def test_connection_refused_names_host_port():
 def test_plain_http_registry_needs_insecure(fake):
     with pytest.raises(RegistryError) as err:
         verify_credentials(fake.host, rs.USER, rs.PASSWORD, timeout=3)
-    assert err.value.step == "tls" and "--insecure" in str(err.value)
+    assert err.value.step == "tls" and "--insecure-registry" in str(err.value)
 
 
 # ------------------------------------------------------------------ real registry: data
