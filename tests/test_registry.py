@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from tests import registry_servers as rs
+import registry_servers as rs
 from kubectl_podfix import registry
 from kubectl_podfix.registry import (
     RegistryAnswer,
