@@ -25,7 +25,7 @@ test: $(STAMP)  ## run the whole test suite
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q
 
 bench: $(STAMP)  ## benchmark against the loopback API server (docs/benchmarks.md)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m tests.bench
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) tests/bench.py
 
 dist: $(STAMP)  ## build dist/kubectl-podfix.tar.gz (zipapp + LICENSE) and refresh plugin.yaml's sha256
 	$(PY) tools/build_dist.py
