@@ -94,6 +94,11 @@ def completion() -> None:
     click.echo(instructions())
 
 
+from .commands_secret import secret  # noqa: E402
+
+cli.add_command(secret)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every failure into one line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -110,9 +115,11 @@ def main(argv: list[str] | None = None) -> None:
         _fail("aborted", Exit.INTERRUPTED)
     except KeyboardInterrupt:
         _fail("interrupted", Exit.INTERRUPTED)
+    except click.UsageError as exc:  # bad option or flag value: one line, like every other error
+        where = exc.ctx.command_path if exc.ctx else _prog_name()
+        _fail(f"{exc.format_message()} (see {where} --help)", Exit.USAGE)
     except click.ClickException as exc:
-        exc.show()
-        raise SystemExit(exc.exit_code) from None
+        _fail(exc.format_message(), exc.exit_code)
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except BrokenPipeError:

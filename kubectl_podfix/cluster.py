@@ -17,7 +17,7 @@ import time
 from typing import Any, Iterator
 from urllib.parse import quote, urlencode
 
-from .errors import Exit, PodfixError
+from .errors import Exit, PodfixError, api_error, transport_error
 from .kubeconfig import Connection, client_configuration
 
 FIELD_MANAGER = "kubectl-podfix"
@@ -135,12 +135,12 @@ class Cluster:
                 if retry is not None:
                     time.sleep(retry)
                     continue
-                raise ApiError.from_exception(exc, method, path) from None
+                raise ApiError.from_exception(exc, method, path, query=dict(params), attempts=attempt) from None
             except Exception as exc:  # urllib3 transport errors
                 self._note(method, path, params, None, started)
                 if attempt <= 1 and method == "GET" and _is_reset(exc):
                     continue
-                raise self._transport_error(exc) from None
+                raise self._transport_error(exc, method, path) from None
             if raw:
                 return data.decode("utf-8", "replace")
             try:
@@ -158,19 +158,10 @@ class Cluster:
             self.trace.append(line)
         print(f"podfix: {line}", file=sys.stderr)
 
-    def _transport_error(self, exc: Exception) -> PodfixError:
+    def _transport_error(self, exc: Exception, method: str = "", path: str = "") -> PodfixError:
         text = str(exc)
-        where = f"{self.conn.server} (context {self.conn.context})"
-        low = text.lower()
-        if "certificate" in low or "ssl" in low or "tls" in low:
-            return PodfixError(f"TLS verification of the API server {where} failed: {_short(text)}. "
-                               "Check the kubeconfig's certificate-authority data", detail=text)
-        if "timed out" in low or "timeout" in low:
-            return PodfixError(f"the API server {where} did not answer in time: raise --request-timeout "
-                               "or check the cluster's health", detail=text)
-        return PodfixError(f"cannot reach the API server {where}: {_short(text)}. "
-                           "Check the cluster is up and reachable (VPN, proxy, kubectl config current-context)",
-                           detail=text)
+        return PodfixError(transport_error(text, self.conn.server, self.conn.context, method, path),
+                           detail=f"{method} {path}: {type(exc).__name__}: {text}")
 
     # -- verbs -------------------------------------------------------------
 
@@ -207,9 +198,34 @@ class Cluster:
               content_type: str = "application/strategic-merge-patch+json", dry_run: bool = False) -> dict:
         return self.request("PATCH", path_for(kind, namespace, name), _write_query(dry_run), body, content_type)
 
-    def delete(self, kind: str, namespace: str | None, name: str, *, dry_run: bool = False) -> dict:
+    def delete(self, kind: str, namespace: str | None, name: str, *, dry_run: bool = False,
+               uid: str | None = None) -> dict:
+        """DELETE; with ``uid``, only that incarnation of the object (a precondition: 409 otherwise)."""
         query = {"dryRun": "All" if dry_run else None}
-        return self.request("DELETE", path_for(kind, namespace, name), query)
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": uid}} if uid else None
+        return self.request("DELETE", path_for(kind, namespace, name), query, body)
+
+    def replace(self, kind: str, namespace: str | None, name: str, body: dict, *, dry_run: bool = False) -> dict:
+        """PUT the whole object (its metadata.resourceVersion makes it fail on a concurrent change)."""
+        return self.request("PUT", path_for(kind, namespace, name), _write_query(dry_run), body)
+
+    def access_review(self, verb: str, group: str, resource: str, namespace: str | None,
+                      name: str | None = None) -> tuple[bool, str]:
+        """Ask the API server whether the current user may do ``verb`` on ``resource``: (allowed, reason)."""
+        attrs = {"verb": verb, "group": group, "resource": resource}
+        if namespace:
+            attrs["namespace"] = namespace
+        if name:
+            attrs["name"] = name
+        body = {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+                "spec": {"resourceAttributes": attrs}}
+        status = self.request("POST", path_for("SelfSubjectAccessReview"), None, body).get("status") or {}
+        return bool(status.get("allowed")), str(status.get("reason") or status.get("evaluationError") or "")
+
+    def get_secret_raw(self, namespace: str, name: str) -> dict:
+        """A Secret WITH its values. Used only by the pull-secret fix to compare the current content with
+        the planned one (idempotent re-runs); never rendered, logged or saved."""
+        return self.request("GET", path_for("Secret", namespace, name))
 
 
 def _write_query(dry_run: bool) -> dict[str, Any]:
@@ -257,7 +273,9 @@ class ApiError(PodfixError):
         self.path = path
 
     @classmethod
-    def from_exception(cls, exc: Any, method: str, path: str) -> "ApiError":
+    def from_exception(cls, exc: Any, method: str, path: str, *, query: dict | None = None,
+                       attempts: int = 1) -> "ApiError":
+        """Map an error Status through the one error map (errors.api_error)."""
         status = int(getattr(exc, "status", 0) or 0)
         body = getattr(exc, "body", None)
         if isinstance(body, bytes):
@@ -267,14 +285,10 @@ class ApiError(PodfixError):
             doc = json.loads(body) if body else {}
             if isinstance(doc, dict):
                 reason = doc.get("reason") or reason
-                server_message = doc.get("message") or ""
+                server_message = str(doc.get("message") or "")
         except ValueError:
             server_message = (body or "").strip()[:200]
-        if status == 401:
-            message = ("the API server rejected your credentials (401 Unauthorized): they may have expired; "
-                       "log in again or refresh the kubeconfig (e.g. your cloud's get-credentials command)")
-        elif status == 403:
-            message = f"forbidden: {server_message or method + ' ' + path}. Ask a cluster admin for that permission"
-        else:
-            message = f"the API server answered {status} {reason}: {server_message or method + ' ' + path}"
-        return cls(message, status, reason, server_message, method, path)
+        message, code = api_error(status, reason, server_message, method, path, query=query, attempts=attempts)
+        err = cls(message, status, reason, server_message, method, path, code)
+        err.detail = f"{method} {path} -> {status} {reason}: {_short(str(body or ''), 2000)}"
+        return err
