@@ -32,3 +32,150 @@ class PodfixError(Exception):
 class UsageError(PodfixError):
     def __init__(self, message: str, detail: str | None = None):
         super().__init__(message, Exit.USAGE, detail)
+
+
+# -- the error map ----------------------------------------------------------------
+#
+# Every failure that reaches the user is phrased here, in one place: API server
+# answers (``api_error``) and transport failures (``transport_error``). The
+# other modules raise PodfixError with their own one-liners for local problems
+# (kubeconfig, files, flags); docs/errors.md lists them all.
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "HEAD": "get"}
+
+
+def request_attributes(method: str, path: str) -> dict[str, str]:
+    """The RBAC attributes of a request path: verb, group, resource (with /subresource), namespace, name."""
+    from urllib.parse import unquote
+
+    parts = [unquote(p) for p in path.split("?")[0].strip("/").split("/") if p]
+    group = ""
+    if parts[:1] == ["api"]:
+        rest = parts[2:]
+    elif parts[:1] == ["apis"]:
+        group, rest = (parts[1] if len(parts) > 1 else ""), parts[3:]
+    else:
+        rest = parts
+    namespace = ""
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        namespace, rest = rest[1], rest[2:]
+    resource = rest[0] if rest else ""
+    name = rest[1] if len(rest) > 1 else ""
+    if len(rest) > 2:
+        resource += "/" + rest[2]
+    if method == "GET":
+        verb = "get" if name else "list"
+    elif method == "DELETE":
+        verb = "delete" if name else "deletecollection"
+    else:
+        verb = _VERBS.get(method, method.lower())
+    return {"verb": verb, "group": group, "resource": resource, "namespace": namespace, "name": name}
+
+
+def rbac_rule(verb: str, group: str, resource: str, namespace: str) -> str:
+    """The RBAC rule that would allow a request, as a kubectl command an admin can run."""
+    qualified = resource.split("/")[0] + (f".{group}" if group else "") + \
+        ("/" + resource.split("/", 1)[1] if "/" in resource else "")
+    short = resource.replace("/", "-") or "access"
+    if namespace:
+        return (f"kubectl create role podfix-{verb}-{short} --verb={verb} --resource={qualified} -n {namespace}"
+                f" (then kubectl create rolebinding ... -n {namespace})")
+    return (f"kubectl create clusterrole podfix-{verb}-{short} --verb={verb} --resource={qualified}"
+            " (then kubectl create clusterrolebinding ...)")
+
+
+def _what(attrs: dict[str, str]) -> str:
+    res = attrs["resource"] + (f'.{attrs["group"]}' if attrs["group"] and "/" not in attrs["resource"] else "")
+    where = f'in namespace "{attrs["namespace"]}"' if attrs["namespace"] else "at the cluster scope"
+    return f'{attrs["verb"]} {res}{" " + repr(attrs["name"]) if attrs["name"] else ""} {where}'
+
+
+def api_error(status: int, reason: str, server_message: str, method: str, path: str, *,
+              query: dict | None = None, attempts: int = 1) -> tuple[str, int]:
+    """(one-line message, exit code) for an error Status from the API server."""
+    attrs = request_attributes(method, path)
+    said = " ".join((server_message or "").split())
+    query = query or {}
+    if status == 401:
+        return ("the API server rejected your credentials (401 Unauthorized): they may have expired; "
+                "log in again or refresh the kubeconfig (e.g. your cloud's get-credentials command)", Exit.ERROR)
+    if status == 403:
+        who = said or f"cannot {_what(attrs)}"
+        code = Exit.REFUSED if method in WRITE_METHODS else Exit.ERROR
+        return (f"forbidden: {who}. A cluster admin can allow it with: "
+                f'{rbac_rule(attrs["verb"], attrs["group"], attrs["resource"], attrs["namespace"])}', code)
+    if status == 400 and (query.get("labelSelector") or query.get("fieldSelector")) and attrs["verb"] == "list":
+        flag, value = (("-l/--selector", query["labelSelector"]) if query.get("labelSelector")
+                       and ("label" in said.lower() or "requirement" in said.lower() or not query.get("fieldSelector"))
+                       else ("--field-selector", query.get("fieldSelector")))
+        return f"invalid {flag} {value!r}: {said or 'the API server could not parse it'}", Exit.USAGE
+    if status == 404:
+        if said and "could not find the requested resource" not in said:
+            return f"not found: {said} (check the name and -n NAMESPACE)", Exit.ERROR
+        return (f"the API server does not serve {path}: is that API installed in this cluster "
+                "(e.g. metrics-server for metrics.k8s.io)?", Exit.ERROR)
+    if status == 409:
+        if reason == "AlreadyExists":
+            return f"already exists: {said}: delete it first or choose another name", Exit.ERROR
+        return (f"conflict: {said or 'the object changed'}: it changed while podfix worked on it; "
+                "run the command again to use the current version", Exit.ERROR)
+    if status == 410:
+        return ("the list changed too much while podfix paged through it (410 Expired): run the command again",
+                Exit.ERROR)
+    if status == 422:
+        return f"the API server rejected the request as invalid: {said or _what(attrs)}", Exit.ERROR
+    if status == 429:
+        return (f"the API server is throttling requests (429 Too Many Requests) after {attempts} attempts: "
+                "wait a minute and try again", Exit.ERROR)
+    if status >= 500:
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        return (f"the API server failed to {_what(attrs)} ({status} {reason or 'server error'}{': ' + said if said else ''})"
+                f"{tries}: check the cluster's health and try again", Exit.ERROR)
+    return f"the API server answered {status} {reason}: {said or method + ' ' + path}", Exit.ERROR
+
+
+def transport_error(text: str, server: str, context: str, method: str = "", path: str = "") -> str:
+    """One line for a request that got no HTTP answer: refused, timed out, dropped, TLS, DNS."""
+    where = f"{server} (context {context})"
+    low = text.lower()
+    if "certificate" in low or "ssl" in low or "tls" in low or "wrong version number" in low:
+        why = _tls_reason(text)
+        return (f"TLS verification of the API server {where} failed ({why}): check the kubeconfig's "
+                "certificate-authority data (or that the server address is the cluster's)")
+    if "timed out" in low or "timeout" in low:
+        return (f"the API server {where} did not answer {method} {path} in time: raise --request-timeout "
+                "or check the cluster's health").replace("  ", " ")
+    if "remotedisconnected" in low or "without response" in low or "connection aborted" in low or "reset" in low:
+        return (f"the API server {where} closed the connection without answering: check the cluster's health, "
+                "proxies and load balancers in between, then try again")
+    if "name or service not known" in low or "nodename nor servname" in low or "name resolution" in low \
+            or "getaddrinfo" in low:
+        return f"cannot resolve the API server's host name {where}: check the server address, DNS and VPN"
+    if "refused" in low:
+        return (f"cannot reach the API server {where}: connection refused. Check the cluster is up and "
+                "reachable (VPN, proxy, kubectl config current-context)")
+    return (f"cannot reach the API server {where}: {_short(text)}. "
+            "Check the cluster is up and reachable (VPN, proxy, kubectl config current-context)")
+
+
+def _tls_reason(text: str) -> str:
+    import re
+
+    match = re.search(r"certificate verify failed: ([^()'\"]+)", text)
+    if match:
+        return "certificate verify failed: " + match.group(1).strip().rstrip(".,)")
+    match = re.search(r"hostname '?([^ ']+)'? doesn't match", text)
+    if match:
+        return f"the certificate does not name {match.group(1)}"
+    if "wrong version number" in text.lower():
+        return "the server did not speak TLS: is the server address http rather than https?"
+    return _short(text, 120)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    for marker in ("Caused by ", "caused by "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -12,6 +12,7 @@ Which extra objects a pod needs is decided by pure functions over the pod
 
 from __future__ import annotations
 
+import difflib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
 
@@ -144,8 +145,7 @@ def gather_pod(cluster, namespace: str, name: str) -> Snapshot:
         pod = cluster.get("Pod", namespace, name)
     except ApiError as exc:
         if exc.status == 404:
-            raise PodfixError(f'pod "{name}" not found in namespace "{namespace}": '
-                              f"list pods with kubectl get pods -n {namespace}, or pass -n NAMESPACE") from None
+            raise pod_not_found(cluster, namespace, name) from None
         raise
     pod.setdefault("kind", "Pod")
     pod.setdefault("apiVersion", "v1")
@@ -160,6 +160,57 @@ def gather_pod(cluster, namespace: str, name: str) -> Snapshot:
     return snap
 
 
+def _names(cluster, kind: str, namespace: str | None, **selectors) -> list[tuple[str, str]] | None:
+    """(namespace, name) of every object of ``kind``, or None when the list is not allowed or fails."""
+    from .cluster import ApiError
+
+    try:
+        return [(dig(o, "metadata.namespace", "") or "", dig(o, "metadata.name", "") or "")
+                for o in cluster.list(kind, namespace, **selectors)]
+    except (ApiError, PodfixError):
+        return None
+
+
+def namespace_missing(cluster, namespace: str) -> PodfixError | None:
+    """A one-line error when ``namespace`` does not exist (one GET, only on an error or empty path)."""
+    from .cluster import ApiError
+
+    try:
+        cluster.get("Namespace", None, namespace)
+        return None
+    except ApiError as exc:
+        if exc.status != 404:
+            return None  # forbidden or unknown: say nothing rather than guess
+    known = [n for _, n in _names(cluster, "Namespace", None) or []]
+    close = difflib.get_close_matches(namespace, known, n=3, cutoff=0.6)
+    hint = f'did you mean {", ".join(close)}?' if close else \
+        (f'namespaces: {", ".join(known[:8])}{"..." if len(known) > 8 else ""}' if known else
+         "see kubectl get namespaces")
+    return PodfixError(f'namespace "{namespace}" does not exist: {hint}')
+
+
+def pod_not_found(cluster, namespace: str, name: str) -> PodfixError:
+    """The 404 answer for ``explain POD``: similar pods here, the same name in other namespaces."""
+    head = f'pod "{name}" not found in namespace "{namespace}"'
+    missing_ns = namespace_missing(cluster, namespace)
+    if missing_ns is not None:
+        return PodfixError(f"{head}: that namespace does not exist ({missing_ns.message.split(': ', 1)[1]})")
+    hints = []
+    here = sorted(n for _, n in _names(cluster, "Pod", namespace) or [])
+    similar = [n for n in here if n.startswith(name + "-")][:3]
+    similar += [n for n in difflib.get_close_matches(name, here, n=3, cutoff=0.6) if n not in similar]
+    if similar:
+        hints.append(f"similar pods here: {', '.join(similar[:3])}")
+    elsewhere = sorted({ns for ns, _ in _names(cluster, "Pod", None, field_selector=f"metadata.name={name}") or []
+                        if ns != namespace})
+    if elsewhere:
+        flags = " or ".join(f"-n {ns}" for ns in elsewhere[:3])
+        hints.append(f"a pod with that name exists in namespace {', '.join(elsewhere[:3])} (use {flags})")
+    if not hints:
+        hints.append(f"list pods with kubectl get pods -n {namespace}, or pass -n NAMESPACE")
+    return PodfixError(f"{head}: {'; '.join(hints)}")
+
+
 def gather_scope(cluster, namespace: str | None, *, label_selector: str | None = None,
                  field_selector: str | None = None, progress: Callable[[str], None] | None = None) -> Snapshot:
     """Everything needed to explain the pods of a namespace (or all, with namespace None)."""
@@ -167,6 +218,10 @@ def gather_scope(cluster, namespace: str | None, *, label_selector: str | None =
     note = progress or (lambda _msg: None)
     note("listing pods")
     pods = list(cluster.list("Pod", namespace, label_selector=label_selector, field_selector=field_selector))
+    if not pods and namespace:
+        missing_ns = namespace_missing(cluster, namespace)  # an empty answer: is it a typo?
+        if missing_ns is not None:
+            raise missing_ns
     suspects = [p for p in pods if is_suspect(p)]
     snap.pods = suspects
     if not suspects:
