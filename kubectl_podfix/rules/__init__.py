@@ -13,10 +13,10 @@ the diagnosis.
 from __future__ import annotations
 
 from ..model import SEVERITIES, Finding, PodContext
-from . import images
+from . import containers, images, pods, probes
 
 # Families in the order their findings rank when several apply to one pod.
-FAMILIES = (images,)
+FAMILIES = (images, pods, containers, probes)
 
 RULES = tuple(rule for family in FAMILIES for rule in family.RULES)
 

@@ -1,0 +1,71 @@
+"""Pod family rules (scheduling, node, admission, eviction, volumes, sandbox, termination),
+table-driven from tests/fixtures/failure_texts.yaml."""
+
+from __future__ import annotations
+
+import pytest
+
+from kubectl_podfix.rules import diagnose
+from kubectl_podfix.rules.scheduling import blocking_parts, parse_message
+from test_rules_containers import build_ctx, check_case, load_cases
+
+CASES = load_cases("pods")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_pod_case(case):
+    check_case(case)
+
+
+def test_every_pod_code_has_real_texts():
+    from kubectl_podfix.rules import pods
+    assert set(pods.CODES) <= {c["expect"].get("code") for c in CASES}
+
+
+def test_scheduler_message_new_wording():
+    p = parse_message("0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }"
+                      ", 2 Insufficient memory. preemption: 0/3 nodes are available: 1 Preemption is not helpful for "
+                      "scheduling, 2 No preemption victims found for incoming pod.")
+    assert (p["available"], p["total"]) == (0, 3)
+    assert [(x["count"], x["category"]) for x in p["parts"]] == [(1, "taint"), (2, "resources")]
+    assert p["parts"][1]["resource"] == "memory"
+    assert p["parts"][0]["taints"] == ["node-role.kubernetes.io/control-plane"]
+    assert "No preemption victims" in p["preemption"]
+    assert blocking_parts(p)[0]["category"] == "resources"
+
+
+def test_scheduler_message_old_taint_with_comma():
+    p = parse_message("0/3 nodes are available: 1 node(s) had taint {node-role.kubernetes.io/master: }, that the pod "
+                      "didn't tolerate, 2 Insufficient cpu.")
+    assert [(x["count"], x["category"]) for x in p["parts"]] == [(1, "taint"), (2, "resources")]
+
+
+@pytest.mark.parametrize("message,category", [
+    ("0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.", "node-affinity"),
+    ("0/3 nodes are available: 3 node(s) were unschedulable.", "cordoned"),
+    ("0/3 nodes are available: 3 node(s) didn't have free ports for the requested pod ports.", "ports"),
+    ("0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.", "pod-anti-affinity"),
+    ("0/3 nodes are available: 3 node(s) didn't match pod topology spread constraints.", "topology-spread"),
+    ("0/3 nodes are available: 3 node(s) had volume node affinity conflict.", "volume"),
+    ("0/3 nodes are available: 3 Too many pods.", "too-many-pods"),
+    ("0/2 nodes are available: 2 Insufficient nvidia.com/gpu.", "resources"),
+    ("0/1 nodes are available: 1 pod has unbound immediate PersistentVolumeClaims.", "volume"),
+    ('0/1 nodes are available: persistentvolumeclaim "data" not found.', "volume"),
+    ("No nodes are available that match all of the following predicates:: Insufficient cpu (3).", "resources"),
+])
+def test_scheduler_categories(message, category):
+    parts = parse_message(message)["parts"]
+    assert parts and parts[0]["category"] == category, parts
+
+
+def test_no_nodes_at_all():
+    assert parse_message("no nodes available to schedule pods")["parts"][0]["category"] == "no-nodes"
+
+
+def test_unschedulable_lists_blocking_parts_in_extra():
+    case = next(c for c in CASES if c["id"] == "sched-odo-17-nodes")
+    f = diagnose(build_ctx(case))[0]
+    cats = [p["category"] for p in f.extra["blocking"]]
+    assert "resources" in cats and "node-affinity" in cats and "taint" in cats
+    # control-plane taints (normal) rank last
+    assert f.extra["blocking"][-1]["taints"] == ["node-role.kubernetes.io/master"]
