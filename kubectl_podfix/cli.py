@@ -49,9 +49,10 @@ def cli() -> None:
 @click.option("--field-selector", metavar="SELECTOR", help="Field selector for pods, e.g. spec.nodeName=node-1.")
 @click.option("--exit-code", is_flag=True, help="Exit 3 when any pod has an error-severity finding.")
 @click.option("--save", metavar="FILE", help="Also save the evidence used (Secret values removed) as a bundle for explain -f.")
+@click.option("--fix", is_flag=True, help="Offer the fixes the findings carry (asks before changing anything).")
 @connection_options
 def explain(target: str | None, files: tuple[str, ...], output: str, all_namespaces: bool, selector: str | None,
-            field_selector: str | None, exit_code: bool, save: str | None, **opts: Any) -> None:
+            field_selector: str | None, exit_code: bool, save: str | None, fix: bool = False, **opts: Any) -> None:
     """Explain why a pod (or every failing pod in scope) is not running.
 
     \b
@@ -61,6 +62,8 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
     from . import explain as job
     from . import render
 
+    if files and fix:
+        raise UsageError("--fix needs a cluster: it cannot be combined with -f")
     if files and (all_namespaces or selector or field_selector):
         raise UsageError("-f cannot be combined with -A, -l or --field-selector")
     if target and (all_namespaces or selector):
@@ -82,6 +85,12 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
         bundle.write(save, outcome.snapshot, [r.ctx.pod for r in outcome.results])
     render.FORMATS[output](outcome.results, sys.stdout, color=color_for(sys.stdout), warnings=outcome.warnings,
                            owners_of_all=outcome.snapshot.owners_of_all, scope=outcome.scope)
+    if fix:
+        from .fix_from_explain import offer
+
+        fixed = offer(cluster, outcome.results)
+        if fixed:
+            raise SystemExit(fixed)
     if exit_code and any(f.severity == "error" for r in outcome.results for f in r.findings):
         raise SystemExit(Exit.FINDINGS)
 
@@ -97,6 +106,9 @@ def completion() -> None:
 from .commands_secret import secret  # noqa: E402
 
 cli.add_command(secret)
+
+from .commands_fix import fix  # noqa: E402
+cli.add_command(fix)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -505,3 +505,22 @@ def test_kubectl_oracle_available():
     if not shutil.which("kubectl"):
         pytest.skip("needs kubectl")
     assert kubectl_oracle("r", "u", "p")["type"] == "kubernetes.io/dockerconfigjson"
+
+
+# ----------------------------------------------------------------------------- explain --fix
+
+def test_explain_fix_without_a_terminal_prints_the_command(api, kubeconfig, world):
+    pytest.importorskip("kubectl_podfix.rules.images")
+    pod = api.get("Pod", NS, POD)
+    api.add({"apiVersion": "v1", "kind": "Event", "metadata": {"name": POD + ".1", "namespace": NS},
+             "involvedObject": {"kind": "Pod", "name": POD, "namespace": NS, "uid": pod["metadata"]["uid"],
+                                "fieldPath": "spec.containers{app}"},
+             "reason": "Failed", "type": "Warning", "count": 3, "source": {"component": "kubelet"},
+             "firstTimestamp": "2026-11-21T12:00:00Z", "lastTimestamp": "2026-11-21T12:05:00Z",
+             "message": f'Failed to pull image "{IMAGE}": failed to pull and unpack image "{IMAGE}": failed to '
+                        f'resolve reference "{IMAGE}": failed to authorize: failed to fetch oauth token: unexpected '
+                        "status from GET request to https://registry.example.com/token: 401 Unauthorized"})
+    r = run(kubeconfig, "explain", POD, "-n", NS, "--fix", stdin=None)
+    assert r.code == 0, r.err
+    assert "To fix pod" in r.out and "kubectl podfix secret regcred" in r.out and "--password-stdin" in r.out
+    assert writes(api) == []
