@@ -69,3 +69,13 @@ def test_unschedulable_lists_blocking_parts_in_extra():
     assert "resources" in cats and "node-affinity" in cats and "taint" in cats
     # control-plane taints (normal) rank last
     assert f.extra["blocking"][-1]["taints"] == ["node-role.kubernetes.io/master"]
+
+
+def test_workload_codes_are_documented():
+    import re
+    from pathlib import Path
+
+    from kubectl_podfix.rules import containers, pods, probes
+    doc = Path(__file__).resolve().parent.parent / "docs" / "findings-workloads.md"
+    documented = re.findall(r"^### `([a-z]+\.[a-z-]+)`", doc.read_text(), flags=re.M)
+    assert sorted(documented) == sorted({*containers.CODES, *pods.CODES, *probes.CODES})

@@ -814,12 +814,14 @@ def crash_rule(ctx: PodContext) -> Iterable[Finding]:
         if not status:
             continue
         term, current = last_termination(status)
-        if not term or term.get("reason") == "OOMKilled":
+        w_reason, _ = waiting(status)
+        if not term and w_reason == "CrashLoopBackOff":
+            term = {}  # the runtime lost the last termination (node restart): still a crash loop
+        if term is None or term.get("reason") == "OOMKilled":
             continue
         code = term.get("exitCode")
         policy = restart_policy(ctx, spec, is_init)
         restarts = status.get("restartCount") or 0
-        w_reason, _ = waiting(status)
         if code == 0 or (code is None and term.get("reason") == "Completed"):
             continue  # completed_rule
         if killed_by_deletion(ctx, term):
@@ -840,7 +842,8 @@ def crash_rule(ctx: PodContext) -> Iterable[Finding]:
         evidence += log_lines
         label = kind_label(spec, is_init)
         ran = _ran_for(term)
-        expl = f"The {label} {name} ({_command_of(spec)}) exited with {explain_exit(code, term)}"
+        expl = (f"The {label} {name} ({_command_of(spec)}) exited with {explain_exit(code, term)}" if term else
+                f"The {label} {name} ({_command_of(spec)}) keeps exiting; its last exit code was not recorded")
         expl += f" after running {age(ran)}." if ran is not None else "."
         if w_reason == "CrashLoopBackOff":
             expl += f" It has restarted {restarts} times and the kubelet now waits longer between attempts (CrashLoopBackOff)."
@@ -868,8 +871,8 @@ def crash_rule(ctx: PodContext) -> Iterable[Finding]:
             expl += " Read its previous log to see why it stopped."
         yield Finding(
             code="container.crash-loop", severity=severity_for(phase), container=name,
-            title=f"{name}: {'crash-looping' if w_reason == 'CrashLoopBackOff' else 'exited'} with exit code {code}"
-                  + (f" ({sig})" if sig else ""),
+            title=f"{name}: {'crash-looping' if w_reason == 'CrashLoopBackOff' else 'exited'}"
+                  + (f" with exit code {code}" if code is not None else "") + (f" ({sig})" if sig else ""),
             explanation=expl, evidence=evidence,
             suggestions=[f"kubectl logs {ctx.name} -c {name} --previous -n {ctx.namespace}",
                          kubectl(ctx, "describe", "pod", ctx.name),
