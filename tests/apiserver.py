@@ -1,0 +1,1365 @@
+"""A loopback HTTP server that behaves like the Kubernetes API server, for tests.
+
+It is the only fake in the project: the real ``kubernetes`` client, real kubeconfig
+loading and the real ``kubectl`` binary talk to it over HTTP on 127.0.0.1.  It copies
+the real server's wire behaviour for what podfix uses: URL shapes, query parameters,
+``metav1.Status`` error bodies, list metadata, content types, RBAC messages.
+
+Choices worth knowing:
+
+* ``add()`` seeds objects verbatim (status included, no hooks).  Writes through the
+  API behave like the real server: status is kept from the stored object on
+  update/patch and reset on create, pods get a few defaults, pod specs are immutable.
+* Core ``v1`` events and ``events.k8s.io/v1`` events share one store (as in a real
+  cluster); objects are kept in the core shape and converted when served under
+  ``/apis/events.k8s.io/v1``.
+* List items carry no ``kind``/``apiVersion`` (the real server strips them);
+  ``metadata.continue`` is present only when there is a next page and
+  ``remainingItemCount`` only when no selector was given.  A page is full before a
+  continue token is issued, so the last page of a filtered list may be empty.
+* Continue tokens look like the real ones; a malformed token gets 400, a token older
+  than the last ``compact()`` gets 410 Expired.  Later pages read the current store.
+* ``page_default`` caps every page (the server may return fewer items than ``limit``).
+* ``deny("get", "pods")`` does not deny ``pods/log`` (RBAC semantics); use
+  ``deny("get", "pods/log")``.  A resource may be qualified: ``"deployments.apps"``.
+* ``fail(path_regex=...)`` is ``re.search``-ed against the path without the query.
+* Unknown paths (``/openapi/v2``, ``/openapi/v3``...) get 404: kubectl get/describe/logs/
+  patch/delete/auth can-i cope; ``kubectl create|apply -f`` need ``--validate=false``.
+* ``kubectl auth can-i`` posts its SelfSubjectAccessReview as protobuf; that one body is
+  decoded (``Request.json`` shows it).  Everything else is JSON (or YAML) only.
+* Not supported: watch (405), server-side apply (415), garbage collection.
+
+Client behaviour worth knowing when counting requests: the Python client (urllib3's
+default ``Retry(3)``) retries GETs by itself after a dropped connection, a read timeout,
+or a 429/503 that carries ``Retry-After``; kubectl (the gcloud dispatcher build) sends
+``GET /version`` before every command.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import json
+import re
+import socket
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True)
+class Res:
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+    short: tuple = ()
+    verbs: tuple = ALL_VERBS
+    cats: tuple = ()
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def gr(self) -> str:  # GroupResource as the server prints it: "deployments.apps"
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def store(self) -> str:  # both Event APIs share the core store
+        return "events" if self.kind == "Event" else self.gr
+
+
+RESOURCES = [
+    Res("", "v1", "pods", "Pod", short=("po",), cats=("all",)),
+    Res("", "v1", "events", "Event", short=("ev",)),
+    Res("", "v1", "serviceaccounts", "ServiceAccount", short=("sa",)),
+    Res("", "v1", "secrets", "Secret"),
+    Res("", "v1", "configmaps", "ConfigMap", short=("cm",)),
+    Res("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short=("pvc",)),
+    Res("", "v1", "nodes", "Node", False, ("no",)),
+    Res("", "v1", "namespaces", "Namespace", False, ("ns",)),
+    Res("apps", "v1", "replicasets", "ReplicaSet", short=("rs",), cats=("all",)),
+    Res("apps", "v1", "deployments", "Deployment", short=("deploy",), cats=("all",)),
+    Res("apps", "v1", "statefulsets", "StatefulSet", short=("sts",), cats=("all",)),
+    Res("apps", "v1", "daemonsets", "DaemonSet", short=("ds",), cats=("all",)),
+    Res("batch", "v1", "jobs", "Job", cats=("all",)),
+    Res("batch", "v1", "cronjobs", "CronJob", short=("cj",), cats=("all",)),
+    Res("events.k8s.io", "v1", "events", "Event", short=("ev",)),
+    Res("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False, verbs=("create",)),
+    Res("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", verbs=("get", "list")),
+    Res("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, verbs=("get", "list")),
+]
+BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
+BY_KIND: dict[tuple[str, str], Res] = {}
+for _r in RESOURCES:
+    BY_KIND.setdefault((_r.group, _r.kind), _r)
+    BY_KIND.setdefault(("*", _r.kind), _r)  # first wins: core Event before events.k8s.io
+GENERATION_KINDS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+STATUS_KINDS = GENERATION_KINDS | {"Pod", "Node", "Namespace", "PersistentVolumeClaim"}
+VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0", "gitCommit": "0" * 40,
+           "gitTreeState": "clean", "buildDate": "2024-12-11T00:00:00Z", "goVersion": "go1.23.3",
+           "compiler": "gc", "platform": "linux/amd64"}
+
+POD_FIELDS = {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+              "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"}
+EVENT_FIELDS = {"involvedObject." + f for f in ("kind", "namespace", "name", "uid", "apiVersion",
+                                                "resourceVersion", "fieldPath")} | {
+    "reason", "source", "type", "reportingComponent"}
+FIELDS = {"pods": POD_FIELDS, "events": EVENT_FIELDS, "secrets": {"type"}, "namespaces": {"status.phase"},
+          "nodes": {"spec.unschedulable"}, "replicasets.apps": {"status.replicas"},
+          "jobs.batch": {"status.successful"}}
+FIELD_DEFAULTS = {"spec.hostNetwork": "false", "spec.unschedulable": "false", "status.replicas": "0",
+                  "status.successful": "0"}
+# events.k8s.io/v1 field labels and the core fields they mean
+NEW_EVENT_FIELDS = {"regarding." + f: "involvedObject." + f for f in (
+    "kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")} | {
+    "reason": "reason", "type": "type", "reportingController": "reportingComponent",
+    "deprecatedSource": "source", "metadata.name": "metadata.name", "metadata.namespace": "metadata.namespace"}
+
+REASONS = {400: ("BadRequest", "the server rejected our request for an unknown reason"),
+           401: ("Unauthorized", "Unauthorized"), 403: ("Forbidden", "forbidden"),
+           404: ("NotFound", "the server could not find the requested resource"),
+           405: ("MethodNotAllowed", "the server does not allow this method on the requested resource"),
+           406: ("NotAcceptable", "the server was unable to respond with a content type that the client supports"),
+           409: ("Conflict", "the server reported a conflict"), 410: ("Expired", "the resource has expired"),
+           415: ("UnsupportedMediaType", "the server does not support the media type"),
+           422: ("Invalid", "the server rejected our request due to an error in our request"),
+           429: ("TooManyRequests", "Too many requests, please try again later."),
+           500: ("InternalError", 'an error on the server ("") has prevented the request from succeeding'),
+           503: ("ServiceUnavailable", "the server is currently unable to handle the request"),
+           504: ("Timeout", "the server was unable to return a response in the time allotted, "
+                            "but may still be processing the request")}
+EXPIRED = ("The provided continue parameter is too old to display a consistent list result. You can start a "
+           "new list without the continue parameter, or use the continue token in this response to retrieve "
+           "the remainder of the results. Continuing with the provided token results in an inconsistent list "
+           "- objects that were created, modified, or deleted between the time the first chunk was returned "
+           "and now may show up in the list.")
+POD_FORBIDDEN = ("spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`,"
+                 "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions "
+                 "to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it "
+                 "was previously negative)")
+DNS1123 = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+LABEL_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+
+
+def status_body(code: int, message: str | None = None, reason: str | None = None, details: dict | None = None):
+    default_reason, default_message = REASONS.get(code, ("Unknown", f"the server responded with the status "
+                                                                    f"code {code} but did not return more information"))
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": default_message if message is None else message, "reason": reason or default_reason}
+    if details is not None:
+        body["details"] = details
+    body["code"] = code
+    return body
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, message: str | None = None, reason: str | None = None, details=None):
+        super().__init__(message)
+        self.code, self.body = code, status_body(code, message, reason, details)
+
+
+def _details(res: Res, name: str | None = None, **extra) -> dict:
+    d = {"name": name} if name else {}
+    if res.group:
+        d["group"] = res.group
+    d["kind"] = res.plural
+    return {**d, **extra}
+
+
+def not_found(res: Res, name: str) -> ApiError:
+    return ApiError(404, f'{res.gr} "{name}" not found', details=_details(res, name))
+
+
+def invalid(res: Res, name: str, errors: list[tuple[str, str, str]]) -> ApiError:
+    """422 like the real validation: errors are (field, cause reason, message)."""
+    msgs = [f"{f}: {m}" for f, _, m in errors]
+    text = msgs[0] if len(msgs) == 1 else "[" + ", ".join(msgs) + "]"
+    causes = [{"reason": r, "message": m, "field": f} for f, r, m in errors]
+    kind_details = {"name": name, "group": res.group, "kind": res.kind, "causes": causes}
+    return ApiError(422, f'{res.kind} "{name}" is invalid: {text}',
+                    details={k: v for k, v in kind_details.items() if v})
+
+
+def _int(req, name: str) -> int | None:
+    try:
+        return None if req.q(name) is None else int(req.q(name))
+    except ValueError:
+        raise ApiError(400, f'{name}: Invalid value: "{req.q(name)}": must be an integer') from None
+
+
+def _keystr(key: tuple[str, str]) -> str:  # etcd orders by "ns/name"
+    return f"{key[0]}/{key[1]}" if key[0] else key[1]
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def dig(obj: Any, path: str) -> Any:
+    for key in path.split("."):
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+# ---------------------------------------------------------------- selectors
+
+def _lex(s: str) -> list[tuple[str, str]]:
+    toks, i = [], 0
+    while i < len(s):
+        if s[i].isspace():
+            i += 1
+        elif s.startswith(("!=", "=="), i):
+            toks.append(("op", s[i:i + 2]))
+            i += 2
+        elif s[i] in "=!(),<>":
+            toks.append(("op", s[i]))
+            i += 1
+        else:
+            j = i
+            while j < len(s) and not s[j].isspace() and s[j] not in "=!(),<>":
+                j += 1
+            word = s[i:j]
+            toks.append(("kw" if word in ("in", "notin") else "id", word))
+            i = j
+    return toks
+
+
+def _check_key(key: str) -> None:
+    prefix, _, name = key.rpartition("/")
+    if len(name) > 63 or not LABEL_NAME.fullmatch(name) or (prefix and not DNS1123.fullmatch(prefix)):
+        raise ValueError(f'key: Invalid value: "{key}": name part must consist of alphanumeric characters, '
+                         "'-', '_' or '.', and must start and end with an alphanumeric character")
+
+
+def parse_label_selector(s: str) -> list[tuple[str, str, tuple]]:
+    """k8s.io/apimachinery labels.Parse: returns [(key, op, values)]; raises ValueError."""
+    toks, i, reqs = _lex(s), 0, []
+
+    def peek():
+        return toks[i] if i < len(toks) else ("end", "")
+
+    while toks:
+        try:
+            neg = peek() == ("op", "!")
+            i += neg
+            kind, key = peek()
+            if kind != "id":
+                raise ValueError(f"found '{key}', expected: !, identifier, or 'end of string'")
+            _check_key(key)
+            i += 1
+            if neg:
+                reqs.append((key, "!", ()))
+            elif peek() in (("end", ""), ("op", ",")):
+                reqs.append((key, "exists", ()))
+            else:
+                _, op = peek()
+                i += 1
+                if op in ("in", "notin"):
+                    if peek() != ("op", "("):
+                        raise ValueError(f"found '{peek()[1]}', expected: '('")
+                    i += 1
+                    values = []
+                    while peek() != ("op", ")"):
+                        if peek()[0] == "id":
+                            values.append(peek()[1])
+                            i += 1
+                        if peek() == ("op", ","):
+                            i += 1
+                        elif peek() != ("op", ")"):
+                            raise ValueError(f"found '{peek()[1]}', expected: ',' or ')'")
+                    i += 1
+                    if not values:
+                        raise ValueError("for 'in', 'notin' operators, values set can't be empty")
+                elif op in ("=", "==", "!=", "<", ">"):
+                    values = [peek()[1]] if peek()[0] == "id" else [""]
+                    i += peek()[0] == "id"
+                    if op in ("<", ">") and not re.fullmatch(r"-?\d+", values[0]):
+                        raise ValueError("for 'Gt', 'Lt' operators, the value must be an integer")
+                else:
+                    raise ValueError(f"found '{op}', expected: in, notin, =, ==, !=, gt, lt")
+                for v in values:
+                    if len(v) > 63 or not LABEL_VALUE.fullmatch(v):
+                        raise ValueError(f'values[0][{key}]: Invalid value: "{v}": a valid label must be an empty '
+                                         "string or consist of alphanumeric characters, '-', '_' or '.'")
+                reqs.append((key, {"==": "="}.get(op, op), tuple(values)))
+        except ValueError as e:
+            raise ValueError(f"unable to parse requirement: {e}") from None
+        if peek()[0] == "end":
+            break
+        if peek() != ("op", ","):
+            raise ValueError(f"found '{peek()[1]}', expected: ',' or 'end of string'")
+        i += 1
+    return reqs
+
+
+def labels_match(reqs, labels: dict) -> bool:
+    for key, op, values in reqs:
+        has, v = key in labels, labels.get(key)
+        ok = {"exists": has, "!": not has, "=": has and v in values, "in": has and v in values,
+              "!=": v not in values or not has, "notin": not has or v not in values}.get(op)
+        if op in ("<", ">"):
+            ok = has and re.fullmatch(r"-?\d+", v or "") is not None and (
+                int(v) > int(values[0]) if op == ">" else int(v) < int(values[0]))
+        if not ok:
+            return False
+    return True
+
+
+def parse_field_selector(s: str) -> list[tuple[str, str, str]]:
+    """fields.ParseSelector: terms split on unescaped ',', operators != == =, escapes \\\\ \\, \\=."""
+    terms, cur, esc = [], "", False
+    for c in s:
+        if esc:
+            cur, esc = cur + "\\" + c, False
+        elif c == "\\":
+            esc = True
+        elif c == ",":
+            terms.append(cur)
+            cur = ""
+        else:
+            cur += c
+    terms.append(cur + ("\\" if esc else ""))
+    out = []
+    for term in terms:
+        if not term and s == "":
+            continue
+        for i in range(len(term)):
+            op = next((o for o in ("!=", "==", "=") if term.startswith(o, i)), None)
+            if op:
+                raw, val, j = term[i + len(op):], "", 0
+                while j < len(raw):
+                    if raw[j] == "\\":
+                        if j + 1 >= len(raw) or raw[j + 1] not in "\\,=":
+                            raise ValueError(f"invalid field selector: invalid escape sequence in '{raw}'")
+                        j += 1
+                    val += raw[j]
+                    j += 1
+                out.append((term[:i], "!=" if op == "!=" else "=", val))
+                break
+        else:
+            raise ValueError(f"invalid selector: '{s}'; can't understand '{term}'")
+    return out
+
+
+# ---------------------------------------------------------------- patches
+
+DELETE = object()
+MERGE_KEYS = {"containers": "name", "initContainers": "name", "ephemeralContainers": "name", "env": "name",
+              "ports": "containerPort", "volumes": "name", "volumeMounts": "mountPath", "volumeDevices": "devicePath",
+              "imagePullSecrets": "name", "ownerReferences": "uid", "conditions": "type", "hostAliases": "ip",
+              "topologySpreadConstraints": "topologyKey", "resourceClaims": "name", "schedulingGates": "name"}
+PRIMITIVE_MERGE = {"finalizers"}
+
+
+def _strip(v):
+    if isinstance(v, dict):
+        return {k: _strip(x) for k, x in v.items() if not k.startswith("$")}
+    return [_strip(x) for x in v] if isinstance(v, list) else v
+
+
+def strategic_merge(orig, patch):
+    """Strategic merge patch for the built-in types podfix patches (merge keys by field name)."""
+    if not isinstance(patch, dict):
+        return _strip(patch)
+    directive = patch.get("$patch")
+    if directive == "delete":
+        return DELETE
+    if directive == "replace":
+        return _strip(patch)
+    out = dict(orig) if isinstance(orig, dict) else {}
+    for k, v in patch.items():
+        if k.startswith("$deleteFromPrimitiveList/"):
+            f = k.split("/", 1)[1]
+            out[f] = [x for x in out.get(f) or [] if x not in v]
+        elif k.startswith("$"):
+            continue
+        elif v is None:
+            out.pop(k, None)
+        elif isinstance(v, dict):
+            merged = strategic_merge(out.get(k), v)
+            if merged is DELETE:
+                out.pop(k, None)
+            else:
+                out[k] = merged
+        elif isinstance(v, list) and k in MERGE_KEYS:
+            out[k] = _merge_list(out.get(k) or [], v, MERGE_KEYS[k])
+        elif isinstance(v, list) and k in PRIMITIVE_MERGE:
+            out[k] = list(out.get(k) or []) + [x for x in v if x not in (out.get(k) or [])]
+        elif isinstance(v, list):
+            out[k] = [_strip(e) for e in v if not (isinstance(e, dict) and "$patch" in e)]
+        else:
+            out[k] = _strip(v)
+    if isinstance(patch.get("$retainKeys"), list):
+        out = {k: v for k, v in out.items() if k in patch["$retainKeys"]}
+    return out
+
+
+def _merge_list(orig: list, patch: list, key: str) -> list:
+    if any(isinstance(e, dict) and e.get("$patch") == "replace" for e in patch):
+        return [_strip(e) for e in patch if not (isinstance(e, dict) and "$patch" in e)]
+    out = copy.deepcopy(orig)
+    for e in patch:
+        if not isinstance(e, dict):
+            out.append(e)
+            continue
+        idx = next((i for i, o in enumerate(out) if isinstance(o, dict) and o.get(key) == e.get(key)), None)
+        if e.get("$patch") == "delete":
+            out = [o for o in out if not (isinstance(o, dict) and o.get(key) == e.get(key))]
+        elif idx is None:
+            out.append(_strip(e))
+        else:
+            out[idx] = strategic_merge(out[idx], e)
+    return out
+
+
+def merge_patch(target, patch):
+    """RFC 7386."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
+
+
+def json_patch(doc, ops):
+    """RFC 6902 (add, remove, replace, move, copy, test); raises ValueError like evanphx/json-patch."""
+    root = {"": copy.deepcopy(doc)}
+
+    def locate(path):  # -> (container, key) of the pointer's last step
+        if path and not path.startswith("/"):
+            raise ValueError(path)
+        parts = [""] + [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+        cur = root
+        for p in parts[:-1]:
+            cur = cur[int(p)] if isinstance(cur, list) else cur[p]
+        return (cur, len(cur) if parts[-1] == "-" else int(parts[-1])) if isinstance(cur, list) else (cur, parts[-1])
+
+    for op in ops:
+        kind, path = op.get("op"), op.get("path", "")
+        try:
+            if kind in ("move", "copy"):
+                src, skey = locate(op.get("from", ""))
+                value = src.pop(skey) if kind == "move" else copy.deepcopy(src[skey])
+            else:
+                value = copy.deepcopy(op.get("value"))
+            cur, key = locate(path)
+            if kind in ("remove", "replace", "test"):
+                current = cur[key]
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise ValueError(f'{kind} operation does not apply: doc is missing path: "{path}": missing value') from None
+        if kind == "test" and current != value:
+            raise ValueError(f"testing value {path} failed: test failed")
+        if kind == "remove":
+            del cur[key]
+        elif kind == "replace" or (kind in ("add", "move", "copy") and not isinstance(cur, list)):
+            cur[key] = value
+        elif kind in ("add", "move", "copy"):
+            if key > len(cur):
+                raise ValueError(f"unable to access invalid index: {key}: invalid index referenced")
+            cur.insert(key, value)
+        elif kind != "test":
+            raise ValueError(f"Unexpected kind: {kind}")
+    return root[""]
+
+
+# ---------------------------------------------------------------- events.k8s.io conversion
+
+_EV_MAP = [("involvedObject", "regarding"), ("message", "note"), ("reportingComponent", "reportingController"),
+           ("source", "deprecatedSource"), ("firstTimestamp", "deprecatedFirstTimestamp"),
+           ("lastTimestamp", "deprecatedLastTimestamp"), ("count", "deprecatedCount")]
+
+
+def event_to_new(ev: dict) -> dict:
+    out = {**ev, "apiVersion": "events.k8s.io/v1"}
+    for old, new in _EV_MAP:
+        if old in out:
+            out[new] = out.pop(old)
+    out.setdefault("eventTime", None)
+    return out
+
+
+def event_to_core(ev: dict) -> dict:
+    out = {**ev, "apiVersion": "v1"}
+    for old, new in _EV_MAP:
+        if new in out:
+            out[old] = out.pop(new)
+    for k in ("eventTime", "firstTimestamp", "lastTimestamp"):
+        out.setdefault(k, None)
+    return out
+
+
+# ---------------------------------------------------------------- protobuf (kubectl auth can-i sends it)
+
+def _pb_fields(buf: bytes) -> dict[int, Any]:
+    """One level of protobuf wire format: field number -> varint or bytes (enough for SSAR)."""
+    out, i = {}, 0
+
+    def varint():
+        nonlocal i
+        value = shift = 0
+        while True:
+            b, i = buf[i], i + 1
+            value, shift = value | (b & 0x7F) << shift, shift + 7
+            if b < 0x80:
+                return value
+
+    while i < len(buf):
+        key = varint()
+        if key & 7 == 0:
+            out[key >> 3] = varint()
+        elif key & 7 == 2:
+            n = varint()
+            out[key >> 3], i = buf[i:i + n], i + n
+        else:
+            i += 8 if key & 7 == 1 else 4
+    return out
+
+
+def ssar_from_protobuf(body: bytes) -> dict:
+    """runtime.Unknown{raw: SelfSubjectAccessReview{spec: {resourceAttributes | nonResourceAttributes}}}."""
+    spec = _pb_fields(_pb_fields(_pb_fields(body[4:]).get(2, b"")).get(2, b""))
+    if 1 not in spec:
+        attrs = _pb_fields(spec.get(2, b""))
+        return {"spec": {"nonResourceAttributes": {"path": attrs.get(1, b"").decode(),
+                                                   "verb": attrs.get(2, b"").decode()}}}
+    attrs = _pb_fields(spec[1])
+    names = ("namespace", "verb", "group", "version", "resource", "subresource", "name")
+    return {"spec": {"resourceAttributes": {n: attrs[i].decode() for i, n in enumerate(names, 1)
+                                            if isinstance(attrs.get(i), bytes) and attrs[i]}}}
+
+
+# ---------------------------------------------------------------- tables (kubectl get)
+
+def human_duration(seconds: float) -> str:
+    s = int(seconds)
+    if s < -1:
+        return "<invalid>"
+    s = max(s, 0)
+    m, h, d = s // 60, s // 3600, s // 86400
+    if s < 120:
+        return f"{s}s"
+    if m < 10:
+        return f"{m}m{s % 60}s" if s % 60 else f"{m}m"
+    if m < 180:
+        return f"{m}m"
+    if h < 8:
+        return f"{h}h{m % 60}m" if m % 60 else f"{h}h"
+    if h < 48:
+        return f"{h}h"
+    if h < 192:
+        return f"{d}d{h % 24}h" if h % 24 else f"{d}d"
+    if d < 730:
+        return f"{d}d"
+    return f"{d // 365}y{d % 365}d" if d < 2920 and d % 365 else f"{d // 365}y"
+
+
+def _age(ts: str | None) -> str:
+    if not ts:
+        return "<unknown>"
+    t = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    return human_duration((dt.datetime.now(dt.timezone.utc) - t).total_seconds())
+
+
+def pod_cells(pod: dict) -> list:
+    """kubectl's printPod, simplified (no sidecar containers)."""
+    spec, st = pod.get("spec") or {}, pod.get("status") or {}
+    reason = st.get("reason") or st.get("phase") or ""
+    restarts, ready, last, initializing = 0, 0, None, False
+    for i, c in enumerate(st.get("initContainerStatuses") or []):
+        restarts += c.get("restartCount", 0)
+        state = c.get("state") or {}
+        term, wait = state.get("terminated"), state.get("waiting")
+        if term and term.get("exitCode", 0) == 0:
+            continue
+        if term:
+            reason = "Init:" + (term.get("reason") or f"ExitCode:{term.get('exitCode')}")
+        elif wait and wait.get("reason") and wait["reason"] != "PodInitializing":
+            reason = "Init:" + wait["reason"]
+        else:
+            reason = f"Init:{i}/{len(spec.get('initContainers') or [])}"
+        initializing = True
+        break
+    if not initializing:
+        restarts, running = 0, False
+        for c in reversed(st.get("containerStatuses") or []):
+            restarts += c.get("restartCount", 0)
+            finished = dig(c, "lastState.terminated.finishedAt")
+            last = max(last or finished, finished) if finished else last
+            state = c.get("state") or {}
+            wait, term = state.get("waiting") or {}, state.get("terminated") or {}
+            if wait.get("reason"):
+                reason = wait["reason"]
+            elif term:
+                reason = term.get("reason") or (f"Signal:{term['signal']}" if term.get("signal")
+                                                else f"ExitCode:{term.get('exitCode', 0)}")
+            elif "running" in state and c.get("ready"):
+                running = True
+                ready += 1
+        if reason == "Completed" and running:
+            reason = "Running"
+    if pod["metadata"].get("deletionTimestamp"):
+        reason = "Unknown" if st.get("reason") == "NodeLost" else "Terminating"
+    restart_cell = f"{restarts} ({_age(last)} ago)" if last else str(restarts)
+    return [pod["metadata"]["name"], f"{ready}/{len(spec.get('containers') or [])}", reason, restart_cell,
+            _age(pod["metadata"].get("creationTimestamp")), st.get("podIP") or "<none>",
+            spec.get("nodeName") or "<none>", st.get("nominatedNodeName") or "<none>", "<none>"]
+
+
+def qos_class(containers: list[dict]) -> str:
+    rs = [c.get("resources") or {} for c in containers]
+    if not any(r.get("requests") or r.get("limits") for r in rs):
+        return "BestEffort"
+    for r in rs:
+        lim, req = r.get("limits") or {}, r.get("requests") or {}
+        if not {"cpu", "memory"} <= set(lim) or any(req.get(k, lim[k]) != lim[k] for k in ("cpu", "memory")):
+            return "Burstable"
+    return "Guaranteed"
+
+
+def _col(name, typ="string", fmt="", priority=0, desc=""):
+    return {"name": name, "type": typ, "format": fmt, "description": desc or name, "priority": priority}
+
+
+def to_table(res: Res, items: list[dict], meta: dict, include: str) -> dict:
+    if res.kind == "Pod":
+        cols = [_col("Name", fmt="name"), _col("Ready"), _col("Status"), _col("Restarts"), _col("Age"),
+                _col("IP", priority=1), _col("Node", priority=1), _col("Nominated Node", priority=1),
+                _col("Readiness Gates", priority=1)]
+        cells = pod_cells
+    else:  # the server's default table convertor (what CRDs get)
+        cols = [_col("Name", fmt="name"), _col("Created At", "date")]
+        cells = lambda o: [o["metadata"]["name"], o["metadata"].get("creationTimestamp")]  # noqa: E731
+    rows = []
+    for o in items:
+        row = {"cells": cells(o)}
+        if include == "Object":
+            row["object"] = {"kind": res.kind, "apiVersion": res.api_version, **o}
+        elif include != "None":
+            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                             "metadata": o["metadata"]}
+        rows.append(row)
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "columnDefinitions": cols,
+            "rows": rows}
+
+
+# ---------------------------------------------------------------- the server
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    json: Any
+    content_type: str
+
+    def q(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+@dataclass
+class _Fault:
+    method: str
+    regex: re.Pattern
+    status: int | None
+    reason: str | None
+    message: str | None
+    times: int | None
+    retry_after: int | None
+    delay: float
+    drop: bool
+    body: dict | None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else headers and body in two writes cost a 40 ms delayed ACK
+
+    def setup(self):
+        super().setup()
+        self.server.connections.add(self.connection)
+
+    def finish(self):
+        super().finish()
+        self.server.connections.discard(self.connection)
+
+    def do_GET(self):
+        self.server.fake._handle(self)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+class FakeAPIServer:
+    def __init__(self, objects: list[dict] = (), *, page_default: int | None = None, token: str | None = None,
+                 user: str = "system:serviceaccount:default:test"):
+        self.page_default, self.token, self.user = page_default, token, user
+        self.url = ""
+        self.requests: list[Request] = []
+        self.logs: dict[tuple[str, str, str, bool], str] = {}
+        self.on_delete: list[Callable[[dict], Any]] = []
+        self.on_write: list[Callable[[str, dict], Any]] = []
+        self._lock = threading.RLock()
+        # store -> (namespace or "", name) -> object.  Stored objects are never mutated in place (every
+        # write stores a new dict), so responses may share them and be serialised outside the lock.
+        self._store: dict[str, dict[tuple[str, str], dict]] = {}
+        self._faults: list[_Fault] = []
+        self._denied: list[tuple[str, str, str, str | None, str | None]] = []
+        self._rv, self._seq, self._compacted = 1000, 0, 0
+        self._httpd: ThreadingHTTPServer | None = None
+        self.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
+        self.add(*objects)
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> "FakeAPIServer":
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.fake, self._httpd.connections = self, set()
+        threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True, name="fake-apiserver").start()
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return self
+
+    def stop(self) -> None:
+        if self._httpd:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            for conn in list(self._httpd.connections):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self._httpd = None
+
+    def __enter__(self) -> "FakeAPIServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ test helpers
+    def add(self, *objs: dict) -> None:
+        """Store (or replace) objects verbatim, filling uid/resourceVersion/creationTimestamp if missing."""
+        with self._lock:
+            for obj in objs:
+                obj = copy.deepcopy(obj)
+                group = obj.get("apiVersion", "").rpartition("/")[0] if "apiVersion" in obj else "*"
+                res = BY_KIND.get((group, obj.get("kind"))) or BY_KIND.get(("*", obj.get("kind")))
+                if res is None:
+                    raise ValueError(f"FakeAPIServer does not serve kind {obj.get('kind')!r}")
+                if res.kind == "Event":
+                    obj = event_to_core(obj)
+                obj.setdefault("apiVersion", res.api_version)
+                meta = obj.setdefault("metadata", {})
+                if not res.namespaced:
+                    meta.pop("namespace", None)
+                else:
+                    meta.setdefault("namespace", "default")
+                    if not self._lookup("namespaces", "", meta["namespace"]):
+                        self.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": meta["namespace"]}})
+                if res.kind == "Namespace":
+                    obj.setdefault("status", {"phase": "Active"})
+                meta.setdefault("uid", self._uid(res, meta))
+                meta.setdefault("resourceVersion", self._next_rv())
+                meta.setdefault("creationTimestamp", now())
+                if res.kind in GENERATION_KINDS:
+                    meta.setdefault("generation", 1)
+                self._store.setdefault(res.store, {})[(meta.get("namespace", ""), meta["name"])] = obj
+
+    def remove(self, kind: str, namespace: str | None, name: str) -> dict | None:
+        """Delete an object without hooks (e.g. simulate the kubelet finishing a pod's deletion)."""
+        with self._lock:
+            return self._store.get(BY_KIND[("*", kind)].store, {}).pop((namespace or "", name), None)
+
+    def get(self, kind: str, namespace: str | None, name: str) -> dict | None:
+        with self._lock:
+            return copy.deepcopy(self._lookup(BY_KIND[("*", kind)].store, namespace or "", name))
+
+    def objects(self, kind: str, namespace: str | None = None) -> list[dict]:
+        with self._lock:
+            items = sorted(self._store.get(BY_KIND[("*", kind)].store, {}).items(), key=lambda kv: _keystr(kv[0]))
+            return [copy.deepcopy(o) for (ns, _), o in items if namespace is None or ns == namespace]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def count(self, method: str | None = None, path_prefix: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for r in self.requests if (method is None or r.method == method.upper())
+                       and (path_prefix is None or r.path.startswith(path_prefix)))
+
+    def compact(self) -> None:
+        """Expire every continue token issued so far (the next page gets 410 Expired)."""
+        with self._lock:
+            self._compacted = self._rv + 1
+
+    def fail(self, method: str, path_regex: str, status: int | None, *, reason: str | None = None,
+             message: str | None = None, times: int | None = None, retry_after: int | None = None,
+             delay: float = 0.0, drop: bool = False, body: dict | None = None) -> None:
+        """Matching requests (method or "*", re.search on the path) get this Status error.
+
+        status=None with delay: answer normally, late.  drop=True: close the socket unanswered."""
+        with self._lock:
+            self._faults.append(_Fault(method.upper(), re.compile(path_regex), status, reason, message, times,
+                                       retry_after, delay, drop, body))
+
+    def deny(self, verb: str, resource: str, namespace: str | None = None) -> None:
+        """RBAC: forbid verb ("*" for all) on resource ("pods", "pods/log", "deployments.apps", "*")."""
+        res, _, sub = resource.partition("/")
+        plural, _, group = res.partition(".")
+        with self._lock:
+            self._denied.append((verb, plural, sub, group or None, namespace))
+
+    def write_kubeconfig(self, path, *, context: str = "fake", namespace: str = "default",
+                         token: str | None = None, user: str = "test-user"):
+        """A kubeconfig pointing at self.url; token defaults to the server's token or "test-token"."""
+        config = {"apiVersion": "v1", "kind": "Config", "current-context": context, "preferences": {},
+                  "clusters": [{"name": context, "cluster": {"server": self.url}}],
+                  "users": [{"name": user, "user": {"token": token or self.token or "test-token"}}],
+                  "contexts": [{"name": context, "context": {"cluster": context, "user": user,
+                                                             "namespace": namespace}}]}
+        with open(path, "w") as f:
+            yaml.safe_dump(config, f)
+        return path
+
+    # ------------------------------------------------------------ internals
+    def _next_rv(self) -> str:
+        self._rv += 1
+        return str(self._rv)
+
+    def _uid(self, res: Res, meta: dict) -> str:
+        self._seq += 1
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{res.kind}/{meta.get('namespace')}/{meta.get('name')}/{self._seq}"))
+
+    def _lookup(self, store: str, ns: str, name: str) -> dict | None:
+        return self._store.get(store, {}).get((ns, name))
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        url = urlsplit(h.path)
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        ctype = h.headers.get("Content-Type") or ""
+        try:
+            if raw.startswith(b"k8s\x00") and url.path.endswith("/selfsubjectaccessreviews"):
+                parsed = ssar_from_protobuf(raw)
+            else:
+                parsed = json.loads(raw) if raw and "yaml" not in ctype else yaml.safe_load(raw) if raw else None
+        except (ValueError, IndexError, yaml.YAMLError):
+            parsed = None
+        req = Request(h.command, url.path, parse_qs(url.query, keep_blank_values=True),
+                      {k.lower(): v for k, v in h.headers.items()}, raw, parsed, ctype)
+        with self._lock:
+            self.requests.append(req)
+            fault = next((f for f in self._faults if f.method in ("*", req.method) and f.regex.search(req.path)),
+                         None)
+            if fault and fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+        hooks: list[Callable[[], Any]] = []
+        extra_headers = {}
+        if fault and fault.delay:
+            time.sleep(fault.delay)
+        if fault and fault.drop:
+            h.close_connection = True
+            try:
+                h.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        if fault and fault.status:
+            details = {"retryAfterSeconds": fault.retry_after} if fault.retry_after is not None else None
+            code, payload = fault.status, fault.body or status_body(fault.status, fault.message, fault.reason,
+                                                                     details)
+            if fault.retry_after is not None:
+                extra_headers["Retry-After"] = str(fault.retry_after)
+        else:
+            try:
+                with self._lock:
+                    code, payload = self._dispatch(req, hooks)
+            except ApiError as e:
+                code, payload = e.code, e.body
+            except Exception as e:  # a bug in the fake: say so loudly instead of dropping the connection
+                traceback.print_exc()
+                code, payload = 500, status_body(500, f"FakeAPIServer bug: {e!r}")
+            for hook in hooks:
+                hook()
+        ctype = "application/json"
+        if isinstance(payload, str):
+            payload, ctype = payload.encode(), "text/plain"
+        data = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode() + b"\n"
+        try:
+            h.send_response(code)
+            for k, v in {"Content-Type": ctype, "Cache-Control": "no-cache, private",
+                         "Content-Length": str(len(data)), **extra_headers}.items():
+                h.send_header(k, v)
+            h.end_headers()
+            if req.method != "HEAD":
+                h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+            h.close_connection = True
+
+    def _groups(self) -> list[tuple[str, str]]:
+        metrics = any(self._store.get(k) for k in ("pods.metrics.k8s.io", "nodes.metrics.k8s.io"))
+        seen = []
+        for r in RESOURCES:
+            if r.group and (r.group, r.version) not in seen and (metrics or r.group != "metrics.k8s.io"):
+                seen.append((r.group, r.version))
+        return seen
+
+    def _discovery(self, group: str, version: str) -> dict:
+        resources = []
+        for r in RESOURCES:
+            if (r.group, r.version) != (group, version):
+                continue
+            entry = {"name": r.plural, "singularName": r.kind.lower(), "namespaced": r.namespaced,
+                     "kind": r.kind, "verbs": list(r.verbs)}
+            if r.short:
+                entry["shortNames"] = list(r.short)
+            if r.cats:
+                entry["categories"] = list(r.cats)
+            resources.append(entry)
+            if r.kind == "Pod" and not group:
+                resources.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod",
+                                  "verbs": ["get"]})
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}".lstrip("/"),
+                "resources": resources}
+
+    def _dispatch(self, req: Request, hooks: list) -> tuple[int, Any]:
+        if self.token and req.headers.get("authorization") != f"Bearer {self.token}":
+            raise ApiError(401)
+        path = req.path.rstrip("/") or "/"
+        groups = self._groups()
+        if path == "/version":
+            return 200, VERSION
+        if path == "/api":
+            host = req.headers.get("host", "127.0.0.1")
+            return 200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+                {"clientCIDR": "0.0.0.0/0", "serverAddress": host}]}
+        group_docs = {g: {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v}],
+                          "preferredVersion": {"groupVersion": f"{g}/{v}", "version": v}} for g, v in groups}
+        if path == "/apis":
+            return 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": list(group_docs.values())}
+        parts = path.strip("/").split("/")
+        if parts[0] == "api" and len(parts) >= 2 and parts[1] == "v1":
+            group, version, rest = "", "v1", parts[2:]
+        elif parts[0] == "apis" and len(parts) == 2 and parts[1] in group_docs:
+            return 200, {"kind": "APIGroup", "apiVersion": "v1", **group_docs[parts[1]]}
+        elif parts[0] == "apis" and len(parts) >= 3 and (parts[1], parts[2]) in groups:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise ApiError(404, details={})
+        if not rest:
+            return 200, self._discovery(group, version)
+        ns = None
+        if rest[0] == "namespaces" and len(rest) >= 3 and (group, version, rest[2]) in BY_PATH:
+            ns, rest = rest[1], rest[2:]
+        res = BY_PATH.get((group, version, rest[0]))
+        if res is None or len(rest) > 3 or (ns is not None and not res.namespaced) or \
+                (res.namespaced and ns is None and len(rest) > 1):
+            raise ApiError(404, details={})
+        name, sub = (rest + [None, None])[1:3]
+        if sub and not (res.kind == "Pod" and sub == "log" and not res.group):
+            raise ApiError(404, details={})
+        if req.q("watch") in ("1", "t", "T", "true", "True", "TRUE"):
+            raise ApiError(405, "watch is not supported by FakeAPIServer")
+        verb = {"GET": "get" if name else "list", "HEAD": "get" if name else "list", "POST": "create", "PUT": "update",
+                "PATCH": "patch", "DELETE": "delete" if name else "deletecollection"}[req.method]
+        if verb not in res.verbs or (verb == "create" and name) or (not name and verb in ("update", "patch")) \
+                or (sub and verb != "get") or (verb in ("create", "deletecollection") and res.namespaced and not ns):
+            raise ApiError(405)
+        self._authorize(verb, res, sub, ns, name)
+        if res.kind == "SelfSubjectAccessReview":
+            return 201, self._access_review(req.json or {})
+        if sub == "log":
+            return self._pod_log(req, ns, name)
+        if verb == "list":
+            return self._list(req, res, ns)
+        if verb == "get":
+            obj = self._lookup(res.store, ns or "", name)
+            if obj is None:
+                raise not_found(res, name)
+            return 200, self._render(req, res, obj)
+        if verb == "deletecollection":
+            return self._delete_collection(req, res, ns, hooks)
+        if verb == "delete":
+            return self._delete(req, res, ns, name, hooks)
+        return self._write(req, res, verb, ns, name, hooks)
+
+    # ------------------------------------------------------------ authorization
+    def _is_denied(self, verb, group, plural, sub, ns) -> bool:
+        # ns None: a cluster-wide request, which a deny in any namespace also forbids
+        return any(v in ("*", verb) and p in ("*", plural) and s == (sub or "") and g in (None, group)
+                   and (ns is None or n in (None, ns)) for v, p, s, g, n in self._denied)
+
+    def _authorize(self, verb, res: Res, sub, ns, name) -> None:
+        if not self._is_denied(verb, res.group, res.plural, sub, ns):
+            return
+        head = f'{res.gr} "{name}"' if name else res.gr
+        scope = f'in the namespace "{ns}"' if ns else "at the cluster scope"
+        resource = f"{res.plural}/{sub}" if sub else res.plural
+        raise ApiError(403, f'{head} is forbidden: User "{self.user}" cannot {verb} resource "{resource}" '
+                            f'in API group "{res.group}" {scope}', details=_details(res, name))
+
+    def _access_review(self, body: dict) -> dict:
+        attrs = dig(body, "spec.resourceAttributes")
+        allowed = not attrs or not self._is_denied(attrs.get("verb", ""), attrs.get("group", ""),
+                                                   attrs.get("resource", ""), attrs.get("subresource", ""),
+                                                   attrs.get("namespace") or None)
+        out = {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+               "metadata": {"creationTimestamp": None}, "spec": body.get("spec") or {},
+               "status": {"allowed": allowed}}
+        if allowed:
+            out["status"]["reason"] = "RBAC: allowed by FakeAPIServer"
+        return out
+
+    # ------------------------------------------------------------ reads
+    def _render(self, req: Request, res: Res, obj: dict) -> dict:
+        obj = event_to_new(obj) if res.kind == "Event" and res.group else dict(obj)
+        obj["apiVersion"], obj["kind"] = res.api_version, res.kind
+        if "as=Table" in req.headers.get("accept", ""):
+            return to_table(res, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                            req.q("includeObject") or "Metadata")
+        return {"kind": res.kind, "apiVersion": res.api_version, **obj}
+
+    def _field_filter(self, req: Request, res: Res):
+        sel = req.q("fieldSelector") or ""
+        try:
+            terms = parse_field_selector(sel)
+        except ValueError as e:
+            raise ApiError(400, str(e))
+        allowed = {"metadata.name"} | ({"metadata.namespace"} if res.namespaced else set()) | \
+            FIELDS.get(res.store, set())
+        out = []
+        for f, op, v in terms:
+            if res.kind == "Event" and res.group:
+                if f not in NEW_EVENT_FIELDS:
+                    raise ApiError(400, f'"{f}" is not a known field selector: only "{", ".join(NEW_EVENT_FIELDS)}"')
+                f = NEW_EVENT_FIELDS[f]
+            if f not in allowed:
+                raise ApiError(400, f"field label not supported: {f}")
+            out.append((f, op, v))
+
+        def match(obj):
+            for f, op, v in out:
+                actual = dig(obj, "source.component" if f == "source" else f)
+                actual = FIELD_DEFAULTS.get(f, "") if actual is None else \
+                    str(actual).lower() if isinstance(actual, bool) else str(actual)
+                if (actual == v) != (op == "="):
+                    return False
+            return True
+        return match
+
+    def _list(self, req: Request, res: Res, ns: str | None) -> tuple[int, dict]:
+        try:
+            reqs = parse_label_selector(req.q("labelSelector") or "")
+        except ValueError as e:
+            raise ApiError(400, str(e))
+        fmatch = self._field_filter(req, res)
+        limit = _int(req, "limit") or 0
+        if self.page_default:
+            limit = min(limit, self.page_default) if limit > 0 else self.page_default
+        rv, start = self._rv, None
+        if req.q("continue"):
+            try:
+                token = json.loads(base64.urlsafe_b64decode(req.q("continue") + "=="))
+                rv, start = int(token["rv"]), token["start"].rstrip("\x00")
+            except (ValueError, KeyError, TypeError) as e:
+                raise ApiError(400, f"continue key is not valid: {e}")
+            if rv < self._compacted:
+                raise ApiError(410, EXPIRED, "Expired")
+        keys = sorted((k for k in self._store.get(res.store, {}) if ns is None or k[0] == ns), key=_keystr)
+        if start is not None:
+            keys = [k for k in keys if _keystr(k) > start]
+        items, last = [], None
+        for i, key in enumerate(keys):
+            if limit and len(items) >= limit:
+                break
+            obj, last = self._store[res.store][key], i
+            if labels_match(reqs, obj["metadata"].get("labels") or {}) and fmatch(obj):
+                items.append(obj)
+        meta = {"resourceVersion": str(rv)}
+        if last is not None and limit and last + 1 < len(keys):
+            token = {"v": "meta.k8s.io/v1", "rv": rv, "start": _keystr(keys[last]) + "\x00"}
+            meta["continue"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode().rstrip("=")
+            if not reqs and not req.q("fieldSelector"):
+                meta["remainingItemCount"] = len(keys) - last - 1
+        new_events = res.kind == "Event" and res.group
+        rendered = [{k: v for k, v in (event_to_new(o) if new_events else o).items() if k not in ("kind", "apiVersion")}
+                    for o in items]
+        if "as=Table" in req.headers.get("accept", ""):
+            return 200, to_table(res, rendered, meta, req.q("includeObject") or "Metadata")
+        return 200, {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": meta, "items": rendered}
+
+    def _pod_log(self, req: Request, ns: str, name: str) -> tuple[int, str]:
+        pod = self._lookup("pods", ns, name)
+        res = BY_PATH[("", "v1", "pods")]
+        if pod is None:
+            raise not_found(res, name)
+        spec = pod.get("spec") or {}
+        names = {k: [c["name"] for c in spec.get(k) or []] for k in ("containers", "initContainers",
+                                                                    "ephemeralContainers")}
+        container = req.q("container")
+        if not container:
+            if len(names["containers"]) != 1:
+                msg = f"a container name must be specified for pod {name}"
+                if names["containers"]:
+                    msg += f", choose one of: [{' '.join(names['containers'])}]"
+                for k, label in (("initContainers", "init"), ("ephemeralContainers", "ephemeral")):
+                    if names[k]:
+                        msg += f" or one of the {label} containers: [{' '.join(names[k])}]"
+                raise ApiError(400, msg)
+            container = names["containers"][0]
+        if not any(container in v for v in names.values()):
+            raise ApiError(400, f"container {container} is not valid for pod {name}")
+        previous = req.q("previous") in ("1", "t", "T", "true", "True", "TRUE")  # Go's strconv.ParseBool
+        key = (ns, name, container, previous)
+        if key not in self.logs and spec.get("nodeName"):  # unscheduled: the real server answers ""
+            if previous:
+                raise ApiError(400, f'previous terminated container "{container}" in pod "{name}" not found')
+            statuses = sum((pod.get("status", {}).get(k) or [] for k in (
+                "containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses")), [])
+            waiting = next((dig(s, "state.waiting") for s in statuses if s.get("name") == container
+                            and dig(s, "state.waiting") is not None), None)
+            if waiting is not None:
+                why = {"ErrImagePull": "image can't be pulled", "ImagePullBackOff": "trying and failing to pull image"}
+                reason = waiting.get("reason") or "ContainerCreating"
+                raise ApiError(400, f'container "{container}" in pod "{name}" is waiting to start: '
+                                    f'{why.get(reason, reason)}')
+        text = self.logs.get(key, "")
+        tail, limit = _int(req, "tailLines"), _int(req, "limitBytes")
+        if tail is not None:
+            text = "".join(text.splitlines(keepends=True)[-tail:]) if tail > 0 else ""
+        if limit is not None:
+            text = text.encode()[:limit].decode(errors="ignore")
+        return 200, text
+
+    # ------------------------------------------------------------ writes
+    def _dry_run(self, req: Request, body: dict | None = None) -> bool:
+        values = req.query.get("dryRun") or (body or {}).get("dryRun") or []
+        if any(v != "All" for v in values):
+            raise ApiError(422, f'dryRun: Unsupported value: "{values[0]}": supported values: "All"')
+        return bool(values)
+
+    def _validate(self, res: Res, obj: dict, old: dict | None) -> None:
+        meta, name = obj["metadata"], obj["metadata"].get("name") or ""
+        errors = []
+        if not name:
+            errors.append(("metadata.name", "FieldValueRequired", "Required value: name or generateName is required"))
+        elif not DNS1123.fullmatch(name) or len(name) > 253:
+            errors.append(("metadata.name", "FieldValueInvalid",
+                           f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case '
+                           "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
+                           "character (e.g. 'example.com', regex used for validation is "
+                           "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"))
+        if res.kind == "Pod":
+            containers = dig(obj, "spec.containers") or []
+            if not containers:
+                errors.append(("spec.containers", "FieldValueRequired", "Required value"))
+            for i, c in enumerate(containers):
+                for f in ("name", "image"):
+                    if not c.get(f):
+                        errors.append((f"spec.containers[{i}].{f}", "FieldValueRequired", "Required value"))
+            if old is not None and not errors and self._pod_spec_changed(old.get("spec") or {}, obj.get("spec") or {}):
+                errors.append(("spec", "FieldValueForbidden", POD_FORBIDDEN.split(": ", 1)[1]))
+        if errors:
+            raise invalid(res, name, errors)
+
+    @staticmethod
+    def _pod_spec_changed(old: dict, new: dict) -> bool:
+        new = copy.deepcopy(new)
+        for k in ("containers", "initContainers"):
+            olds, news = old.get(k) or [], new.get(k) or []
+            if len(olds) == len(news):
+                for o, n in zip(olds, news):
+                    if "image" in o and isinstance(n, dict):
+                        n["image"] = o["image"]
+        for k in ("activeDeadlineSeconds", "terminationGracePeriodSeconds"):
+            new.pop(k, None)
+            if k in old:
+                new[k] = old[k]
+        if all(t in (new.get("tolerations") or []) for t in old.get("tolerations") or []):
+            new.pop("tolerations", None)
+            if "tolerations" in old:
+                new["tolerations"] = old["tolerations"]
+        return new != old
+
+    def _defaults(self, res: Res, obj: dict) -> None:
+        if res.kind == "Pod":
+            spec = obj.setdefault("spec", {})
+            for k, v in (("restartPolicy", "Always"), ("dnsPolicy", "ClusterFirst"), ("schedulerName",
+                         "default-scheduler"), ("serviceAccountName", "default"), ("terminationGracePeriodSeconds",
+                         30), ("enableServiceLinks", True), ("priority", 0)):
+                spec.setdefault(k, v)
+            for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+                image = c.get("image") or ""
+                latest = "@" not in image and (":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest"))
+                c.setdefault("imagePullPolicy", "Always" if latest else "IfNotPresent")
+                c.setdefault("terminationMessagePath", "/dev/termination-log")
+                c.setdefault("terminationMessagePolicy", "File")
+            obj["status"] = {"phase": "Pending", "qosClass": qos_class(spec.get("containers") or [])}
+        elif res.kind == "Secret":
+            obj.setdefault("type", "Opaque")
+        elif res.kind == "Namespace":
+            obj["status"] = {"phase": "Active"}
+        elif res.kind in STATUS_KINDS:
+            obj["status"] = {}
+
+    def _parse_patch(self, req: Request, res: Res, old: dict) -> dict:
+        ctype = req.content_type.split(";")[0].strip().lower()
+        current = copy.deepcopy(event_to_new(old) if res.kind == "Event" and res.group else old)
+        try:
+            body = json.loads(req.body or b"null")
+        except ValueError as e:
+            raise ApiError(400, f"error decoding patch: {e}")
+        if ctype == "application/strategic-merge-patch+json":
+            if not isinstance(body, dict):
+                raise ApiError(400, f"json: cannot unmarshal {type(body).__name__} into Go value of type "
+                                    "map[string]interface {}")
+            return strategic_merge(current, body)
+        if ctype == "application/merge-patch+json":
+            return merge_patch(current, body)
+        if ctype == "application/json-patch+json":
+            if not isinstance(body, list):
+                raise ApiError(400, "json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+            try:
+                return json_patch(current, body)
+            except (ValueError, TypeError, AttributeError) as e:
+                raise ApiError(422, details={"causes": [{"reason": "UnexpectedServerResponse", "message": str(e)}]})
+        raise ApiError(415, "the body of the request was in an unknown format - accepted media types include: "
+                            "application/json-patch+json, application/merge-patch+json, "
+                            "application/strategic-merge-patch+json")
+
+    def _write(self, req: Request, res: Res, verb: str, ns: str | None, name: str | None, hooks) -> tuple[int, dict]:
+        old = self._lookup(res.store, ns or "", name) if name else None
+        if verb in ("update", "patch") and old is None:
+            raise not_found(res, name)
+        if verb == "patch":
+            obj = self._parse_patch(req, res, old)
+        else:
+            if req.content_type.split(";")[0].strip() not in ("application/json", "application/yaml", ""):
+                raise ApiError(415, f'the body of the request was in an unknown format - accepted media types '
+                                    f'include: application/json, application/yaml')
+            obj = copy.deepcopy(req.json)
+            if not isinstance(obj, dict):
+                raise ApiError(400, "the body of the request was in an unknown format")
+        if res.kind == "Event":
+            obj = event_to_core(obj)
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise ApiError(400, "metadata must be an object")
+        if res.namespaced:
+            if meta.get("namespace") not in (None, "", ns):
+                raise ApiError(400, "the namespace of the provided object does not match the namespace sent on "
+                                    "the request")
+            meta["namespace"] = ns
+        if verb != "create" and meta.get("name") != name:
+            raise ApiError(400, f"the name of the object ({meta.get('name')}) does not match the name on the "
+                                f"URL ({name})")
+        dry = self._dry_run(req)
+        obj["apiVersion"], obj["kind"] = "v1" if res.kind == "Event" else res.api_version, res.kind
+        if verb == "create":
+            if not meta.get("name") and meta.get("generateName"):
+                self._seq += 1
+                meta["name"] = meta["generateName"] + uuid.uuid5(uuid.NAMESPACE_URL, str(self._seq)).hex[:5]
+            if ns and not self._lookup("namespaces", "", ns):
+                raise ApiError(404, f'namespaces "{ns}" not found', details={"name": ns, "kind": "namespaces"})
+            self._validate(res, obj, None)
+            if self._lookup(res.store, ns or "", meta["name"]):
+                raise ApiError(409, f'{res.gr} "{meta["name"]}" already exists', "AlreadyExists",
+                               _details(res, meta["name"]))
+            for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "uid"):
+                meta.pop(k, None)
+            self._defaults(res, obj)
+            meta["uid"], meta["creationTimestamp"] = self._uid(res, meta), now()
+            if res.kind in GENERATION_KINDS:
+                meta["generation"] = 1
+        else:
+            if meta.get("resourceVersion") not in (None, "", old["metadata"]["resourceVersion"]):
+                raise ApiError(409, f'Operation cannot be fulfilled on {res.gr} "{name}": the object has been '
+                                    "modified; please apply your changes to the latest version and try again",
+                               "Conflict", _details(res, name))
+            self._validate(res, obj, old)
+            for k in ("uid", "creationTimestamp", "deletionTimestamp", "generation"):
+                meta.pop(k, None)
+                if k in old["metadata"]:
+                    meta[k] = old["metadata"][k]
+            if res.kind in STATUS_KINDS:
+                obj.pop("status", None)
+                if "status" in old:
+                    obj["status"] = copy.deepcopy(old["status"])
+            if res.kind in GENERATION_KINDS and obj.get("spec") != old.get("spec"):
+                meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
+        if res.kind == "Secret" and obj.get("stringData"):  # write-only convenience field
+            obj.setdefault("data", {}).update({k: base64.b64encode(v.encode()).decode()
+                                              for k, v in obj.pop("stringData").items()})
+        old_rv = old["metadata"].get("resourceVersion") if old else None
+        if old is not None and {**obj, "metadata": {**meta, "resourceVersion": old_rv}} == old:
+            meta["resourceVersion"] = old_rv  # a no-op write keeps its resourceVersion, like the real server
+        elif not dry:
+            meta["resourceVersion"] = self._next_rv()
+        if not dry:
+            if old is not None and meta.get("deletionTimestamp") and not meta.get("finalizers"):
+                self._store[res.store].pop((ns or "", name))
+                hooks.extend(lambda h=h, o=copy.deepcopy(obj): h(o) for h in self.on_delete)
+            else:
+                self._store.setdefault(res.store, {})[(ns or "", meta["name"])] = obj
+            hooks.extend(lambda h=h, o=copy.deepcopy(obj): h(verb, o) for h in self.on_write)
+        return (201 if verb == "create" else 200), self._render(req, res, obj)
+
+    def _delete(self, req: Request, res: Res, ns: str | None, name: str, hooks) -> tuple[int, dict]:
+        obj = self._lookup(res.store, ns or "", name)
+        if obj is None:
+            raise not_found(res, name)
+        opts = req.json if isinstance(req.json, dict) else {}
+        pre = opts.get("preconditions") or {}
+        for key, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+            if pre.get(key) and pre[key] != obj["metadata"].get(key):
+                raise ApiError(409, f"Precondition failed: {label} in precondition: {pre[key]}, {label} in object "
+                                    f"meta: {obj['metadata'].get(key)}", "Conflict", _details(res, name))
+        dry = self._dry_run(req, opts)
+        obj = copy.deepcopy(obj)
+        if obj["metadata"].get("finalizers"):  # stays until its finalizers are removed
+            obj["metadata"].setdefault("deletionTimestamp", now())
+            obj["metadata"].setdefault("deletionGracePeriodSeconds", 0)
+            if not dry:
+                obj["metadata"]["resourceVersion"] = self._next_rv()
+                self._store[res.store][(ns or "", name)] = obj
+            return 200, self._render(req, res, obj)
+        if not dry:
+            del self._store[res.store][(ns or "", name)]
+            if res.kind == "Namespace":
+                for store in self._store.values():
+                    for key in [k for k in store if k[0] == name]:
+                        del store[key]
+            hooks.extend(lambda h=h, o=copy.deepcopy(obj): h(o) for h in self.on_delete)
+        return 200, self._render(req, res, obj)
+
+    def _delete_collection(self, req: Request, res: Res, ns: str, hooks) -> tuple[int, dict]:
+        sub = Request(req.method, req.path, {k: v for k, v in req.query.items() if k not in ("limit", "continue")},
+                      {}, b"", None, "")
+        _, listed = self._list(sub, res, ns)
+        for item in listed["items"]:
+            self._delete(req, res, ns, item["metadata"]["name"], hooks)
+        return 200, listed
