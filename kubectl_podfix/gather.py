@@ -13,6 +13,7 @@ Which extra objects a pod needs is decided by pure functions over the pod
 from __future__ import annotations
 
 import difflib
+import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
 
@@ -22,6 +23,7 @@ from .model import PodContext, Snapshot, dig, event_time, utcnow
 IMAGE_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
                  "ImageInspectError", "RegistryUnavailable", "ErrImagePullBackOff"}
 MAX_LOG_FETCHES = 20
+SCOPE_LOG_FETCHES = 8  # one pod per workload and container, the most affected workloads first
 LOG_WORKERS = 4
 LOG_LINES = 40
 
@@ -53,6 +55,17 @@ def _statuses(pod: dict) -> Iterable[dict]:
 
 def pull_failing(pod: dict) -> bool:
     return any(dig(s, "state.waiting.reason") in IMAGE_REASONS for s in _statuses(pod))
+
+
+_AUTH_HINT = re.compile(r"unauthori[sz]ed|authori[sz]ation|denied|forbidden|\b40[13]\b|credential|authenticat"
+                        r"|no basic auth", re.I)
+
+
+def auth_suspected(pod: dict, events: list[dict]) -> bool:
+    """Whether a pull failure may be about credentials (so the ServiceAccount is worth reading)."""
+    texts = [dig(s, "state.waiting.message", "") or "" for s in _statuses(pod)]
+    texts += [ev.get("message") or "" for ev in events if ev.get("reason") in ("Failed", "ErrImagePull", "BackOff")]
+    return any(_AUTH_HINT.search(t) for t in texts)
 
 
 def needs_logs(pod: dict) -> list[str]:
@@ -213,42 +226,83 @@ def pod_not_found(cluster, namespace: str, name: str) -> PodfixError:
 
 def gather_scope(cluster, namespace: str | None, *, label_selector: str | None = None,
                  field_selector: str | None = None, progress: Callable[[str], None] | None = None) -> Snapshot:
-    """Everything needed to explain the pods of a namespace (or all, with namespace None)."""
+    """Everything needed to explain the pods of a namespace (or all, with namespace None).
+
+    One paginated LIST per kind for the whole scope: pods, Warning events, the
+    owners (ReplicaSets, Jobs) and, for pull failures, Secrets or ServiceAccounts.
+    Healthy pods are kept only as far as the workload totals need (namespace and
+    owner), and only the events of suspect pods are kept, so memory follows the
+    number of failing pods rather than the size of the scope.
+    """
     snap = Snapshot(source="cluster")
     note = progress or (lambda _msg: None)
     note("listing pods")
-    pods = list(cluster.list("Pod", namespace, label_selector=label_selector, field_selector=field_selector))
-    if not pods and namespace:
+    suspects: list[dict] = []
+    others: list[dict] = []  # healthy pods, slimmed to what top_owner reads
+    seen = 0
+    for pod in cluster.list("Pod", namespace, label_selector=label_selector, field_selector=field_selector):
+        seen += 1
+        if is_suspect(pod):
+            suspects.append(pod)
+        else:
+            others.append(_slim(pod))
+        if seen % 500 == 0:
+            note(f"listing pods ({seen} so far, {len(suspects)} to check)")
+    if not seen and namespace:
         missing_ns = namespace_missing(cluster, namespace)  # an empty answer: is it a typo?
         if missing_ns is not None:
             raise missing_ns
-    suspects = [p for p in pods if is_suspect(p)]
     snap.pods = suspects
-    if not suspects:
-        snap.owners_of_all = [(dig(p, "metadata.namespace", ""), top_owner(p, snap)) for p in pods]
-        return snap
-    note(f"listing events ({len(suspects)} pods to check)")
-    _try_list(snap, cluster, "Event", namespace, field_selector="type=Warning")
-    owner_kinds = {r.get("kind") for p in suspects for r in dig(p, "metadata.ownerReferences", []) or []}
-    for kind in ("ReplicaSet", "Job"):
-        if kind in owner_kinds:
-            note(f"listing {kind.lower()}s")
-            _try_list(snap, cluster, kind, namespace)
-    _fetch_related(snap, cluster, suspects, scope=namespace)
-    note("reading logs")
-    _fetch_logs(snap, cluster, suspects)
-    snap.owners_of_all = [(dig(p, "metadata.namespace", ""), top_owner(p, snap)) for p in pods]
+    if suspects:
+        uids = {dig(p, "metadata.uid") for p in suspects} - {None, ""}
+        names = {(dig(p, "metadata.namespace", ""), dig(p, "metadata.name", "")) for p in suspects}
+
+        def wanted(ev: dict) -> bool:
+            inv = ev.get("involvedObject") or ev.get("regarding") or {}
+            if inv.get("uid"):
+                return inv["uid"] in uids
+            return (inv.get("namespace") or dig(ev, "metadata.namespace", ""), inv.get("name") or "") in names
+
+        note(f"listing events ({len(suspects)} of {seen} pods to check)")
+        _try_list(snap, cluster, "Event", namespace, field_selector="type=Warning", keep=wanted, progress=note)
+        owner_kinds = {r.get("kind") for p in suspects for r in dig(p, "metadata.ownerReferences", []) or []}
+        for kind in ("ReplicaSet", "Job"):
+            if kind in owner_kinds:
+                note(f"listing {kind.lower()}s")
+                _try_list(snap, cluster, kind, namespace)
+        _fetch_related(snap, cluster, suspects, scope=namespace)
+        note("reading logs")
+        _fetch_logs(snap, cluster, suspects, scope=True)
+    snap.owners_of_all = [(dig(p, "metadata.namespace", ""), top_owner(p, snap)) for p in suspects + others]
     return snap
 
 
-def _try_list(snap: Snapshot, cluster, kind: str, namespace: str | None, **selectors) -> bool:
+def _slim(pod: dict) -> dict:
+    """The parts of a healthy pod that top_owner reads (namespace, owners, pod-template-hash)."""
+    meta = pod.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    return {"metadata": {"namespace": meta.get("namespace"), "name": meta.get("name"),
+                         "ownerReferences": meta.get("ownerReferences") or [],
+                         "labels": {"pod-template-hash": labels["pod-template-hash"]}
+                         if "pod-template-hash" in labels else {}}}
+
+
+def _try_list(snap: Snapshot, cluster, kind: str, namespace: str | None, *,
+              keep: Callable[[dict], bool] | None = None, progress: Callable[[str], None] | None = None,
+              **selectors) -> bool:
     from .cluster import ApiError
 
+    count = 0
     try:
         for obj in cluster.list(kind, namespace, **selectors):
+            count += 1
+            if progress and count % 2000 == 0:
+                progress(f"listing {kind.lower()}s ({count} so far)")
             if kind == "Event":
-                snap.events.append(normalize_event(obj))
-            else:
+                obj = normalize_event(obj)
+                if keep is None or keep(obj):
+                    snap.events.append(obj)
+            elif keep is None or keep(obj):
                 snap.add(obj)
     except ApiError as exc:
         if _forbidden(exc) or exc.status == 404:
@@ -269,6 +323,18 @@ def _fetch_related(snap: Snapshot, cluster, pods: list[dict], scope: str | None 
         return
     namespaces = sorted({dig(p, "metadata.namespace", "") for p in failing})
     single = len(pods) == 1 and scope == ""
+    if scope is None and len(namespaces) > 1:
+        # The whole cluster: one LIST per kind rather than one per namespace; when that is
+        # forbidden (namespace-scoped RBAC), fall back to the namespaces below.
+        kinds = {"Secret" if any(s for p in failing if dig(p, "metadata.namespace", "") == ns
+                                 for s in dig(p, "spec.imagePullSecrets", []) or []) else "ServiceAccount"
+                 for ns in namespaces}
+        for kind in sorted(kinds):
+            if not _try_list(snap, cluster, kind, None):
+                snap.missing.discard(kind.lower() + "s")  # said again below if a namespace refuses too
+                for ns in namespaces:
+                    _try_list(snap, cluster, kind, ns)
+        return
     for ns in namespaces:
         ns_pods = [p for p in failing if dig(p, "metadata.namespace", "") == ns]
         names = sorted({s.get("name") for p in ns_pods for s in dig(p, "spec.imagePullSecrets", []) or []
@@ -289,7 +355,7 @@ def _fetch_related(snap: Snapshot, cluster, pods: list[dict], scope: str | None 
                         raise
             else:
                 _try_list(snap, cluster, "Secret", ns)
-        elif single:
+        elif single and auth_suspected(ns_pods[0], snap.events):
             sa = dig(ns_pods[0], "spec.serviceAccountName") or "default"
             try:
                 snap.add(cluster.get("ServiceAccount", ns, sa))
@@ -302,20 +368,39 @@ def _fetch_related(snap: Snapshot, cluster, pods: list[dict], scope: str | None 
             _try_list(snap, cluster, "ServiceAccount", ns)
 
 
-def _fetch_logs(snap: Snapshot, cluster, pods: list[dict]) -> None:
+def _fetch_logs(snap: Snapshot, cluster, pods: list[dict], scope: bool = False) -> None:
+    """Last-run logs of the containers the crash rules quote, bounded, LOG_WORKERS at a time.
+
+    For a scope, replicas of one workload crash the same way and the report shows one
+    of them per group: one pod per (namespace, workload, container) is read, for the
+    SCOPE_LOG_FETCHES workloads with the most failing pods.
+    """
     from .cluster import ApiError
 
     wanted = [(dig(p, "metadata.namespace", ""), dig(p, "metadata.name", ""), c) for p in pods for c in needs_logs(p)]
     if not wanted:
         return
-    if len(wanted) > MAX_LOG_FETCHES:
-        snap.missing.add("logs")  # partially: only the first MAX_LOG_FETCHES containers
-        wanted = wanted[:MAX_LOG_FETCHES]
+    limit = MAX_LOG_FETCHES
+    if scope:
+        by_pod = {(dig(p, "metadata.namespace", ""), dig(p, "metadata.name", "")): p for p in pods}
+        groups: dict[tuple, list[tuple[str, str, str]]] = {}
+        for key in wanted:
+            owner = top_owner(by_pod[key[:2]], snap) or {"kind": "Pod", "name": key[1]}
+            groups.setdefault((key[0], owner.get("kind"), owner.get("name"), key[2]), []).append(key)
+        ranked = sorted(groups.values(), key=lambda keys: -len(keys))
+        wanted = [keys[0] for keys in ranked]
+        limit = SCOPE_LOG_FETCHES
+    if len(wanted) > limit:
+        snap.missing.add("logs-sampled" if scope else "logs")  # only the first ``limit`` containers
+        wanted = wanted[:limit]
+    current = {(dig(p, "metadata.namespace", ""), dig(p, "metadata.name", ""), s.get("name")) for p in pods
+               for s in _statuses(p) if dig(s, "state.terminated") and not s.get("restartCount")}
 
     def fetch(key: tuple[str, str, str]) -> tuple[tuple[str, str, str], str | None]:
         ns, pod, container = key
         try:
-            return key, cluster.log(ns, pod, container, previous=True, tail=LOG_LINES)
+            # a container that ended and was not restarted: its last run is the current log
+            return key, cluster.log(ns, pod, container, previous=key not in current, tail=LOG_LINES)
         except ApiError as exc:
             if exc.status in (400, 404):  # no previous container (yet)
                 return key, None
