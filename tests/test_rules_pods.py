@@ -79,3 +79,26 @@ def test_workload_codes_are_documented():
     doc = Path(__file__).resolve().parent.parent / "docs" / "findings-workloads.md"
     documented = re.findall(r"^### `([a-z]+\.[a-z-]+)`", doc.read_text(), flags=re.M)
     assert sorted(documented) == sorted({*containers.CODES, *pods.CODES, *probes.CODES})
+
+
+@pytest.mark.parametrize("pod", [
+    {},
+    {"metadata": {"name": "x", "namespace": "default"}},
+    {"metadata": {"name": "x", "namespace": "default", "deletionTimestamp": "garbage"}, "status": {"phase": "Running"}},
+    {"metadata": {"name": "x"}, "spec": {"containers": [{"name": "a"}]},
+     "status": {"phase": "Running", "containerStatuses": [{"name": "a", "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                                                          "lastState": {"terminated": {}}}]}},
+    {"metadata": {"name": "x"}, "spec": {"containers": [{"name": "a", "livenessProbe": {"httpGet": {}}}]},
+     "status": {"phase": "Failed", "reason": "Evicted", "message": ""}},
+    {"metadata": {"name": "x"}, "status": {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]}},
+])
+def test_malformed_pods_do_not_crash(pod):
+    import datetime as dt
+
+    from kubectl_podfix.model import PodContext, Snapshot
+    ctx = PodContext(pod=pod, events=[{"reason": "FailedMount", "message": None}, {"reason": "Killing"},
+                                      {"reason": "FailedScheduling", "message": ""}],
+                     snapshot=Snapshot(), now=dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc))
+    for f in diagnose(ctx):
+        assert f.code and f.title

@@ -284,6 +284,15 @@ _RESOURCE_WORDS = {"memory": "memory", "ephemeral-storage": "disk space (ephemer
                    "nodefsInodes": "inodes", "pids": "process IDs"}
 
 
+def _human(quantity: str | None, resource: str | None) -> str:
+    """A byte quantity as the message wrote it, plus a readable size when they differ ("48458972Ki (46.2Gi)")."""
+    if resource not in ("memory", "ephemeral-storage") or not quantity:
+        return str(quantity)
+    value = parse_quantity(quantity)
+    readable = format_bytes(value) if value else None
+    return f"{quantity} ({readable})" if readable and readable != quantity and value and value >= 2**20 else str(quantity)
+
+
 def evicted_rule(ctx: PodContext) -> Iterable[Finding]:
     reason, message = _status(ctx)
     evs = [ev for ev in _latest(ctx, {"Evicted"})]
@@ -349,7 +358,7 @@ def evicted_rule(ctx: PodContext) -> Iterable[Finding]:
             parts = []
             for u in users:
                 who = u.get("container") or u.get("pod")
-                parts.append(f"{who} was using {u['usage']} with a request of {u['request']}")
+                parts.append(f"{who} was using {_human(u['usage'], res)} with a request of {_human(u['request'], res)}")
             expl += " In this pod, " + "; ".join(parts) + "."
             if any(parse_quantity(u.get("request")) in (0, None) for u in users):
                 expl += (f" A request of 0 makes this pod among the first to go: set {res} requests that match "
