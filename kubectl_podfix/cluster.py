@@ -135,6 +135,8 @@ class Cluster:
                 if retry is not None:
                     time.sleep(retry)
                     continue
+                if not exc.status:  # the client's wrapping of an SSL/transport failure (status 0)
+                    raise self._transport_error(exc, method, path) from None
                 raise ApiError.from_exception(exc, method, path, query=dict(params), attempts=attempt) from None
             except Exception as exc:  # urllib3 transport errors
                 self._note(method, path, params, None, started)
@@ -159,9 +161,16 @@ class Cluster:
         print(f"podfix: {line}", file=sys.stderr)
 
     def _transport_error(self, exc: Exception, method: str = "", path: str = "") -> PodfixError:
-        text = str(exc)
+        # NB: on an SSL error the client raises ApiException(status=0) and then fails decoding its empty
+        # body (AttributeError): the real cause is down the exception chain.
+        chain, seen, cur = [], set(), exc
+        while cur is not None and id(cur) not in seen:
+            seen.add(id(cur))
+            chain.append(f"{type(cur).__name__}: {cur}")
+            cur = cur.__cause__ or cur.__context__
+        text = " <- ".join(reversed(chain))
         return PodfixError(transport_error(text, self.conn.server, self.conn.context, method, path),
-                           detail=f"{method} {path}: {type(exc).__name__}: {text}")
+                           detail=f"{method} {path}: {text}")
 
     # -- verbs -------------------------------------------------------------
 

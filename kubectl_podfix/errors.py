@@ -155,7 +155,7 @@ def transport_error(text: str, server: str, context: str, method: str = "", path
     if "refused" in low:
         return (f"cannot reach the API server {where}: connection refused. Check the cluster is up and "
                 "reachable (VPN, proxy, kubectl config current-context)")
-    return (f"cannot reach the API server {where}: {_short(text)}. "
+    return (f"cannot reach the API server {where}: {_short(text.split(' <- ')[0])}. "
             "Check the cluster is up and reachable (VPN, proxy, kubectl config current-context)")
 
 
