@@ -156,7 +156,10 @@ def test_added_startup_probe_is_removed_by_the_printed_undo(api, kubeconfig, pod
     assert r.code == 0, r.err
     done = kubectl(kubeconfig, undo_line(r.out))
     assert done.returncode == 0, done.stderr
-    assert tpl_container(api, "Deployment") == before
+    # kubectl writes the template back from its typed form, with "resources: {}" (as the real server
+    # stores every container): compare without empty maps
+    after = {k: v for k, v in tpl_container(api, "Deployment").items() if v != {}}
+    assert after == before
 
 
 def test_flags_through_the_command(api, podfix):
