@@ -91,7 +91,7 @@ def _bare(plan: Plan, w: wl.Workload, recreate_bare: bool) -> Plan:
                              f"podfix does not touch it. To recreate it from its manifest, run again with "
                              f"--recreate-bare, or: kubectl delete pod {name} -n {w.namespace}, then kubectl create "
                              f"-f this manifest:\n{to_yaml(manifest)}")
-        return plan
+        raise wl.NotPatchable(plan, f"pod {name} is a bare pod and --recreate-bare was not given")
     plan.warnings.append(f"pod {name} has no controller: it is deleted and created again from its manifest "
                          "(--recreate-bare); anything not in the manifest (its IP, its local data) is lost")
     plan.steps.append(Step("delete", "Pod", w.namespace, name, before=pod, uid=dig(pod, "metadata.uid"),
