@@ -253,7 +253,9 @@ def _get_pod(cluster, namespace: str, name: str) -> dict:
         return cluster.get("Pod", namespace, name)
     except ApiError as exc:
         if exc.status == 404:
-            raise PodfixError(f'pod "{name}" not found in namespace "{namespace}": pass -n NAMESPACE') from None
+            raise PodfixError(f'pod "{name}" not found in namespace "{namespace}": pass -n NAMESPACE (if --restart '
+                              f"already replaced it, the fix is done: kubectl get pods -n {namespace}; use --attach "
+                              "TYPE/NAME to target the workload instead)") from None
         raise
 
 
