@@ -142,8 +142,23 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug: still one line, the traceback only with --debug
         if debug:
             raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} (run again with --debug and report it)", Exit.ERROR)
+        # NB: the exception's text is not printed: it may quote input values (a Secret's, too).
+        _fail(f"internal error: {type(exc).__name__} at {_where(exc)} (run again with --debug and report it)",
+              Exit.ERROR)
     raise SystemExit(code if isinstance(code, int) else Exit.OK)
+
+
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame of podfix's own code where ``exc`` was raised."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if "kubectl_podfix" in f.filename] or frames
+    if not own:
+        return "?"
+    path = own[-1].filename
+    short = path.split("kubectl_podfix" + os.sep, 1)[-1]
+    return f"{short}:{own[-1].lineno}"
 
 
 def _fail(message: str, code: int, detail: str | None = None) -> None:

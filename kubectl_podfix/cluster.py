@@ -64,11 +64,13 @@ def redact_secret(secret: dict) -> dict:
     import base64
 
     out = {k: v for k, v in secret.items() if k not in ("data", "stringData")}
-    meta = dict(out.get("metadata") or {})
+    meta = dict(out.get("metadata") or {}) if isinstance(out.get("metadata"), dict) else {}
     meta.pop("managedFields", None)
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items()
-                   if k != "kubectl.kubernetes.io/last-applied-configuration"}
-    data = secret.get("data") or {}
+    annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+    annotations = {k: v for k, v in annotations.items() if k != "kubectl.kubernetes.io/last-applied-configuration"}
+    # NB: malformed data/stringData (a string, a list) is dropped whole: never echo what might be a value.
+    data = secret.get("data") if isinstance(secret.get("data"), dict) else {}
+    string_data = secret.get("stringData") if isinstance(secret.get("stringData"), dict) else {}
     registries: list[str] = []
     for key in (".dockerconfigjson", ".dockercfg"):
         raw = data.get(key)
@@ -85,7 +87,7 @@ def redact_secret(secret: dict) -> dict:
         annotations[REDACTED_ANNOTATION] = ",".join(registries)
     meta["annotations"] = annotations
     out["metadata"] = meta
-    keys = set(data) | set(secret.get("stringData") or {})
+    keys = {str(k) for k in data} | {str(k) for k in string_data}
     out["data"] = {k: "" for k in sorted(keys)}
     return out
 

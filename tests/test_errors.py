@@ -489,3 +489,30 @@ def test_every_error_is_a_podfix_error_with_a_documented_code():
             assert code in documented and message and "\n" not in message
     assert isinstance(UsageError("x"), PodfixError)
     json.dumps({"ok": True})
+
+
+# -- RBAC preflight before writes (the fix engine's; tested here only when the secret command exists) --------
+
+def _has_secret_command() -> bool:
+    from kubectl_podfix.cli import cli
+    return "secret" in cli.commands
+
+
+@pytest.mark.skipif(not _has_secret_command(), reason="the secret command is not there yet")
+def test_denied_preflight_writes_nothing(api, podfix):
+    image = "registry.example.com/team/api:1.4"
+    p = pod("api-1", namespace="shop", owner=("ReplicaSet", "api-7d9f"), pull_secrets=["regcred"],
+            containers=[{"name": "api", "image": image}],
+            statuses=[waiting("api", "ImagePullBackOff", f'Back-off pulling image "{image}"', image=image)])
+    api.add(p, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "shop"}})
+    api.deny("create", "secrets", "shop")
+    api.clear_requests()
+    run = podfix("secret", "regcred", "--docker-server", "registry.example.com", "--docker-username", "u",
+                 "--password-stdin", "-n", "shop", "--for", "api-1", "--restart", "--yes", stdin="pw\n")
+    assert run.code == Exit.REFUSED, run.err + run.out
+    assert "Traceback" not in run.err
+    assert "create secrets" in run.out + run.err and 'namespace "shop"' in run.out + run.err
+    writes = [(r.method, r.path) for r in api.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")]
+    assert writes and all(path.endswith("/selfsubjectaccessreviews") for _, path in writes), writes
+    assert api.get("Secret", "shop", "regcred") is None
+    assert api.get("Pod", "shop", "api-1") is not None
