@@ -77,6 +77,39 @@ def needs_logs(pod: dict) -> list[str]:
     return rule_needs(pod)
 
 
+def oom_killed(pod: dict) -> bool:
+    return any(dig(s, f"{k}.terminated.reason") == "OOMKilled" for s in _statuses(pod) for k in ("state", "lastState"))
+
+
+def needs_node(pod: dict) -> bool:
+    """Whether a rule will want the pod's Node (stuck deletion, lost node, foreign architecture)."""
+    if not dig(pod, "spec.nodeName"):
+        return False
+    if dig(pod, "metadata.deletionTimestamp") or dig(pod, "status.reason") in ("NodeLost", "Terminated"):
+        return True
+    if any(c.get("status") == "Unknown" for c in dig(pod, "status.conditions", []) or [] if isinstance(c, dict)):
+        return True
+    return any("exec format" in (dig(s, f"{k}.terminated.message", "") or "") for s in _statuses(pod)
+               for k in ("state", "lastState"))
+
+
+def needs_pvcs(pod: dict, events: list[dict]) -> bool:
+    """Whether a scheduling or mount problem may be about a PersistentVolumeClaim."""
+    if not any("persistentVolumeClaim" in v for v in dig(pod, "spec.volumes", []) or [] if isinstance(v, dict)):
+        return False
+    texts = [c.get("message") or "" for c in dig(pod, "status.conditions", []) or [] if isinstance(c, dict)]
+    texts += [ev.get("message") or "" for ev in events
+              if ev.get("reason") in ("FailedScheduling", "FailedMount", "FailedAttachVolume")]
+    return any("PersistentVolumeClaim" in t or "volume" in t.lower() for t in texts)
+
+
+def needs_kill_events(pod: dict) -> bool:
+    """Restarted containers with a liveness or startup probe: the Normal "Killing" events tell a probe kill."""
+    probed = {c.get("name") for key in ("containers", "initContainers") for c in dig(pod, f"spec.{key}", []) or []
+              if isinstance(c, dict) and (c.get("livenessProbe") or c.get("startupProbe"))}
+    return any(s.get("name") in probed and (s.get("restartCount") or 0) > 0 for s in _statuses(pod))
+
+
 def is_suspect(pod: dict) -> bool:
     """Whether a pod may have a problem worth diagnosing (cheap, over-inclusive)."""
     phase = dig(pod, "status.phase")
@@ -169,6 +202,12 @@ def gather_pod(cluster, namespace: str, name: str) -> Snapshot:
         selector += f",involvedObject.uid={uid}"
     _try_list(snap, cluster, "Event", namespace, field_selector=selector)
     _fetch_related(snap, cluster, [pod])
+    if needs_node(pod):
+        _try_get(snap, cluster, "Node", None, dig(pod, "spec.nodeName"))
+    if needs_pvcs(pod, snap.events):
+        _try_list(snap, cluster, "PersistentVolumeClaim", namespace)
+    if oom_killed(pod):
+        _fetch_metrics(snap, cluster, namespace, name)
     _fetch_logs(snap, cluster, [pod])
     return snap
 
@@ -270,7 +309,15 @@ def gather_scope(cluster, namespace: str | None, *, label_selector: str | None =
             if kind in owner_kinds:
                 note(f"listing {kind.lower()}s")
                 _try_list(snap, cluster, kind, namespace)
+        if any(needs_kill_events(p) for p in suspects):
+            _try_list(snap, cluster, "Event", namespace, field_selector="reason=Killing", keep=wanted)
         _fetch_related(snap, cluster, suspects, scope=namespace)
+        if any(needs_node(p) for p in suspects):
+            _try_list(snap, cluster, "Node", None)
+        for ns in sorted({dig(p, "metadata.namespace", "") for p in suspects if needs_pvcs(p, snap.events)}):
+            _try_list(snap, cluster, "PersistentVolumeClaim", ns)
+        if any(oom_killed(p) for p in suspects):
+            _fetch_metrics(snap, cluster, namespace, None)
         note("reading logs")
         _fetch_logs(snap, cluster, suspects, scope=True)
     snap.owners_of_all = [(dig(p, "metadata.namespace", ""), top_owner(p, snap)) for p in suspects + others]
@@ -312,6 +359,34 @@ def _try_list(snap: Snapshot, cluster, kind: str, namespace: str | None, *,
     if not selectors.get("field_selector") and not selectors.get("label_selector"):
         snap.listed.add((kind, namespace or "*"))
     return True
+
+
+def _try_get(snap: Snapshot, cluster, kind: str, namespace: str | None, name: str) -> None:
+    from .cluster import ApiError
+
+    try:
+        snap.add(cluster.get(kind, namespace, name))
+    except ApiError as exc:
+        if exc.status == 403:
+            snap.missing.add(kind.lower() + "s")
+        elif exc.status != 404:
+            raise
+
+
+def _fetch_metrics(snap: Snapshot, cluster, namespace: str | None, pod: str | None) -> None:
+    """PodMetrics from metrics.k8s.io, when the cluster serves it (404/503 = no metrics-server)."""
+    from .cluster import ApiError
+
+    try:
+        items = [cluster.get("PodMetrics", namespace, pod)] if pod else list(cluster.list("PodMetrics", namespace))
+    except ApiError as exc:
+        if exc.status in (403, 404, 503):
+            snap.missing.add("metrics")
+            return
+        raise
+    for item in items:
+        meta = item.get("metadata") or {}
+        snap.metrics[(meta.get("namespace") or namespace or "", meta.get("name") or "")] = item
 
 
 def _fetch_related(snap: Snapshot, cluster, pods: list[dict], scope: str | None = "") -> None:
@@ -364,7 +439,7 @@ def _fetch_related(snap: Snapshot, cluster, pods: list[dict], scope: str | None 
                     raise
                 if exc.status == 403:
                     snap.missing.add("serviceaccounts")
-        else:
+        elif not single:
             _try_list(snap, cluster, "ServiceAccount", ns)
 
 
