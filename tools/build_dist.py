@@ -30,6 +30,8 @@ What is left out
     * ``aiohttp`` (a hard requirement of kubernetes>=35, compiled) and with it
       ``kubernetes/aio``: only the asyncio client uses them; podfix uses the sync
       client, which never imports aiohttp (tests/test_krew.py checks this).
+    * ``tzdata`` (python-dateutil's optional zone database, ~670 files): never
+      used, and zipimport parses the whole zip directory on every start.
     * tests, type stubs, console scripts and dist-info metadata; each
       distribution's licence files are kept under ``licenses/<dist>/``.
 
@@ -83,6 +85,10 @@ DEFAULT_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip can s
 # Distributions required by a dependency but never imported on podfix's code paths.
 EXCLUDED_DISTS = {
     "aiohttp": "only kubernetes.aio (the asyncio client) imports it; compiled",
+    # 670 zone files: a third of the zip's entries, and zipimport reads the whole directory
+    # on every start. dateutil loads it lazily and treats ImportError as "zone not found";
+    # neither podfix nor the sync client looks time zones up by name.
+    "tzdata": "dateutil.tz's optional zone database, loaded lazily; never used",
 }
 # Path prefixes (inside site-packages) left out of the zip.
 EXCLUDED_PREFIXES = (
