@@ -31,6 +31,8 @@ _MISSING_TEXT = {
     "replicasets": "replicasets could not be listed: workloads are inferred from pod names",
     "jobs": "jobs could not be listed: CronJob owners are not resolved",
     "logs": "some container logs could not be read",
+    "logs-sampled": "crash logs were read for one pod per workload, for the most affected workloads only: "
+                    "explain a pod by name for its own log",
 }
 
 
