@@ -13,6 +13,7 @@ Which extra objects a pod needs is decided by pure functions over the pod
 from __future__ import annotations
 
 import difflib
+import gc
 import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
@@ -263,8 +264,25 @@ def pod_not_found(cluster, namespace: str, name: str) -> PodfixError:
     return PodfixError(f"{head}: {'; '.join(hints)}")
 
 
-def gather_scope(cluster, namespace: str | None, *, label_selector: str | None = None,
-                 field_selector: str | None = None, progress: Callable[[str], None] | None = None) -> Snapshot:
+def gather_scope(cluster, namespace: str | None, **kw) -> Snapshot:
+    """``_gather_scope`` with the cyclic garbage collector paused.
+
+    Decoding thousands of pods and events creates millions of dicts and lists, none
+    in a reference cycle (plain JSON), and the collector's full passes over that
+    growing heap cost about a third of a large scan (measured: 5,000 pods, 20,000
+    events). Reference counting still frees every page once it is read.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _gather_scope(cluster, namespace, **kw)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None = None,
+                  field_selector: str | None = None, progress: Callable[[str], None] | None = None) -> Snapshot:
     """Everything needed to explain the pods of a namespace (or all, with namespace None).
 
     One paginated LIST per kind for the whole scope: pods, Warning events, the
