@@ -614,8 +614,6 @@ def test_kubectl_podfix_help_names_the_plugin(installed):  # E3
 
 @needs_kubectl
 def test_kubectl_podfix_explains_the_example_bundle(installed):
-    if not (ROOT / "kubectl_podfix" / "rules" / "images.py").exists():
-        pytest.skip("kubectl_podfix/rules/images.py is not written yet")
     proc = installed["run"]("kubectl", "podfix", "explain", "-f", str(EXAMPLE), "-o", "json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
