@@ -156,7 +156,26 @@ def apply(plan: Plan, cluster) -> EngineResult:
             code = Exit.REFUSED if exc.status == 403 else Exit.ERROR
             break
         results.append(StepResult(step, "done"))
+        if step.verb == "delete" and any(s.verb == "create" and (s.kind, s.namespace, s.name) ==
+                                         (step.kind, step.namespace, step.name) for s in plan.steps[i + 1:]):
+            _wait_gone(step, cluster)
     return EngineResult(code, applied=any(r.status == "done" for r in results), results=results)
+
+
+def _wait_gone(step: Step, cluster, timeout: float = 90.0, poll: float = 1.0) -> None:
+    """Before re-creating an object under the same name, wait until its deletion has finished
+    (a terminating pod still holds its name: the create would get 409 AlreadyExists)."""
+    from .cluster import ApiError
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            cluster.get(step.kind, step.namespace, step.name)
+        except ApiError as exc:
+            if exc.status == 404:
+                return
+            raise
+        time.sleep(poll)
 
 
 def _server_dry_run(plan: Plan, cluster, out: TextIO) -> EngineResult:

@@ -27,24 +27,38 @@ def _stub(name: str, path: str) -> types.ModuleType:
     module = types.ModuleType(name)
     module.__path__ = [path]
     module.__package__ = name
+    module.__podfix_stub__ = True  # type: ignore[attr-defined]
     sys.modules[name] = module
     return module
+
+
+def _root() -> str:
+    """The directory (or zip path) of the ``kubernetes`` package, stubbing the package if not imported."""
+    module = sys.modules.get("kubernetes")
+    if module is not None:
+        return list(module.__path__)[0]
+    spec = importlib.util.find_spec("kubernetes")
+    if spec is None or not spec.submodule_search_locations:
+        from .errors import PodfixError
+
+        raise PodfixError("the Python package 'kubernetes' is not installed: pip install 'kubernetes>=30,<37'")
+    root = list(spec.submodule_search_locations)[0]
+    _stub("kubernetes", root)
+    return root
+
+
+def _is_stub(name: str) -> bool:
+    return bool(getattr(sys.modules.get(name), "__podfix_stub__", False))
 
 
 def _load() -> dict[str, Any]:
     if _loaded:
         return _loaded
-    if "kubernetes" not in sys.modules:
-        spec = importlib.util.find_spec("kubernetes")
-        if spec is None or not spec.submodule_search_locations:
-            from .errors import PodfixError
-
-            raise PodfixError("the Python package 'kubernetes' is not installed: pip install 'kubernetes>=30,<37'")
-        root = list(spec.submodule_search_locations)[0]
-        package = _stub("kubernetes", root)
+    root = _root()
+    if _is_stub("kubernetes") and "kubernetes.client" not in sys.modules:
         client = _stub("kubernetes.client", root + "/client")
         _stub("kubernetes.client.models", root + "/client/models")
-        package.client = client  # type: ignore[attr-defined]
+        sys.modules["kubernetes"].client = client  # type: ignore[attr-defined]
         from kubernetes.client import api_client, configuration
 
         client.ApiClient = api_client.ApiClient  # type: ignore[attr-defined]
@@ -54,6 +68,17 @@ def _load() -> dict[str, Any]:
     _loaded.update(ApiClient=api_client.ApiClient, Configuration=configuration.Configuration,
                    ApiException=exceptions.ApiException)
     return _loaded
+
+
+def parse_quantity() -> Any:
+    """The client's ``kubernetes.utils.quantity.parse_quantity``, without importing ``kubernetes.utils``'s
+    package ``__init__`` (which pulls in the whole client)."""
+    root = _root()
+    if "kubernetes.utils" not in sys.modules:
+        _stub("kubernetes.utils", root + "/utils")
+    from kubernetes.utils import quantity
+
+    return quantity.parse_quantity
 
 
 def ApiClient() -> Any:  # noqa: N802 - returns the class

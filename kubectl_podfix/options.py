@@ -70,7 +70,7 @@ def engine_options(func: Callable) -> Callable:
         click.option("--dry-run", "dry_run", type=click.Choice(DRY_RUN_VALUES), default="none", show_default=True,
                      help="client: show the plan only; server: let the API server validate it without persisting."),
         click.option("-y", "--yes", is_flag=True, help="Apply without asking."),
-        click.option("--wait/--no-wait", default=None, help="Wait for the new pod to be Ready (default: on with --restart)."),
+        click.option("--wait/--no-wait", default=None, help="Wait for the new pod to be Ready (default depends on the command)."),
         click.option("--timeout", default="2m", show_default=True, metavar="DURATION", help="How long --wait waits."),
     ]
     for option in reversed(options):

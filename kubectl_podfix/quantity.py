@@ -3,15 +3,13 @@
 Parsing uses the official client's ``kubernetes.utils.quantity.parse_quantity``
 behind a strict check of apimachinery's grammar (the client alone accepts
 Python-only spellings such as "NaN", "1_000" or " 1 "). The client module is
-loaded by file path: importing the ``kubernetes.utils`` package would import
-the whole client (see kube.py).
+loaded through kube.py's light package stubs: importing the ``kubernetes.utils``
+package itself would import the whole client.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, Callable
 
@@ -28,16 +26,9 @@ _parse: Callable[[Any], Decimal] | None = None
 def _client_parser() -> Callable[[Any], Decimal]:
     global _parse
     if _parse is None:
-        module = sys.modules.get("kubernetes.utils.quantity")
-        if module is None:
-            spec = importlib.util.find_spec("kubernetes")
-            if spec is None or not spec.submodule_search_locations:
-                raise UsageError("the Python package 'kubernetes' is not installed: pip install 'kubernetes>=30,<37'")
-            path = list(spec.submodule_search_locations)[0] + "/utils/quantity.py"
-            file_spec = importlib.util.spec_from_file_location("kubectl_podfix._k8s_quantity", path)
-            module = importlib.util.module_from_spec(file_spec)
-            file_spec.loader.exec_module(module)  # type: ignore[union-attr]
-        _parse = module.parse_quantity
+        from . import kube
+
+        _parse = kube.parse_quantity()
     return _parse
 
 

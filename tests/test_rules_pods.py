@@ -76,9 +76,9 @@ def test_workload_codes_are_documented():
     from pathlib import Path
 
     from kubectl_podfix.rules import containers, pods, probes
-    doc = Path(__file__).resolve().parent.parent / "docs" / "findings-workloads.md"
+    doc = Path(__file__).resolve().parent.parent / "docs" / "findings.md"
     documented = re.findall(r"^### `([a-z]+\.[a-z-]+)`", doc.read_text(), flags=re.M)
-    assert sorted(documented) == sorted({*containers.CODES, *pods.CODES, *probes.CODES})
+    assert {*containers.CODES, *pods.CODES, *probes.CODES} <= set(documented)
 
 
 @pytest.mark.parametrize("pod", [
