@@ -146,7 +146,7 @@ def top_owner(pod: dict, snapshot: Snapshot) -> dict | None:
         # NB: a Deployment names its ReplicaSets "<deployment>-<pod-template-hash>" and labels
         # the pods with that hash, so the Deployment is known without another request.
         hash_ = dig(pod, "metadata.labels", {}).get("pod-template-hash")
-        if hash_ and name.endswith("-" + hash_):
+        if isinstance(hash_, str) and hash_ and isinstance(name, str) and name.endswith("-" + hash_):
             return {"kind": "Deployment", "name": name[: -len(hash_) - 1]}
     return {"kind": kind, "name": name}
 
@@ -457,7 +457,7 @@ def _fetch_related(snap: Snapshot, cluster, pods: list[dict], scope: str | None 
                     raise
                 if exc.status == 403:
                     snap.missing.add("serviceaccounts")
-        elif not single:
+        elif not single and any(auth_suspected(p, snap.events) for p in ns_pods):
             _try_list(snap, cluster, "ServiceAccount", ns)
 
 
