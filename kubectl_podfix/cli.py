@@ -27,7 +27,46 @@ def _prog_name() -> str:
     return "kubectl podfix" if base.startswith("kubectl-") or base.startswith("kubectl_") else "kubectl-podfix"
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+class LazyGroup(click.Group):
+    """A group whose bigger commands live in their own modules, imported only when run.
+
+    ``--help``, ``--version`` and completion then load only this module: the
+    command list shows each lazy command's first docstring line, kept here
+    (a test checks it matches the command's own).
+    """
+
+    LAZY = {
+        "secret": ("kubectl_podfix.commands_secret", "secret",
+                   "Create or repair an image pull secret, attach it where the pod looks, and restart the pod."),
+        "fix": ("kubectl_podfix.commands_fix", "fix", "Fix a diagnosed problem on the workload that owns the pod."),
+        "probe": ("kubectl_podfix.commands_probe", "probe",
+                  "Test the failing image's registry from the pod's own node, with a short-lived probe pod."),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.LAZY and name not in self.commands:
+            import importlib
+
+            module, attr, _ = self.LAZY[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.LAZY and name not in self.commands:
+                rows.append((name, self.LAZY[name][2]))
+            elif not self.commands[name].hidden:
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="kubectl-podfix", message="%(prog)s v%(version)s")
 def cli() -> None:
     """Explain why pods will not run, and optionally fix it safely.
@@ -50,10 +89,14 @@ def cli() -> None:
 @click.option("--exit-code", is_flag=True, help="Exit 3 when any pod has an error-severity finding.")
 @click.option("--save", metavar="FILE", help="Also save the evidence used (Secret values removed) as a bundle for explain -f.")
 @click.option("--fix", is_flag=True, help="Offer the fixes the findings carry (asks before changing anything).")
+@click.option("--probe", is_flag=True, help="Test an image-pull failure from the pod's node with a short-lived probe pod "
+              "(asks first; see kubectl podfix probe --help).")
+@click.option("-y", "--yes", "probe_yes", is_flag=True, help="With --probe: create the probe pod without asking.")
 @connection_options
 def explain(target: str | None, files: tuple[str, ...], output: str, all_namespaces: bool, selector: str | None,
-            field_selector: str | None, exit_code: bool, save: str | None, fix: bool = False, **opts: Any) -> None:
-    """Explain why a pod (or every failing pod in scope) is not running.
+            field_selector: str | None, exit_code: bool, save: str | None, fix: bool = False, probe: bool = False,
+            probe_yes: bool = False, **opts: Any) -> None:
+    """Diagnose failing pods: the root cause, its evidence, the next step.
 
     \b
     TARGET is a pod name, or a workload as TYPE/NAME (deploy/web, sts/db, ds/agent, job/x, rs/y).
@@ -68,6 +111,10 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
         raise UsageError("-f cannot be combined with -A, -l or --field-selector")
     if target and (all_namespaces or selector):
         raise UsageError("a TARGET cannot be combined with -A or -l")
+    if target:
+        job.parse_target(target)  # a malformed TYPE/NAME is a usage error before any connection
+    if probe and (files or not target or job.parse_target(target)[0] != "Pod"):
+        raise UsageError("--probe needs one POD (not -f, a workload or a scope): kubectl podfix explain POD --probe")
     if files:
         outcome = job.from_files(list(files), pod=target, namespace=opts.get("namespace"))
     else:
@@ -79,6 +126,13 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
                                field_selector=field_selector, progress=progress)
         finally:
             progress.done()
+    probe_code = 0
+    if probe:
+        from .commands_probe import interactive
+        from .probe import attach
+
+        probe_code, more = attach(cluster, outcome.results, yes=probe_yes, interactive=interactive(), err=sys.stderr)
+        outcome.warnings.extend(more)
     if save:
         from . import bundle
 
@@ -91,6 +145,8 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
         fixed = offer(cluster, outcome.results)
         if fixed:
             raise SystemExit(fixed)
+    if probe_code:
+        raise SystemExit(probe_code)
     if exit_code and any(f.severity == "error" for r in outcome.results for f in r.findings):
         raise SystemExit(Exit.FINDINGS)
 
@@ -101,14 +157,6 @@ def completion() -> None:
     from .completion import instructions
 
     click.echo(instructions())
-
-
-from .commands_secret import secret  # noqa: E402
-
-cli.add_command(secret)
-
-from .commands_fix import fix  # noqa: E402
-cli.add_command(fix)
 
 
 def main(argv: list[str] | None = None) -> None:

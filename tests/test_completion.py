@@ -77,10 +77,12 @@ def _compare(command: click.Command, entry: completion.Command, path: str) -> No
     arguments = [p for p in command.params if isinstance(p, click.Argument)]
     assert len(entry.args) == len(arguments), f"arguments of `{path}` differ"
     if isinstance(command, click.Group):
-        visible = {name for name, sub in command.commands.items() if not sub.hidden}
+        ctx = click.Context(command)  # list/get, not .commands: the root group loads commands lazily
+        subs = {name: command.get_command(ctx, name) for name in command.list_commands(ctx)}
+        visible = {name for name, sub in subs.items() if not sub.hidden}
         assert set(entry.commands or {}) == visible, f"subcommands of `{path}` differ"
         for name in visible:
-            _compare(command.commands[name], entry.commands[name], f"{path} {name}".strip())
+            _compare(subs[name], entry.commands[name], f"{path} {name}".strip())
     else:
         assert entry.commands is None, path
 
