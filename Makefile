@@ -19,7 +19,9 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)  ## create .venv with podfix and the test tools
 
 example: $(STAMP)  ## explain the shipped example bundle
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" kubectl podfix explain -f examples/imagepull-notfound.yaml
+	@export PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; \
+	if command -v kubectl >/dev/null; then kubectl podfix explain -f examples/imagepull-notfound.yaml; \
+	else kubectl-podfix explain -f examples/imagepull-notfound.yaml; fi
 
 test: $(STAMP)  ## run the whole test suite
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q
