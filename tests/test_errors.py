@@ -396,7 +396,11 @@ def test_invalid_selectors_are_usage(api, podfix):
     ("---\n42\n", ["document 1", "expected a Kubernetes object, got int"]),
     ("kind: List\nitems:\n- {kind: Pod, metadata: {name: a}}\n- {metadata: {name: b}}\n",
      ["document 1, item 2", "no kind"]),
-    ("kind: Pod\nmetadata: [a]\n", ["document 1, item 1", "metadata is not a mapping"]),
+    ("kind: Pod\nmetadata: [a]\n", ["document 1, item 1", "metadata must be a mapping, not a list"]),
+    ("kind: List\nitems:\n- kind: Pod\n  metadata: {name: web-1}\n  spec: {containers: [{name: a, resources: "
+     "{limits: 5}}]}\n", ["document 1, item 1 (Pod web-1)", "spec.containers[0].resources.limits must be a mapping"]),
+    ("---\n---\nkind: Pod\nmetadata: {name: a}\nstatus: {containerStatuses: [{restartCount: many}]}\n",
+     ["document 2", "status.containerStatuses[0].restartCount must be an integer, not a string"]),
 ])
 def test_malformed_bundle_files_name_file_document_and_problem(tmp_path, text, fragments):
     f = tmp_path / "broken.yaml"
@@ -496,8 +500,9 @@ def test_every_error_is_a_podfix_error_with_a_documented_code():
 # -- RBAC preflight before writes (the fix engine's; tested here only when the secret command exists) --------
 
 def _has_secret_command() -> bool:
+    import click
     from kubectl_podfix.cli import cli
-    return "secret" in cli.commands
+    return cli.get_command(click.Context(cli), "secret") is not None
 
 
 @pytest.mark.skipif(not _has_secret_command(), reason="the secret command is not there yet")

@@ -179,8 +179,9 @@ def crashing_pod(name="worker-5c8d-k2"):
 
 
 def has_command(name: str) -> bool:
+    import click
     from kubectl_podfix.cli import cli
-    return name in cli.commands
+    return cli.get_command(click.Context(cli), name) is not None
 
 
 # -- leaks -------------------------------------------------------------------------------------------
