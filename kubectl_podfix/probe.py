@@ -190,8 +190,10 @@ def leftovers(cluster, namespace: str) -> tuple[list[dict], list[dict]]:
 def plan_text(manifest: dict, report: ProbeReport, old: list[dict], young: list[dict]) -> str:
     from .plan import to_yaml
 
+    # NB: a proxy URL may carry user:password@: shown without it (the pod itself gets the pod's own value)
     shown = {**manifest, "spec": {**manifest["spec"], "containers": [
-        {**c, "command": ["sh", "-c", "<the probe script: kubectl podfix probe --show-script>"]}
+        {**c, "command": ["sh", "-c", "<the probe script: kubectl podfix probe --show-script>"],
+         "env": [{**e, "value": probe_parse.redact(e.get("value") or "")} for e in c.get("env") or []]}
         for c in manifest["spec"]["containers"]]}}
     lines = [f"Plan: probe registry {report.registry} from node {report.node} (for pod {report.pod}, image "
              f"{report.target_image})",
@@ -405,9 +407,18 @@ def _delete(cluster, namespace: str, name: str, report: ProbeReport, what: str) 
 
 def _conclude(cluster, report: ProbeReport, text: str, node: dict | None) -> None:
     if text:
-        report.log = probe_parse.parse(text)
-        report.steps = probe_parse.interpret(report.log)
-        report.verdict = probe_parse.verdict(report.log, report.steps, node=report.node, code=report.finding)
+        log = probe_parse.parse(text)
+        if not log.version:
+            last = [probe_parse.redact(line.strip()) for line in text.splitlines() if line.strip()]
+            report.outcome, report.code = "failed", Exit.ERROR
+            report.message = "the probe pod printed no results" + (f": {last[-1][:200]}" if last else "")
+            return
+        report.log = log
+        report.steps = probe_parse.interpret(log)
+        report.verdict = probe_parse.verdict(log, report.steps, node=report.node, code=report.finding)
+        if not log.complete:
+            report.notes.append("the probe did not finish every check (its deadline, or it was stopped): "
+                                "the results are partial")
     if report.outcome == "pull-failed":
         report.verdict = _pull_verdict(report)
     disk_step = next((s for s in report.steps if s.name == "disk"), None)
