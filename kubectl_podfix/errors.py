@@ -101,7 +101,7 @@ def api_error(status: int, reason: str, server_message: str, method: str, path: 
         return ("the API server rejected your credentials (401 Unauthorized): they may have expired; "
                 "log in again or refresh the kubeconfig (e.g. your cloud's get-credentials command)", Exit.ERROR)
     if status == 403:
-        who = said or f"cannot {_what(attrs)}"
+        who = said.split(" is forbidden: ", 1)[-1] if said else f"cannot {_what(attrs)}"
         code = Exit.REFUSED if method in WRITE_METHODS else Exit.ERROR
         return (f"forbidden: {who}. A cluster admin can allow it with: "
                 f'{rbac_rule(attrs["verb"], attrs["group"], attrs["resource"], attrs["namespace"])}', code)
