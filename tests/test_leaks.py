@@ -214,6 +214,12 @@ def test_no_command_leaks_a_credential(api, tmp_path):
             box.run("secret", "regcred", "--docker-server", reg.host, "--docker-username", "u", "--password-stdin",
                     "-n", "shop", "--verify", "--insecure-registry", "--overwrite", "--dry-run", "client",
                     stdin=SENTINEL2 + "\n")
+        if has_command("fix"):
+            box.run("fix", "pull-secret", p["metadata"]["name"], "--name", "regcred", "--docker-username", "u",
+                    "--password-stdin", "--overwrite", "--no-verify", "--dry-run", "client", "--debug",
+                    stdin=SENTINEL2 + "\n")
+            box.run("fix", "pull-secret", p["metadata"]["name"], "--name", "regcred", "--docker-username", "u",
+                    "--password-stdin", "--overwrite", "--no-verify", "--dry-run", "server", stdin=SENTINEL + "\n")
         # a denied write: refused, and the refusal does not print the planned Secret
         api.deny("update", "secrets", "shop")
         api.deny("patch", "secrets", "shop")
@@ -247,6 +253,10 @@ def test_no_command_leaks_a_credential(api, tmp_path):
     weird.write_text(yaml.safe_dump(p) + "---\n" + f"kind: Secret\nmetadata: {{name: x, namespace: shop}}\ndata: {SENTINEL}\n---\n"
                      f"kind: Secret\nmetadata: {{name: y}}\ndata: [{SENTINEL}]\nstringData: {SENTINEL}\n")
     box.run("explain", "-f", str(weird), "-o", "yaml")
+
+    if has_command("probe"):
+        box.run("probe", name, "--show-script")
+        box.run("probe", name, "-o", "json")  # no terminal, no --yes: refused before creating anything
 
     # completion starts kubectl: its argv must not carry what the user typed for the password
     box.run("__complete", "secret", "regcred", "--docker-password", SENTINEL, "--for", "")
