@@ -515,8 +515,13 @@ def attach(cluster, results: list, *, yes: bool, interactive: bool, err: TextIO,
         if target is None:
             warnings.append(f"--probe: pod {r.ctx.name} has no image-pull finding to probe")
             continue
-        report = run_probe(cluster, r.ctx.namespace, r.ctx.name, findings=findings, probe_image=probe_image,
-                           yes=yes, interactive=interactive, timeout=timeout, out=err, err=err)
+        try:
+            report = run_probe(cluster, r.ctx.namespace, r.ctx.name, findings=findings, probe_image=probe_image,
+                               yes=yes, interactive=interactive, timeout=timeout, out=err, err=err)
+        except PodfixError as exc:  # e.g. the pod is not on a node: the diagnosis still stands
+            warnings.append(f"--probe: {exc.message}")
+            code = max(code, exc.code)
+            continue
         target.extra["probe"] = report.to_dict()
         target.evidence.extend(report.evidence())
         if report.code:

@@ -440,9 +440,13 @@ def test_explain_probe_refuses_scopes_and_non_tty(api, podfix):
 
 
 def test_unscheduled_pod_has_no_node_to_probe(api, podfix):
-    api.add(pod_obj("web", node=None, statuses=[]))
+    api.add(pod_obj("web", node=None, statuses=[waiting("app", "ErrImagePull", UNREACHABLE, image=IMAGE)],
+                    containers=[{"name": "app", "image": IMAGE}]))
     r = podfix("probe", "web", "--yes")
     assert r.code == Exit.ERROR and "not on a node yet" in r.err and posts(api) == []
+    r = podfix("explain", "web", "--probe", "--yes", "-o", "json")  # the diagnosis still comes out
+    assert r.code == Exit.ERROR and r.json["pods"][0]["findings"]
+    assert any("not on a node yet" in w for w in r.json.get("warnings", [])), r.out
 
 
 # -- the parser, on real tool outputs ---------------------------------------------------------------------
