@@ -95,6 +95,8 @@ COMMANDS: dict[str, Command] = {
         Flag(("--exit-code",), None, "Exit 3 when any pod has an error-severity finding"),
         Flag(("--save",), FILE, "Also save the evidence used as a bundle"),
         Flag(("--fix",), None, "Offer the fixes the findings carry"),
+        Flag(("--probe",), None, "Test an image-pull failure from the pod's node"),
+        Flag(("-y", "--yes"), None, "With --probe: create the probe pod without asking"),
         *CONNECTION, HELP,
     )),
     "fix": Command("Fix a diagnosed problem on the workload that owns the pod", (), (HELP,), {
@@ -129,6 +131,13 @@ COMMANDS: dict[str, Command] = {
         Flag(("--restart",), None, "Delete the failing controller-owned pods"),
         OVERWRITE, *ENGINE, *CONNECTION, HELP,
     )),
+    "probe": Command("Test the image's registry from the pod's node", (POD,), (
+        Flag(("-y", "--yes"), None, "Create the probe pod without asking"),
+        Flag(("--probe-image",), TEXT, "Image for the probe pod"),
+        Flag(("--timeout",), TEXT, "How long to wait for the probe pod"),
+        Flag(("-o", "--output"), ("text", "json"), "Output format"),
+        Flag(("--show-script",), None, "Print the probe script and exit"),
+        *CONNECTION, HELP)),
     "completion": Command("Print how to enable shell completion", (), (HELP,)),
 }
 ROOT_COMMAND = Command("", (), ROOT_FLAGS, COMMANDS)
