@@ -11,9 +11,11 @@ they arrive, and turns transport and API errors into one-line
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
 from urllib.parse import quote, urlencode
 
@@ -115,6 +117,19 @@ class Cluster:
     def request(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
                 content_type: str | None = None, raw: bool = False) -> Any:
         """Send one request; return parsed JSON (or text with ``raw``). Raises PodfixError or ApiError."""
+        data = self.fetch(method, path, query, body, content_type, raw)
+        return data.decode("utf-8", "replace") if raw else self.decode(data, method, path)
+
+    def decode(self, data: bytes, method: str = "GET", path: str = "") -> Any:
+        try:
+            return json.loads(data) if data else {}
+        except ValueError:
+            raise PodfixError(f"the API server at {self.conn.server} answered {method} {path} with something "
+                              "that is not JSON: is the server address right?") from None
+
+    def fetch(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
+              content_type: str | None = None, raw: bool = False) -> bytes:
+        """Send one request and return the response body as bytes (retries and error mapping included)."""
         params = [(k, v) for k, v in (query or {}).items() if v is not None and v != ""]
         headers = {"Accept": "text/plain, */*" if raw else "application/json"}
         if body is not None:
@@ -145,13 +160,7 @@ class Cluster:
                 if attempt <= 1 and method == "GET" and _is_reset(exc):
                     continue
                 raise self._transport_error(exc, method, path) from None
-            if raw:
-                return data.decode("utf-8", "replace")
-            try:
-                return json.loads(data) if data else {}
-            except ValueError:
-                raise PodfixError(f"the API server at {self.conn.server} answered {method} {path} with something "
-                                  "that is not JSON: is the server address right?") from None
+            return data
 
     def _note(self, method: str, path: str, params: list, status: int | None, started: float) -> None:
         if not self.debug:
@@ -184,18 +193,31 @@ class Cluster:
              field_selector: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[dict]:
         """LIST with pagination; yields items with ``kind``/``apiVersion`` filled in."""
         path = path_for(kind, namespace)
-        token = None
         api_version = RESOURCES[kind][0].removeprefix("/api/").removeprefix("/apis/")
-        while True:
-            page = self.request("GET", path, {"labelSelector": label_selector, "fieldSelector": field_selector,
-                                              "limit": page_size, "continue": token})
-            for item in page.get("items") or []:
-                item.setdefault("kind", kind)
-                item.setdefault("apiVersion", api_version)
-                yield redact_secret(item) if kind == "Secret" else item
-            token = (page.get("metadata") or {}).get("continue")
-            if not token:
-                return
+        query = {"labelSelector": label_selector, "fieldSelector": field_selector, "limit": page_size}
+        data = self.fetch("GET", path, query)
+        with ThreadPoolExecutor(max_workers=1) as prefetcher:
+            while True:
+                # NB: the list's metadata (with the continue token) precedes its items, so the next
+                # page can be requested before this one is decoded: the server prepares page N+1
+                # while podfix decodes page N.
+                early = _continue_token(data)
+                upcoming = prefetcher.submit(self.fetch, "GET", path, dict(query, **{"continue": early})) \
+                    if early else None
+                page = self.decode(data, "GET", path)
+                for item in page.get("items") or []:
+                    item.setdefault("kind", kind)
+                    item.setdefault("apiVersion", api_version)
+                    yield redact_secret(item) if kind == "Secret" else item
+                token = (page.get("metadata") or {}).get("continue")
+                if not token:
+                    if upcoming is not None:
+                        upcoming.cancel()
+                    return
+                if upcoming is not None and token == early:
+                    data = upcoming.result()
+                else:  # no early token (unusual layout): fetch the next page now
+                    data = self.fetch("GET", path, dict(query, **{"continue": token}))
 
     def log(self, namespace: str, pod: str, container: str, *, previous: bool = True, tail: int = 40) -> str:
         return self.request("GET", path_for("Pod", namespace, pod, "log"),
@@ -237,6 +259,17 @@ class Cluster:
         """A Secret WITH its values. Used only by the pull-secret fix to compare the current content with
         the planned one (idempotent re-runs); never rendered, logged or saved."""
         return self.request("GET", path_for("Secret", namespace, name))
+
+
+_CONTINUE = re.compile(rb'"continue"\s*:\s*"([^"\\]*)"')
+
+
+def _continue_token(data: bytes) -> str | None:
+    """The list's continue token, read from the metadata ahead of the items without decoding the page."""
+    head = data[:8192]
+    end = head.find(b'"items"')
+    match = _CONTINUE.search(head, 0, end) if end > 0 else None
+    return match.group(1).decode() if match else None
 
 
 def _write_query(dry_run: bool) -> dict[str, Any]:

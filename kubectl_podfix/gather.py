@@ -321,7 +321,8 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
             return (inv.get("namespace") or dig(ev, "metadata.namespace", ""), inv.get("name") or "") in names
 
         note(f"listing events ({len(suspects)} of {seen} pods to check)")
-        _try_list(snap, cluster, "Event", namespace, field_selector="type=Warning", keep=wanted, progress=note)
+        _try_list(snap, cluster, "Event", namespace, field_selector="type=Warning,involvedObject.kind=Pod",
+                  keep=wanted, progress=note)
         owner_kinds = {r.get("kind") for p in suspects for r in dig(p, "metadata.ownerReferences", []) or []}
         for kind in ("ReplicaSet", "Job"):
             if kind in owner_kinds:

@@ -38,6 +38,7 @@ or a 429/503 that carries ``Retry-After``; kubectl (the gcloud dispatcher build)
 from __future__ import annotations
 
 import base64
+import bisect
 import copy
 import datetime as dt
 import json
@@ -725,6 +726,7 @@ class FakeAPIServer:
         # store -> (namespace or "", name) -> object.  Stored objects are never mutated in place (every
         # write stores a new dict), so responses may share them and be serialised outside the lock.
         self._store: dict[str, dict[tuple[str, str], dict]] = {}
+        self._key_cache: dict[tuple[str, str | None], tuple] = {}
         self._faults: list[_Fault] = []
         self._denied: list[tuple[str, str, str, str | None, str | None]] = []
         self._rv, self._seq, self._compacted = 1000, 0, 0
@@ -1089,9 +1091,9 @@ class FakeAPIServer:
                 raise ApiError(400, f"continue key is not valid: {e}")
             if rv < self._compacted:
                 raise ApiError(410, EXPIRED, "Expired")
-        keys = sorted((k for k in self._store.get(res.store, {}) if ns is None or k[0] == ns), key=_keystr)
+        keys = self._sorted_keys(res.store, ns)
         if start is not None:
-            keys = [k for k in keys if _keystr(k) > start]
+            keys = keys[bisect.bisect_right(self._sorted_strs(res.store, ns), start):]
         items, last = [], None
         for i, key in enumerate(keys):
             if limit and len(items) >= limit:
@@ -1111,6 +1113,23 @@ class FakeAPIServer:
         if "as=Table" in req.headers.get("accept", ""):
             return 200, to_table(res, rendered, meta, req.q("includeObject") or "Metadata")
         return 200, {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": meta, "items": rendered}
+
+    def _sorted_cache(self, store: str, ns: str | None) -> tuple[list, list]:
+        """Keys of a store (in one namespace or all) in list order, cached until the store changes:
+        sorting 20,000 events for every page made the benchmark measure this server."""
+        objs = self._store.get(store, {})
+        stamp = (self._rv, len(objs))
+        cached = self._key_cache.get((store, ns))
+        if cached is None or cached[0] != stamp:
+            keys = sorted((k for k in objs if ns is None or k[0] == ns), key=_keystr)
+            cached = self._key_cache[(store, ns)] = (stamp, keys, [_keystr(k) for k in keys])
+        return cached[1], cached[2]
+
+    def _sorted_keys(self, store: str, ns: str | None) -> list:
+        return self._sorted_cache(store, ns)[0]
+
+    def _sorted_strs(self, store: str, ns: str | None) -> list:
+        return self._sorted_cache(store, ns)[1]
 
     def _pod_log(self, req: Request, ns: str, name: str) -> tuple[int, str]:
         pod = self._lookup("pods", ns, name)

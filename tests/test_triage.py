@@ -241,7 +241,7 @@ def test_namespace_scan_requests_exact_and_flat(kubeconfig, tmp_path):
             return requests(api)
 
     want = ["GET /api/v1/namespaces/default/pods?limit=500",
-            "GET /api/v1/namespaces/default/events?fieldSelector=type=Warning&limit=500",
+            "GET /api/v1/namespaces/default/events?fieldSelector=type=Warning,involvedObject.kind=Pod&limit=500",
             "GET /apis/apps/v1/namespaces/default/replicasets?limit=500"]
     assert scan(5) == want
     assert scan(50) == want
@@ -256,7 +256,7 @@ def test_pull_and_crash_failures_add_one_list_and_one_log_per_workload(api, podf
     logs = [line for line in reqs if line.endswith("previous=true&tailLines=40") or "/log?" in line]
     assert len(logs) == 1, reqs  # one replica's log speaks for the group
     assert reqs[:3] == ["GET /api/v1/namespaces/default/pods?limit=500",
-                        "GET /api/v1/namespaces/default/events?fieldSelector=type=Warning&limit=500",
+                        "GET /api/v1/namespaces/default/events?fieldSelector=type=Warning,involvedObject.kind=Pod&limit=500",
                         "GET /apis/apps/v1/namespaces/default/replicasets?limit=500"]
     # a plain "not found" is not about credentials: no ServiceAccount LIST
     assert not any("serviceaccounts" in line for line in reqs)
