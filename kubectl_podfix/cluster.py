@@ -15,7 +15,6 @@ import re
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
 from urllib.parse import quote, urlencode
 
@@ -103,11 +102,9 @@ class Cluster:
         self.conn = conn
         self.timeout = timeout
         self.debug = debug
-        cfg = client_configuration(conn)
-        cfg.retries = False  # podfix retries itself, boundedly (see request)
-        self.api = kube.ApiClient()(cfg)
-        self.api.user_agent = "kubectl-podfix"
-        self._exc = kube.ApiException()
+        self.cfg = client_configuration(conn)
+        self.base = self.cfg.host.rstrip("/")
+        self.pool = kube.pool_manager(self.cfg, _proxy_for(self.base, self.cfg.proxy))
         self._lock = threading.Lock()
         self.requests = 0
         self.trace: list[str] = []
@@ -134,6 +131,12 @@ class Cluster:
         headers = {"Accept": "text/plain, */*" if raw else "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type or "application/json"
+        headers["User-Agent"] = USER_AGENT
+        auth = self._authorization()
+        if auth:
+            headers["Authorization"] = auth
+        url = self.base + path + ("?" + urlencode(params) if params else "")
+        payload = json.dumps(body).encode() if body is not None else None
         attempt = 0
         while True:
             attempt += 1
@@ -141,26 +144,39 @@ class Cluster:
                 self.requests += 1
             started = time.monotonic()
             try:
-                resp = self.api.call_api(path, method, query_params=params, header_params=headers, body=body,
-                                         auth_settings=["BearerToken"], _preload_content=False,
-                                         _return_http_data_only=True, _request_timeout=self.timeout)
-                data = resp.data
-                self._note(method, path, params, resp.status, started)
-            except self._exc as exc:
-                self._note(method, path, params, exc.status, started)
-                retry = _retry_delay(exc, attempt, method)
-                if retry is not None:
-                    time.sleep(retry)
-                    continue
-                if not exc.status:  # the client's wrapping of an SSL/transport failure (status 0)
-                    raise self._transport_error(exc, method, path) from None
-                raise ApiError.from_exception(exc, method, path, query=dict(params), attempts=attempt) from None
-            except Exception as exc:  # urllib3 transport errors
+                resp = self.pool.request(method, url, body=payload, headers=headers, timeout=self._timeout(),
+                                         retries=False, redirect=False, preload_content=True)
+            except Exception as exc:  # urllib3 transport errors: refused, DNS, TLS, timeouts, resets
                 self._note(method, path, params, None, started)
                 if attempt <= 1 and method == "GET" and _is_reset(exc):
                     continue
                 raise self._transport_error(exc, method, path) from None
-            return data
+            self._note(method, path, params, resp.status, started)
+            if 200 <= resp.status < 300:
+                return resp.data
+            answer = HTTPAnswer(resp.status, resp.reason or "", resp.data, resp.headers)
+            retry = _retry_delay(answer, attempt, method)
+            if retry is not None:
+                time.sleep(retry)
+                continue
+            raise ApiError.from_exception(answer, method, path, query=dict(params), attempts=attempt) from None
+
+    def _authorization(self) -> str | None:
+        cfg = self.cfg
+        for identifier in ("BearerToken", "authorization"):  # the key's name changed across client versions
+            value = cfg.get_api_key_with_prefix(identifier)
+            if value:
+                return value
+        if cfg.username or cfg.password:
+            return cfg.get_basic_auth_token()
+        return None
+
+    def _timeout(self) -> Any:
+        if not self.timeout:
+            return None
+        import urllib3
+
+        return urllib3.Timeout(total=self.timeout)
 
     def _note(self, method: str, path: str, params: list, status: int | None, started: float) -> None:
         if not self.debug:
@@ -172,8 +188,7 @@ class Cluster:
         print(f"podfix: {line}", file=sys.stderr)
 
     def _transport_error(self, exc: Exception, method: str = "", path: str = "") -> PodfixError:
-        # NB: on an SSL error the client raises ApiException(status=0) and then fails decoding its empty
-        # body (AttributeError): the real cause is down the exception chain.
+        # NB: urllib3 wraps the cause (an SSL or socket error) in its own exceptions: name the whole chain.
         chain, seen, cur = [], set(), exc
         while cur is not None and id(cur) not in seen:
             seen.add(id(cur))
@@ -196,14 +211,20 @@ class Cluster:
         api_version = RESOURCES[kind][0].removeprefix("/api/").removeprefix("/apis/")
         query = {"labelSelector": label_selector, "fieldSelector": field_selector, "limit": page_size}
         data = self.fetch("GET", path, query)
-        with ThreadPoolExecutor(max_workers=1) as prefetcher:
+        prefetcher = None
+        try:
             while True:
                 # NB: the list's metadata (with the continue token) precedes its items, so the next
                 # page can be requested before this one is decoded: the server prepares page N+1
                 # while podfix decodes page N.
                 early = _continue_token(data)
-                upcoming = prefetcher.submit(self.fetch, "GET", path, dict(query, **{"continue": early})) \
-                    if early else None
+                upcoming = None
+                if early:
+                    if prefetcher is None:
+                        from concurrent.futures import ThreadPoolExecutor
+
+                        prefetcher = ThreadPoolExecutor(max_workers=1)
+                    upcoming = prefetcher.submit(self.fetch, "GET", path, dict(query, **{"continue": early}))
                 page = self.decode(data, "GET", path)
                 for item in page.get("items") or []:
                     item.setdefault("kind", kind)
@@ -211,13 +232,14 @@ class Cluster:
                     yield redact_secret(item) if kind == "Secret" else item
                 token = (page.get("metadata") or {}).get("continue")
                 if not token:
-                    if upcoming is not None:
-                        upcoming.cancel()
                     return
                 if upcoming is not None and token == early:
                     data = upcoming.result()
                 else:  # no early token (unusual layout): fetch the next page now
                     data = self.fetch("GET", path, dict(query, **{"continue": token}))
+        finally:
+            if prefetcher is not None:
+                prefetcher.shutdown(wait=True, cancel_futures=True)
 
     def log(self, namespace: str, pod: str, container: str, *, previous: bool = True, tail: int = 40) -> str:
         return self.request("GET", path_for("Pod", namespace, pod, "log"),
@@ -274,6 +296,32 @@ def _continue_token(data: bytes) -> str | None:
 
 def _write_query(dry_run: bool) -> dict[str, Any]:
     return {"fieldManager": FIELD_MANAGER, "dryRun": "All" if dry_run else None}
+
+
+USER_AGENT = "kubectl-podfix"
+
+
+class HTTPAnswer:
+    """An error answer from the API server (status, reason, body, headers)."""
+
+    def __init__(self, status: int, reason: str, body: bytes, headers: Any):
+        self.status, self.reason, self.body, self.headers = status, reason, body, headers
+
+
+def _proxy_for(base: str, configured: str | None) -> str | None:
+    """The proxy to use: the kubeconfig's proxy-url, else HTTPS_PROXY/HTTP_PROXY unless NO_PROXY matches
+    (client-go's ProxyFromEnvironment)."""
+    if configured:
+        return configured
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    host = urlsplit(base).hostname or ""
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(urlsplit(base).scheme or "https")
+    if not proxy or host in ("127.0.0.1", "localhost", "::1") or urllib.request.proxy_bypass_environment(host):
+        return None
+    return proxy
 
 
 def _retry_delay(exc: Any, attempt: int, method: str) -> float | None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import gc
 import re
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
 
 from .errors import PodfixError
@@ -502,6 +501,8 @@ def _fetch_logs(snap: Snapshot, cluster, pods: list[dict], scope: bool = False) 
                 snap.missing.add("logs")
                 return key, None
             raise
+
+    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(LOG_WORKERS, len(wanted))) as pool:
         for key, text in pool.map(fetch, wanted):

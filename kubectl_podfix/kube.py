@@ -1,16 +1,24 @@
 """Import the parts of the official Kubernetes client podfix uses, quickly.
 
 ``import kubernetes`` executes the package's ``__init__``, which imports every
-API class and several thousand model classes: about 0.6 s on a laptop, most of
-podfix's run time against a nearby API server. podfix reads raw JSON
-(``_preload_content=False``) and never uses the models, so when the client is
-not imported yet we register light package objects for ``kubernetes``,
-``kubernetes.client`` and ``kubernetes.client.models`` (pointing at the real
-directories) and import only ``configuration``, ``api_client``, ``rest`` and
-``config.kube_config``. When something else already imported the full client
-(tests, a host program), that one is used unchanged.
+API class and several thousand model classes (about 0.6 s), and the client's
+``ApiClient``/``rest`` layer imports ``requests``, ``dateutil`` and
+``multiprocessing`` on top of urllib3 (another 0.15 s). For ``explain POD``,
+two requests that take 20 ms, that was most of the run time (docs/benchmarks.md).
 
-Only this module and cluster.py/kubeconfig.py touch the client.
+podfix reads raw JSON and never uses the models, so it takes from the client:
+``Configuration`` (filled by kubeconfig.py, with the client's own
+``ExecProvider`` for exec credential plugins and its ``KubeConfigLoader`` for
+auth providers), and talks HTTP through the same library the client does,
+urllib3, set up the way ``kubernetes.client.rest.RESTClientObject`` sets it up
+(``pool_manager``). When the client is not imported yet, light package objects
+for ``kubernetes``, ``kubernetes.client``, ``kubernetes.config`` and
+``kubernetes.utils`` (pointing at the real directories, so this also works
+inside the zipapp) let single modules load without their package ``__init__``.
+When something already imported the full client (tests, a host program), that
+one is used unchanged.
+
+Only this module, kubeconfig.py and cluster.py touch the client.
 """
 
 from __future__ import annotations
@@ -20,8 +28,6 @@ import sys
 import types
 from typing import Any
 
-_loaded: dict[str, Any] = {}
-
 
 def _stub(name: str, path: str) -> types.ModuleType:
     module = types.ModuleType(name)
@@ -29,6 +35,9 @@ def _stub(name: str, path: str) -> types.ModuleType:
     module.__package__ = name
     module.__podfix_stub__ = True  # type: ignore[attr-defined]
     sys.modules[name] = module
+    parent, _, child = name.rpartition(".")
+    if parent in sys.modules:
+        setattr(sys.modules[parent], child, module)
     return module
 
 
@@ -47,47 +56,87 @@ def _root() -> str:
     return root
 
 
-def _is_stub(name: str) -> bool:
-    return bool(getattr(sys.modules.get(name), "__podfix_stub__", False))
-
-
-def _load() -> dict[str, Any]:
-    if _loaded:
-        return _loaded
+def _package(name: str) -> None:
+    """Make ``kubernetes.<name>`` importable without running its ``__init__`` (unless already imported)."""
     root = _root()
-    if _is_stub("kubernetes") and "kubernetes.client" not in sys.modules:
-        client = _stub("kubernetes.client", root + "/client")
-        _stub("kubernetes.client.models", root + "/client/models")
-        sys.modules["kubernetes"].client = client  # type: ignore[attr-defined]
-        from kubernetes.client import api_client, configuration
+    full = f"kubernetes.{name}"
+    if full not in sys.modules:
+        _stub(full, f"{root}/{name}")
+        if name == "client":
+            _stub("kubernetes.client.models", f"{root}/client/models")
+
+
+def Configuration() -> Any:  # noqa: N802 - returns the class
+    _package("client")
+    from kubernetes.client import configuration
+
+    client = sys.modules["kubernetes.client"]
+    if not hasattr(client, "Configuration"):  # kubernetes.config's modules import it from there
+        client.Configuration = configuration.Configuration  # type: ignore[attr-defined]
+    return configuration.Configuration
+
+
+def exec_provider() -> Any:
+    """The client's ``ExecProvider`` class (runs exec credential plugins)."""
+    _package("config")
+    from kubernetes.config import exec_provider as module
+
+    return module.ExecProvider
+
+
+def kube_config() -> Any:
+    """The client's ``kube_config`` module, for what podfix does not load itself (auth providers)."""
+    Configuration()
+    client = sys.modules["kubernetes.client"]
+    if not hasattr(client, "ApiClient"):
+        from kubernetes.client import api_client
 
         client.ApiClient = api_client.ApiClient  # type: ignore[attr-defined]
-        client.Configuration = configuration.Configuration  # type: ignore[attr-defined]
-    from kubernetes.client import api_client, configuration, exceptions
+    _package("config")
+    from kubernetes.config import kube_config as module
 
-    _loaded.update(ApiClient=api_client.ApiClient, Configuration=configuration.Configuration,
-                   ApiException=exceptions.ApiException)
-    return _loaded
+    return module
+
+
+def incluster_config() -> Any:
+    Configuration()
+    _package("config")
+    from kubernetes.config import incluster_config as module
+
+    return module
 
 
 def parse_quantity() -> Any:
-    """The client's ``kubernetes.utils.quantity.parse_quantity``, without importing ``kubernetes.utils``'s
-    package ``__init__`` (which pulls in the whole client)."""
-    root = _root()
-    if "kubernetes.utils" not in sys.modules:
-        _stub("kubernetes.utils", root + "/utils")
+    """The client's ``kubernetes.utils.quantity.parse_quantity``."""
+    _package("utils")
     from kubernetes.utils import quantity
 
     return quantity.parse_quantity
 
 
-def ApiClient() -> Any:  # noqa: N802 - returns the class
-    return _load()["ApiClient"]
+def pool_manager(cfg: Any, proxy: str | None = None) -> Any:
+    """A urllib3 pool set up from a client ``Configuration`` as ``RESTClientObject`` does it."""
+    import ssl
 
+    import urllib3
 
-def Configuration() -> Any:  # noqa: N802
-    return _load()["Configuration"]
+    if cfg.verify_ssl:
+        ca_certs = cfg.ssl_ca_cert
+        if ca_certs is None:
+            import certifi
 
-
-def ApiException() -> Any:  # noqa: N802
-    return _load()["ApiException"]
+            ca_certs = certifi.where()
+        options: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": ca_certs}
+    else:
+        options = {"cert_reqs": ssl.CERT_NONE}
+        urllib3.disable_warnings()  # kubectl does not warn either; the kubeconfig asked for it
+    if cfg.cert_file:
+        options.update(cert_file=cfg.cert_file, key_file=cfg.key_file)
+    if getattr(cfg, "tls_server_name", None):
+        options["server_hostname"] = cfg.tls_server_name
+    if cfg.assert_hostname is not None:
+        options["assert_hostname"] = cfg.assert_hostname
+    options.update(num_pools=4, maxsize=4, retries=False)
+    if proxy:
+        return urllib3.ProxyManager(proxy_url=proxy, proxy_headers=cfg.proxy_headers, **options)
+    return urllib3.PoolManager(**options)

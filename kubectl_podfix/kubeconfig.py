@@ -206,25 +206,151 @@ class _Captured(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+# What podfix loads itself; anything else in a user entry (auth-provider, username/password,
+# impersonation) goes through the client's own KubeConfigLoader.
+_LEAN_USER_KEYS = {"token", "tokenFile", "client-certificate", "client-certificate-data", "client-key",
+                   "client-key-data", "exec", "extensions"}
+
+
 def client_configuration(conn: Connection) -> Any:
-    """Build a ``kubernetes.client.Configuration`` for ``conn`` (imports the client)."""
+    """Build a ``kubernetes.client.Configuration`` for ``conn`` (imports the client's configuration)."""
     from . import kube
 
-    Configuration = kube.Configuration()
-    cfg = Configuration()
+    cfg = kube.Configuration()()
     if conn.in_cluster:
-        from kubernetes.config import incluster_config
-
         try:
-            incluster_config.InClusterConfigLoader(
+            kube.incluster_config().InClusterConfigLoader(
                 token_filename=os.path.join(_SA_DIR, "token"),
                 cert_filename=os.path.join(_SA_DIR, "ca.crt")).load_and_set(cfg)
         except Exception as exc:  # ConfigException and OSError
             raise PodfixError(f"cannot use the in-cluster service account: {exc}") from None
         return cfg
-    from kubernetes.config import kube_config
+    user = conn.config["users"][0]["user"] or {}
+    if set(user) <= _LEAN_USER_KEYS:
+        _load_lean(conn, cfg)
+    else:
+        _load_with_client(conn, cfg)
+    return cfg
 
-    user = conn.config["users"][0]["user"]
+
+def _load_lean(conn: Connection, cfg: Any) -> None:
+    """Fill ``cfg`` from the resolved kubeconfig the way client-go does, for the common auth methods."""
+    cluster = conn.config["clusters"][0]["cluster"]
+    user = conn.config["users"][0]["user"] or {}
+    cfg.host = conn.server.rstrip("/")
+    if cluster.get("insecure-skip-tls-verify"):
+        cfg.verify_ssl = False
+    cfg.ssl_ca_cert = _file_or_data(conn, cluster, "certificate-authority")
+    if cluster.get("tls-server-name"):
+        cfg.tls_server_name = cluster["tls-server-name"]
+    if cluster.get("proxy-url"):
+        cfg.proxy = cluster["proxy-url"]
+    cert = _file_or_data(conn, user, "client-certificate")
+    key = _file_or_data(conn, user, "client-key")
+    if cert and key:
+        cfg.cert_file, cfg.key_file = cert, key
+    token = user.get("token")
+    if not token and user.get("tokenFile"):
+        try:
+            with open(user["tokenFile"], encoding="utf-8") as fh:
+                token = fh.read().strip()
+        except OSError as exc:
+            raise PodfixError(f"cannot read the tokenFile {user['tokenFile']} of context {conn.context!r}: "
+                              f"{exc.strerror}") from None
+    if token:
+        cfg.api_key["BearerToken"] = f"Bearer {token}"
+    elif isinstance(user.get("exec"), dict):
+        _run_exec(conn, cfg, user["exec"], cluster)
+
+
+def _file_or_data(conn: Connection, body: dict, key: str) -> str | None:
+    """A path for ``key``, writing ``key``-data (base64) to a private temp file when that is what is set."""
+    data = body.get(f"{key}-data")
+    if data:
+        import base64
+        import binascii
+
+        try:
+            return _private_file(base64.b64decode(data, validate=False))
+        except (binascii.Error, ValueError):
+            raise PodfixError(f"kubeconfig context {conn.context!r}: {key}-data is not valid base64") from None
+    return body.get(key) or None
+
+
+_TEMP_DIR: list[str] = []
+
+
+def _private_file(content: bytes) -> str:
+    """Write credentials to a 0600 file in a 0700 directory removed at exit (as the client does)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    if not _TEMP_DIR:
+        _TEMP_DIR.append(tempfile.mkdtemp(prefix="podfix-"))
+        atexit.register(shutil.rmtree, _TEMP_DIR[0], True)
+    fd, path = tempfile.mkstemp(dir=_TEMP_DIR[0])
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(content)
+    return path
+
+
+class _Node(dict):
+    """The little of the client's ConfigNode that ExecProvider uses."""
+
+    def safe_get(self, key: str) -> Any:
+        return self.get(key)
+
+    @property
+    def value(self) -> dict:
+        return dict(self)
+
+
+def _run_exec(conn: Connection, cfg: Any, exec_config: dict, cluster: dict) -> None:
+    """Run the exec credential plugin with the client's ExecProvider; refresh when the credential expires."""
+    from . import kube
+    from .model import parse_time, utcnow
+
+    command = exec_config.get("command", "?")
+    cluster_info = {k: v for k, v in cluster.items() if k not in ("extensions",)}
+    cluster_info["server"] = conn.server
+    try:
+        provider = kube.exec_provider()(_Node(exec_config), None, _Node(cluster_info))
+    except Exception as exc:  # ConfigException: malformed exec section
+        raise PodfixError(f"kubeconfig context {conn.context!r}: {exc}") from None
+    state: dict[str, Any] = {}
+
+    def load() -> None:
+        try:
+            status = provider.run()
+        except Exception as exc:  # the plugin failed: kubectl fails the same way
+            why = str(exc).removeprefix("exec: ")
+            raise PodfixError(f"the exec credential plugin {command!r} for user in context {conn.context!r} "
+                              f"failed: {why}. Check it is installed and you are logged in "
+                              "(kubectl fails the same way)") from None
+        if status.get("token"):
+            cfg.api_key["BearerToken"] = f"Bearer {status['token']}"
+        elif status.get("clientCertificateData") and status.get("clientKeyData"):
+            cfg.cert_file = _private_file(status["clientCertificateData"].encode())
+            cfg.key_file = _private_file(status["clientKeyData"].encode())
+        else:
+            raise PodfixError(f"the exec credential plugin {command!r} for user in context {conn.context!r} "
+                              "returned no token and no client certificate")
+        state["expiry"] = parse_time(status.get("expirationTimestamp"))
+
+    def refresh(_cfg: Any) -> None:
+        if state.get("expiry") and utcnow() >= state["expiry"]:
+            load()
+
+    load()
+    cfg.refresh_api_key_hook = refresh
+
+
+def _load_with_client(conn: Connection, cfg: Any) -> None:
+    """Auth providers and other rare methods: the client's own KubeConfigLoader."""
+    from . import kube
+
+    kube_config = kube.kube_config()
     capture = _Captured()
     root = logging.getLogger()
     root.addHandler(capture)
@@ -238,9 +364,6 @@ def client_configuration(conn: Connection) -> Any:
         raise PodfixError(f"kubeconfig context {conn.context!r} could not be loaded: {exc}") from None
     finally:
         root.removeHandler(capture)
-    if isinstance(user.get("exec"), dict) and not any(cfg.api_key.values()) and not cfg.cert_file:
-        command = user["exec"].get("command", "?")
-        why = "; ".join(m.removeprefix("exec: ") for m in capture.messages) or "it returned no credentials"
-        raise PodfixError(f"the exec credential plugin {command!r} for user in context {conn.context!r} failed: {why}. "
-                          "Check it is installed and you are logged in (kubectl fails the same way)")
-    return cfg
+    if capture.messages and not any(cfg.api_key.values()) and not cfg.cert_file:
+        raise PodfixError(f"the credentials of context {conn.context!r} could not be loaded: "
+                          + "; ".join(capture.messages))

@@ -486,8 +486,8 @@ def test_zipapp_fast_paths_do_not_import_the_kubernetes_client(built, args):
 
 
 def test_vendored_sync_client_never_imports_aiohttp(built):
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from kubectl_podfix import kube; kube.ApiClient(); "
-            "from kubernetes.config import kube_config; import kubernetes.client.rest; "
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from kubectl_podfix import kube; kube.kube_config(); "
+            "import kubernetes.client.rest; "
             "print(sorted(m for m in sys.modules if m.startswith('aiohttp')) or 'none', "
             "sys.modules['kubernetes'].__path__[0])")
     proc = subprocess.run([sys.executable, "-I", "-c", code, str(built["zipapp"])], capture_output=True, text=True,

@@ -115,3 +115,21 @@ def test_through_real_kubectl_plugin_dispatch(api, kubeconfig):
     assert offline.code == 0, offline.err
     first = offline.json["pods"][0]["findings"][0]
     assert (first["code"], first["container"]) == ("image.not-found", "web")
+
+
+def test_live_path_loads_no_client_models_nor_requests(api, kubeconfig):
+    """explain POD takes the client's Configuration only (see kube.py): imports are most of its run time."""
+    import subprocess
+    import sys
+    p = image_pod()
+    seed(api, p, NOT_FOUND)
+    code = ("import sys\nfrom kubectl_podfix.cli import main\n"
+            f"try:\n    main(['explain', '{p['metadata']['name']}', '-n', 'shop', '-o', 'json'])\n"
+            "except SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
+            "heavy = ('kubernetes.client.api_client', 'kubernetes.client.models.v1_pod', 'requests', 'oauthlib',"
+            " 'kubernetes.config.kube_config', 'dateutil')\n"
+            "print('LOADED', [m for m in heavy if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={"KUBECONFIG": kubeconfig, "PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "LOADED []"
