@@ -18,7 +18,8 @@ import time
 from typing import Any, Iterator
 from urllib.parse import quote, urlencode
 
-from .errors import Exit, PodfixError, api_error, transport_error
+from .errors import Exit, PodfixError, _short, api_error, transport_error
+from .images import dockerconfig_auths
 from .kubeconfig import Connection, client_configuration
 
 FIELD_MANAGER = "kubectl-podfix"
@@ -62,8 +63,6 @@ def path_for(kind: str, namespace: str | None = None, name: str | None = None, s
 
 def redact_secret(secret: dict) -> dict:
     """A copy of a Secret without any value: data keys kept (values emptied), registries listed."""
-    import base64
-
     out = {k: v for k, v in secret.items() if k not in ("data", "stringData")}
     meta = dict(out.get("metadata") or {}) if isinstance(out.get("metadata"), dict) else {}
     meta.pop("managedFields", None)
@@ -72,18 +71,7 @@ def redact_secret(secret: dict) -> dict:
     # NB: malformed data/stringData (a string, a list) is dropped whole: never echo what might be a value.
     data = secret.get("data") if isinstance(secret.get("data"), dict) else {}
     string_data = secret.get("stringData") if isinstance(secret.get("stringData"), dict) else {}
-    registries: list[str] = []
-    for key in (".dockerconfigjson", ".dockercfg"):
-        raw = data.get(key)
-        if not isinstance(raw, str):
-            continue
-        try:
-            doc = json.loads(base64.b64decode(raw))
-        except (ValueError, TypeError):
-            continue
-        auths = doc.get("auths", doc) if key == ".dockerconfigjson" else doc
-        if isinstance(auths, dict):
-            registries.extend(str(k) for k in auths)
+    registries = [str(k) for k in dockerconfig_auths(data)]
     if registries:
         annotations[REDACTED_ANNOTATION] = ",".join(registries)
     meta["annotations"] = annotations
@@ -342,14 +330,6 @@ def _retry_delay(exc: Any, attempt: int, method: str) -> float | None:
 def _is_reset(exc: Exception) -> bool:
     text = str(exc).lower()
     return "reset" in text or "remotedisconnected" in text or "connection aborted" in text or "protocolerror" in text
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    for marker in ("Caused by ", "caused by "):
-        if marker in text:
-            text = text.split(marker, 1)[1]
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class ApiError(PodfixError):

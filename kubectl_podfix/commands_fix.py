@@ -17,7 +17,7 @@ import click
 
 from .errors import Exit, PodfixError, UsageError
 from .model import dig, parse_time
-from .options import CONTEXT_SETTINGS, connect, connection_options, engine_options
+from .options import CONTEXT_SETTINGS, connect, connection_options, engine_options, isatty, parse_wait_timeout
 
 TARGET = "POD | TYPE/NAME"
 OOM_REASON = "OOMKilled"
@@ -50,22 +50,8 @@ def fix() -> None:
 
 # -- shared flow ----------------------------------------------------------------------------------
 
-def _timeout(value: str) -> float:
-    from .kubeconfig import parse_timeout
-
-    try:
-        seconds = parse_timeout(value)
-    except UsageError:
-        raise UsageError(f"invalid --timeout {value!r}: use a duration like 90s or 2m") from None
-    return seconds if seconds is not None else 120.0
-
-
-def _isatty(stream) -> bool:
-    return bool(getattr(stream, "isatty", lambda: False)())
-
-
 def _interactive() -> bool:
-    return _isatty(sys.stdin) and _isatty(sys.stderr)
+    return isatty(sys.stdin) and isatty(sys.stderr)
 
 
 def _execute(plan_fn: Callable[[], Any], cluster, *, dry_run: str, yes: bool, wait: bool | None,
@@ -75,7 +61,7 @@ def _execute(plan_fn: Callable[[], Any], cluster, *, dry_run: str, yes: bool, wa
     from .fixes.workload import NotPatchable
     from .render_plan import plan_text
 
-    seconds = _timeout(timeout)
+    seconds = parse_wait_timeout(timeout)
     try:
         plan = plan_fn()
     except NotPatchable as exc:

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from .errors import Exit, PodfixError, UsageError
-from .options import CONTEXT_SETTINGS, connect, connection_options, engine_options
+from .options import CONTEXT_SETTINGS, connect, connection_options, engine_options, isatty, parse_wait_timeout
 
 ATTACH_KINDS = {
     "sa": "ServiceAccount", "serviceaccount": "ServiceAccount", "serviceaccounts": "ServiceAccount",
@@ -82,7 +82,7 @@ def run_secret(name: str, *, server: str | None = None, username: str | None = N
     from . import engine
     from .fixes.pull_secret import plan_pull_secret
     opts = opts or {}
-    wait_seconds = _parse_wait_timeout(timeout)
+    wait_seconds = parse_wait_timeout(timeout)
     attach_refs = [parse_attach(a) for a in attach or []]
     cluster = cluster or connect(opts)
     namespace = cluster.conn.namespace
@@ -101,7 +101,7 @@ def run_secret(name: str, *, server: str | None = None, username: str | None = N
     if verify:
         check_registry(creds, failing_image, insecure=insecure)
     sit = read_situation(cluster, namespace, name, pod=pod, attach=attach_refs, restart=restart)
-    interactive = _isatty(sys.stdin) and _isatty(sys.stderr)
+    interactive = isatty(sys.stdin) and isatty(sys.stderr)
     recreate_bare = False
     bare = [p for p in sit.failing_pods if not _controller(p)]
     if restart and bare and dry_run == "none" and interactive and not yes:
@@ -114,20 +114,6 @@ def run_secret(name: str, *, server: str | None = None, username: str | None = N
     result = engine.run(plan, cluster, dry_run=dry_run, yes=yes, interactive=interactive, wait=do_wait,
                         timeout=wait_seconds, out=sys.stdout, err=sys.stderr)
     return int(result.code)
-
-
-def _parse_wait_timeout(value: str) -> float:
-    from .kubeconfig import parse_timeout
-
-    try:
-        seconds = parse_timeout(value)
-    except UsageError:
-        raise UsageError(f"invalid --timeout {value!r}: use a duration like 90s or 2m") from None
-    return seconds if seconds is not None else 120.0
-
-
-def _isatty(stream) -> bool:
-    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 def _controller(obj: dict) -> dict | None:
@@ -166,12 +152,12 @@ def read_credentials(*, server: str | None, username: str | None, password: str 
         if not password:
             raise UsageError("--password-stdin: stdin held no password (an empty first line)")
     if not username:
-        if _isatty(sys.stdin) and not password_stdin:
+        if isatty(sys.stdin) and not password_stdin:
             username = click.prompt(f"Username for {server}", err=True)
         else:
             raise UsageError("--docker-username is required (or --from-docker-config PATH)")
     if password is None:
-        if _isatty(sys.stdin):
+        if isatty(sys.stdin):
             password = click.prompt(f"Password for {username}@{server}", hide_input=True, err=True)
         else:
             raise UsageError("no password: pass --password-stdin and pipe it in (or --from-docker-config PATH)")

@@ -10,7 +10,7 @@ from typing import Callable
 
 from .errors import PodfixError, UsageError
 from .gather import contexts
-from .model import Snapshot, dig
+from .model import Snapshot, dig, selector_string
 from .report import PodResult
 from .rules import diagnose
 
@@ -55,22 +55,6 @@ def parse_target(target: str) -> tuple[str, str]:
         raise UsageError(f"invalid target {target!r}: use POD or TYPE/NAME with TYPE one of "
                          "deploy, sts, ds, job, cronjob, rs, pod")
     return real, name
-
-
-def selector_string(label_selector: dict) -> str:
-    """A metav1.LabelSelector as a label selector query string."""
-    parts = [f"{k}={v}" for k, v in sorted((label_selector.get("matchLabels") or {}).items())]
-    for expr in label_selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if op == "In":
-            parts.append(f"{key} in ({','.join(values)})")
-        elif op == "NotIn":
-            parts.append(f"{key} notin ({','.join(values)})")
-        elif op == "Exists":
-            parts.append(key)
-        elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts)
 
 
 def from_files(paths: list[str], *, pod: str | None = None, namespace: str | None = None) -> Outcome:

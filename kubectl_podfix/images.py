@@ -125,6 +125,25 @@ def server_matches(key: str, image: str) -> bool:
     return not key_path or ref.repository == key_path or ref.repository.startswith(key_path.rstrip("/") + "/")
 
 
+def dockerconfig_auths(data: dict) -> dict:
+    """The ``auths`` map of a pull Secret's ``data`` (``.dockerconfigjson``, or the legacy ``.dockercfg``)."""
+    import base64
+    import json
+
+    for key in (".dockerconfigjson", ".dockercfg"):
+        raw = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(raw, str):
+            continue
+        try:
+            doc = json.loads(base64.b64decode(raw))
+        except (ValueError, TypeError):
+            continue
+        auths = doc.get("auths", doc) if key == ".dockerconfigjson" and isinstance(doc, dict) else doc
+        if isinstance(auths, dict):
+            return auths
+    return {}
+
+
 def _split_port(host: str) -> tuple[str, str]:
     if host.startswith("["):  # IPv6 literal
         end = host.find("]")

@@ -33,6 +33,23 @@ def dig(obj: Any, path: str, default: Any = None) -> Any:
     return obj
 
 
+def selector_string(label_selector: dict | None) -> str:
+    """A metav1.LabelSelector as a label selector query string ("app=web,tier in (a,b),!canary")."""
+    sel = label_selector if isinstance(label_selector, dict) else {}
+    parts = [f"{k}={v}" for k, v in sorted((sel.get("matchLabels") or {}).items())]
+    for expr in sel.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if op == "In":
+            parts.append(f"{key} in ({','.join(values)})")
+        elif op == "NotIn":
+            parts.append(f"{key} notin ({','.join(values)})")
+        elif op == "Exists":
+            parts.append(key)
+        elif op == "DoesNotExist":
+            parts.append(f"!{key}")
+    return ",".join(parts)
+
+
 def parse_time(value: Any) -> _dt.datetime | None:
     """Parse an RFC 3339 timestamp as the API server writes it; None when absent or malformed."""
     if not isinstance(value, str) or not value:

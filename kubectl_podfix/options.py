@@ -76,3 +76,19 @@ def engine_options(func: Callable) -> Callable:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def isatty(stream: Any) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def parse_wait_timeout(value: str) -> float:
+    """--timeout of the fix engine's wait (default 2m)."""
+    from .errors import UsageError
+    from .kubeconfig import parse_timeout
+
+    try:
+        seconds = parse_timeout(value)
+    except UsageError:
+        raise UsageError(f"invalid --timeout {value!r}: use a duration like 90s or 2m") from None
+    return seconds if seconds is not None else 120.0

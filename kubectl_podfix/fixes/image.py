@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import Exit, PodfixError, UsageError
-from ..images import ImageRef, parse_image, server_matches
+from ..images import ImageRef, dockerconfig_auths, parse_image, server_matches
 from ..model import dig
 from ..plan import Plan
 from . import workload as wl
@@ -79,19 +79,7 @@ def plan_image(w: wl.Workload, container: str, new_image: str, *, verified: str 
 # -- credentials --------------------------------------------------------------------------------
 
 def _auths_of_secret(secret: dict) -> dict:
-    data = secret.get("data") or {}
-    for key in (".dockerconfigjson", ".dockercfg"):
-        raw = data.get(key)
-        if not isinstance(raw, str):
-            continue
-        try:
-            doc = json.loads(base64.b64decode(raw))
-        except (ValueError, TypeError):
-            continue
-        auths = doc.get("auths", doc) if key == ".dockerconfigjson" else doc
-        if isinstance(auths, dict):
-            return auths
-    return {}
+    return dockerconfig_auths(secret.get("data") or {})
 
 
 def _entry_auth(entry: dict) -> tuple[str, str] | None:

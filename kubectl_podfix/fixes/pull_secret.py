@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from ..errors import Exit, PodfixError, UsageError
 from ..images import secret_server_key
-from ..model import dig
+from ..model import dig, selector_string
 from ..plan import JSON_PATCH, STRATEGIC, Plan, Step, WaitSpec, to_yaml
 
 FIX_ID = "pull-secret"
@@ -138,23 +138,6 @@ def _nest(path: tuple[str, ...], leaf: dict) -> dict:
 
 def names_of(refs) -> list[str]:
     return [r.get("name") for r in refs or [] if isinstance(r, dict) and r.get("name")]
-
-
-def selector_string(label_selector: dict | None) -> str:
-    """A metav1.LabelSelector as a query string."""
-    sel = label_selector or {}
-    parts = [f"{k}={v}" for k, v in sorted((sel.get("matchLabels") or {}).items())]
-    for expr in sel.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if op == "In":
-            parts.append(f"{key} in ({','.join(values)})")
-        elif op == "NotIn":
-            parts.append(f"{key} notin ({','.join(values)})")
-        elif op == "Exists":
-            parts.append(key)
-        elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts)
 
 
 def controller_ref(obj: dict | None) -> dict | None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Exit, PodfixError, UsageError
-from ..model import dig
+from ..model import dig, selector_string
 from ..plan import STRATEGIC, Plan, Step, WaitSpec
 
 # kubectl's resource names, for printed commands.
@@ -176,22 +176,6 @@ def pods_of(cluster, namespace: str, owners: list[dict]) -> list[dict]:
     out = [p for p in cluster.list("Pod", namespace, label_selector=selector)
            if (controller_ref(p) or {}).get("uid") in uids]
     return sorted(out, key=lambda p: dig(p, "metadata.creationTimestamp") or "")
-
-
-def selector_string(label_selector: dict | None) -> str:
-    sel = label_selector or {}
-    parts = [f"{k}={v}" for k, v in sorted((sel.get("matchLabels") or {}).items())]
-    for expr in sel.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if op == "In":
-            parts.append(f"{key} in ({','.join(values)})")
-        elif op == "NotIn":
-            parts.append(f"{key} notin ({','.join(values)})")
-        elif op == "Exists":
-            parts.append(key)
-        elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts)
 
 
 BACKOFF_REASONS = {"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError",

@@ -8,7 +8,6 @@ finish. Findings here have ``container`` None.
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from typing import Iterable
 
