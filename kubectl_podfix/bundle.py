@@ -33,7 +33,7 @@ def read(paths: list[str], stdin: io.TextIOBase | None = None) -> Snapshot:
     """Read every file (``-`` is stdin) into one Snapshot. Raises PodfixError naming file and document."""
     snap = Snapshot(source="file")
     header_seen = False
-    for path in paths:
+    for path in _expand(paths):
         text = _read_text(path, stdin)
         for number, doc in _documents(path, text):
             for obj in _flatten(path, number, doc):
@@ -66,6 +66,23 @@ def read(paths: list[str], stdin: io.TextIOBase | None = None) -> Snapshot:
             if kind in _RELATED_KINDS:
                 snap.listed.add((kind, ns))
     return snap
+
+
+def _expand(paths: list[str]) -> list[str]:
+    """Like kubectl -f: a directory stands for its .yaml, .yml and .json files (not recursive)."""
+    import os
+
+    out: list[str] = []
+    for path in paths:
+        if path != "-" and os.path.isdir(path):
+            found = sorted(os.path.join(path, f) for f in os.listdir(path)
+                           if f.endswith((".yaml", ".yml", ".json")) and os.path.isfile(os.path.join(path, f)))
+            if not found:
+                raise PodfixError(f"{path}: a directory with no .yaml, .yml or .json files")
+            out.extend(found)
+        else:
+            out.append(path)
+    return out
 
 
 def _read_text(path: str, stdin: io.TextIOBase | None) -> str:

@@ -92,8 +92,16 @@ def test_malformed_files_name_file_and_document(tmp_path, text, expected):
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(PodfixError, match="no such file"):
         bundle.read([str(tmp_path / "nope.yaml")])
-    with pytest.raises(PodfixError, match="is a directory"):
+    with pytest.raises(PodfixError, match="a directory with no .yaml"):
         bundle.read([str(tmp_path)])
+
+
+def test_a_directory_reads_its_manifests_like_kubectl(tmp_path):
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(pod("a", namespace="shop")))
+    (tmp_path / "b.json").write_text(json.dumps(pod("b", namespace="shop")))
+    (tmp_path / "notes.txt").write_text("not a manifest")
+    snap = bundle.read([str(tmp_path)])
+    assert [p["metadata"]["name"] for p in snap.pods] == ["a", "b"]
 
 
 def test_saved_bundle_round_trips(tmp_path):

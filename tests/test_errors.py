@@ -410,7 +410,8 @@ def test_malformed_bundle_files_name_file_document_and_problem(tmp_path, text, f
 
 def test_bundle_file_problems(tmp_path):
     one_line(run_podfix(["explain", "-f", str(tmp_path / "gone.yaml")]), Exit.ERROR, "gone.yaml: no such file")
-    one_line(run_podfix(["explain", "-f", str(tmp_path)]), Exit.ERROR, "is a directory")
+    (tmp_path / "empty").mkdir()
+    one_line(run_podfix(["explain", "-f", str(tmp_path / "empty")]), Exit.ERROR, "a directory with no .yaml")
     binary = tmp_path / "x.yaml"
     binary.write_bytes(b"\xff\xfe\x00kind")
     one_line(run_podfix(["explain", "-f", str(binary)]), Exit.ERROR, "not a text file")
