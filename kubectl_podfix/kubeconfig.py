@@ -312,6 +312,11 @@ def _run_exec(conn: Connection, cfg: Any, exec_config: dict, cluster: dict) -> N
     from .model import parse_time, utcnow
 
     command = exec_config.get("command", "?")
+    user_name = conn.config["users"][0]["name"]
+    if exec_config.get("apiVersion") == "client.authentication.k8s.io/v1" and not exec_config.get("interactiveMode"):
+        # NB: client-go refuses a v1 exec plugin without interactiveMode; so does podfix, with kubectl's words.
+        raise PodfixError(f"interactiveMode must be specified for {user_name} to use exec authentication plugin "
+                          f"(context {conn.context!r}): add interactiveMode: IfAvailable (or Never) to its exec section")
     cluster_info = {k: v for k, v in cluster.items() if k not in ("extensions",)}
     cluster_info["server"] = conn.server
     try:

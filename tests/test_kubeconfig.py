@@ -137,7 +137,8 @@ def test_exec_plugin_credentials_are_used(tmp_path):
                       "\"status\":{\"token\":\"tok-123\"}}'\n")
     plugin.chmod(plugin.stat().st_mode | stat.S_IEXEC)
     path = write(tmp_path / "k.yaml", clusters=[("c", {"server": "https://127.0.0.1:1"})],
-                 users=[("u", {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin)}})],
+                 users=[("u", {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin),
+                                         "interactiveMode": "Never"}})],
                  contexts=[("c", {"cluster": "c", "user": "u"})], current="c")
     cfg = kubeconfig.client_configuration(kubeconfig.load(kubeconfig=path))
     assert "Bearer tok-123" in cfg.api_key.values()
@@ -148,9 +149,21 @@ def test_failing_exec_plugin_is_an_error_not_an_anonymous_request(tmp_path):
     plugin.write_text("#!/bin/sh\necho 'token expired, run: cloud auth login' >&2\nexit 1\n")
     plugin.chmod(plugin.stat().st_mode | stat.S_IEXEC)
     path = write(tmp_path / "k.yaml", clusters=[("c", {"server": "https://127.0.0.1:1"})],
-                 users=[("u", {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin)}})],
+                 users=[("u", {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin),
+                                         "interactiveMode": "Never"}})],
                  contexts=[("c", {"cluster": "c", "user": "u"})], current="c")
     with pytest.raises(PodfixError) as err:
         kubeconfig.client_configuration(kubeconfig.load(kubeconfig=path))
     assert "exec credential plugin" in err.value.message
     assert "token expired" in err.value.message
+
+
+def test_v1_exec_plugin_without_interactive_mode_is_refused_like_kubectl(tmp_path):
+    path = write(tmp_path / "k.yaml", clusters=[("c", {"server": "https://127.0.0.1:1"})],
+                 users=[("u", {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "/bin/true"}})],
+                 contexts=[("c", {"cluster": "c", "user": "u"})], current="c")
+    kubectl = subprocess.run(["kubectl", "--kubeconfig", path, "get", "pods"], capture_output=True, text=True)
+    assert "interactiveMode must be specified for u to use exec authentication plugin" in kubectl.stderr
+    with pytest.raises(PodfixError) as err:
+        kubeconfig.client_configuration(kubeconfig.load(kubeconfig=path))
+    assert "interactiveMode must be specified for u to use exec authentication plugin" in err.value.message
