@@ -368,12 +368,17 @@ _NOT_FOUND_PATTERNS = [
     re.compile(r"OCI runtime attempted to invoke a command that was not found"),
     # runc >= 1.1 reporting from inside the container (log line), Go and C runtimes
     re.compile(r"^exec (?P<cmd>\S+): no such file or directory", re.MULTILINE),
+    # runc < 1.1 (standard_init_linux.go): the entrypoint, or the interpreter its "#!" line names, is missing
+    re.compile(r'exec user process caused:? \\*"?no such file or directory'),
     re.compile(r"executable file not found in \$PATH"),
 ]
 _SHELL_NOT_FOUND = re.compile(
     r"(?:^|\s)(?:/bin/)?(?:ba|da|z|a)?sh: (?:line \d+: |\d+: )?(?P<cmd>[^\s:]+): (?:command )?not found", re.MULTILINE)
 _PERMISSION = re.compile(r"permission denied", re.IGNORECASE)
-_PROCESS_START = re.compile(r"unable to start container process|starting container process caused", re.IGNORECASE)
+# runc ("unable to start container process", before 1.1 "starting container process caused") and crun
+# ("exec the container process"): the OCI runtime failed at exec, which CRI-O reports at CreateContainer.
+_PROCESS_START = re.compile(r"unable to start container process|starting container process caused|"
+                            r"exec the container process", re.IGNORECASE)
 _START_REASONS = {"StartError", "ContainerCannotRun", "RunContainerError", "PostStartHookError",
                   "PreStartHookError", "PreStartContainer", "ContainerStatusUnknown"}
 
@@ -522,7 +527,7 @@ def command_not_found_rule(ctx: PodContext) -> Iterable[Finding]:
             expl += "Exit code 127 is what a shell returns when it cannot find a command. "
         if cmd and not cmd.startswith("/") and "$PATH" in (term_msg + w_msg + " ".join(ev_msgs)):
             expl += "It is looked up in the image's $PATH, so either the binary is not installed or it lives elsewhere. "
-        if "no such file or directory" in (term_msg + w_msg + (log or "")).lower() and cmd and cmd.startswith(("/", ".")):
+        if "no such file or directory" in (term_msg + w_msg + (log or "")).lower() and (not cmd or cmd.startswith(("/", "."))):
             expl += ("The path does not exist in the image, or it is a script whose interpreter (the \"#!\" line) "
                      "is missing, or it has Windows (CRLF) line endings. ")
         expl += "Fix the command/args in the pod spec, or the image's ENTRYPOINT/CMD."
@@ -604,7 +609,8 @@ def create_failed_rule(ctx: PodContext) -> Iterable[Finding]:
         if find_command_not_found(msg) is not None or _EXEC_FORMAT.search(msg) or _PROCESS_START.search(msg):
             continue  # command-not-found, exec-format-error or start-failed explain these
         low = msg.lower()
-        if "failed to reserve container name" in low or "is reserved for" in low or "name is reserved" in low:
+        if ("failed to reserve container name" in low or "is reserved for" in low or "name is reserved" in low
+                or "is already in use by container" in low):
             kind = "a previous create request is still in progress (container name reserved)"
             hint = ("The runtime is still busy with an earlier attempt that timed out (often slow image unpacking "
                     "or disk I/O on the node); it usually clears, otherwise restart the runtime on the node.")

@@ -39,7 +39,7 @@ _REJECT_REASONS = {"NodeAffinity", "MatchNodeSelector", "NodeSelectorMismatching
                    "PodOSNotSupported", "PodOSSelectorNodeLabelDoesNotMatch", "InitContainerRestartPolicyForbidden",
                    "TaintToleration", "NodePorts", "InvalidNodeInfo", "UnknownReason", "NodeResourcesFit",
                    "PredicateFailed", "CPUManagerError", "DeviceManagerError"}
-_NODE_SHUTDOWN = re.compile(r"node shutdown|imminent node shutdown", re.I)
+_NODE_SHUTDOWN = re.compile(r"node shutdown|imminent node shutdown|node is shutting", re.I)
 
 
 def _status(ctx: PodContext) -> tuple[str, str]:
@@ -96,8 +96,9 @@ def node_lost_rule(ctx: PodContext) -> Iterable[Finding]:
     if reason == "NodeLost":
         kind = "lost"
         evidence.append(f"status.reason: NodeLost: {message}")
-    elif (reason in ("Shutdown", "Terminated", "NodeShutdown") and _NODE_SHUTDOWN.search(message)) or \
-            _NODE_SHUTDOWN.search(message or ""):
+    elif reason in ("Shutdown", "NodeShutdown") or _NODE_SHUTDOWN.search(message or ""):
+        # 1.20-1.21: reason Shutdown, "Node is shutting, evicting pods"; 1.22+: reason Terminated,
+        # "Pod was terminated in response to imminent node shutdown."
         kind = "shutdown"
         evidence.append(f"status: {reason}: {message}")
     dt = _condition(ctx, "DisruptionTarget")
@@ -387,10 +388,59 @@ def evicted_rule(ctx: PodContext) -> Iterable[Finding]:
 
 # -- active deadline --------------------------------------------------------------------------
 
+def _job_deadline(ctx: PodContext) -> tuple[dict, dict] | None:
+    """(Job, its Failed condition) when the pod's Job failed on its activeDeadlineSeconds and stopped this pod.
+
+    The Job controller (not the kubelet) enforces the Job's own deadline: it deletes the running pods, whose
+    containers then end with 137/143 and whose own status says nothing about a deadline.
+    """
+    if dig(ctx.pod, "status.phase") == "Succeeded":
+        return None
+    refs = [r for r in dig(ctx.pod, "metadata.ownerReferences", []) or [] if r.get("kind") == "Job"]
+    job = ctx.related("Job", refs[0].get("name") or "") if refs else None
+    if not job:
+        return None
+    cond = next((c for c in dig(job, "status.conditions", []) or [] if c.get("type") == "Failed"
+                 and c.get("status") == "True" and c.get("reason") == "DeadlineExceeded"), None)
+    if not cond:
+        return None
+    failed_at = parse_time(cond.get("lastTransitionTime"))
+    statuses = (dig(ctx.pod, "status.containerStatuses", []) or []) + (dig(ctx.pod, "status.initContainerStatuses", []) or [])
+    if dig(ctx.pod, "metadata.deletionTimestamp") or any(dig(st, "state.running") for st in statuses):
+        return job, cond
+    for st in statuses:
+        finished = parse_time(dig(st, "state.terminated.finishedAt"))
+        if finished and (failed_at is None or (finished - failed_at).total_seconds() >= -5):
+            return job, cond
+    return None
+
+
 def deadline_rule(ctx: PodContext) -> Iterable[Finding]:
     reason, message = _status(ctx)
     evs = _latest(ctx, {"DeadlineExceeded"})
+    job_deadline = None
     if reason != "DeadlineExceeded" and not (evs and dig(ctx.pod, "status.phase") == "Failed"):
+        job_deadline = _job_deadline(ctx)
+        if job_deadline is None:
+            return
+    if job_deadline:
+        job, cond = job_deadline
+        deadline = dig(job, "spec.activeDeadlineSeconds")
+        name = dig(job, "metadata.name") or "?"
+        yield Finding(
+            code="pod.deadline-exceeded", severity="error", container=None,
+            title=f"stopped by Job {name}'s active deadline" + (f" ({deadline}s)" if deadline is not None else ""),
+            explanation=(f"Job {name} ran longer than its activeDeadlineSeconds ({deadline if deadline is not None else '?'}s"
+                         + (f" = {age(deadline)}" if isinstance(deadline, int) and deadline >= 60 else "")
+                         + ", counted from the Job's start, across all its retries), so the Job controller marked "
+                           "it Failed and stopped this pod. The containers' exit codes only show they were stopped. "
+                           "Raise the Job's deadline if the work legitimately takes longer, or find why it is slow."),
+            evidence=[f"Job {name}: condition Failed ({cond.get('reason')}): {cond.get('message') or ''}".rstrip(": "),
+                      f"Job spec.activeDeadlineSeconds: {deadline}"],
+            suggestions=[kubectl(ctx, "describe", "job", name),
+                         f"kubectl logs {ctx.name} -n {ctx.namespace} --all-containers"],
+            extra={"active_deadline_seconds": deadline, "owner": "Job", "job": name, "scope": "job"},
+        )
         return
     deadline = dig(ctx.pod, "spec.activeDeadlineSeconds")
     start = parse_time(dig(ctx.pod, "status.startTime"))
@@ -450,7 +500,7 @@ def _classify_mount(message: str) -> tuple[str, str]:
                                 "it can be used on one node at a time")
     if _MISSING_OBJ.search(message):
         return "missing-object", "the ConfigMap or Secret the volume shows does not exist"
-    if "non-existent config key" in low or "couldn't find key" in low:
+    if "references non-existent" in low or "couldn't find key" in low:
         return "missing-key", "an items[].key of the volume does not exist in the ConfigMap/Secret"
     if _CSI_DRIVER.search(message):
         return "csi-driver-missing", "the CSI driver is not registered on this node (its node plugin pod is not running there)"
@@ -475,6 +525,21 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
         return
     evs = _latest(ctx, {"FailedMount", "FailedAttachVolume", "FailedMapVolume", "VolumeFailedMount"})
     evs = [ev for ev in evs if (ev.get("type") or "Warning") == "Warning"]
+    # An attach failure followed by a successful attach of the same volume is history.
+    attached: dict[str, object] = {}
+    for ok in _latest(ctx, {"SuccessfulAttachVolume"}):
+        vm = _VOL_NAME.search(ok.get("message") or "")
+        t = event_time(ok)
+        if vm and t and (vm.group("vol") not in attached or t > attached[vm.group("vol")]):
+            attached[vm.group("vol")] = t
+    if attached:
+        def _stale_attach(ev: dict) -> bool:
+            if ev.get("reason") != "FailedAttachVolume":
+                return False
+            vm = _VOL_NAME.search(ev.get("message") or "")
+            t = event_time(ev)
+            return bool(vm and t and vm.group("vol") in attached and t <= attached[vm.group("vol")])
+        evs = [ev for ev in evs if not _stale_attach(ev)]
     if not evs:
         return
     if _pod_started(ctx):

@@ -76,11 +76,20 @@ def describe_probe(probe: dict, container: dict | None = None) -> str:
 
 
 _STATUS = re.compile(r"(?:HTTP probe failed with )?statuscode: (\d{3})")
+_COMBINED = "(combined from similar events): "
+
+
+def event_message(ev: dict) -> str:
+    """An event's message without the recorder's "(combined from similar events): " prefix."""
+    msg = (ev.get("message") or "").strip()
+    return msg[len(_COMBINED):] if msg.startswith(_COMBINED) else msg
 
 
 def probe_result(message: str) -> tuple[str, str]:
     """(kind, plain words) for what a probe got, from an Unhealthy event message."""
-    msg = message or ""
+    msg = (message or "").strip()
+    if msg.startswith(_COMBINED):
+        msg = msg[len(_COMBINED):]
     low = msg.lower()
     m = _STATUS.search(msg)
     if m:
@@ -115,7 +124,7 @@ def probe_result(message: str) -> tuple[str, str]:
 def _unhealthy(ctx: PodContext, name: str, kind: str) -> list[dict]:
     prefix = f"{kind.capitalize()} probe"
     return [ev for ev in events_about(ctx, name, {"Unhealthy", "ProbeWarning"})
-            if (ev.get("message") or "").startswith(prefix) and ev.get("reason") == "Unhealthy"]
+            if event_message(ev).startswith(prefix) and ev.get("reason") == "Unhealthy"]
 
 
 def _after(evs: list[dict], since, slack: float = 2.0) -> list[dict]:
