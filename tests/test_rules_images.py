@@ -583,3 +583,106 @@ def test_codes_are_registered_in_root_cause_order():
 ])
 def test_classify_snippets(text, code):
     assert rule.classify(text).code == code
+
+
+@pytest.mark.parametrize("text,code,kind", [
+    # A proxy asking for its own credentials is not the registry refusing the pull.
+    ('failed to do request: Head "https://registry-1.docker.io/v2/library/nginx/manifests/latest": '
+     "Proxy Authentication Required", "image.registry-unreachable", "proxy-auth"),
+    ('Get "https://r.example.com/v2/": proxyconnect tcp: dial tcp 10.0.0.9:3128: connect: connection refused',
+     "image.registry-unreachable", "connect"),
+    ('failed to do request: Head "https://registry-1.docker.io/v2/library/nginx/manifests/latest": '
+     "proxyconnect tcp: x509: certificate signed by unknown authority", "image.tls-error", "unknown-authority"),
+    # Docker Engine's "API error (500)" wraps any daemon error; the refusal inside decides.
+    ("API error (500): Get https://1.dkr.ecr.eu-west-1.amazonaws.com/v2/zre/manifests/latest: no basic auth "
+     "credentials", "image.auth-failed", "denied"),
+    # One attempt got a 5xx, the other a refusal: the refusal is the cause.
+    ("[Get https://a.azurecr.io/v2/x/manifests/1: received unexpected HTTP status: 500 Internal Server Error, "
+     "Get https://a.azurecr.io/v2/x/manifests/1: unauthorized: authentication required]", "image.auth-failed", "denied"),
+    ("initializing source docker://quay.io/a/b:1: Requesting bearer token: invalid status code from registry 500 "
+     "(Internal Server Error)", "image.registry-unreachable", "server-error"),
+    ('Head "https://registry-1.docker.io/v2/library/nginx/manifests/latest": Get "https://auth.docker.io/token": '
+     "Bad Gateway", "image.registry-unreachable", "server-error"),
+    # EOF right after a URL: no response at all. EOF while reading a layer: a cut-off download.
+    ("Error response from daemon: Get https://registry-1.docker.io/v2/: unexpected EOF",
+     "image.registry-unreachable", "connect"),
+    ("failed to copy: httpReadSeeker: failed open: failed to do request: Get \"https://cdn.example.com/blob\": EOF",
+     "image.registry-unreachable", "connect"),
+    ("writing blob: happened during read: unexpected EOF", "image.pull-failed", "corrupt"),
+    # Credentials problems stay auth even inside the ambiguous "pull access denied" wording.
+    ("pull access denied, repository does not exist or may require authorization: authorization failed: "
+     "no basic auth credentials", "image.auth-failed", "denied"),
+    ("pull access denied for 1.dkr.ecr.us-west-2.amazonaws.com/a, repository does not exist or may require "
+     "'docker login': denied: User: arn:aws:iam::1:user/u is not authorized to perform: ecr:BatchGetImage on "
+     "resource: x", "image.auth-failed", "denied"),
+    # The node's snapshotter "not found" is not a missing image.
+    ("rpc error: code = NotFound desc = failed to pull and unpack image \"a/b:1\": failed to prepare extraction "
+     "snapshot \"extract-1 sha256:aa\": parent snapshot sha256:bb does not exist: not found", "image.pull-failed",
+     "unpack"),
+    ("failed to extract layer sha256:aa: hcsshim::ImportLayer failed in Win32: The system cannot find the path "
+     "specified. (0x3): unknown", "image.pull-failed", "unpack"),
+    ("failed to extract layer sha256:aa: write /var/lib/containerd/x: no space left on device",
+     "image.node-disk-full", "enospc"),
+    # containers/image signature policy rejections.
+    ("Source image rejected: A signature was required, but no signature exists", "image.pull-failed", "signature"),
+    ("Source image rejected: Running image docker://quay.io/a/b:latest is rejected by policy.",
+     "image.pull-failed", "signature"),
+])
+def test_classify_precedence_of_new_variants(text, code, kind):
+    v = rule.classify(text)
+    assert (v.code, v.kind) == (code, kind)
+
+
+def _explain(image, cause):
+    pod, events = _pull_failure_pod(image, cause)
+    f = diagnose(context(pod, events))[0]
+    return f, (f.title + " " + f.explanation)
+
+
+def test_expired_certificate_says_expired_and_no_ca_fix():
+    f, text = _explain("harbor.example.com/a/b:1", 'failed to do request: Head "https://harbor.example.com/v2/a/b/'
+                       'manifests/1": tls: failed to verify certificate: x509: certificate has expired or is not yet '
+                       "valid: current time 2025-06-12T03:05:25Z is after 2025-06-07T05:48:45Z")
+    assert f.code == "image.tls-error"
+    assert "expired" in f.title and "clock" in text
+    assert "does not help" in text
+
+
+def test_hostname_mismatch_names_both_names():
+    f, text = _explain("cr.example.dev/a/b:1", 'failed to do request: Head "https://cr.example.dev/v2/a/b/manifests/1": '
+                       "tls: failed to verify certificate: x509: certificate is valid for x.traefik.default, not "
+                       "cr.example.dev")
+    assert "another host name" in f.title
+    assert "x.traefik.default, not cr.example.dev" in text
+
+
+def test_proxy_failures_say_proxy():
+    f, text = _explain("quay.io/a/b:1", 'failed to do request: Head "https://quay.io/v2/a/b/manifests/1": proxyconnect '
+                       "tcp: dial tcp 127.0.0.1:1082: connect: connection refused")
+    assert f.code == "image.registry-unreachable"
+    assert "proxy" in f.title and "127.0.0.1:1082" in f.title and "NO_PROXY" in text
+    f, text = _explain("quay.io/a/b:1", 'failed to do request: Head "https://quay.io/v2/a/b/manifests/1": Proxy '
+                       "Authentication Required")
+    assert f.code == "image.registry-unreachable" and "requires authentication" in f.title
+    f, text = _explain("docker.io/library/nginx:1", 'failed to do request: Head "https://registry-1.docker.io/v2/library/'
+                       'nginx/manifests/1": proxyconnect tcp: x509: certificate signed by unknown authority')
+    assert f.code == "image.tls-error" and "proxy" in f.title
+
+
+def test_redirect_target_is_the_host_named_when_it_cannot_be_reached():
+    f, text = _explain("registry.k8s.io/pause:3.9", 'failed to do request: Head "https://us-west2-docker.pkg.dev/v2/'
+                       'k8s-artifacts-prod/images/pause/manifests/3.9": dial tcp 74.125.203.82:443: i/o timeout')
+    assert "us-west2-docker.pkg.dev" in f.title and "registry.k8s.io sent the runtime" in text
+
+
+def test_unpack_failure_points_at_the_node_store():
+    f, text = _explain("docker.io/a/b:1", "failed to prepare extraction snapshot \"extract-1 sha256:aa\": parent "
+                       "snapshot sha256:bb does not exist: not found")
+    assert f.code == "image.pull-failed" and "image store" in f.title and "not the registry" in text
+
+
+def test_ecr_iam_refusal_mentions_the_permission_and_the_name():
+    f, text = _explain("1.dkr.ecr.us-west-2.amazonaws.com/a:1", "Error response from daemon: pull access denied for "
+                       "1.dkr.ecr.us-west-2.amazonaws.com/a, repository does not exist or may require 'docker login': "
+                       "denied: User: arn:aws:iam::1:user/u is not authorized to perform: ecr:BatchGetImage on resource: x")
+    assert f.code == "image.auth-failed" and "ecr:BatchGetImage" in text and "check the name" in text

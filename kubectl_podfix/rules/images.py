@@ -197,9 +197,28 @@ def _has(text: str, *needles: str) -> bool:
 _OLD_KUBELET_BOILERPLATE = "this may be because there are no credentials on this request"
 _PLATFORM = re.compile(r"no matching manifest for ([\w/.-]+)|architecture (\w+), variant \"?(\w*)\"?, os (\w+)|"
                        r"does not match the specified platform \(([^)]*)\)")
-_STATUS_5XX = re.compile(r"\b5\d\d (internal server error|bad gateway|service unavailable|gateway timeout|"
-                         r"service temporarily unavailable)|received unexpected http status: 5\d\d|api error \(5\d\d\): "
-                         r"(?!invalid registry endpoint)")
+_STATUS_5XX = re.compile(r"\b5\d\d \(?(internal server error|bad gateway|service unavailable|gateway timeout|"
+                         r"service temporarily unavailable)\b|received unexpected http status: 5\d\d|"
+                         r"invalid status code from registry 5\d\d|: (bad gateway|service unavailable|gateway timeout)\s*$")
+# Words that only a credentials refusal uses. When one attempt got a 5xx and another a refusal (the old
+# kubelet's "[err1, err2]" list), or Docker Engine wrapped the refusal as "API error (500)", the refusal
+# is the cause: a 5xx clears itself, a refusal does not.
+_AUTH_REFUSAL = re.compile(r"\bunauthorized\b|authentication required|no basic auth credentials|401 unauthorized|"
+                           r"incorrect username or password|is not authorized to perform")
+# Credentials problems that are not ambiguous even inside Docker Hub's "pull access denied ... may
+# require authorization" wording: ECR naming the IAM principal that lacks ecr:BatchGetImage, or a
+# registry saying no credentials arrived at all.
+_EXPLICIT_AUTH = ("no basic auth credentials", "is not authorized to perform", "incorrect username or password",
+                  "invalid username/password")
+# A request that failed before any HTTP response arrived ends in EOF right after its URL (Go's
+# url.Error: `Get "https://...": EOF`); a body cut off mid-download has no URL in front of it.
+_REQUEST_EOF = re.compile(r"\b(get|head|post) \"?https?://[^\s\"]+\"?: (unexpected )?eof\s*$")
+# The node's own image store or snapshotter failed while unpacking: nothing about the registry.
+_UNPACK = ("failed to prepare extraction snapshot", "hcsshim::", "failed to register layer", "re-exec error",
+           "failed to extract layer", "mount callback failed", "failed to create sandbox layer")
+_SIGNATURE = ("source image rejected", "is rejected by policy", "signature was required",
+              "none of the signatures were accepted", "signature verification failed", "invalid signature",
+              "signature validation failed", "no matching signatures", "cosign")
 
 
 def classify(text: str, kubelet_reason: str = "") -> Verdict:
@@ -229,6 +248,12 @@ def classify(text: str, kubelet_reason: str = "") -> Verdict:
         return Verdict("image.platform-mismatch", "platform", detail)
     if "no space left on device" in t:
         return Verdict("image.node-disk-full", "enospc")
+    if _has(t, *_UNPACK):
+        return Verdict("image.pull-failed", "unpack")
+    if kubelet_reason == "SignatureValidationFailed" or _has(t, *_SIGNATURE):
+        return Verdict("image.pull-failed", "signature")
+    if "proxy authentication required" in t or re.search(r"\b407\b.{0,3}proxy|status(?: code)?:? 407\b", t):
+        return Verdict("image.registry-unreachable", "proxy-auth")
     if _has(t, "toomanyrequests", "429 too many requests", "too many requests", "pull rate limit",
             "rate limit exceeded", "rate limited"):
         return Verdict("image.rate-limited", "docker-hub" if _has(t, "docker.com/increase-rate-limit",
@@ -251,16 +276,17 @@ def classify(text: str, kubelet_reason: str = "") -> Verdict:
             "request canceled while waiting for connection", "client.timeout exceeded while awaiting headers",
             "unable to ping registry endpoint", "dial tcp"):
         return Verdict("image.registry-unreachable", "connect")
-    if _STATUS_5XX.search(t) or kubelet_reason == "RegistryUnavailable" or \
+    if (_STATUS_5XX.search(t) and not _AUTH_REFUSAL.search(t)) or kubelet_reason == "RegistryUnavailable" or \
             "because the registry is unavailable" in t:
         return Verdict("image.registry-unreachable", "server-error")
-    if re.search(r"pinging (container|docker) registry [^\s]+: .*(: eof|eof)$", t):
+    if re.search(r"pinging (container|docker) registry [^\s]+: .*(: eof|eof)$", t) or _REQUEST_EOF.search(t):
         return Verdict("image.registry-unreachable", "connect")
     if kubelet_reason == "ErrImageNotEnsured" or "does not have the proper auth" in t:
         return Verdict("image.auth-failed", "not-ensured")
-    if kubelet_reason == "SignatureValidationFailed" or "signature validation failed" in t:
-        return Verdict("image.pull-failed", "signature")
-    # The "access denied" family: ambiguous first, then the unambiguous not-found, then auth.
+    # The "access denied" family: explicit credentials problems, then the ambiguous denials, then the
+    # unambiguous not-found, then the remaining refusals.
+    if _has(t, *_EXPLICIT_AUTH):
+        return Verdict("image.auth-failed", "denied")
     anonymous_refused = "anonymous token" in t and re.search(r"\b(401|403)\b", t)
     if _has(t, "pull access denied", "may require authorization", "may require 'docker login'",
             "insufficient_scope", "does not exist or no pull access", "requested access to the resource is denied") \
@@ -749,6 +775,10 @@ class _Builder:
                          "check that before adding a pull secret.")
         if self.verdict.kind == "ambiguous":
             parts.append("The registry's answer cannot tell a missing repository from a private one.")
+        if "is not authorized to perform" in cause_text:
+            parts.append("The registry named the identity it saw and the permission it lacks (e.g. "
+                         "ecr:BatchGetImage): grant it in the IAM policy or the repository policy. ECR gives the "
+                         "same answer for a repository that does not exist in that account, so check the name too.")
         if self.host and "blobs/" in (self.cause.text if self.cause else ""):
             parts.append("The refusal came while downloading a layer (the manifest was readable): often a proxy "
                          "or storage/VPC endpoint policy in front of the registry's blob storage.")
@@ -865,15 +895,42 @@ class _Builder:
                            f"{self.host}/hosts.toml with server = \"http://{self.host}\"; CRI-O: insecure = true "
                            "in registries.conf; Docker: insecure-registries)." + self.cause_sentence())
         else:
-            title = f"TLS certificate of registry {self.host} is not trusted by node {node}"
-            reason = {"unknown-authority": "is signed by a CA the node does not trust (private CA or a "
-                                           "TLS-intercepting proxy)",
-                      "expired": "has expired or is not yet valid (also check the node's clock)",
-                      "hostname": "does not match the registry host name"}.get(kind, "was rejected")
-            explanation = (f"The registry's certificate {reason}. The runtime on {node}, not the pod, must trust it: "
-                           f"install the CA on every node (containerd: /etc/containerd/certs.d/{self.host}/ca.crt or "
-                           "the system trust store, then restart the runtime; CRI-O/Docker: /etc/containers/certs.d "
-                           f"or /etc/docker/certs.d/{self.host}/ca.crt)." + self.cause_sentence())
+            text = self.cause.text if self.cause else ""
+            low = text.lower()
+            via_proxy = "proxyconnect" in low
+            # The host whose certificate failed: a proxy, or a blob/CDN host the registry redirected to.
+            m = re.search(r'https?://([^/\s"]+)[^\s"]*"?: (?:tls: failed to verify certificate: )?x509', text)
+            served_by = m.group(1) if m else ""
+            other_host = served_by if served_by and served_by not in (self.host, _endpoint(self.host)) else ""
+            whose = ("the HTTPS proxy's certificate" if via_proxy else
+                     f"the certificate of {other_host} (where {self.host} sent the runtime to download the image)"
+                     if other_host else "the registry's certificate")
+            m = re.search(r"certificate is valid for (.+?), not ([^\s,\"]+)", text)
+            if kind == "expired":
+                title = f"TLS certificate of registry {self.host} has expired (or node {node}'s clock is wrong)"
+                reason = ("has expired or is not yet valid. Renew it on the server; if it is in fact valid, the "
+                          f"clock of {node} is wrong (check timedatectl/chrony)")
+            elif kind == "hostname":
+                title = f"TLS certificate presented for registry {self.host} is for another host name"
+                reason = ("was issued for other names" + (f" ({m.group(1)}, not {m.group(2)})" if m else "")
+                          + ": the name resolves to the wrong server (DNS, ingress default certificate) or a "
+                          "TLS-intercepting proxy/gateway answered in its place")
+            else:
+                title = (f"TLS certificate of the proxy in front of registry {self.host} is not trusted by node {node}"
+                         if via_proxy else f"TLS certificate of registry {self.host} is not trusted by node {node}")
+                reason = {"unknown-authority": "is signed by a CA the node does not trust (private CA or a "
+                                               "TLS-intercepting proxy)"}.get(kind, "was rejected")
+            if kind in ("expired", "hostname"):
+                fix = (" Installing a CA on the nodes does not help here: the certificate itself (or the node's clock"
+                       " or DNS) must be fixed." if kind == "expired" else
+                       " Installing a CA on the nodes does not help here: make the name reach the real registry (DNS,"
+                       " ingress, proxy bypass via NO_PROXY) or serve a certificate that covers it.")
+            else:
+                fix = (f" The runtime on {node}, not the pod, must trust it: install the CA on every node (containerd: "
+                       f"/etc/containerd/certs.d/{self.host}/ca.crt or the system trust store, then restart the "
+                       "runtime; CRI-O/Docker: /etc/containers/certs.d or "
+                       f"/etc/docker/certs.d/{self.host}/ca.crt).")
+            explanation = f"{whose[0].upper() + whose[1:]} {reason}.{fix}" + self.cause_sentence()
         self.suggestions += [
             f"inspect the certificate from the node: openssl s_client -connect {self.host if ':' in self.host else self.host + ':443'} -servername {self.host.split(':')[0]} </dev/null",
             f"from the node: crictl pull {self.image}",
@@ -885,6 +942,12 @@ class _Builder:
         node = self.node or "the node"
         text = self.cause.text if self.cause else ""
         endpoint = _endpoint(self.host)
+        # The host the failing request went to: a redirect target (blob CDN, token service, mirror) when
+        # the registry sent the runtime elsewhere.
+        hosts = re.findall(r'\b(?:get|head|post) "?https?://([^/\s"]+)', text, re.I)
+        redirected = hosts[-1] if hosts and hosts[-1].lower() not in (endpoint.lower(), self.host.lower()) else ""
+        if kind == "connect" and redirected:
+            endpoint = redirected
         m = re.search(r"lookup ([^\s:]+)(?: on ([^\s]+?))?:", text)
         looked_up = m.group(1) if m else endpoint.split(":")[0]
         dns_server = m.group(2) if m and m.group(2) else ""
@@ -900,11 +963,27 @@ class _Builder:
             explanation = ("The registry, or a proxy/mirror in front of it, answered with a 5xx server error (or the "
                            "kubelet reported it unavailable). This is usually transient; the kubelet retries on its "
                            "back-off, at most 5 minutes apart.")
+        elif kind == "proxy-auth" or "proxyconnect" in text.lower():
+            m = re.search(r"proxyconnect tcp: (?:dial tcp )?([^\s:]+:\d+)", text)
+            proxy = m.group(1) if m else ""
+            title = (f"The HTTP(S) proxy of node {node}'s runtime" + (f" ({proxy})" if proxy else "")
+                     + (" requires authentication" if kind == "proxy-auth" else " cannot be reached")
+                     + f" while pulling from {endpoint}")
+            explanation = (f"The runtime on {node} sends registry traffic through the proxy set in its environment "
+                           "(HTTPS_PROXY in the containerd/CRI-O/docker systemd unit), and "
+                           + ("the proxy answered 407 Proxy Authentication Required: put the proxy credentials in "
+                              "the proxy URL (http://user:password@proxy:port) or allow the registry without "
+                              "authentication." if kind == "proxy-auth" else
+                              "the connection to that proxy failed. A proxy on 127.0.0.1 means the node's own "
+                              "loopback, not your workstation; fix the proxy address or add the registry to NO_PROXY.")
+                           + " The registry itself was never asked.")
         else:
             title = f"Node {node} cannot connect to registry {endpoint}"
             explanation = (f"The runtime on {node} could not open a connection to {endpoint} (refused, no route, "
-                           "timed out, reset, or a proxy/firewall in the way). This is not a missing image: the "
-                           "registry never answered."
+                           "timed out, reset, closed before any answer (EOF), or a proxy/firewall in the way). This "
+                           "is not a missing image: the registry never answered."
+                           + (f" {endpoint} is where {self.host} sent the runtime (token service, mirror or "
+                              "download host): the node must reach it too." if redirected else "")
                            + (" 'localhost' in an image name means the node itself, not your workstation."
                               if endpoint.split(":")[0] in ("localhost", "127.0.0.1") else ""))
         explanation += self.cause_sentence()
@@ -990,6 +1069,16 @@ class _Builder:
             self.suggestions += [f"on the node: crictl inspecti {self.image}; crictl rmi {self.image}",
                                  "restart the runtime on the node, then delete the pod",
                                  f"kubectl describe node {self.node or '<node>'}"]
+        elif kind == "unpack":
+            title = f'The runtime on {node} could not unpack "{self.image}" into its image store'
+            explanation = ("The layers were downloaded, but storing or unpacking them on the node failed (the "
+                           "snapshotter or layer store: a missing parent snapshot, a remote snapshotter such as "
+                           "SOCI/stargz, or Windows' hcsshim layer import). This is the node's image store, not "
+                           "the registry or the image name." + self.cause_sentence())
+            self.suggestions += [f"on the node: crictl rmi {self.image} (remove the partial image) and let the kubelet retry",
+                                 "check the runtime's log on the node (journalctl -u containerd / crio / docker) "
+                                 "and restart the runtime if its store is inconsistent",
+                                 f"kubectl describe node {self.node or '<node>'}"]
         elif kind == "corrupt":
             title = f'The download of "{self.image}" was corrupted or cut off'
             explanation = ("A layer arrived with the wrong size or digest, or the connection ended early: a proxy "
@@ -999,8 +1088,10 @@ class _Builder:
                                  "check proxies/mirrors between the node and the registry"]
         elif kind == "signature":
             title = f'Signature verification of "{self.image}" failed'
-            explanation = ("The runtime's signature policy (e.g. CRI-O with a sigstore policy) rejected the "
-                           "image." + self.cause_sentence())
+            explanation = ("The node's image signature policy (/etc/containers/policy.json for CRI-O, or a "
+                           "sigstore/cosign verification) rejected the image: it is unsigned, signed with another key, "
+                           "or the key the policy names is missing on the node. Nothing is wrong with the registry "
+                           "or the name." + self.cause_sentence())
             self.suggestions += ["check the runtime's policy.json and the image's signatures (cosign verify)"]
         else:
             title = f'Pulling "{self.image}" failed'
