@@ -404,6 +404,8 @@ def _start_failure_kind(msg: str) -> str:
         return "permission denied"
     if "hook" in low or "poststart" in low or "prestart" in low:
         return "lifecycle hook failed"
+    if "no space left on device" in low:
+        return "a filesystem on the node is full (no space left on device)"
     if "error mounting" in low or "mount" in low and ("not a directory" in low or "no such file" in low):
         return "a volume or file could not be mounted into the container"
     if "cgroup" in low:
@@ -614,6 +616,10 @@ def create_failed_rule(ctx: PodContext) -> Iterable[Finding]:
             kind = "a previous create request is still in progress (container name reserved)"
             hint = ("The runtime is still busy with an earlier attempt that timed out (often slow image unpacking "
                     "or disk I/O on the node); it usually clears, otherwise restart the runtime on the node.")
+        elif "no space left on device" in low:
+            kind = "a filesystem on the node is full"
+            hint = ("The node's disk (or a tmpfs such as /run) has no space left: free space on the node "
+                    "(crictl rmi --prune, old logs) or move the pod elsewhere.")
         elif "context deadline exceeded" in low:
             kind = "the runtime timed out creating the container"
             hint = "The node's runtime or disk is overloaded; check the node (disk I/O, runtime logs)."

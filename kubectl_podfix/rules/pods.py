@@ -171,7 +171,7 @@ def rejected_rule(ctx: PodContext) -> Iterable[Finding]:
     if dig(ctx.pod, "status.phase") != "Failed" and not reason:
         return
     is_reject = reason.startswith("OutOf") or reason in _REJECT_REASONS or message.startswith("Pod was rejected")
-    if not is_reject:
+    if not is_reject or reason == "Evicted":  # "Pod was rejected: The node had condition: [DiskPressure]." is evicted_rule's
         return
     evidence = [f"status: Failed, reason {reason}: {message}"]
     evs = _latest(ctx, {reason}) if reason else []
