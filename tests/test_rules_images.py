@@ -686,3 +686,28 @@ def test_ecr_iam_refusal_mentions_the_permission_and_the_name():
                        "1.dkr.ecr.us-west-2.amazonaws.com/a, repository does not exist or may require 'docker login': "
                        "denied: User: arn:aws:iam::1:user/u is not authorized to perform: ecr:BatchGetImage on resource: x")
     assert f.code == "image.auth-failed" and "ecr:BatchGetImage" in text and "check the name" in text
+
+
+@pytest.mark.parametrize("text,code,kind", [
+    ('failed to do request: Head "https://x.io/v2/a/manifests/1": proxyconnect tcp: EOF',
+     "image.registry-unreachable", "connect"),
+    ("unexpected status from HEAD request to https://x.io/v2/a/manifests/1: 504 Gateway Time-out",
+     "image.registry-unreachable", "server-error"),
+    ("failed to copy: httpReadSeeker: failed open: unexpected status code https://x.io/v2/a/blobs/sha256:aa: "
+     "503 Service Unavailable", "image.registry-unreachable", "server-error"),
+    ("x509: cannot validate certificate for 10.0.0.5 because it doesn't contain any IP SANs", "image.tls-error",
+     "hostname"),
+    ('short-name "nginx" did not resolve to an alias and no unqualified-search registries are defined in '
+     '"/etc/containers/registries.conf"', "image.invalid-name", "short-name"),
+    # The kubelet's own pull limiter (registryPullQPS): mapped to rate-limited, explained as the kubelet's.
+    ("pull QPS exceeded", "image.rate-limited", "kubelet-qps"),
+])
+def test_classify_more_variants(text, code, kind):
+    v = rule.classify(text)
+    assert (v.code, v.kind) == (code, kind)
+
+
+def test_kubelet_pull_qps_is_not_blamed_on_docker_hub():
+    f, text = _explain("busybox:1.36", "pull QPS exceeded")
+    assert f.code == "image.rate-limited"
+    assert "Docker Hub" not in f.title and "registryPullQPS" in text and "registry was not asked" in text

@@ -197,9 +197,10 @@ def _has(text: str, *needles: str) -> bool:
 _OLD_KUBELET_BOILERPLATE = "this may be because there are no credentials on this request"
 _PLATFORM = re.compile(r"no matching manifest for ([\w/.-]+)|architecture (\w+), variant \"?(\w*)\"?, os (\w+)|"
                        r"does not match the specified platform \(([^)]*)\)")
-_STATUS_5XX = re.compile(r"\b5\d\d \(?(internal server error|bad gateway|service unavailable|gateway timeout|"
+_STATUS_5XX = re.compile(r"\b5\d\d \(?(internal server error|bad gateway|service unavailable|gateway time-?out|"
                          r"service temporarily unavailable)\b|received unexpected http status: 5\d\d|"
-                         r"invalid status code from registry 5\d\d|: (bad gateway|service unavailable|gateway timeout)\s*$")
+                         r"unexpected status (code|from \w+ request to)[^\n]*?: 5\d\d\b|"
+                         r"invalid status code from registry 5\d\d|: (bad gateway|service unavailable|gateway time-?out)\s*$")
 # Words that only a credentials refusal uses. When one attempt got a 5xx and another a refusal (the old
 # kubelet's "[err1, err2]" list), or Docker Engine wrapped the refusal as "API error (500)", the refusal
 # is the cause: a 5xx clears itself, a refusal does not.
@@ -231,7 +232,9 @@ def classify(text: str, kubelet_reason: str = "") -> Verdict:
                                                     "couldn't parse image reference", "couldn't parse image name"):
         return Verdict("image.invalid-name", "unparsable")
     if _has(t, "no registries configured while trying to pull an unqualified image",
-            "short-name resolution enforced", "short name mode is enforcing", "returns ambiguous list"):
+            "short-name resolution enforced", "short name mode is enforcing", "returns ambiguous list",
+            "did not resolve to an alias and no unqualified-search registries",
+            "did not resolve to an alias and no containers-registries.conf"):
         return Verdict("image.invalid-name", "short-name")
     if _has(t, "no match for platform in manifest", "no matching manifest for", "no image found in manifest list",
             "does not match the specified platform", "choosing an image from manifest list",
@@ -254,6 +257,9 @@ def classify(text: str, kubelet_reason: str = "") -> Verdict:
         return Verdict("image.pull-failed", "signature")
     if "proxy authentication required" in t or re.search(r"\b407\b.{0,3}proxy|status(?: code)?:? 407\b", t):
         return Verdict("image.registry-unreachable", "proxy-auth")
+    if "pull qps exceeded" in t:
+        # The kubelet's own limiter (registryPullQPS/registryBurst), not the registry.
+        return Verdict("image.rate-limited", "kubelet-qps")
     if _has(t, "toomanyrequests", "429 too many requests", "too many requests", "pull rate limit",
             "rate limit exceeded", "rate limited"):
         return Verdict("image.rate-limited", "docker-hub" if _has(t, "docker.com/increase-rate-limit",
@@ -266,8 +272,12 @@ def classify(text: str, kubelet_reason: str = "") -> Verdict:
             "certificate has expired", "certificate is valid for", "certificate is not valid for",
             "remote error: tls:", "tls: bad certificate", "tls: handshake failure"):
         kind = "unknown-authority" if "unknown authority" in t else (
-            "expired" if "expired" in t else ("hostname" if "valid for" in t else "tls"))
+            "expired" if "expired" in t else ("hostname" if _has(t, "valid for", "doesn't contain any ip sans",
+                                                                "legacy common name field") else "tls"))
         return Verdict("image.tls-error", kind)
+    if "proxyconnect tcp" in t:
+        # Any other failure on the way to the node's HTTP(S) proxy (EOF, reset, DNS of the proxy host).
+        return Verdict("image.registry-unreachable", "connect")
     if _has(t, "no such host", "server misbehaving", "temporary failure in name resolution",
             "no address associated with hostname", "name or service not known") or \
             re.search(r"lookup [^\s:]+( on [^\s]+)?: (read udp [^\s]+: )?(i/o timeout|try again)", t):
@@ -861,6 +871,20 @@ class _Builder:
 
     def _rate_limited(self) -> Finding:
         hub = self.host == imagelib.DOCKER_HUB or self.verdict.kind == "docker-hub"
+        if self.verdict.kind == "kubelet-qps":
+            node = self.node or "the node"
+            title = f'The kubelet on {node} throttled its own image pulls (pull QPS exceeded) for "{self.image}"'
+            explanation = ("The registry was not asked: the kubelet limits how many pulls it starts per second "
+                           "(KubeletConfiguration registryPullQPS, default 5, with registryBurst 10) and refused "
+                           "this one. It happens when many pods start on one node at once (a mass reschedule, "
+                           "evictions). It clears by itself on the next back-off; raise registryPullQPS (0 means "
+                           "no limit) if it keeps happening." + self.cause_sentence())
+            self.suggestions += [
+                (f"kubectl get --raw /api/v1/nodes/{self.node}/proxy/configz   (registryPullQPS, registryBurst)"
+                 if self.node else "kubectl get --raw /api/v1/nodes/<node>/proxy/configz"),
+                f"kubectl get events -n {self.ns} --field-selector involvedObject.name={self.pod} -w",
+            ]
+            return self.finding(title, explanation, None)
         if hub:
             title = f'Docker Hub pull rate limit reached while pulling "{self.image}"'
             who = (f"The pod sends Docker Hub credentials (secret {', '.join(sorted({n for n, _ in self.secrets.covering}))}), "
