@@ -711,3 +711,10 @@ def test_kubelet_pull_qps_is_not_blamed_on_docker_hub():
     f, text = _explain("busybox:1.36", "pull QPS exceeded")
     assert f.code == "image.rate-limited"
     assert "Docker Hub" not in f.title and "registryPullQPS" in text and "registry was not asked" in text
+
+
+def test_image_names_do_not_trigger_signature_or_unpack_words():
+    # The error text carries the image name; a repository called "cosign" is still just not found.
+    v = rule.classify('failed to resolve reference "gcr.io/projectsigstore/cosign:v9": '
+                      "gcr.io/projectsigstore/cosign:v9: not found")
+    assert v.code == "image.not-found"

@@ -219,7 +219,7 @@ _UNPACK = ("failed to prepare extraction snapshot", "hcsshim::", "failed to regi
            "failed to extract layer", "mount callback failed", "failed to create sandbox layer")
 _SIGNATURE = ("source image rejected", "is rejected by policy", "signature was required",
               "none of the signatures were accepted", "signature verification failed", "invalid signature",
-              "signature validation failed", "no matching signatures", "cosign")
+              "signature validation failed", "no matching signatures")
 
 
 def classify(text: str, kubelet_reason: str = "") -> Verdict:
