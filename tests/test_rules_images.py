@@ -718,3 +718,29 @@ def test_image_names_do_not_trigger_signature_or_unpack_words():
     v = rule.classify('failed to resolve reference "gcr.io/projectsigstore/cosign:v9": '
                       "gcr.io/projectsigstore/cosign:v9: not found")
     assert v.code == "image.not-found"
+
+
+def test_named_but_missing_pull_secret_outranks_a_not_found_from_a_registry_that_hides_private_repos():
+    """GHCR answers an anonymous pull of a private repository "not found": with the pod's own pull
+    secret missing, the missing secret is the likelier cause (and must be fixed anyway)."""
+    from kubectl_podfix.model import PodContext, Snapshot
+    from kubectl_podfix.rules import diagnose
+
+    image = "ghcr.io/acme/web:v9"
+    msg = (f'failed to pull and unpack image "{image}": failed to resolve reference "{image}": '
+           f'{image}: not found')
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "web-1", "namespace": "shop", "uid": "u1"},
+           "spec": {"containers": [{"name": "web", "image": image}], "imagePullSecrets": [{"name": "regcred"}]},
+           "status": {"phase": "Pending", "containerStatuses": [
+               {"name": "web", "image": image, "ready": False, "restartCount": 0,
+                "state": {"waiting": {"reason": "ErrImagePull", "message": msg}}}]}}
+    snap = Snapshot(listed={("Secret", "shop")})
+    first = diagnose(PodContext(pod=pod, events=[], snapshot=snap))[0]
+    assert (first.code, first.container) == ("image.pull-secret-missing", "web")
+    assert "regcred" in first.title + first.explanation
+    # the same text from a registry that says what it means stays not-found
+    pod["spec"]["containers"][0]["image"] = "quay.io/acme/web:v9"
+    pod["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = msg.replace("ghcr.io", "quay.io")
+    first = diagnose(PodContext(pod=pod, events=[], snapshot=snap))[0]
+    assert first.code == "image.not-found"

@@ -495,8 +495,11 @@ def _diagnose_container(ctx: PodContext, spec: dict, status: dict | None, is_ini
     secrets = _secret_facts(ctx, image)
     code = verdict.code
     # A pull secret that does not exist is the root cause of an auth-ish failure.
+    # Some registries answer a private repository's anonymous pull with a plain "not found": with the
+    # pod's pull secret missing, that is the likelier cause too.
+    hidden = code == "image.not-found" and hides_private(_host_of(image))
     if secrets.missing and (code in ("image.auth-failed",) or (code == "image.not-found" and verdict.kind == "ambiguous")
-                            or (code == "image.pull-failed" and verdict.kind in ("unknown", "other"))):
+                            or hidden or (code == "image.pull-failed" and verdict.kind in ("unknown", "other"))):
         code = "image.pull-secret-missing"
     # An ambiguous denial while credentials for the registry were presented: auth.
     if code == "image.not-found" and verdict.kind == "ambiguous" and secrets.covering:
@@ -518,6 +521,11 @@ _NODE_CREDENTIAL_PROVIDERS = (
     (re.compile(r"^[a-z0-9]+\.azurecr\.(io|cn|us)$"), "Azure Container Registry",
      "the cluster's kubelet identity with the AcrPull role (az aks update --attach-acr)"),
 )
+
+
+def hides_private(host: str) -> bool:
+    """Registries that answer an anonymous pull of a private repository with "not found"."""
+    return host == "ghcr.io" or host == "gitlab.com" or host.endswith(".gitlab.com")
 
 
 def _node_provider(host: str) -> tuple[str, str] | None:
@@ -832,7 +840,7 @@ class _Builder:
             else:
                 explanation = (f"The registry has no manifest for {tag!r} in {self.repo_path()}: the tag or digest "
                                "does not exist (typo, not pushed yet, deleted, or the repository name is wrong). ")
-                if not s.covering and (self.host == "ghcr.io" or self.host.endswith("gitlab.com")):
+                if not s.covering and hides_private(self.host):
                     explanation += ("This registry also answers 'not found' for private repositories when no "
                                     "credentials are sent. ")
         explanation += self.hub_key_note() if ambiguous else ""
