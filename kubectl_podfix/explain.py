@@ -8,21 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .errors import PodfixError, UsageError
+from .errors import PodfixError
 from .gather import contexts
-from .model import Snapshot, dig, selector_string
+from .model import Snapshot, dig, parse_target, selector_string
 from .report import PodResult
 from .rules import diagnose
-
-WORKLOAD_KINDS = {
-    "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
-    "sts": "StatefulSet", "statefulset": "StatefulSet", "statefulsets": "StatefulSet",
-    "ds": "DaemonSet", "daemonset": "DaemonSet", "daemonsets": "DaemonSet",
-    "job": "Job", "jobs": "Job",
-    "rs": "ReplicaSet", "replicaset": "ReplicaSet", "replicasets": "ReplicaSet",
-    "cronjob": "CronJob", "cronjobs": "CronJob", "cj": "CronJob",
-    "po": "Pod", "pod": "Pod", "pods": "Pod",
-}
 
 _MISSING_TEXT = {
     "events": "events could not be listed (forbidden): diagnoses rest on pod status alone",
@@ -43,18 +33,6 @@ class Outcome:
     scope: bool  # more than one pod was asked for (namespace, selector, workload)
     warnings: list[str] = field(default_factory=list)
     requests: int = 0
-
-
-def parse_target(target: str) -> tuple[str, str]:
-    """Split "deploy/web" into ("Deployment", "web"); a plain name is a Pod."""
-    if "/" not in target:
-        return "Pod", target
-    kind, _, name = target.partition("/")
-    real = WORKLOAD_KINDS.get(kind.lower())
-    if not real or not name or "/" in name:
-        raise UsageError(f"invalid target {target!r}: use POD or TYPE/NAME with TYPE one of "
-                         "deploy, sts, ds, job, cronjob, rs, pod")
-    return real, name
 
 
 def from_files(paths: list[str], *, pod: str | None = None, namespace: str | None = None) -> Outcome:

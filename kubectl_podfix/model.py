@@ -16,6 +16,36 @@ from typing import Any, Iterable, Iterator
 
 SEVERITIES = ("error", "warning", "info")
 
+# TYPE/NAME spellings kubectl accepts for the kinds podfix targets.
+TARGET_KINDS = {
+    "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
+    "sts": "StatefulSet", "statefulset": "StatefulSet", "statefulsets": "StatefulSet",
+    "ds": "DaemonSet", "daemonset": "DaemonSet", "daemonsets": "DaemonSet",
+    "job": "Job", "jobs": "Job",
+    "rs": "ReplicaSet", "replicaset": "ReplicaSet", "replicasets": "ReplicaSet",
+    "cronjob": "CronJob", "cronjobs": "CronJob", "cj": "CronJob",
+    "po": "Pod", "pod": "Pod", "pods": "Pod",
+}
+# kubectl's resource names, for printed commands.
+KUBECTL_NAMES = {"Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset",
+                 "ReplicaSet": "replicaset", "Job": "job", "CronJob": "cronjob", "Pod": "pod"}
+
+
+def parse_target(target: str) -> tuple[str, str]:
+    """Split "deploy/web" into ("Deployment", "web"); a plain name is a Pod."""
+    from .errors import UsageError
+
+    if "/" not in target:
+        if not target:
+            raise UsageError("a POD or TYPE/NAME is required")
+        return "Pod", target
+    kind, _, name = target.partition("/")
+    real = TARGET_KINDS.get(kind.lower())
+    if not real or not name or "/" in name:
+        raise UsageError(f"invalid target {target!r}: use POD or TYPE/NAME with TYPE one of "
+                         "deploy, sts, ds, job, cronjob, rs, pod")
+    return real, name
+
 
 @functools.lru_cache(maxsize=512)
 def _keys(path: str) -> tuple[str, ...]:

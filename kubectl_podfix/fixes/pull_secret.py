@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 
 from ..errors import Exit, PodfixError, UsageError
 from ..images import secret_server_key
-from ..model import dig, selector_string
+from ..model import KUBECTL_NAMES, dig, selector_string
 from ..plan import JSON_PATCH, STRATEGIC, Plan, Step, WaitSpec, to_yaml
+from .workload import recreate_manifest as bare_pod_manifest
 
 FIX_ID = "pull-secret"
 SECRET_TYPE = "kubernetes.io/dockerconfigjson"
@@ -43,9 +44,6 @@ SECRET_KEY = ".dockerconfigjson"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 # A template change of these makes their controller replace the pods itself (a rollout).
 ROLLOUT_KINDS = ("Deployment", "DaemonSet")
-KUBECTL_NAMES = {"Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset",
-                 "ReplicaSet": "replicaset", "Job": "job", "CronJob": "cronjob",
-                 "ServiceAccount": "serviceaccount", "Secret": "secret", "Pod": "pod"}
 
 
 @dataclass(frozen=True)
@@ -315,27 +313,12 @@ def _template_step(plan: Plan, obj: dict, secret: str) -> bool:
 
 
 def recreate_manifest(pod: dict, sa_list_before: list[str] | None = None) -> dict:
-    """The manifest to create a bare pod again: server-set fields dropped; the pull secrets the
+    """The manifest to create a bare pod again (workload.recreate_manifest); the pull secrets the
     ServiceAccount admission copied in are dropped too, so it copies the ServiceAccount's new list."""
-    out = {"apiVersion": "v1", "kind": "Pod", "metadata": {}, "spec": copy.deepcopy(pod.get("spec") or {})}
-    meta = pod.get("metadata") or {}
-    for key in ("name", "namespace", "labels", "annotations"):
-        if meta.get(key):
-            out["metadata"][key] = copy.deepcopy(meta[key])
+    out = bare_pod_manifest(pod)
     spec = out["spec"]
-    spec.pop("nodeName", None)
     if sa_list_before is not None and names_of(spec.get("imagePullSecrets")) == sa_list_before:
         spec.pop("imagePullSecrets", None)
-    vols = spec.get("volumes") or []
-    spec["volumes"] = [v for v in vols if not str(v.get("name", "")).startswith("kube-api-access-")]
-    if not spec["volumes"]:
-        spec.pop("volumes")
-    for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
-        mounts = [m for m in c.get("volumeMounts") or [] if not str(m.get("name", "")).startswith("kube-api-access-")]
-        if mounts:
-            c["volumeMounts"] = mounts
-        else:
-            c.pop("volumeMounts", None)
     return out
 
 

@@ -24,22 +24,10 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import Exit, PodfixError, UsageError
-from ..model import dig, selector_string
+from ..errors import Exit, PodfixError
+from ..model import KUBECTL_NAMES, dig, parse_target, selector_string
 from ..plan import STRATEGIC, Plan, Step, WaitSpec
 
-# kubectl's resource names, for printed commands.
-KUBECTL_NAMES = {"Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset",
-                 "ReplicaSet": "replicaset", "Job": "job", "CronJob": "cronjob", "Pod": "pod"}
-TARGET_KINDS = {
-    "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
-    "sts": "StatefulSet", "statefulset": "StatefulSet", "statefulsets": "StatefulSet",
-    "ds": "DaemonSet", "daemonset": "DaemonSet", "daemonsets": "DaemonSet",
-    "job": "Job", "jobs": "Job",
-    "rs": "ReplicaSet", "replicaset": "ReplicaSet", "replicasets": "ReplicaSet",
-    "cronjob": "CronJob", "cronjobs": "CronJob", "cj": "CronJob",
-    "po": "Pod", "pod": "Pod", "pods": "Pod",
-}
 # Controllers whose pod template podfix patches.
 PATCHABLE = ("Deployment", "StatefulSet", "DaemonSet", "CronJob")
 # `kubectl rollout undo` works for these (ReplicaSet / ControllerRevision history).
@@ -56,20 +44,6 @@ _POD_ONLY_LABELS = ("pod-template-hash", "controller-revision-hash", "statefulse
 
 
 # -- targets -------------------------------------------------------------------------
-
-def parse_target(target: str) -> tuple[str, str]:
-    """Split "deploy/web" into ("Deployment", "web"); a plain name is a Pod."""
-    if "/" not in target:
-        if not target:
-            raise UsageError("a POD or TYPE/NAME is required")
-        return "Pod", target
-    kind, _, name = target.partition("/")
-    real = TARGET_KINDS.get(kind.lower())
-    if not real or not name or "/" in name:
-        raise UsageError(f"invalid target {target!r}: use POD or TYPE/NAME with TYPE one of "
-                         "deploy, sts, ds, job, cronjob, rs, pod")
-    return real, name
-
 
 @dataclass
 class Workload:
