@@ -16,16 +16,12 @@ from typing import Any
 import click
 
 from .errors import Exit, PodfixError, UsageError
+from .model import TARGET_KINDS
 from .options import CONTEXT_SETTINGS, connect, connection_options, engine_options, isatty, parse_wait_timeout
 
-ATTACH_KINDS = {
-    "sa": "ServiceAccount", "serviceaccount": "ServiceAccount", "serviceaccounts": "ServiceAccount",
-    "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
-    "sts": "StatefulSet", "statefulset": "StatefulSet", "statefulsets": "StatefulSet",
-    "ds": "DaemonSet", "daemonset": "DaemonSet", "daemonsets": "DaemonSet",
-    "job": "Job", "jobs": "Job",
-    "cronjob": "CronJob", "cronjobs": "CronJob", "cj": "CronJob",
-}
+# --attach TYPE/NAME: a ServiceAccount, or a workload with a pod template (kubectl's spellings).
+ATTACH_KINDS = {**{k: v for k, v in TARGET_KINDS.items() if v not in ("Pod", "ReplicaSet")},
+                "sa": "ServiceAccount", "serviceaccount": "ServiceAccount", "serviceaccounts": "ServiceAccount"}
 ARGV_PASSWORD_WARNING = ("warning: --docker-password puts the password in your shell history and in the process "
                          "list; prefer --password-stdin")
 
