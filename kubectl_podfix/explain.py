@@ -55,7 +55,7 @@ def from_files(paths: list[str], *, pod: str | None = None, namespace: str | Non
     if not snap.pods:
         raise PodfixError(f"no Pod objects in {', '.join(paths)}: save them with kubectl get pod,events -o yaml")
     results = [PodResult(ctx, diagnose(ctx)) for ctx in contexts(snap, pods)]
-    scope = pod is None and len(results) > 1 or (pod is not None and "/" in pod and not pod.startswith("pod/"))
+    scope = pod is None and len(results) != 1 or (pod is not None and "/" in pod and not pod.startswith("pod/"))
     return Outcome(results, snap, scope, _warnings(snap, file_mode=True))
 
 

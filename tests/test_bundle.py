@@ -118,3 +118,13 @@ def test_saved_bundle_round_trips(tmp_path):
     assert again.events == snap.events
     assert again.logs == {("shop", "web-1", "app"): "panic: boom"}
     assert "logs" not in again.missing
+
+
+def test_file_with_no_pods_in_the_asked_namespace_says_so(tmp_path):
+    from clitools import run_podfix
+
+    f = tmp_path / "saved.yaml"
+    f.write_text(yaml.safe_dump_all([failing_pod(), pod("web-2", namespace="shop")]))
+    run = run_podfix(["explain", "-f", str(f), "-n", "prod"])
+    assert run.code == 0, run.err
+    assert run.out.strip() == "No pods with problems found."

@@ -289,3 +289,21 @@ def test_needs_logs_is_bounded():
     pod = {"status": {"containerStatuses": [_status(f"c{i}", waiting="CrashLoopBackOff", restarts=3,
                                                     last=(1, "Error")) for i in range(20)]}}
     assert len(needs_logs(pod)) <= 6
+
+
+def test_no_doubled_parentheses_around_the_default_command():
+    case = next(c for c in CASES if c["id"] == "crash-exit-1-python")
+    case = copy.deepcopy(case)
+    for c in case["containers"]:
+        (c.get("spec") or {}).pop("command", None)
+        (c.get("spec") or {}).pop("args", None)
+    f = diagnose(build_ctx(case))[0]
+    assert "(the image's ENTRYPOINT/CMD)" in f.explanation
+    assert "((" not in f.explanation and "))" not in f.explanation
+
+
+def test_config_error_suggests_creating_the_keys_the_container_reads():
+    case = next(c for c in CASES if c["id"] == "cfg-missing-secret")
+    f = diagnose(build_ctx(case))[0]
+    assert ("kubectl create secret generic secretpostgresql --from-literal=postgresql-password=VALUE -n default"
+            in f.suggestions), f.suggestions

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import shlex
 from typing import Iterable, Iterator
 
 from ..model import Finding, Fix, PodContext, age, dig, event_time, parse_time
@@ -296,7 +297,7 @@ def log_evidence(ctx: PodContext, name: str) -> tuple[list[str], str | None]:
     text = ctx.previous_log(name)
     if text is None:
         if "logs" in ctx.missing:
-            return [], "the previous container's log is not in the data (logs were not gathered)"
+            return [], "the previous container's log is not in the data: logs were not gathered"
         return [], None
     quoted = quote_log(text)
     if not quoted:
@@ -420,7 +421,7 @@ def _start_failure_kind(msg: str) -> str:
 def _command_of(spec: dict) -> str:
     cmd = list(spec.get("command") or []) + list(spec.get("args") or [])
     if not cmd:
-        return "(the image's ENTRYPOINT/CMD)"
+        return "the image's ENTRYPOINT/CMD"
     text = " ".join(str(c) for c in cmd)
     return text if len(text) <= 200 else text[:197] + "..."
 
@@ -755,8 +756,12 @@ def config_error_rule(ctx: PodContext) -> Iterable[Finding]:
             if first.get("key"):
                 sugs.append(kubectl(ctx, "get", verb, first["name"], "-o", "jsonpath={.data}"))
             else:
+                # the keys the container reads from it, so the created object satisfies them
+                keys = sorted({r["key"] for r in refs if r["kind"] == first["kind"] and r["name"] == first["name"]
+                               and r["key"] and not r["optional"]})
+                literals = " ".join(shlex.quote(f"--from-literal={k}=VALUE") for k in keys) or "--from-literal=KEY=VALUE"
                 sugs.append(f"kubectl create {verb}{' generic' if verb == 'secret' else ''} {first['name']} "
-                            f"--from-literal=KEY=VALUE -n {ctx.namespace}")
+                            f"{literals} -n {ctx.namespace}")
         sugs.append(kubectl(ctx, "describe", "pod", ctx.name))
         yield Finding(
             code="container.config-error", severity="error", container=name, title=title,
