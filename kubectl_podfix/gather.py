@@ -497,10 +497,15 @@ def _fetch_logs(snap: Snapshot, cluster, pods: list[dict], scope: bool = False) 
         except ApiError as exc:
             if exc.status in (400, 404):  # no previous container (yet)
                 return key, None
-            if exc.status == 403:
+            if exc.status == 403 or exc.status == 429 or exc.status >= 500:
+                # NB: logs only add detail, and a 5xx here usually means the node's kubelet is unreachable
+                # (common in the very incidents podfix is used in): diagnose without them.
                 snap.missing.add("logs")
                 return key, None
             raise
+        except PodfixError:  # a timeout or a dropped connection while reading the log: the same
+            snap.missing.add("logs")
+            return key, None
 
     from concurrent.futures import ThreadPoolExecutor
 

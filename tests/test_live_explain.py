@@ -133,3 +133,21 @@ def test_live_path_loads_no_client_models_nor_requests(api, kubeconfig):
                          env={"KUBECONFIG": kubeconfig, "PATH": "/usr/bin:/bin", "HOME": "/tmp"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_a_failing_log_read_degrades_to_a_note(api, podfix):
+    """A 5xx on pods/log (the node's kubelet unreachable) must not cost the diagnosis."""
+    p = pod("w1", namespace="shop", phase="Running", containers=[{"name": "app", "image": "acme/app:1"}],
+            statuses=[{"name": "app", "image": "acme/app:1", "ready": False, "restartCount": 4,
+                       "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 1m20s restarting"}},
+                       "lastState": {"terminated": {"reason": "Error", "exitCode": 1,
+                                                    "startedAt": "2026-11-20T09:00:00Z",
+                                                    "finishedAt": "2026-11-20T09:00:05Z"}}}])
+    api.add(p)
+    api.fail("GET", r"/pods/w1/log$", 500, message='Get "https://10.0.0.7:10250/containerLogs/shop/w1/app": '
+             "dial tcp 10.0.0.7:10250: i/o timeout")
+    run = podfix("explain", "w1", "-n", "shop", "-o", "json")
+    assert run.code == 0, run.err
+    report = run.json
+    assert report["pods"][0]["findings"][0]["code"] == "container.crash-loop"
+    assert any("log" in w for w in report.get("warnings", []))

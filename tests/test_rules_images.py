@@ -325,7 +325,10 @@ def test_pull_secret_missing_from_the_kubelet_event():
     assert '"ghcr-secret"' in f.title
     assert f.fix.id == "pull-secret"
     assert f.fix.command == (f"kubectl podfix secret ghcr-secret --for {POD} -n {NS} --docker-server ghcr.io "
-                             "--docker-username <user> --password-stdin --verify --restart")
+                             "--docker-username USERNAME --password-stdin --verify --restart")
+    # pasted into a shell as printed, nothing in it may be a redirection
+    assert "<" not in f.fix.command and ">" not in f.fix.command
+    assert not any("<" in s or ">" in s for s in f.suggestions if s.startswith(("kubectl", "crane", "echo")))
     assert any("FailedToRetrieveImagePullSecret" in e for e in f.evidence)
     assert any("403 Forbidden" in e for e in f.evidence)
     assert f.extra["missing_secrets"] == ["ghcr-secret"]
@@ -744,3 +747,17 @@ def test_named_but_missing_pull_secret_outranks_a_not_found_from_a_registry_that
     pod["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = msg.replace("ghcr.io", "quay.io")
     first = diagnose(PodContext(pod=pod, events=[], snapshot=snap))[0]
     assert first.code == "image.not-found"
+
+
+def test_auth_failure_without_listed_secrets_does_not_claim_coverage():
+    """From `kubectl get pod,events` (no Secrets saved), whether the named secret covers the registry is unknown."""
+    image = "registry.example.com/team/api:1.4"
+    cause = ('failed to pull and unpack image "registry.example.com/team/api:1.4": failed to resolve reference '
+             '"registry.example.com/team/api:1.4": unexpected status from HEAD request to '
+             'https://registry.example.com/v2/team/api/manifests/1.4: 401 Unauthorized')
+    pod, events = _pull_failure_pod(image, cause, pull_secrets=["ghcr-cred"])
+    from kubectl_podfix.model import PodContext, Snapshot
+    f = diagnose(PodContext(pod=pod, events=events, snapshot=Snapshot()))[0]
+    assert f.code == "image.auth-failed"
+    assert "could not be checked" in f.explanation
+    assert "none of them covers" not in f.explanation

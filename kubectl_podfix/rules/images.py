@@ -589,7 +589,7 @@ class _Builder:
     def secret_command(self, secret: str) -> str:
         server = imagelib.secret_server_key(self.host or imagelib.DOCKER_HUB)
         return (f"kubectl podfix secret {secret} --for {self.pod} -n {self.ns} --docker-server {server} "
-                "--docker-username <user> --password-stdin --verify --restart")
+                "--docker-username USERNAME --password-stdin --verify --restart")
 
     def image_fix(self) -> Fix:
         return Fix(id="image", description=f'Pick an image reference for {self.where()} that exists in the '
@@ -761,7 +761,7 @@ class _Builder:
         self.suggestions += [
             self.secret_command(target),
             f"or with kubectl: kubectl create secret docker-registry {target} --docker-server="
-            f"{imagelib.secret_server_key(self.host or imagelib.DOCKER_HUB)} --docker-username=<user> "
+            f"{imagelib.secret_server_key(self.host or imagelib.DOCKER_HUB)} --docker-username=USERNAME "
             f"--docker-password=<token> -n {self.ns}",
             f"check the name: {self.kubectl('get', 'secrets', '--field-selector', 'type=kubernetes.io/dockerconfigjson')}",
         ]
@@ -778,6 +778,10 @@ class _Builder:
             parts.append(f"The pod's pull secret {covering} holds credentials for {self.host}, so they were sent "
                          "and rejected: the password/token is wrong or expired, the account has no pull access to "
                          "this repository, or (registries that hide private repositories) the repository does not exist.")
+        elif s.names and not s.listed and not s.missing:
+            parts.append(f"The pod names imagePullSecrets ({', '.join(s.names)}), but the Secrets were not read, so "
+                         f"whether one of them holds credentials for {self.host} could not be checked: see the "
+                         "commands below.")
         elif s.names:
             parts.append(f"The pod has imagePullSecrets ({', '.join(s.names)}) but none of them "
                          f"{'is known to cover' if s.unknown_coverage else 'covers'} {self.host}, so no credentials "
@@ -804,7 +808,7 @@ class _Builder:
         self.secret_evidence()
         secret = (sorted({n for n, _ in s.covering})[0] if s.covering else "regcred")
         self.suggestions.append(self.secret_command(secret))
-        self.suggestions.append(f"test the credentials from a workstation: crane auth login {self.host} -u <user> "
+        self.suggestions.append(f"test the credentials from a workstation: crane auth login {self.host} -u USERNAME "
                                 f"--password-stdin && crane manifest {self.image}")
         if provider:
             self.suggestions.append(f"check the node's registry access ({provider[0]}): {provider[1]}")
