@@ -213,11 +213,13 @@ def memory_cmd(target: str, container: str | None, memory: str | None, dry_run: 
     from .fixes.memory import MemoryInput, plan_memory
     from .quantity import parse_quantity
 
-    # A usage error before any request. NB: this also loads the client's quantity parser before
-    # connect() registers the light `kubernetes` package (quantity.py's find_spec fails after that).
-    parse_quantity(memory if memory is not None else "0", "--memory")
+    parse_quantity(memory if memory is not None else "0", "--memory")  # a usage error before any request
     cluster, w = _resolve(opts, target)
     name = _pick_container(w, container, _oom, "was OOM-killed")
+    if memory is None and not any(_oom(s) for p in ([w.pod] if w.pod else []) + list(w.pods)
+                                  for s, _ in _statuses(p) if s.get("name") == name):
+        raise PodfixError(f"container {name} of {_label(w)} was not OOM-killed, so podfix has no reason to raise "
+                          "its memory: pass --memory SIZE to set the limit anyway", Exit.REFUSED)
     peak, metrics_note = read_peak(cluster, w, name)
     node_max, node_name, node_note = read_node_max(cluster)
     inp = MemoryInput(w, name, peak=peak, node_max=node_max, node_max_name=node_name, node_note=node_note,

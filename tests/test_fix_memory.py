@@ -522,3 +522,12 @@ def test_explain_fix_command_matches_this_cli(api, podfix, oom_deploy):
     parts = shlex.split(fixes[0])[2:]
     r = podfix(*parts, "--dry-run=client")
     assert r.code == 0, r.err
+
+
+def test_a_container_that_was_not_oom_killed_is_left_alone_without_memory(api, podfix):
+    pod = add_workload(api, "Deployment", pod_statuses=[ready_status()], ready=True)
+    api.clear_requests()
+    r = podfix("fix", "memory", pod, "-n", NS, "--yes")
+    assert r.code == 4
+    assert "was not OOM-killed" in r.err and "--memory" in r.err
+    assert writes(api) == []
