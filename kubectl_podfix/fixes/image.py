@@ -55,13 +55,7 @@ class Suggestion:
 # -- the plan -----------------------------------------------------------------------------------
 
 def plan_image(w: wl.Workload, container: str, new_image: str, *, verified: str | None = None) -> Plan:
-    source = w.top if w.top is not None else w.pod
-    if source is None:
-        raise UsageError("no pod to fix: the workload has no pods and no pod was named")
-    spec, _ = wl.find_container(source, container)
-    if spec is None:
-        raise UsageError(f"{wl.ref(source)} has no container {container!r} "
-                         f"(it has: {', '.join(wl.container_names(source))})")
+    source, spec = wl.target_container(w, container)
     if parse_image(new_image) is None:
         raise UsageError(f"invalid image reference {new_image!r}")
     plan = Plan(FIX_ID, f"change the image of container {container} of {wl.ref(source)}", w.namespace,

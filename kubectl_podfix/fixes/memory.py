@@ -78,13 +78,9 @@ def plan_memory(inp: MemoryInput, *, memory: str | None = None) -> Plan:
     ns = w.namespace
     pod_name = dig(w.pod, "metadata.name") if w.pod else None
     top = w.top
-    source = top if top is not None else w.pod
-    if source is None:
+    if top is None and w.pod is None:
         raise PodfixError("no pod to fix: the workload has no pods and no pod was named")
-    container, _ = wl.find_container(source, inp.container)
-    if container is None:
-        raise UsageError(f"{wl.ref(source)} has no container {inp.container!r} "
-                         f"(it has: {', '.join(wl.container_names(source))})")
+    source, container = wl.target_container(w, inp.container)
     limit = quantity(dig(container, "resources.limits.memory"), "current memory limit")
     request = quantity(dig(container, "resources.requests.memory"), "current memory request")
     plan = Plan(FIX_ID, f"raise the memory limit of container {inp.container} of "

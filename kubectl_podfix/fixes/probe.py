@@ -82,13 +82,7 @@ def startup_probe_from(liveness: dict, needed: int) -> dict:
 def plan_probe(inp: ProbeInput, *, probe: str | None = None, initial_delay: int | None = None,
                failure_threshold: int | None = None, timeout_seconds: int | None = None) -> Plan:
     w = inp.workload
-    source = w.top if w.top is not None else w.pod
-    if source is None:
-        raise UsageError("no pod to fix: the workload has no pods and no pod was named")
-    container, _ = wl.find_container(source, inp.container)
-    if container is None:
-        raise UsageError(f"{wl.ref(source)} has no container {inp.container!r} "
-                         f"(it has: {', '.join(wl.container_names(source))})")
+    source, container = wl.target_container(w, inp.container)
     kind = probe or inp.kind
     if kind not in KINDS:
         raise UsageError(f"invalid probe {kind!r}: one of {', '.join(KINDS)}")

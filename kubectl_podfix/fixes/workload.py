@@ -24,7 +24,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import Exit, PodfixError
+from ..errors import Exit, PodfixError, UsageError
 from ..model import KUBECTL_NAMES, dig, parse_target, selector_string
 from ..plan import STRATEGIC, Plan, Step, WaitSpec
 
@@ -214,6 +214,17 @@ def find_container(obj: dict, name: str) -> tuple[dict | None, bool]:
             if isinstance(c, dict) and c.get("name") == name:
                 return c, is_init
     return None, False
+
+
+def target_container(w: "Workload", name: str) -> tuple[dict, dict]:
+    """(the object a fix patches: the top controller, else the pod; the spec of container ``name`` in it)."""
+    source = w.top if w.top is not None else w.pod
+    if source is None:
+        raise UsageError("no pod to fix: the workload has no pods and no pod was named")
+    spec, _ = find_container(source, name)
+    if spec is None:
+        raise UsageError(f"{ref(source)} has no container {name!r} (it has: {', '.join(container_names(source))})")
+    return source, spec
 
 
 def container_names(obj: dict) -> list[str]:
