@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import kubernetes  # noqa: F401  (see module docstring)
 import pytest
+import registry_servers as rs
 from apiserver import FakeAPIServer
 from clitools import run_podfix
 
@@ -30,3 +31,31 @@ def podfix(kubeconfig):
     def run(*args: str, **kw):
         return run_podfix(list(args), kubeconfig=kubeconfig, **kw)
     return run
+
+
+# -- the real registry (tests/registry_servers.py) -------------------------------------------
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch):
+    """Loopback servers must be reached directly, whatever proxy the machine has."""
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@pytest.fixture(scope="module")
+def test_ca(tmp_path_factory):
+    rs.need([t for t in rs.missing_tools() if t.startswith("openssl")])
+    return rs.make_ca(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="module")
+def real_registry(tmp_path_factory, test_ca):
+    """Debian's docker-registry over TLS with htpasswd, test images pushed (also as latest, 1.1, v1.2.3)."""
+    rs.need(rs.missing_tools())
+    reg = rs.start_registry(tmp_path_factory.mktemp("registry"), ca=test_ca)
+    try:
+        reg.images = rs.push_test_images(reg.url, test_ca.ca_cert, extra_tags=("latest", "1.1", "v1.2.3"))
+        yield reg
+    finally:
+        reg.stop()

@@ -77,6 +77,18 @@ def missing_tools() -> list[str]:
     return missing
 
 
+def need(tools: list[str]) -> None:
+    """Skip a test that needs ``tools`` (missing), or fail it when REQUIRE_ENV=1 (CI) says it must run."""
+    import pytest
+
+    if not tools:
+        return
+    reason = "needs " + ", ".join(tools)
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{reason}, and {REQUIRE_ENV}=1 says the real registry must be tested")
+    pytest.skip(reason)
+
+
 # --------------------------------------------------------------------- TLS
 
 

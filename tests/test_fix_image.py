@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 
 import pytest
 
@@ -21,36 +20,9 @@ from kubectl_podfix.fixes import workload as wl
 SECRETS = (rs.PASSWORD, base64.b64encode(f"{rs.USER}:{rs.PASSWORD}".encode()).decode())
 
 
-def _need(tools):
-    if not tools:
-        return
-    if os.environ.get(rs.REQUIRE_ENV) == "1":
-        pytest.fail(f"needs {', '.join(tools)}, and {rs.REQUIRE_ENV}=1 says the real registry must be tested")
-    pytest.skip("needs " + ", ".join(tools))
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
 @pytest.fixture(scope="module")
-def test_ca(tmp_path_factory):
-    _need([t for t in rs.missing_tools() if t.startswith("openssl")])
-    return rs.make_ca(tmp_path_factory.mktemp("ca"))
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory, test_ca):
-    _need(rs.missing_tools())
-    reg = rs.start_registry(tmp_path_factory.mktemp("registry"), ca=test_ca)
-    try:
-        reg.images = rs.push_test_images(reg.url, test_ca.ca_cert, extra_tags=("latest", "1.1", "v1.2.3"))
-        yield reg
-    finally:
-        reg.stop()
+def registry(real_registry):
+    return real_registry
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ PODFIX_REQUIRE_REGISTRY=1 (CI), where they fail instead.
 from __future__ import annotations
 
 import base64
-import os
 
 import pytest
 
@@ -31,15 +30,6 @@ SECRETS = (rs.PASSWORD, WRONG,
            base64.b64encode(f"{rs.USER}:{WRONG}".encode()).decode())
 
 
-def _need(tools: list[str]) -> None:
-    if not tools:
-        return
-    reason = "needs " + ", ".join(tools)
-    if os.environ.get(rs.REQUIRE_ENV) == "1":
-        pytest.fail(f"{reason}, and {rs.REQUIRE_ENV}=1 says the real registry must be tested")
-    pytest.skip(reason)
-
-
 def assert_no_secret(*things) -> None:
     for thing in things:
         for text in (str(thing), repr(thing), repr(getattr(thing, "args", ""))):
@@ -48,31 +38,6 @@ def assert_no_secret(*things) -> None:
 
 
 # ------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-@pytest.fixture(scope="module")
-def test_ca(tmp_path_factory):
-    _need([t for t in rs.missing_tools() if t.startswith("openssl")])
-    return rs.make_ca(tmp_path_factory.mktemp("ca"))
-
-
-@pytest.fixture(scope="module")
-def real_registry(tmp_path_factory, test_ca):
-    _need(rs.missing_tools())
-    reg = rs.start_registry(tmp_path_factory.mktemp("registry"), ca=test_ca)
-    try:
-        reg.images = rs.push_test_images(reg.url, test_ca.ca_cert,
-                                         extra_tags=("latest", "1.1", "v1.2.3"))
-        yield reg
-    finally:
-        reg.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import subprocess
 
@@ -421,18 +420,9 @@ def test_through_real_kubectl_plugin(api, kubeconfig, world):
 
 # ----------------------------------------------------------------------------- --verify
 
-def _need(tools: list[str]) -> None:
-    if not tools:
-        return
-    reason = "needs " + ", ".join(tools)
-    if os.environ.get(rs.REQUIRE_ENV) == "1":
-        pytest.fail(f"{reason}, and {rs.REQUIRE_ENV}=1 says the real registry must be tested")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def real_registry(tmp_path_factory):
-    _need(rs.missing_tools())
+    rs.need(rs.missing_tools())
     ca = rs.make_ca(tmp_path_factory.mktemp("ca"))
     reg = rs.start_registry(tmp_path_factory.mktemp("registry"), ca=ca)
     try:
