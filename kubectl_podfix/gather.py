@@ -61,9 +61,12 @@ _AUTH_HINT = re.compile(r"unauthori[sz]ed|authori[sz]ation|denied|forbidden|\b40
                         r"|no basic auth", re.I)
 
 
-def auth_suspected(pod: dict, events: list[dict]) -> bool:
-    """Whether a pull failure may be about credentials (so the ServiceAccount is worth reading)."""
-    texts = [dig(s, "state.waiting.message", "") or "" for s in _statuses(pod)]
+def auth_suspected(pods: list[dict], events: list[dict]) -> bool:
+    """Whether a pull failure of these pods may be about credentials (so the ServiceAccount is worth reading).
+
+    One pass over the pods' waiting messages and one over the events, however many pods there are.
+    """
+    texts = [dig(s, "state.waiting.message", "") or "" for pod in pods for s in _statuses(pod)]
     texts += [ev.get("message") or "" for ev in events if ev.get("reason") in ("Failed", "ErrImagePull", "BackOff")]
     return any(_AUTH_HINT.search(t) for t in texts)
 
@@ -448,7 +451,7 @@ def _fetch_related(snap: Snapshot, cluster, pods: list[dict], scope: str | None 
                         raise
             else:
                 _try_list(snap, cluster, "Secret", ns)
-        elif single and auth_suspected(ns_pods[0], snap.events):
+        elif single and auth_suspected(ns_pods[:1], snap.events):
             sa = dig(ns_pods[0], "spec.serviceAccountName") or "default"
             try:
                 snap.add(cluster.get("ServiceAccount", ns, sa))
@@ -457,7 +460,7 @@ def _fetch_related(snap: Snapshot, cluster, pods: list[dict], scope: str | None 
                     raise
                 if exc.status == 403:
                     snap.missing.add("serviceaccounts")
-        elif not single and any(auth_suspected(p, snap.events) for p in ns_pods):
+        elif not single and auth_suspected(ns_pods, snap.events):
             _try_list(snap, cluster, "ServiceAccount", ns)
 
 
