@@ -335,7 +335,11 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
         _fetch_related(snap, cluster, suspects, scope=namespace)
         if any(needs_node(p) for p in suspects):
             _try_list(snap, cluster, "Node", None)
-        for ns in sorted({dig(p, "metadata.namespace", "") for p in suspects if needs_pvcs(p, snap.events)}):
+        by_uid: dict[str, list[dict]] = {}
+        for ev in snap.events:
+            by_uid.setdefault(dig(ev, "involvedObject.uid", "") or "", []).append(ev)
+        for ns in sorted({dig(p, "metadata.namespace", "") for p in suspects
+                          if needs_pvcs(p, by_uid.get(dig(p, "metadata.uid", "") or "-", []))}):
             _try_list(snap, cluster, "PersistentVolumeClaim", ns)
         if any(oom_killed(p) for p in suspects):
             _fetch_metrics(snap, cluster, namespace, None)

@@ -381,3 +381,28 @@ def test_through_kubectl_plugin(api, kubeconfig):
     assert r.code == 0, r.err
     assert table(r.out) == {("default", "deploy/web"): ("2/3", "image.not-found"),
                             ("default", "sts/db"): ("1/1", "container.crash-loop")}
+
+
+def test_pvcs_are_listed_once_and_only_for_a_pod_whose_own_events_speak_of_volumes(api, podfix):
+    """A StatefulSet pod waiting on an unbound claim gets the namespace's PVCs (one LIST); a pod with
+    a claim but no volume trouble of its own does not make podfix list them."""
+    msg = "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: not helpful"
+    vol = [{"name": "data", "persistentVolumeClaim": {"claimName": "data-db-0"}}]
+    stuck = pod("db-0", node=None, owner=("StatefulSet", "db"), volumes=vol)
+    stuck["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                      "message": msg}]
+    other = pod("cache-0", namespace="other", node=None, owner=("StatefulSet", "cache"), volumes=vol)
+    other["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                      "message": "0/3 nodes are available: 3 Insufficient cpu."}]
+    api.add(stuck, other, event(stuck, "FailedScheduling", msg, component="default-scheduler"),
+            event(other, "FailedScheduling", "0/3 nodes are available: 3 Insufficient cpu.",
+                  component="default-scheduler"),
+            {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data-db-0", "namespace": "default"},
+             "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "missing-class"},
+             "status": {"phase": "Pending"}})
+    r = podfix("explain", "-A", "-o", "json")
+    assert r.code == 0, r.err
+    pvc_lists = [line for line in requests(api) if "persistentvolumeclaims" in line]
+    assert pvc_lists == ["GET /api/v1/namespaces/default/persistentvolumeclaims?limit=500"]
+    codes = {p["name"]: p["findings"][0]["code"] for p in r.json["pods"]}
+    assert codes == {"db-0": "pod.unschedulable", "cache-0": "pod.unschedulable"}
