@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -198,8 +198,6 @@ class Snapshot:
         """True when every object of ``kind`` in ``namespace`` was read (so absence means absent)."""
         return (kind, namespace) in self.listed or (kind, "*") in self.listed
 
-    def of_kind(self, kind: str) -> Iterator[dict]:
-        return (obj for (k, _, _), obj in self.objects.items() if k == kind)
 
 
 @dataclass
@@ -250,19 +248,6 @@ class PodContext:
                 if isinstance(c, dict):
                     yield c, statuses.get(c.get("name")), is_init
 
-    def events_for(self, reasons: Iterable[str] | None = None, container: str | None = None) -> list[dict]:
-        """This pod's events, optionally filtered by reason and container (fieldPath)."""
-        wanted = set(reasons) if reasons is not None else None
-        out = []
-        for ev in self.events:
-            if wanted is not None and ev.get("reason") not in wanted:
-                continue
-            if container is not None:
-                path = dig(ev, "involvedObject.fieldPath", "") or ""
-                if path and not path.endswith(f"{{{container}}}"):
-                    continue
-            out.append(ev)
-        return out
 
 
 def event_time(ev: dict) -> _dt.datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from ..model import PodContext, age, dig, event_first_time, event_time, parse_time
+from ..model import PodContext, age, dig, event_first_time, event_time
 
 
 def waiting(status: dict | None) -> tuple[str, str]:
@@ -16,11 +16,6 @@ def waiting(status: dict | None) -> tuple[str, str]:
 def terminated(status: dict | None, last: bool = False) -> dict | None:
     """The current (or with ``last``, the previous) terminated state of a container."""
     return dig(status or {}, ("lastState" if last else "state") + ".terminated")
-
-
-def container_ref(ctx: PodContext, name: str, is_init: bool) -> str:
-    """The event fieldPath the kubelet uses for a container."""
-    return f"spec.{'initContainers' if is_init else 'containers'}{{{name}}}"
 
 
 def events_about(ctx: PodContext, container: str | None, reasons: set[str] | None = None,
@@ -45,13 +40,6 @@ def events_about(ctx: PodContext, container: str | None, reasons: set[str] | Non
     return out
 
 
-def newer_than(events: list[dict], since: _dt.datetime | None) -> list[dict]:
-    """Events last seen at or after ``since`` (all of them when ``since`` is unknown)."""
-    if since is None:
-        return events
-    return [ev for ev in events if (event_time(ev) or since) >= since]
-
-
 def describe_event(ev: dict, now: _dt.datetime | None = None) -> str:
     """One evidence line, like kubectl describe: 'Warning Failed (x4 over 3m): <message>'."""
     count = ev.get("count") or 1
@@ -66,12 +54,6 @@ def describe_event(ev: dict, now: _dt.datetime | None = None) -> str:
     elif count > 1:
         when = f" (x{count})"
     return f"event {parts[0]} {parts[1]}{when}: {(ev.get('message') or '').strip()}"
-
-
-def state_started(status: dict | None) -> _dt.datetime | None:
-    """When the container's current state began (running/terminated start, or None)."""
-    return parse_time(dig(status or {}, "state.running.startedAt")) or parse_time(
-        dig(status or {}, "state.terminated.startedAt"))
 
 
 def kubectl(ctx: PodContext, *args: str) -> str:
