@@ -1,3 +1,3 @@
-from .cli import main
+from kubectl_podfix.cli import main
 
 main()

@@ -1278,8 +1278,8 @@ class FakeAPIServer:
             obj = self._parse_patch(req, res, old)
         else:
             if req.content_type.split(";")[0].strip() not in ("application/json", "application/yaml", ""):
-                raise ApiError(415, f'the body of the request was in an unknown format - accepted media types '
-                                    f'include: application/json, application/yaml')
+                raise ApiError(415, 'the body of the request was in an unknown format - accepted media types '
+                                    'include: application/json, application/yaml')
             obj = copy.deepcopy(req.json)
             if not isinstance(obj, dict):
                 raise ApiError(400, "the body of the request was in an unknown format")

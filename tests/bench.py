@@ -650,13 +650,13 @@ class Bench:
 
 def naive_worker(kubeconfig: str) -> None:
     """The per-pod strategy: LIST pods, then per failing pod one events LIST and one owner GET."""
-    from kubectl_podfix import render
-    from kubectl_podfix.cluster import ApiError
-    from kubectl_podfix.gather import contexts, is_suspect, normalize_event, top_owner
-    from kubectl_podfix.model import Snapshot, dig
-    from kubectl_podfix.options import connect
-    from kubectl_podfix.report import PodResult
-    from kubectl_podfix.rules import diagnose
+    from kubectl_podfix.cli.options import connect
+    from kubectl_podfix.cluster.api import ApiError
+    from kubectl_podfix.cluster.gather import contexts, is_suspect, normalize_event, top_owner
+    from kubectl_podfix.diagnose.model import Snapshot, dig
+    from kubectl_podfix.diagnose.report import PodResult
+    from kubectl_podfix.diagnose.rules import diagnose
+    from kubectl_podfix.render import report as render
 
     cluster = connect({"kubeconfig": kubeconfig})
     snap = Snapshot(source="cluster")
@@ -820,10 +820,10 @@ def main(argv: list[str] | None = None) -> int:
                 verdict = ("met" if m.requests <= 3 and ratio <= 2 else "MISSED") + f" ({ratio:.2f}x)"
             else:
                 d, verdict = None, ("met" if m.requests <= 3 else "MISSED") + " (no kubectl to compare)"
-            rows_main.append([f"`explain POD` (one ImagePullBackOff pod)", fmt(m.wall, " s"), str(m.requests),
+            rows_main.append(["`explain POD` (one ImagePullBackOff pod)", fmt(m.wall, " s"), str(m.requests),
                               fmt(m.rss_mb, " MB", 0), srv(m), "<= 3 requests; <= 2x describe", verdict])
             if d is not None:
-                rows_main.append([f"`kubectl describe pod POD` (same server)", fmt(d.wall, " s"), str(d.requests),
+                rows_main.append(["`kubectl describe pod POD` (same server)", fmt(d.wall, " s"), str(d.requests),
                                   fmt(d.rss_mb, " MB", 0), srv(d), "reference", ""])
             # the whole cluster
             m = b.measure("scope", [b.podfix, "explain", "-A"], big_runs)

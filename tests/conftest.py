@@ -2,7 +2,7 @@
 
 NB: the full ``kubernetes`` package is imported here so that in-process code
 (and tests using the client directly) see the real package; podfix's own
-light import path (kubectl_podfix.kube) is exercised by the subprocess tests.
+light import path (kubectl_podfix.cluster.client) is exercised by the subprocess tests.
 """
 
 from __future__ import annotations

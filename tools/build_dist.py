@@ -44,7 +44,7 @@ Bytecode
     magic number differs between minors); any other Python >= the floor ignores
     them and compiles from source - correct, just slower to start. The
     Kubernetes client's generated ``models``/``api`` packages, which podfix never
-    imports (kubectl_podfix/kube.py), get no ``.pyc``: that halves the size.
+    imports (kubectl_podfix/cluster/client.py), get no ``.pyc``: that halves the size.
 
 Reproducibility
     Sorted entries, fixed timestamps (``$SOURCE_DATE_EPOCH`` or 1980-01-01),
@@ -119,7 +119,7 @@ if sys.version_info < {floor!r}:
     sys.exit(1)
 if sys.argv[1:2] == ["__complete"] or sys.argv[1:2] == ["__completeNoDesc"]:
     # Shell completion: no click, no Kubernetes client.
-    from kubectl_podfix.completion import run
+    from kubectl_podfix.cli.completion import run
 
     sys.exit(run(sys.argv[2:]))
 from kubectl_podfix.cli import main
@@ -294,7 +294,7 @@ def check_zip(data: bytes) -> list[str]:
                 bad.append(info.filename)
         if bad:
             raise BuildError(f"compiled extensions in the zipapp (zipimport cannot load them): {sorted(set(bad))}")
-        if "__main__.py" not in names or f"{PACKAGE}/cli.py" not in names:
+        if "__main__.py" not in names or f"{PACKAGE}/cli/__init__.py" not in names:
             raise BuildError("zipapp lacks __main__.py or the package")
     return names
 

@@ -1,0 +1,87 @@
+"""``kubectl podfix explain``: diagnose pods, live or from saved files, and render the report."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from kubectl_podfix.cli.options import CONTEXT_SETTINGS, OUTPUTS, Progress, color_for, connect, connection_options
+from kubectl_podfix.errors import Exit, UsageError
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("target", required=False, metavar="[POD | TYPE/NAME]")
+@click.option("-f", "--filename", "files", multiple=True, metavar="FILE",
+              help="Explain saved objects (YAML/JSON, List, multi-document; - for stdin) instead of a cluster.")
+@click.option("-o", "--output", type=click.Choice(OUTPUTS), default="text", show_default=True, help="Output format.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (ignores -n).")
+@click.option("-l", "--selector", metavar="SELECTOR", help="Label selector, e.g. app=web,tier in (fe,be).")
+@click.option("--field-selector", metavar="SELECTOR", help="Field selector for pods, e.g. spec.nodeName=node-1.")
+@click.option("--exit-code", is_flag=True, help="Exit 3 when any pod has an error-severity finding.")
+@click.option("--save", metavar="FILE", help="Also save the evidence used (Secret values removed) as a bundle for explain -f.")
+@click.option("--fix", is_flag=True, help="Offer the fixes the findings carry (asks before changing anything).")
+@click.option("--node-check", "probe", is_flag=True,
+              help="Test an image-pull failure from the pod's node with a short-lived check pod "
+              "(asks first; see kubectl podfix node-check --help).")
+@click.option("--probe", "probe", is_flag=True, hidden=True)  # the old name of --node-check
+@click.option("-y", "--yes", "probe_yes", is_flag=True, help="With --node-check: create the check pod without asking.")
+@connection_options
+def explain(target: str | None, files: tuple[str, ...], output: str, all_namespaces: bool, selector: str | None,
+            field_selector: str | None, exit_code: bool, save: str | None, fix: bool = False, probe: bool = False,
+            probe_yes: bool = False, **opts: Any) -> None:
+    """Diagnose failing pods: the root cause, its evidence, the next step.
+
+    \b
+    TARGET is a pod name, or a workload as TYPE/NAME (deploy/web, sts/db, ds/agent, job/x, rs/y).
+    With no TARGET, every pod with a problem in the namespace (or with -A, the cluster).
+    """
+    from kubectl_podfix.diagnose import explain as job
+    from kubectl_podfix.render import report as render
+
+    if files and fix:
+        raise UsageError("--fix needs a cluster: it cannot be combined with -f")
+    if files and (all_namespaces or selector or field_selector):
+        raise UsageError("-f cannot be combined with -A, -l or --field-selector")
+    if target and (all_namespaces or selector):
+        raise UsageError("a TARGET cannot be combined with -A or -l")
+    if target:
+        job.parse_target(target)  # a malformed TYPE/NAME is a usage error before any connection
+    if probe and (files or not target or job.parse_target(target)[0] != "Pod"):
+        raise UsageError("--node-check needs one POD (not -f, a workload or a scope): "
+                         "kubectl podfix explain POD --node-check")
+    if files:
+        outcome = job.from_files(list(files), pod=target, namespace=opts.get("namespace"))
+    else:
+        cluster = connect(opts)
+        progress = Progress()
+        try:
+            outcome = job.live(cluster, target=target, namespace=cluster.conn.namespace,
+                               all_namespaces=all_namespaces, label_selector=selector,
+                               field_selector=field_selector, progress=progress)
+        finally:
+            progress.done()
+    probe_code = 0
+    if probe:
+        from kubectl_podfix.cli.node_check import interactive
+        from kubectl_podfix.nodecheck.run import attach
+
+        probe_code, more = attach(cluster, outcome.results, yes=probe_yes, interactive=interactive(), err=sys.stderr)
+        outcome.warnings.extend(more)
+    if save:
+        from kubectl_podfix.cluster import bundle
+
+        bundle.write(save, outcome.snapshot, [r.ctx.pod for r in outcome.results])
+    render.FORMATS[output](outcome.results, sys.stdout, color=color_for(sys.stdout), warnings=outcome.warnings,
+                           owners_of_all=outcome.snapshot.owners_of_all, scope=outcome.scope)
+    if fix:
+        from kubectl_podfix.cli.fix_offer import offer
+
+        fixed = offer(cluster, outcome.results)
+        if fixed:
+            raise SystemExit(fixed)
+    if probe_code:
+        raise SystemExit(probe_code)
+    if exit_code and any(f.severity == "error" for r in outcome.results for f in r.findings):
+        raise SystemExit(Exit.FINDINGS)

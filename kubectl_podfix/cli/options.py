@@ -1,0 +1,95 @@
+"""Flags and helpers shared by every command (kept light: no Kubernetes import here)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable
+
+import click
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+DRY_RUN_VALUES = ("none", "client", "server")
+OUTPUTS = ("text", "wide", "json", "yaml")
+
+
+def connection_options(func: Callable) -> Callable:
+    """kubectl's connection flags, shared by every command that talks to a cluster."""
+    options = [
+        click.option("-n", "--namespace", metavar="NS", help="Namespace (default: the context's namespace)."),
+        click.option("--kubeconfig", metavar="FILE", help="Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)."),
+        click.option("--context", "context_name", metavar="NAME", help="The kubeconfig context to use."),
+        click.option("--cluster", metavar="NAME", help="The kubeconfig cluster to use."),
+        click.option("--user", metavar="NAME", help="The kubeconfig user to use."),
+        click.option("--request-timeout", metavar="DURATION", default="0",
+                     help="Time to wait for each API request, e.g. 30s or 1m (0 = no limit)."),
+        click.option("-v", "--debug", is_flag=True, help="Show the requests made and full errors."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def connect(opts: dict[str, Any]):
+    """Open a Cluster from the connection flags (imports the Kubernetes client)."""
+    from kubectl_podfix.cluster.api import Cluster
+    from kubectl_podfix.cluster.kubeconfig import load, parse_timeout
+
+    timeout = parse_timeout(opts.get("request_timeout"))
+    conn = load(kubeconfig=opts.get("kubeconfig"), context=opts.get("context_name"), cluster=opts.get("cluster"),
+                user=opts.get("user"), namespace=opts.get("namespace"))
+    return Cluster(conn, timeout=timeout, debug=bool(opts.get("debug")))
+
+
+def color_for(stream) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+class Progress:
+    """A one-line progress note on stderr, only on a TTY."""
+
+    def __init__(self) -> None:
+        self.enabled = color_for(sys.stderr) or (sys.stderr.isatty() if hasattr(sys.stderr, "isatty") else False)
+        self.shown = False
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\r\033[K{message}...")
+            sys.stderr.flush()
+            self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+
+def engine_options(func: Callable) -> Callable:
+    """The fix engine's flags: --dry-run, --yes, --wait, --timeout."""
+    options = [
+        click.option("--dry-run", "dry_run", type=click.Choice(DRY_RUN_VALUES), default="none", show_default=True,
+                     help="client: show the plan only; server: let the API server validate it without persisting."),
+        click.option("-y", "--yes", is_flag=True, help="Apply without asking."),
+        click.option("--wait/--no-wait", default=None, help="Wait for the new pod to be Ready (default depends on the command)."),
+        click.option("--timeout", default="2m", show_default=True, metavar="DURATION", help="How long --wait waits."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def isatty(stream: Any) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def parse_wait_timeout(value: str) -> float:
+    """--timeout of the fix engine's wait (default 2m)."""
+    from kubectl_podfix.cluster.kubeconfig import parse_timeout
+    from kubectl_podfix.errors import UsageError
+
+    try:
+        seconds = parse_timeout(value)
+    except UsageError:
+        raise UsageError(f"invalid --timeout {value!r}: use a duration like 90s or 2m") from None
+    return seconds if seconds is not None else 120.0

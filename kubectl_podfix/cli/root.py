@@ -1,0 +1,141 @@
+"""The command line: a thin click layer.
+
+Each command parses flags, calls one function that returns data, renders it,
+and leaves with a documented exit code. ``main`` is the one place where
+exceptions become messages and exit codes; no traceback reaches the user
+unless --debug asks for it. Nothing here imports the Kubernetes client at
+module level, so --help and --version stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from kubectl_podfix import __version__
+from kubectl_podfix.cli.options import CONTEXT_SETTINGS
+from kubectl_podfix.errors import Exit, PodfixError
+
+
+def _prog_name() -> str:
+    base = os.path.basename(sys.argv[0] or "")
+    return "kubectl podfix" if base.startswith("kubectl-") or base.startswith("kubectl_") else "kubectl-podfix"
+
+
+class LazyGroup(click.Group):
+    """A group whose commands live in their own modules, imported only when run.
+
+    ``--help``, ``--version`` and completion then load only this module: the
+    command list shows each lazy command's first docstring line, kept here
+    (a test checks it matches the command's own). A command whose row has no
+    help text is a hidden alias (``probe``, the old name of ``node-check``).
+    """
+
+    LAZY = {
+        "explain": ("kubectl_podfix.cli.explain", "explain",
+                    "Diagnose failing pods: the root cause, its evidence, the next step."),
+        "secret": ("kubectl_podfix.cli.secret", "secret",
+                   "Create or repair an image pull secret, attach it where the pod looks, and restart the pod."),
+        "fix": ("kubectl_podfix.cli.fix", "fix", "Fix a diagnosed problem on the workload that owns the pod."),
+        "node-check": ("kubectl_podfix.cli.node_check", "node_check",
+                       "Test the failing image's registry from the pod's own node, with a short-lived check pod."),
+        "probe": ("kubectl_podfix.cli.node_check", "probe_alias", ""),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.LAZY and name not in self.commands:
+            import importlib
+
+            module, attr, _ = self.LAZY[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.LAZY and name not in self.commands:
+                if self.LAZY[name][2]:
+                    rows.append((name, self.LAZY[name][2]))
+            elif not self.commands[name].hidden:
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="kubectl-podfix", message="%(prog)s v%(version)s")
+def cli() -> None:
+    """Explain why pods will not run, and optionally fix it safely.
+
+    \b
+    kubectl podfix explain POD -n NS      diagnose one pod
+    kubectl podfix explain                every pod with a problem in the namespace
+    kubectl podfix explain -f pod.yaml    diagnose saved objects, no cluster needed
+    """
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+def completion() -> None:
+    """Print how to enable shell completion for kubectl podfix."""
+    from kubectl_podfix.cli.completion import instructions
+
+    click.echo(instructions())
+
+
+def main(args: list[str]) -> None:
+    """Run the CLI and turn every failure into one line and an exit code."""
+    debug = "--debug" in args or "-v" in args
+    try:
+        code = cli.main(args=args, prog_name=_prog_name(), standalone_mode=False)
+    except PodfixError as exc:
+        _fail(exc.message, exc.code, exc.detail if debug else None)
+    except click.exceptions.Abort:
+        _fail("aborted", Exit.INTERRUPTED)
+    except KeyboardInterrupt:
+        _fail("interrupted", Exit.INTERRUPTED)
+    except click.UsageError as exc:  # bad option or flag value: one line, like every other error
+        where = exc.ctx.command_path if exc.ctx else _prog_name()
+        _fail(f"{exc.format_message()} (see {where} --help)", Exit.USAGE)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), exc.exit_code)
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except BrokenPipeError:
+        sys.stderr.close()
+        raise SystemExit(Exit.OK) from None
+    except SystemExit:
+        raise
+    except Exception as exc:  # a bug: still one line, the traceback only with --debug
+        if debug:
+            raise
+        # NB: the exception's text is not printed: it may quote input values (a Secret's, too).
+        _fail(f"internal error: {type(exc).__name__} at {_where(exc)} (run again with --debug and report it)",
+              Exit.ERROR)
+    raise SystemExit(code if isinstance(code, int) else Exit.OK)
+
+
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame of podfix's own code where ``exc`` was raised."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if "kubectl_podfix" in f.filename] or frames
+    if not own:
+        return "?"
+    path = own[-1].filename
+    short = path.split("kubectl_podfix" + os.sep, 1)[-1]
+    return f"{short}:{own[-1].lineno}"
+
+
+def _fail(message: str, code: int, detail: str | None = None) -> None:
+    if detail:
+        print(f"podfix: {detail}", file=sys.stderr)
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+

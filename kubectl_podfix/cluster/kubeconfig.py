@@ -1,0 +1,374 @@
+"""Kubeconfig loading with kubectl's exact rules.
+
+The Python client merges several KUBECONFIG files differently from kubectl
+(its last file to set current-context wins; kubectl's first one does), reads
+KUBECONFIG at import time, writes refreshed tokens back into the file, and
+only logs a failing exec credential plugin before sending the request
+unauthenticated. So podfix merges the files itself, following client-go's
+loader (first file to set a map key wins, relative paths resolve against the
+file that named them), applies --context/--cluster/--user, and hands the
+client a single, already-resolved config. This module reads files only; it
+imports the Kubernetes client lazily, in ``client_configuration``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubectl_podfix.errors import Exit, PodfixError, UsageError
+
+_SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+@dataclass
+class Connection:
+    """A resolved kubeconfig: the one cluster/user/context to use."""
+
+    config: dict[str, Any]  # a kubeconfig dict with exactly one context
+    context: str
+    namespace: str
+    server: str
+    in_cluster: bool = False
+    files: list[str] = field(default_factory=list)
+
+
+def kubeconfig_files(explicit: str | None) -> list[str]:
+    """The files kubectl would read, in precedence order."""
+    if explicit:
+        path = os.path.expanduser(explicit)
+        if not os.path.isfile(path):
+            raise PodfixError(f"kubeconfig {explicit} not found: check the --kubeconfig path")
+        return [path]
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        seen: list[str] = []
+        for part in env.split(os.pathsep):
+            path = os.path.expanduser(part.strip())
+            if path and path not in seen and os.path.isfile(path):
+                seen.append(path)
+        return seen
+    default = os.path.expanduser("~/.kube/config")
+    return [default] if os.path.isfile(default) else []
+
+
+def _read(path: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise PodfixError(f"cannot read kubeconfig {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise PodfixError(f"kubeconfig {path} is not valid YAML ({where.strip() or 'parse error'}): fix or remove the file") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise PodfixError(f"kubeconfig {path} is not a kubeconfig (expected a mapping at the top)")
+    return data
+
+
+_FILE_KEYS = {
+    "cluster": ("certificate-authority",),
+    "user": ("client-certificate", "client-key", "tokenFile"),
+}
+
+
+def _resolved(kind: str, body: dict[str, Any], base: str) -> dict[str, Any]:
+    """Copy ``body`` with relative file paths made absolute against ``base``, as client-go does."""
+    body = dict(body or {})
+    for key in _FILE_KEYS[kind]:
+        value = body.get(key)
+        if isinstance(value, str) and value and not os.path.isabs(value):
+            body[key] = os.path.normpath(os.path.join(base, os.path.expanduser(value)))
+    exec_ = body.get("exec")
+    if kind == "user" and isinstance(exec_, dict):
+        command = exec_.get("command")
+        # NB: client-go resolves the exec command only when it contains a path separator.
+        if isinstance(command, str) and os.sep in command and not os.path.isabs(command):
+            body["exec"] = dict(exec_, command=os.path.normpath(os.path.join(base, command)))
+    return body
+
+
+def merge(files: list[str]) -> dict[str, Any]:
+    """Merge kubeconfig files with client-go's rules: the first file to set a key wins."""
+    merged: dict[str, Any] = {"clusters": {}, "users": {}, "contexts": {}, "current-context": ""}
+    for path in files:
+        data = _read(path)
+        base = os.path.dirname(os.path.abspath(path))
+        if not merged["current-context"] and data.get("current-context"):
+            merged["current-context"] = str(data["current-context"])
+        for section, kind in (("clusters", "cluster"), ("users", "user"), ("contexts", "context")):
+            for item in data.get(section) or []:
+                if not isinstance(item, dict) or not item.get("name"):
+                    continue
+                name = str(item["name"])
+                if name in merged[section]:
+                    continue
+                body = item.get(kind) or {}
+                if not isinstance(body, dict):
+                    raise PodfixError(f"kubeconfig {path}: {kind} {name!r} is malformed")
+                merged[section][name] = body if kind == "context" else _resolved(kind, body, base)
+    return merged
+
+
+def load(kubeconfig: str | None = None, context: str | None = None, cluster: str | None = None,
+         user: str | None = None, namespace: str | None = None) -> Connection:
+    """Resolve the connection kubectl would use with the same flags and environment."""
+    files = kubeconfig_files(kubeconfig)
+    if not files:
+        if os.environ.get("KUBERNETES_SERVICE_HOST") and not (context or cluster or user):
+            return _in_cluster(namespace)
+        where = os.environ.get("KUBECONFIG") or "~/.kube/config"
+        raise PodfixError(f"no kubeconfig found (looked at {where}): set KUBECONFIG, pass --kubeconfig, "
+                          "or use -f FILE to explain saved objects")
+    merged = merge(files)
+    ctx_name = context or merged["current-context"]
+    ctx: dict[str, Any] = {}
+    if ctx_name:
+        if ctx_name not in merged["contexts"]:
+            known = ", ".join(sorted(merged["contexts"])) or "none"
+            raise PodfixError(f'context "{ctx_name}" does not exist in the kubeconfig (known contexts: {known}); '
+                              "see kubectl config get-contexts", Exit.USAGE if context else Exit.ERROR)
+        ctx = dict(merged["contexts"][ctx_name])
+    elif not cluster:
+        raise PodfixError("the kubeconfig sets no current-context: pass --context NAME "
+                          "or run kubectl config use-context NAME")
+    cluster_name = cluster or ctx.get("cluster")
+    user_name = user or ctx.get("user")
+    if not cluster_name or cluster_name not in merged["clusters"]:
+        raise PodfixError(f'cluster "{cluster_name or ""}" does not exist in the kubeconfig: check --cluster or the context "{ctx_name}"')
+    if user_name and user_name not in merged["users"]:
+        raise PodfixError(f'user "{user_name}" does not exist in the kubeconfig: check --user or the context "{ctx_name}"')
+    cluster_body = merged["clusters"][cluster_name]
+    server = str(cluster_body.get("server") or "")
+    if not server:
+        raise PodfixError(f'cluster "{cluster_name}" in the kubeconfig has no server address')
+    name = ctx_name or "podfix"
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster_name, "cluster": cluster_body}],
+        "users": [{"name": user_name or "podfix-anonymous", "user": merged["users"].get(user_name) or {}}],
+        "contexts": [{"name": name, "context": {"cluster": cluster_name, "user": user_name or "podfix-anonymous"}}],
+        "current-context": name,
+    }
+    ns = namespace or ctx.get("namespace") or "default"
+    return Connection(config=config, context=name, namespace=ns, server=server, files=files)
+
+
+def _in_cluster(namespace: str | None) -> Connection:
+    host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+    if ":" in host:
+        host = f"[{host}]"
+    ns = namespace
+    if not ns:
+        try:
+            with open(os.path.join(_SA_DIR, "namespace"), encoding="utf-8") as fh:
+                ns = fh.read().strip()
+        except OSError:
+            ns = "default"
+    return Connection(config={}, context="in-cluster", namespace=ns or "default",
+                      server=f"https://{host}:{port}", in_cluster=True)
+
+
+def parse_timeout(value: str | None) -> float | None:
+    """Parse kubectl's --request-timeout ("0" = none, "30", "30s", "1m", "1h", "500ms")."""
+    if value is None or str(value).strip() in ("", "0"):
+        return None
+    text = str(value).strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    total, pos = 0.0, 0
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    for match in re.finditer(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * units[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or total <= 0:
+        raise UsageError(f"invalid --request-timeout {value!r}: use a duration like 30s, 1m or 0 for none")
+    return total
+
+
+class _Captured(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+# What podfix loads itself; anything else in a user entry (auth-provider, username/password,
+# impersonation) goes through the client's own KubeConfigLoader.
+_LEAN_USER_KEYS = {"token", "tokenFile", "client-certificate", "client-certificate-data", "client-key",
+                   "client-key-data", "exec", "extensions"}
+
+
+def client_configuration(conn: Connection) -> Any:
+    """Build a ``kubernetes.client.Configuration`` for ``conn`` (imports the client's configuration)."""
+    from kubectl_podfix.cluster import client as kube
+
+    cfg = kube.Configuration()()
+    if conn.in_cluster:
+        try:
+            kube.incluster_config().InClusterConfigLoader(
+                token_filename=os.path.join(_SA_DIR, "token"),
+                cert_filename=os.path.join(_SA_DIR, "ca.crt")).load_and_set(cfg)
+        except Exception as exc:  # ConfigException and OSError
+            raise PodfixError(f"cannot use the in-cluster service account: {exc}") from None
+        return cfg
+    user = conn.config["users"][0]["user"] or {}
+    if set(user) <= _LEAN_USER_KEYS:
+        _load_lean(conn, cfg)
+    else:
+        _load_with_client(conn, cfg)
+    return cfg
+
+
+def _load_lean(conn: Connection, cfg: Any) -> None:
+    """Fill ``cfg`` from the resolved kubeconfig the way client-go does, for the common auth methods."""
+    cluster = conn.config["clusters"][0]["cluster"]
+    user = conn.config["users"][0]["user"] or {}
+    cfg.host = conn.server.rstrip("/")
+    if cluster.get("insecure-skip-tls-verify"):
+        cfg.verify_ssl = False
+    cfg.ssl_ca_cert = _file_or_data(conn, cluster, "certificate-authority")
+    if cluster.get("tls-server-name"):
+        cfg.tls_server_name = cluster["tls-server-name"]
+    if cluster.get("proxy-url"):
+        cfg.proxy = cluster["proxy-url"]
+    cert = _file_or_data(conn, user, "client-certificate")
+    key = _file_or_data(conn, user, "client-key")
+    if cert and key:
+        cfg.cert_file, cfg.key_file = cert, key
+    token = user.get("token")
+    if not token and user.get("tokenFile"):
+        try:
+            with open(user["tokenFile"], encoding="utf-8") as fh:
+                token = fh.read().strip()
+        except OSError as exc:
+            raise PodfixError(f"cannot read the tokenFile {user['tokenFile']} of context {conn.context!r}: "
+                              f"{exc.strerror}") from None
+    if token:
+        cfg.api_key["BearerToken"] = f"Bearer {token}"
+    elif isinstance(user.get("exec"), dict):
+        _run_exec(conn, cfg, user["exec"], cluster)
+
+
+def _file_or_data(conn: Connection, body: dict, key: str) -> str | None:
+    """A path for ``key``, writing ``key``-data (base64) to a private temp file when that is what is set."""
+    data = body.get(f"{key}-data")
+    if data:
+        import base64
+        import binascii
+
+        try:
+            return _private_file(base64.b64decode(data, validate=False))
+        except (binascii.Error, ValueError):
+            raise PodfixError(f"kubeconfig context {conn.context!r}: {key}-data is not valid base64") from None
+    return body.get(key) or None
+
+
+_TEMP_DIR: list[str] = []
+
+
+def _private_file(content: bytes) -> str:
+    """Write credentials to a 0600 file in a 0700 directory removed at exit (as the client does)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    if not _TEMP_DIR:
+        _TEMP_DIR.append(tempfile.mkdtemp(prefix="podfix-"))
+        atexit.register(shutil.rmtree, _TEMP_DIR[0], True)
+    fd, path = tempfile.mkstemp(dir=_TEMP_DIR[0])
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(content)
+    return path
+
+
+class _Node(dict):
+    """The little of the client's ConfigNode that ExecProvider uses."""
+
+    def safe_get(self, key: str) -> Any:
+        return self.get(key)
+
+    @property
+    def value(self) -> dict:
+        return dict(self)
+
+
+def _run_exec(conn: Connection, cfg: Any, exec_config: dict, cluster: dict) -> None:
+    """Run the exec credential plugin with the client's ExecProvider; refresh when the credential expires."""
+    from kubectl_podfix.cluster import client as kube
+    from kubectl_podfix.diagnose.model import parse_time, utcnow
+
+    command = exec_config.get("command", "?")
+    user_name = conn.config["users"][0]["name"]
+    if exec_config.get("apiVersion") == "client.authentication.k8s.io/v1" and not exec_config.get("interactiveMode"):
+        # NB: client-go refuses a v1 exec plugin without interactiveMode; so does podfix, with kubectl's words.
+        raise PodfixError(f"interactiveMode must be specified for {user_name} to use exec authentication plugin "
+                          f"(context {conn.context!r}): add interactiveMode: IfAvailable (or Never) to its exec section")
+    cluster_info = {k: v for k, v in cluster.items() if k not in ("extensions",)}
+    cluster_info["server"] = conn.server
+    try:
+        provider = kube.exec_provider()(_Node(exec_config), None, _Node(cluster_info))
+    except Exception as exc:  # ConfigException: malformed exec section
+        raise PodfixError(f"kubeconfig context {conn.context!r}: {exc}") from None
+    state: dict[str, Any] = {}
+
+    def load() -> None:
+        try:
+            status = provider.run()
+        except Exception as exc:  # the plugin failed: kubectl fails the same way
+            why = str(exc).removeprefix("exec: ")
+            raise PodfixError(f"the exec credential plugin {command!r} for user in context {conn.context!r} "
+                              f"failed: {why}. Check it is installed and you are logged in "
+                              "(kubectl fails the same way)") from None
+        if status.get("token"):
+            cfg.api_key["BearerToken"] = f"Bearer {status['token']}"
+        elif status.get("clientCertificateData") and status.get("clientKeyData"):
+            cfg.cert_file = _private_file(status["clientCertificateData"].encode())
+            cfg.key_file = _private_file(status["clientKeyData"].encode())
+        else:
+            raise PodfixError(f"the exec credential plugin {command!r} for user in context {conn.context!r} "
+                              "returned no token and no client certificate")
+        state["expiry"] = parse_time(status.get("expirationTimestamp"))
+
+    def refresh(_cfg: Any) -> None:
+        if state.get("expiry") and utcnow() >= state["expiry"]:
+            load()
+
+    load()
+    cfg.refresh_api_key_hook = refresh
+
+
+def _load_with_client(conn: Connection, cfg: Any) -> None:
+    """Auth providers and other rare methods: the client's own KubeConfigLoader."""
+    from kubectl_podfix.cluster import client as kube
+
+    kube_config = kube.kube_config()
+    capture = _Captured()
+    root = logging.getLogger()
+    root.addHandler(capture)
+    try:
+        loader = kube_config.KubeConfigLoader(config_dict=conn.config, active_context=conn.context,
+                                              config_base_path="")
+        loader.load_and_set(cfg)
+    except kube_config.ConfigException as exc:
+        raise PodfixError(f"kubeconfig context {conn.context!r} is invalid: {exc}") from None
+    except Exception as exc:  # a malformed -data field, an auth provider's own failure
+        raise PodfixError(f"kubeconfig context {conn.context!r} could not be loaded: {exc}") from None
+    finally:
+        root.removeHandler(capture)
+    if capture.messages and not any(cfg.api_key.values()) and not cfg.cert_file:
+        raise PodfixError(f"the credentials of context {conn.context!r} could not be loaded: "
+                          + "; ".join(capture.messages))

@@ -1,0 +1,99 @@
+"""From diagnosed pods to the report: the stable JSON contract and the triage groups.
+
+Pure functions. The report is ``{"kind": "PodfixReport", "pods": [...]}``;
+each pod has namespace, name, phase, owner, findings (see docs/findings.md).
+Groups fold replicas failing for the same reason into one row per workload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig, parse_time
+
+REPORT_KIND = "PodfixReport"
+
+
+@dataclass
+class PodResult:
+    ctx: PodContext
+    findings: list[Finding]
+
+    @property
+    def problem(self) -> bool:
+        return any(f.severity in ("error", "warning") for f in self.findings)
+
+    def to_dict(self) -> dict:
+        pod = self.ctx.pod
+        return {
+            "namespace": self.ctx.namespace,
+            "name": self.ctx.name,
+            "phase": dig(pod, "status.phase") or "Unknown",
+            "owner": self.ctx.owner,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def to_report(results: list[PodResult], warnings: list[str] | None = None) -> dict:
+    report: dict = {"kind": REPORT_KIND, "apiVersion": "podfix.io/v1", "pods": [r.to_dict() for r in results]}
+    if warnings:
+        report["warnings"] = list(warnings)
+    return report
+
+
+def since(result: PodResult) -> str | None:
+    """When the diagnosis started, as RFC 3339: the finding's own time, else the pod's start."""
+    first = result.findings[0] if result.findings else None
+    if first and first.since:
+        return first.since
+    pod = result.ctx.pod
+    return dig(pod, "status.startTime") or dig(pod, "metadata.creationTimestamp")
+
+
+@dataclass
+class Group:
+    namespace: str
+    workload: str  # "deploy/web" or "pod/name"
+    code: str
+    title: str
+    results: list[PodResult] = field(default_factory=list)
+    total: int = 0  # pods of the workload seen in the scan
+
+    @property
+    def since(self) -> str | None:
+        times = [t for t in (since(r) for r in self.results) if t]
+        return min(times, key=lambda t: parse_time(t) or t) if times else None
+
+
+_SHORT = {"Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds", "Job": "job", "CronJob": "cronjob",
+          "ReplicaSet": "rs", "ReplicationController": "rc"}
+
+
+def workload_name(owner: dict | None, pod_name: str) -> str:
+    if not owner:
+        return f"pod/{pod_name}"
+    kind = owner.get("kind") or "?"
+    return f"{_SHORT.get(kind, kind.lower())}/{owner.get('name')}"
+
+
+def group(results: list[PodResult], owners_of_all: list[tuple[str, dict | None]] | None = None) -> list[Group]:
+    """Group pods with problems by (namespace, workload, diagnosis code), biggest first."""
+    totals: dict[tuple[str, str], int] = {}
+    for ns, owner in owners_of_all or []:
+        if owner:
+            key = (ns, workload_name(owner, ""))
+            totals[key] = totals.get(key, 0) + 1
+    groups: dict[tuple[str, str, str], Group] = {}
+    for r in results:
+        if not r.problem:
+            continue
+        first = r.findings[0]
+        wl = workload_name(r.ctx.owner, r.ctx.name)
+        key = (r.ctx.namespace, wl, first.code)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = Group(r.ctx.namespace, wl, first.code, first.title)
+        g.results.append(r)
+    for g in groups.values():
+        g.total = max(totals.get((g.namespace, g.workload), 0), len(g.results))
+    return sorted(groups.values(), key=lambda g: (-len(g.results), g.namespace, g.workload, g.code))

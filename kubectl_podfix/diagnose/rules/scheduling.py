@@ -1,0 +1,267 @@
+"""pod.unschedulable: break the scheduler's FailedScheduling message into its parts.
+
+Wordings handled (kube-scheduler framework plugins and the older predicates):
+
+* "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: },
+  2 Insufficient memory. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling,
+  2 No preemption victims found for incoming pod." (1.25+; 1.31+ says "untolerated taint(s)")
+* "0/3 nodes are available: 1 node(s) had taint {node-role.kubernetes.io/master: }, that the pod didn't
+  tolerate, 2 Insufficient cpu." (1.17-1.24) and "3 node(s) had taints that the pod didn't tolerate" (older)
+* "No nodes are available that match all of the following predicates:: Insufficient cpu (3),
+  PodToleratesNodeTaints (1)." and "fit failure summary on nodes : MatchNodeSelector (2)" (1.6-1.9)
+* "pod has unbound immediate PersistentVolumeClaims", 'persistentvolumeclaim "x" not found',
+  "running \"VolumeBinding\" filter plugin for pod \"x\": ..." (1.18-1.20), "no nodes available to schedule pods"
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig, parse_time
+from kubectl_podfix.diagnose.rules.common import describe_event, kubectl
+
+_HEAD = re.compile(r"^\s*(?P<avail>\d+)/(?P<total>\d+) nodes are available:?\s*", re.I)
+_PART_SPLIT = re.compile(r",\s*(?=\d+\s)")
+_COUNTED = re.compile(r"^(?P<count>\d+)\s+(?P<reason>.+?)\s*$")
+_LEGACY = re.compile(r"(?P<reason>[A-Za-z][\w./ -]*?)\s*\((?P<count>\d+)\)")
+_TAINT = re.compile(r"\{(?P<key>[^:}]+):\s*(?P<value>[^}]*)\}")
+
+# (category, matcher) in match order; matchers are lowercase substrings or regexes.
+_CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
+    ("no-nodes", ("no nodes available",)),
+    ("resources", ("insufficient ", "podfitsresources", "didn't have enough resource", "node(s) did not have enough free storage")),
+    ("too-many-pods", ("too many pods",)),
+    ("taint", ("taint", "podtoleratesnodetaints", "tainttoleration")),
+    ("cordoned", ("were unschedulable", "node(s) were unschedulable", "nodeunschedulable", "unschedulable")),
+    ("node-not-ready", ("were not ready", "network unavailable", "had disk pressure", "had memory pressure",
+                        "had pid pressure", "out of disk", "nodenotready")),
+    ("volume", ("persistentvolumeclaim", "volume node affinity", "persistent volumes to bind", "max volume count",
+                "volume zone", "volumebinding", "pvc", "volume")),
+    ("node-affinity", ("node affinity/selector", "node selector", "node affinity", "matchnodeselector",
+                       "didn't match the requested node name", "nodename", "hostname")),
+    ("pod-anti-affinity", ("anti-affinity", "antiaffinity")),
+    ("pod-affinity", ("pod affinity", "matchinterpodaffinity", "interpodaffinity")),
+    ("topology-spread", ("topology spread", "podtopologyspread")),
+    ("ports", ("free ports", "podfitshostports", "nodeports", "host port")),
+]
+
+_ADVICE = {
+    "resources": "the pod requests more {what} than any node has free: lower its requests, free capacity, or add nodes",
+    "too-many-pods": "the nodes are at their pod limit (max pods per node): add nodes or raise maxPods",
+    "taint": "the pod does not tolerate the node taint(s) {what}: add a toleration if it should run there, or use other nodes",
+    "cordoned": "the node(s) are cordoned (unschedulable): uncordon them (kubectl uncordon NODE) when maintenance is over",
+    "node-not-ready": "the node(s) are not ready or under pressure: check kubectl describe node",
+    "node-affinity": "no node has the labels the pod's nodeSelector/nodeAffinity asks for: fix the selector or label a node",
+    "pod-anti-affinity": "pod anti-affinity forbids placing it next to pods already there: relax it (preferred instead of required) or add nodes",
+    "pod-affinity": "pod affinity requires pods that are not on those nodes",
+    "topology-spread": "topologySpreadConstraints cannot be met: relax whenUnsatisfiable or maxSkew, or add nodes in other zones",
+    "ports": "the pod asks for a hostPort already used on those nodes: drop hostPort or run fewer replicas per node",
+    "volume": "a PersistentVolumeClaim cannot be bound or its volume is not reachable from those nodes: check kubectl get pvc",
+    "other": "see the scheduler's message",
+}
+
+_CONTROL_PLANE_TAINTS = ("node-role.kubernetes.io/master", "node-role.kubernetes.io/control-plane")
+
+
+def categorize(reason: str) -> str:
+    low = reason.lower()
+    for cat, needles in _CATEGORIES:
+        if any(n in low for n in needles):
+            return cat
+    return "other"
+
+
+def parse_message(message: str) -> dict:
+    """Split a FailedScheduling message into {available, total, parts: [{count, reason, category, ...}], preemption}."""
+    msg = (message or "").strip()
+    out: dict = {"available": None, "total": None, "parts": [], "preemption": None, "raw": msg}
+    main = msg
+    if "preemption:" in msg:
+        main, preemption = msg.split("preemption:", 1)
+        main = main.rstrip().rstrip(".")
+        out["preemption"] = preemption.strip().rstrip(".")
+    # 1.18-1.20 wrapper: running "VolumeBinding" filter plugin for pod "x": <reason>
+    m = re.search(r'running "?(\w+)"? (?:filter|PreFilter|prefilter) plugin for pod "[^"]*": (.*)', main, re.I)
+    if m:
+        main = m.group(2)
+    if "nodes are available" in main.lower() and not _HEAD.match(main):
+        idx = main.lower().index("nodes are available")
+        pre = re.search(r"(\d+)/(\d+)\s*$", main[:idx])
+        main = main[pre.start():] if pre else main[idx:]
+    head = _HEAD.match(main)
+    body = main
+    if head:
+        out["available"], out["total"] = int(head.group("avail")), int(head.group("total"))
+        body = main[head.end():]
+    body = body.strip().rstrip(".").strip()
+    parts = []
+    if "following predicates" in body or "fit failure summary" in body:
+        tail = body.split(":", 1)[-1] if "fit failure" in body else body.split("::", 1)[-1]
+        for m in _LEGACY.finditer(tail):
+            parts.append((int(m.group("count")), m.group("reason").strip()))
+    elif body:
+        for chunk in _PART_SPLIT.split(body):
+            chunk = chunk.strip().rstrip(".")
+            cm = _COUNTED.match(chunk)
+            if cm:
+                parts.append((int(cm.group("count")), cm.group("reason")))
+            elif chunk:
+                parts.append((None, chunk))
+    for count, reason in parts:
+        part = {"count": count, "reason": reason, "category": categorize(reason)}
+        taints = _TAINT.findall(reason)
+        if taints:
+            part["taints"] = [f"{k}={v.strip()}" if v.strip() else k for k, v in taints]
+        rm = re.match(r"insufficient (\S+)", reason, re.I)
+        if rm:
+            part["resource"] = rm.group(1)
+        pm = re.search(r'persistentvolumeclaim "([^"]+)"', reason, re.I)
+        if pm:
+            part["pvc"] = pm.group(1)
+        out["parts"].append(part)
+    if not out["parts"] and "no nodes available" in msg.lower():
+        out["parts"].append({"count": 0, "reason": "no nodes available to schedule pods", "category": "no-nodes"})
+    return out
+
+
+def blocking_parts(parsed: dict) -> list[dict]:
+    """The parts to act on, most nodes first; control-plane taints (normal) last."""
+    def key(p: dict):
+        cp = p["category"] == "taint" and all(t.split("=")[0] in _CONTROL_PLANE_TAINTS for t in p.get("taints", []) or ["x"])
+        return (cp, -(p.get("count") or 0))
+    return sorted(parsed["parts"], key=key)
+
+
+def _advice(part: dict) -> str:
+    cat = part["category"]
+    if cat == "no-nodes":
+        return "the cluster has no schedulable nodes at all: add nodes"
+    what = part.get("resource") or ", ".join(part.get("taints", [])) or ""
+    return _ADVICE.get(cat, _ADVICE["other"]).format(what=what or "resources").replace("  ", " ")
+
+
+def _requests(ctx: PodContext) -> dict[str, str]:
+    total: dict[str, list[str]] = {}
+    for c in dig(ctx.pod, "spec.containers", []) or []:
+        for res, val in (dig(c, "resources.requests") or {}).items():
+            total.setdefault(res, []).append(str(val))
+    return {k: " + ".join(v) for k, v in total.items()}
+
+
+def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
+    pod = ctx.pod
+    if dig(pod, "spec.nodeName") or dig(pod, "status.phase") not in (None, "Pending"):
+        return
+    if dig(pod, "metadata.deletionTimestamp"):
+        return
+    cond = next((c for c in dig(pod, "status.conditions", []) or [] if c.get("type") == "PodScheduled"), None)
+    gates = [g.get("name") for g in dig(pod, "spec.schedulingGates", []) or [] if isinstance(g, dict)]
+    events = [ev for ev in ctx.events if ev.get("reason") in ("FailedScheduling", "Unschedulable")]
+    scale = [ev for ev in ctx.events if ev.get("reason") in ("TriggeredScaleUp", "NotTriggerScaleUp", "Nominated")]
+    if gates or (cond and cond.get("reason") == "SchedulingGated"):
+        yield Finding(
+            code="pod.unschedulable", severity="warning", container=None,
+            title="waiting for scheduling gates: " + (", ".join(g for g in gates if g) or "?"),
+            explanation=("The pod has schedulingGates; the scheduler ignores it until a controller removes them. "
+                         "Something (a queue controller such as Kueue, or a custom operator) is expected to lift them."),
+            evidence=[f"spec.schedulingGates: {gates}"] + ([f"condition PodScheduled=False ({cond.get('reason')})"] if cond else []),
+            suggestions=[kubectl(ctx, "get", "pod", ctx.name, "-o", "jsonpath={.spec.schedulingGates}")],
+            extra={"scheduling_gates": gates, "blocking": [{"category": "scheduling-gates", "reason": "schedulingGates"}]},
+        )
+        return
+    message = ""
+    if cond and cond.get("status") == "False" and cond.get("reason") == "Unschedulable":
+        message = cond.get("message") or ""
+    if events:
+        message = events[-1].get("message") or message
+    if not message and not (cond and cond.get("status") == "False"):
+        return
+    parsed = parse_message(message)
+    blocking = blocking_parts(parsed)
+    evidence = []
+    if cond and cond.get("status") == "False":
+        evidence.append(f"condition PodScheduled=False ({cond.get('reason') or '?'}) since {cond.get('lastTransitionTime') or '?'}")
+    if events:
+        evidence.append(describe_event(events[-1], ctx.now))
+    elif message:
+        evidence.append(f"scheduler: {message}")
+    for ev in scale[-2:]:
+        evidence.append(describe_event(ev, ctx.now))
+    reqs = _requests(ctx)
+    if reqs:
+        evidence.append("pod requests: " + ", ".join(f"{k}={v}" for k, v in sorted(reqs.items())))
+    sel = dig(pod, "spec.nodeSelector")
+    if sel:
+        evidence.append(f"nodeSelector: {sel}")
+    # PVCs named by the pod, checked against the data when available
+    pvc_notes = []
+    for vol in dig(pod, "spec.volumes", []) or []:
+        claim = dig(vol, "persistentVolumeClaim.claimName")
+        if not claim:
+            continue
+        obj = ctx.related("PersistentVolumeClaim", claim)
+        if obj is not None:
+            phase = dig(obj, "status.phase") or "?"
+            if phase != "Bound":
+                pvc_notes.append(f'PVC "{claim}" is {phase} (storageClass {dig(obj, "spec.storageClassName") or "default"})')
+        elif ctx.knows("PersistentVolumeClaim"):
+            pvc_notes.append(f'PVC "{claim}" does not exist')
+    evidence += pvc_notes
+    if blocking:
+        lines = []
+        for p in blocking:
+            n = p.get("count")
+            lines.append(f"{n} node(s): {p['reason']}" if n is not None else p["reason"])
+        evidence.append("blocking: " + "; ".join(lines))
+    top = blocking[0] if blocking else None
+    total = parsed.get("total")
+    if top:
+        expl = (f"The scheduler cannot place the pod: 0 of {total} nodes fit." if total is not None
+                else "The scheduler cannot place the pod.")
+        for p in blocking[:4]:
+            n = p.get("count")
+            expl += f" {n} node(s): {p['reason']} — {_advice(p)}." if n is not None else f" {p['reason']} — {_advice(p)}."
+        if len(blocking) > 4:
+            expl += f" ({len(blocking) - 4} more reasons in the evidence.)"
+        cp = [p for p in blocking if p["category"] == "taint" and p is not top]
+        if cp and all(t.split("=")[0] in _CONTROL_PLANE_TAINTS for p in cp for t in p.get("taints", [])):
+            expl += " (Control-plane nodes are tainted on purpose; the other nodes are the ones to fix.)"
+    else:
+        expl = f"The scheduler cannot place the pod: {message or 'PodScheduled is False'}."
+    if parsed.get("preemption"):
+        if "not helpful" in parsed["preemption"].lower() or "no preemption victims" in parsed["preemption"].lower():
+            expl += " Evicting lower-priority pods would not help either."
+    if any(ev.get("reason") == "TriggeredScaleUp" for ev in scale):
+        expl += " The cluster autoscaler is adding a node for it; this may resolve itself."
+    sugs = []
+    cats = {p["category"] for p in blocking}
+    if "resources" in cats or "too-many-pods" in cats:
+        sugs.append("kubectl describe nodes | grep -A 8 'Allocated resources'")
+    if "taint" in cats:
+        sugs.append("kubectl get nodes -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints")
+    if "node-affinity" in cats:
+        sugs.append("kubectl get nodes --show-labels")
+    if "cordoned" in cats:
+        sugs.append("kubectl get nodes (SchedulingDisabled = cordoned); kubectl uncordon NODE")
+    if "volume" in cats or pvc_notes:
+        sugs.append(kubectl(ctx, "get", "pvc"))
+        sugs.append(kubectl(ctx, "describe", "pvc"))
+    if "node-not-ready" in cats:
+        sugs.append("kubectl describe nodes")
+    sugs.append(kubectl(ctx, "describe", "pod", ctx.name))
+    since = (cond or {}).get("lastTransitionTime") or (events[0].get("firstTimestamp") if events else None)
+    waited = (ctx.now - parse_time(since)).total_seconds() if parse_time(since) else None
+    sev = "warning" if any(ev.get("reason") == "TriggeredScaleUp" for ev in scale) else "error"
+    title = "cannot be scheduled"
+    if top:
+        title += ": " + top["reason"] + (f" ({top['count']} nodes)" if top.get("count") else "")
+    yield Finding(
+        code="pod.unschedulable", severity=sev, container=None, title=title,
+        explanation=expl, evidence=evidence, suggestions=sugs, since=since,
+        extra={"available": parsed.get("available"), "total": total, "blocking": blocking,
+               "preemption": parsed.get("preemption"), "message": message, "pending_seconds": waited},
+    )
+
+
+RULES = (unschedulable_rule,)

@@ -1,0 +1,366 @@
+"""The one fix engine: show, (dry-)run, confirm, apply and verify a ``Plan``.
+
+Every fixer returns a plan; this module is the only place that writes to the
+cluster on a fixer's behalf. The order is fixed:
+
+1. show the plan: every step with a diff (Secret values masked) and its undo command;
+2. ``--dry-run=client`` stops here;
+3. RBAC preflight: a SelfSubjectAccessReview per verb/resource/namespace the
+   plan needs; anything denied -> nothing is written, the missing permissions
+   are listed, exit 4;
+4. ``--dry-run=server`` sends each step with ``dryRun=All`` and reports the
+   server's verdict (nothing is persisted);
+5. confirmation: a question on a TTY unless ``--yes``; no TTY and no ``--yes``
+   -> not applied, exit 4;
+6. apply the steps in order (field manager ``kubectl-podfix``); when one fails,
+   say precisely which steps were done, which failed and which were not
+   attempted (planners plan against the current state, so a re-run finishes);
+7. wait (optional): poll the workload's pods until a new pod is Ready or fails
+   again (then diagnose it again), or the timeout passes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, TextIO
+
+from kubectl_podfix.diagnose.model import dig
+from kubectl_podfix.errors import Exit
+from kubectl_podfix.fix.plan import JSON_PATCH, Plan, Step, WaitSpec
+from kubectl_podfix.render.plan import denied_text, findings_text, plan_text, results_text
+
+# Waiting reasons that mean "the new pod fails again".
+FAIL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "ImageInspectError",
+                "RegistryUnavailable", "CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError",
+                "RunContainerError"}
+
+
+@dataclass
+class StepResult:
+    step: Step
+    status: str  # done | failed | not attempted | ok | rejected | skipped
+    message: str = ""
+
+
+@dataclass
+class WaitResult:
+    outcome: str  # ready | failed | timeout | error
+    pod: str | None = None
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class EngineResult:
+    code: int
+    applied: bool = False
+    results: list[StepResult] = field(default_factory=list)
+    denied: list[str] = field(default_factory=list)
+    wait: WaitResult | None = None
+
+    @property
+    def done(self) -> list[Step]:
+        return [r.step for r in self.results if r.status == "done"]
+
+
+def run(plan: Plan, cluster, *, dry_run: str = "none", yes: bool = False, interactive: bool | None = None,
+        wait: bool = False, timeout: float = 120.0, out: TextIO | None = None, err: TextIO | None = None,
+        confirm: Callable[[str], bool] | None = None, poll: float = 1.0) -> EngineResult:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if interactive is None:
+        interactive = _isatty(sys.stdin) and _isatty(err)
+    out.write(plan_text(plan))
+    if plan.empty:
+        if wait and plan.wait is not None and dry_run == "none":
+            return _finish_wait(plan, cluster, EngineResult(Exit.OK), timeout, out, err, poll)
+        return EngineResult(Exit.OK)
+    if dry_run == "client":
+        out.write("\nDry run (client): nothing was sent to the API server.\n")
+        return EngineResult(Exit.OK)
+
+    denied = preflight(plan, cluster, err)
+    if denied:
+        out.write("\n" + denied_text(denied))
+        return EngineResult(Exit.REFUSED, denied=denied)
+
+    if dry_run == "server":
+        return _server_dry_run(plan, cluster, out)
+
+    if not yes:
+        if not interactive:
+            err.write("not applied: no terminal to confirm on; re-run with --yes to apply this plan "
+                      "(or --dry-run=server to have the API server check it)\n")
+            return EngineResult(Exit.REFUSED)
+        ask = confirm or _confirm
+        if not ask(f"Apply these {len(plan.steps)} change(s)?"):
+            err.write("not applied: not confirmed\n")
+            return EngineResult(Exit.REFUSED)
+
+    result = apply(plan, cluster)
+    out.write("\n" + ("Applied:\n" if result.code == Exit.OK else "Result (incomplete):\n"))
+    out.write(results_text(result.results))
+    if result.code != Exit.OK:
+        out.write("Nothing else was changed. Fix the cause above and run the same command again: it plans "
+                  "against what is now in the cluster and finishes the job (steps already done are skipped).\n")
+        return result
+    if wait and plan.wait is not None:
+        return _finish_wait(plan, cluster, result, timeout, out, err, poll)
+    return result
+
+
+# -- steps ----------------------------------------------------------------------------------
+
+def send(step: Step, cluster, *, dry_run: bool = False) -> dict:
+    """One step as one API request."""
+    if step.verb == "create":
+        return cluster.create(step.kind, step.namespace, step.body, dry_run=dry_run)
+    if step.verb == "patch":
+        return cluster.patch(step.kind, step.namespace, step.name, step.body,
+                             content_type=step.content_type or "application/strategic-merge-patch+json",
+                             dry_run=dry_run)
+    if step.verb == "replace":
+        return cluster.replace(step.kind, step.namespace, step.name, step.body, dry_run=dry_run)
+    return cluster.delete(step.kind, step.namespace, step.name, dry_run=dry_run, uid=step.uid)
+
+
+def _why(step: Step, exc) -> str:
+    status = getattr(exc, "status", None)
+    message = getattr(exc, "message", None) or str(exc)
+    if status == 422 and step.content_type == JSON_PATCH:
+        return (f"{step.kind} {step.name} changed after podfix read it (the patch's test failed), so nothing was "
+                "overwritten: run the command again to plan against the new state")
+    if status == 409 and step.verb == "create":
+        return f"{message}: it was created meanwhile; run the command again to plan against it"
+    if status == 409 and step.verb == "delete":
+        return f"{message}: the pod was already replaced"
+    return message
+
+
+def apply(plan: Plan, cluster) -> EngineResult:
+    from kubectl_podfix.cluster.api import ApiError
+
+    results: list[StepResult] = []
+    code = Exit.OK
+    for i, step in enumerate(plan.steps):
+        try:
+            send(step, cluster)
+        except ApiError as exc:
+            if step.verb == "delete" and exc.status == 404:
+                results.append(StepResult(step, "done", "already gone"))
+                continue
+            results.append(StepResult(step, "failed", _why(step, exc)))
+            results.extend(StepResult(s, "not attempted") for s in plan.steps[i + 1:])
+            code = Exit.REFUSED if exc.status == 403 else Exit.ERROR
+            break
+        results.append(StepResult(step, "done"))
+        if step.verb == "delete" and any(s.verb == "create" and (s.kind, s.namespace, s.name) ==
+                                         (step.kind, step.namespace, step.name) for s in plan.steps[i + 1:]):
+            _wait_gone(step, cluster)
+    return EngineResult(code, applied=any(r.status == "done" for r in results), results=results)
+
+
+def _wait_gone(step: Step, cluster, timeout: float = 90.0, poll: float = 1.0) -> None:
+    """Before re-creating an object under the same name, wait until its deletion has finished
+    (a terminating pod still holds its name: the create would get 409 AlreadyExists)."""
+    from kubectl_podfix.cluster.api import ApiError
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            cluster.get(step.kind, step.namespace, step.name)
+        except ApiError as exc:
+            if exc.status == 404:
+                return
+            raise
+        time.sleep(poll)
+
+
+def _server_dry_run(plan: Plan, cluster, out: TextIO) -> EngineResult:
+    from kubectl_podfix.cluster.api import ApiError
+
+    results: list[StepResult] = []
+    code = Exit.OK
+    deleted: set[tuple[str, str | None, str]] = set()
+    for step in plan.steps:
+        key = (step.kind, step.namespace, step.name)
+        if step.verb == "create" and key in deleted:
+            results.append(StepResult(step, "skipped", "depends on the deletion above, which a dry run does not do"))
+            continue
+        try:
+            send(step, cluster, dry_run=True)
+            results.append(StepResult(step, "ok"))
+        except ApiError as exc:
+            results.append(StepResult(step, "rejected", _why(step, exc)))
+            code = Exit.REFUSED if exc.status == 403 else Exit.ERROR
+        if step.verb == "delete":
+            deleted.add(key)
+    out.write("\nDry run (server): the API server checked each step with dryRun=All; nothing was persisted.\n")
+    out.write(results_text(results))
+    return EngineResult(code, results=results)
+
+
+# -- RBAC preflight ----------------------------------------------------------------------------
+
+def needed_permissions(plan: Plan) -> list[tuple[str, str, str, str | None]]:
+    """(verb, group, resource, namespace) for every write in the plan, each once, in plan order."""
+    seen: list[tuple[str, str, str, str | None]] = []
+    for step in plan.steps:
+        group, resource = step.resource
+        verb = "update" if step.verb == "replace" else step.verb
+        item = (verb, group, resource, step.namespace)
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+def describe_permission(verb: str, group: str, resource: str, namespace: str | None) -> str:
+    qualified = f"{resource}.{group}" if group else resource
+    where = f' in namespace "{namespace}"' if namespace else " cluster-wide"
+    return f"{verb} {qualified}{where}"
+
+
+def preflight(plan: Plan, cluster, err: TextIO) -> list[str]:
+    """The permissions the plan needs that the API server says the user lacks ([] = all allowed)."""
+    from kubectl_podfix.cluster.api import ApiError
+
+    denied = []
+    for verb, group, resource, namespace in needed_permissions(plan):
+        try:
+            allowed, _reason = cluster.access_review(verb, group, resource, namespace)
+        except ApiError as exc:
+            err.write(f"warning: could not check permissions in advance ({exc.message}); the API server "
+                      "still checks each step\n")
+            return []
+        if not allowed:
+            denied.append(describe_permission(verb, group, resource, namespace))
+    return denied
+
+
+# -- waiting -----------------------------------------------------------------------------------
+
+def _isatty(stream) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _confirm(question: str) -> bool:
+    import click
+
+    return click.confirm(question, default=False, err=True)
+
+
+def classify(pod: dict) -> tuple[str, str]:
+    """("ready" | "failed" | "pending", why) for one pod."""
+    for cond in dig(pod, "status.conditions", []) or []:
+        if cond.get("type") == "Ready" and cond.get("status") == "True":
+            return "ready", "Ready"
+    if dig(pod, "status.phase") == "Failed":
+        return "failed", dig(pod, "status.reason") or "Failed"
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for status in dig(pod, "status." + key, []) or []:
+            reason = dig(status, "state.waiting.reason")
+            if reason in FAIL_REASONS:
+                message = dig(status, "state.waiting.message") or ""
+                return "failed", f"{status.get('name')}: {reason}" + (f" ({message})" if message else "")
+    reasons = [dig(s, "state.waiting.reason") for s in dig(pod, "status.containerStatuses", []) or []]
+    reasons = [r for r in reasons if r]
+    return "pending", reasons[0] if reasons else (dig(pod, "status.phase") or "Pending")
+
+
+def _new_pods(spec: WaitSpec, cluster) -> list[dict]:
+    from kubectl_podfix.cluster.api import ApiError
+
+    if spec.selector:
+        pods = list(cluster.list("Pod", spec.namespace, label_selector=spec.selector))
+    elif spec.pod_name:
+        try:
+            pods = [cluster.get("Pod", spec.namespace, spec.pod_name)]
+        except ApiError as exc:
+            if exc.status == 404:
+                return []
+            raise
+    else:
+        return []
+    old = set(spec.old_uids)
+    return [p for p in pods if dig(p, "metadata.uid") not in old and not dig(p, "metadata.deletionTimestamp")]
+
+
+def wait_for(spec: WaitSpec, cluster, *, timeout: float, err: TextIO, poll: float = 1.0,
+             clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> WaitResult:
+    """Poll until ``spec.expect`` new pods are Ready, one fails again, or ``timeout`` seconds pass."""
+    from kubectl_podfix.cluster.api import ApiError
+
+    started = clock()
+    progress = _isatty(err)
+    shown = False
+    try:
+        while True:
+            elapsed = clock() - started
+            try:
+                pods = _new_pods(spec, cluster)
+            except ApiError as exc:
+                return WaitResult("error", None, f"could not watch the pods: {exc.message}", elapsed)
+            ready = []
+            for pod in pods:
+                state, why = classify(pod)
+                if state == "failed":
+                    return WaitResult("failed", dig(pod, "metadata.name"), why, elapsed)
+                if state == "ready":
+                    ready.append(dig(pod, "metadata.name"))
+            if len(ready) >= spec.expect:
+                return WaitResult("ready", ready[0], f"{', '.join(ready)} Ready", elapsed)
+            if elapsed >= timeout:
+                waiting = ", ".join(f"{dig(p, 'metadata.name')} {classify(p)[1]}" for p in pods) or "no new pod yet"
+                return WaitResult("timeout", None, f"after {int(timeout)}s: {waiting}", elapsed)
+            if progress:
+                err.write(f"\r\033[Kwaiting for {spec.label}: {len(ready)}/{spec.expect} new pod(s) Ready, "
+                          f"{int(elapsed)}s...")
+                err.flush()
+                shown = True
+            sleep(min(poll, max(timeout - elapsed, 0.05)))
+    finally:
+        if shown:
+            err.write("\r\033[K")
+            err.flush()
+
+
+def diagnose_pod(cluster, namespace: str, name: str) -> str:
+    """Explain a pod again (gather + rules) as text; a one-line note when that is not possible."""
+    from kubectl_podfix.cluster.api import ApiError
+    from kubectl_podfix.errors import PodfixError
+
+    try:
+        from kubectl_podfix.cluster.gather import contexts, gather_pod
+        from kubectl_podfix.diagnose.rules import diagnose
+    except ImportError as exc:  # a rule family not installed
+        return f"(cannot diagnose again: {exc})\n"
+    try:
+        snap = gather_pod(cluster, namespace, name)
+    except (ApiError, PodfixError) as exc:
+        return f"(cannot diagnose pod {name} again: {exc.message})\n"
+    ctxs = contexts(snap)
+    return findings_text(diagnose(ctxs[0]) if ctxs else [], name)
+
+
+def _finish_wait(plan: Plan, cluster, result: EngineResult, timeout: float, out: TextIO, err: TextIO,
+                 poll: float) -> EngineResult:
+    spec = plan.wait
+    assert spec is not None
+    outcome = wait_for(spec, cluster, timeout=timeout, err=err, poll=poll)
+    result.wait = outcome
+    secs = f"{outcome.seconds:.0f}s"
+    if outcome.outcome == "ready":
+        out.write(f"\nResult: {spec.label}: new pod {outcome.message} after {secs}.\n")
+        return result
+    if outcome.outcome == "failed":
+        out.write(f"\nResult: {spec.label}: new pod {outcome.pod} fails again: {outcome.message}\n")
+        out.write(diagnose_pod(cluster, spec.namespace, outcome.pod or ""))
+    elif outcome.outcome == "timeout":
+        out.write(f"\nResult: {spec.label}: no new pod Ready {outcome.message} (raise --timeout to wait longer; "
+                  f"kubectl get pods -n {spec.namespace} -w to watch)\n")
+    else:
+        out.write(f"\nResult: {outcome.message}\n")
+    result.code = Exit.ERROR
+    return result
