@@ -652,7 +652,8 @@ def naive_worker(kubeconfig: str) -> None:
     """The per-pod strategy: LIST pods, then per failing pod one events LIST and one owner GET."""
     from kubectl_podfix.cli.options import connect
     from kubectl_podfix.cluster.api import ApiError
-    from kubectl_podfix.cluster.gather import contexts, is_suspect, normalize_event, top_owner
+    from kubectl_podfix.cluster.gather import is_suspect, normalize_event
+    from kubectl_podfix.diagnose.context import contexts, top_owner
     from kubectl_podfix.diagnose.model import Snapshot, dig
     from kubectl_podfix.diagnose.report import PodResult
     from kubectl_podfix.diagnose.rules import diagnose

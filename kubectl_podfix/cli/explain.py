@@ -38,6 +38,7 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
     With no TARGET, every pod with a problem in the namespace (or with -A, the cluster).
     """
     from kubectl_podfix.diagnose import explain as job
+    from kubectl_podfix.diagnose.model import parse_target
     from kubectl_podfix.render import report as render
 
     if files and fix:
@@ -47,21 +48,27 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
     if target and (all_namespaces or selector):
         raise UsageError("a TARGET cannot be combined with -A or -l")
     if target:
-        job.parse_target(target)  # a malformed TYPE/NAME is a usage error before any connection
-    if probe and (files or not target or job.parse_target(target)[0] != "Pod"):
+        parse_target(target)  # a malformed TYPE/NAME is a usage error before any connection
+    if probe and (files or not target or parse_target(target)[0] != "Pod"):
         raise UsageError("--node-check needs one POD (not -f, a workload or a scope): "
                          "kubectl podfix explain POD --node-check")
     if files:
-        outcome = job.from_files(list(files), pod=target, namespace=opts.get("namespace"))
+        from kubectl_podfix.cluster import bundle
+
+        snap = bundle.read(list(files))
+        outcome = job.from_snapshot(snap, pod=target, namespace=opts.get("namespace"), paths=list(files))
     else:
+        from kubectl_podfix.cluster.gather import gather_target
+
         cluster = connect(opts)
         progress = Progress()
         try:
-            outcome = job.live(cluster, target=target, namespace=cluster.conn.namespace,
-                               all_namespaces=all_namespaces, label_selector=selector,
-                               field_selector=field_selector, progress=progress)
+            snap, kind, name = gather_target(cluster, target=target, namespace=cluster.conn.namespace,
+                                             all_namespaces=all_namespaces, label_selector=selector,
+                                             field_selector=field_selector, progress=progress)
         finally:
             progress.done()
+        outcome = job.from_cluster(snap, kind, name, requests=cluster.requests)
     probe_code = 0
     if probe:
         from kubectl_podfix.cli.node_check import interactive

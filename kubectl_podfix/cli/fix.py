@@ -132,7 +132,8 @@ def _findings(cluster, w) -> list:
     if w.pod is None:
         return []
     try:
-        from kubectl_podfix.cluster.gather import contexts, gather_pod
+        from kubectl_podfix.cluster.gather import gather_pod
+        from kubectl_podfix.diagnose.context import contexts
         from kubectl_podfix.diagnose.rules import diagnose
 
         snap = gather_pod(cluster, w.namespace, dig(w.pod, "metadata.name"))

@@ -17,7 +17,8 @@ import gc
 import re
 from typing import Callable, Iterable
 
-from kubectl_podfix.diagnose.model import PodContext, Snapshot, dig, event_time, utcnow
+from kubectl_podfix.diagnose.context import top_owner
+from kubectl_podfix.diagnose.model import Snapshot, dig, parse_target, selector_string
 from kubectl_podfix.errors import PodfixError
 
 IMAGE_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
@@ -124,59 +125,6 @@ def is_suspect(pod: dict) -> bool:
         if cond.get("type") == "Ready" and cond.get("status") != "True":
             return True
     return any((s.get("restartCount") or 0) > 0 or dig(s, "state.waiting") for s in _statuses(pod))
-
-
-def top_owner(pod: dict, snapshot: Snapshot) -> dict | None:
-    """{"kind", "name"} of the pod's top controller, following ownerReferences through the snapshot."""
-    refs = dig(pod, "metadata.ownerReferences", []) or []
-    ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
-    if not ref:
-        return None
-    kind, name = ref.get("kind"), ref.get("name")
-    ns = dig(pod, "metadata.namespace", "")
-    if kind == "Node":  # a static pod's mirror: no controller to change
-        return None
-    for _ in range(4):
-        owner = snapshot.get(kind, ns, name)
-        if owner is None:
-            break
-        up = [r for r in dig(owner, "metadata.ownerReferences", []) or [] if r.get("controller")]
-        if not up:
-            break
-        kind, name = up[0].get("kind"), up[0].get("name")
-    if kind == "ReplicaSet" and snapshot.get("ReplicaSet", ns, name) is None:
-        # NB: a Deployment names its ReplicaSets "<deployment>-<pod-template-hash>" and labels
-        # the pods with that hash, so the Deployment is known without another request.
-        hash_ = dig(pod, "metadata.labels", {}).get("pod-template-hash")
-        if isinstance(hash_, str) and hash_ and isinstance(name, str) and name.endswith("-" + hash_):
-            return {"kind": "Deployment", "name": name[: -len(hash_) - 1]}
-    return {"kind": kind, "name": name}
-
-
-def contexts(snapshot: Snapshot, pods: Iterable[dict] | None = None) -> list[PodContext]:
-    """Build one PodContext per pod, joining events by involvedObject uid (or name for uid-less files)."""
-    by_uid: dict[str, list[dict]] = {}
-    by_name: dict[tuple[str, str], list[dict]] = {}
-    for ev in snapshot.events:
-        inv = ev.get("involvedObject") or {}
-        if inv.get("kind") not in (None, "", "Pod"):
-            continue
-        ns = inv.get("namespace") or dig(ev, "metadata.namespace", "")
-        if inv.get("uid"):
-            by_uid.setdefault(inv["uid"], []).append(ev)
-        by_name.setdefault((ns, inv.get("name") or ""), []).append(ev)
-    now = utcnow()
-    out = []
-    for pod in (snapshot.pods if pods is None else pods):
-        uid = dig(pod, "metadata.uid")
-        key = (dig(pod, "metadata.namespace", "") or "", dig(pod, "metadata.name", "") or "")
-        if uid and uid in by_uid:
-            events = by_uid[uid]
-        else:
-            events = [ev for ev in by_name.get(key, []) if not (dig(ev, "involvedObject.uid") and uid)]
-        events = sorted(events, key=lambda e: event_time(e) or now)
-        out.append(PodContext(pod=pod, events=events, snapshot=snapshot, owner=top_owner(pod, snapshot), now=now))
-    return out
 
 
 # -- live gathering ---------------------------------------------------------------
@@ -520,3 +468,36 @@ def _fetch_logs(snap: Snapshot, cluster, pods: list[dict], scope: bool = False) 
         for key, text in pool.map(fetch, wanted):
             if text is not None:
                 snap.logs[key] = text
+
+
+def gather_target(cluster, *, target: str | None, namespace: str, all_namespaces: bool = False,
+                  label_selector: str | None = None, field_selector: str | None = None,
+                  progress: Callable[[str], None] | None = None) -> tuple[Snapshot, str | None, str | None]:
+    """What ``explain`` asks for: one pod, a workload's pods, a namespace or the cluster.
+
+    Returns the snapshot and the target's (kind, name), or (None, None) for a scope.
+    """
+    kind, name = parse_target(target) if target else (None, None)
+    if kind == "Pod":
+        return gather_pod(cluster, namespace, name), kind, name
+    ns_scope: str | None = None if all_namespaces else namespace
+    if kind:
+        workload = _get_workload(cluster, kind, namespace, name)
+        selector = dig(workload, "spec.selector") if kind != "CronJob" else None
+        if selector:
+            label_selector = selector_string(selector)
+        ns_scope = namespace
+    snap = gather_scope(cluster, ns_scope, label_selector=label_selector, field_selector=field_selector,
+                        progress=progress)
+    return snap, kind, name
+
+
+def _get_workload(cluster, kind: str, namespace: str, name: str) -> dict:
+    from kubectl_podfix.cluster.api import ApiError
+
+    try:
+        return cluster.get(kind, namespace, name)
+    except ApiError as exc:
+        if exc.status == 404:
+            raise PodfixError(f'{kind.lower()} "{name}" not found in namespace "{namespace}"') from None
+        raise

@@ -332,7 +332,8 @@ def diagnose_pod(cluster, namespace: str, name: str) -> str:
     from kubectl_podfix.errors import PodfixError
 
     try:
-        from kubectl_podfix.cluster.gather import contexts, gather_pod
+        from kubectl_podfix.cluster.gather import gather_pod
+        from kubectl_podfix.diagnose.context import contexts
         from kubectl_podfix.diagnose.rules import diagnose
     except ImportError as exc:  # a rule family not installed
         return f"(cannot diagnose again: {exc})\n"

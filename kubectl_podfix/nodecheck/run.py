@@ -324,7 +324,8 @@ def run_probe(cluster, namespace: str, pod_name: str, *, findings: list[Finding]
 
 def _diagnose(cluster, namespace: str, pod_name: str) -> list[Finding]:
     try:
-        from kubectl_podfix.cluster.gather import contexts, gather_pod
+        from kubectl_podfix.cluster.gather import gather_pod
+        from kubectl_podfix.diagnose.context import contexts
         from kubectl_podfix.diagnose.rules import diagnose
 
         ctxs = contexts(gather_pod(cluster, namespace, pod_name))

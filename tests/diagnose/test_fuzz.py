@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kubectl_podfix.cluster import bundle, gather
+from kubectl_podfix.diagnose.context import contexts
 from kubectl_podfix.diagnose.model import Snapshot
 from kubectl_podfix.diagnose.report import PodResult
 from kubectl_podfix.diagnose.rules import RULES, diagnose
@@ -311,7 +312,7 @@ random_cases = st.tuples(pods, st.lists(events, max_size=4), st.lists(related, m
 def test_rules_never_raise(case, missing, listed, source):
     snap = snapshot_of(*case, missing, listed, source)
     results = []
-    for ctx in gather.contexts(snap):
+    for ctx in contexts(snap):
         gather.needs_logs(ctx.pod)
         gather.is_suspect(ctx.pod)
         gather.pull_failing(ctx.pod)
@@ -380,7 +381,7 @@ def test_bundle_reader_raises_only_podfix_errors(tmp_path_factory, objs, data):
     from kubectl_podfix.diagnose import explain
 
     try:
-        outcome = explain.from_files([str(path)])
+        outcome = explain.from_snapshot(bundle.read([str(path)]), paths=[str(path)])
     except PodfixError as exc:
         assert exc.message and "\n" not in exc.message, exc.message
         return
@@ -389,7 +390,7 @@ def test_bundle_reader_raises_only_podfix_errors(tmp_path_factory, objs, data):
            owners_of_all=outcome.snapshot.owners_of_all, scope=outcome.scope)
     out = path.parent / "resaved.yaml"
     bundle.write(str(out), outcome.snapshot, [r.ctx.pod for r in outcome.results])
-    again = explain.from_files([str(out)])
+    again = explain.from_snapshot(bundle.read([str(out)]), paths=[str(out)])
     assert [r.to_dict() if hasattr(r, "to_dict") else None for r in again.results] == \
         [r.to_dict() if hasattr(r, "to_dict") else None for r in outcome.results]
 
