@@ -18,8 +18,8 @@ import json
 import sys
 from typing import Any, Iterator
 
-from kubectl_podfix.cluster.api import redact_secret
 from kubectl_podfix.cluster.gather import normalize_event
+from kubectl_podfix.cluster.redact import redact_secret
 from kubectl_podfix.diagnose.model import Snapshot
 from kubectl_podfix.errors import PodfixError
 

@@ -18,7 +18,7 @@ inside the zipapp) let single modules load without their package ``__init__``.
 When something already imported the full client (tests, a host program), that
 one is used unchanged.
 
-Only this module, kubeconfig.py and cluster.py touch the client.
+Only this module, kubeconfig.py and transport.py (the pool) touch the client.
 """
 
 from __future__ import annotations
