@@ -55,63 +55,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+from .resources import BY_KIND, BY_PATH, GENERATION_KINDS, STATUS_KINDS, VERSION, Res, dig, discovery, now, \
+    served_groups
+from .status import ApiError, invalid, not_found, status_body, status_details
 
-
-@dataclass(frozen=True)
-class Res:
-    group: str
-    version: str
-    plural: str
-    kind: str
-    namespaced: bool = True
-    short: tuple = ()
-    verbs: tuple = ALL_VERBS
-    cats: tuple = ()
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
-    def gr(self) -> str:  # GroupResource as the server prints it: "deployments.apps"
-        return f"{self.plural}.{self.group}" if self.group else self.plural
-
-    @property
-    def store(self) -> str:  # both Event APIs share the core store
-        return "events" if self.kind == "Event" else self.gr
-
-
-RESOURCES = [
-    Res("", "v1", "pods", "Pod", short=("po",), cats=("all",)),
-    Res("", "v1", "events", "Event", short=("ev",)),
-    Res("", "v1", "serviceaccounts", "ServiceAccount", short=("sa",)),
-    Res("", "v1", "secrets", "Secret"),
-    Res("", "v1", "configmaps", "ConfigMap", short=("cm",)),
-    Res("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short=("pvc",)),
-    Res("", "v1", "nodes", "Node", False, ("no",)),
-    Res("", "v1", "namespaces", "Namespace", False, ("ns",)),
-    Res("apps", "v1", "replicasets", "ReplicaSet", short=("rs",), cats=("all",)),
-    Res("apps", "v1", "deployments", "Deployment", short=("deploy",), cats=("all",)),
-    Res("apps", "v1", "statefulsets", "StatefulSet", short=("sts",), cats=("all",)),
-    Res("apps", "v1", "daemonsets", "DaemonSet", short=("ds",), cats=("all",)),
-    Res("batch", "v1", "jobs", "Job", cats=("all",)),
-    Res("batch", "v1", "cronjobs", "CronJob", short=("cj",), cats=("all",)),
-    Res("events.k8s.io", "v1", "events", "Event", short=("ev",)),
-    Res("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False, verbs=("create",)),
-    Res("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", verbs=("get", "list")),
-    Res("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, verbs=("get", "list")),
-]
-BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
-BY_KIND: dict[tuple[str, str], Res] = {}
-for _r in RESOURCES:
-    BY_KIND.setdefault((_r.group, _r.kind), _r)
-    BY_KIND.setdefault(("*", _r.kind), _r)  # first wins: core Event before events.k8s.io
-GENERATION_KINDS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"}
-STATUS_KINDS = GENERATION_KINDS | {"Pod", "Node", "Namespace", "PersistentVolumeClaim"}
-VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0", "gitCommit": "0" * 40,
-           "gitTreeState": "clean", "buildDate": "2024-12-11T00:00:00Z", "goVersion": "go1.23.3",
-           "compiler": "gc", "platform": "linux/amd64"}
 
 POD_FIELDS = {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
               "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"}
@@ -129,19 +76,6 @@ NEW_EVENT_FIELDS = {"regarding." + f: "involvedObject." + f for f in (
     "reason": "reason", "type": "type", "reportingController": "reportingComponent",
     "deprecatedSource": "source", "metadata.name": "metadata.name", "metadata.namespace": "metadata.namespace"}
 
-REASONS = {400: ("BadRequest", "the server rejected our request for an unknown reason"),
-           401: ("Unauthorized", "Unauthorized"), 403: ("Forbidden", "forbidden"),
-           404: ("NotFound", "the server could not find the requested resource"),
-           405: ("MethodNotAllowed", "the server does not allow this method on the requested resource"),
-           406: ("NotAcceptable", "the server was unable to respond with a content type that the client supports"),
-           409: ("Conflict", "the server reported a conflict"), 410: ("Expired", "the resource has expired"),
-           415: ("UnsupportedMediaType", "the server does not support the media type"),
-           422: ("Invalid", "the server rejected our request due to an error in our request"),
-           429: ("TooManyRequests", "Too many requests, please try again later."),
-           500: ("InternalError", 'an error on the server ("") has prevented the request from succeeding'),
-           503: ("ServiceUnavailable", "the server is currently unable to handle the request"),
-           504: ("Timeout", "the server was unable to return a response in the time allotted, "
-                            "but may still be processing the request")}
 EXPIRED = ("The provided continue parameter is too old to display a consistent list result. You can start a "
            "new list without the continue parameter, or use the continue token in this response to retrieve "
            "the remainder of the results. Continuing with the provided token results in an inconsistent list "
@@ -156,43 +90,6 @@ LABEL_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 
 
-def status_body(code: int, message: str | None = None, reason: str | None = None, details: dict | None = None):
-    default_reason, default_message = REASONS.get(code, ("Unknown", f"the server responded with the status "
-                                                                    f"code {code} but did not return more information"))
-    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": default_message if message is None else message, "reason": reason or default_reason}
-    if details is not None:
-        body["details"] = details
-    body["code"] = code
-    return body
-
-
-class ApiError(Exception):
-    def __init__(self, code: int, message: str | None = None, reason: str | None = None, details=None):
-        super().__init__(message)
-        self.code, self.body = code, status_body(code, message, reason, details)
-
-
-def _details(res: Res, name: str | None = None, **extra) -> dict:
-    d = {"name": name} if name else {}
-    if res.group:
-        d["group"] = res.group
-    d["kind"] = res.plural
-    return {**d, **extra}
-
-
-def not_found(res: Res, name: str) -> ApiError:
-    return ApiError(404, f'{res.gr} "{name}" not found', details=_details(res, name))
-
-
-def invalid(res: Res, name: str, errors: list[tuple[str, str, str]]) -> ApiError:
-    """422 like the real validation: errors are (field, cause reason, message)."""
-    msgs = [f"{f}: {m}" for f, _, m in errors]
-    text = msgs[0] if len(msgs) == 1 else "[" + ", ".join(msgs) + "]"
-    causes = [{"reason": r, "message": m, "field": f} for f, r, m in errors]
-    kind_details = {"name": name, "group": res.group, "kind": res.kind, "causes": causes}
-    return ApiError(422, f'{res.kind} "{name}" is invalid: {text}',
-                    details={k: v for k, v in kind_details.items() if v})
 
 
 def _int(req, name: str) -> int | None:
@@ -205,15 +102,6 @@ def _int(req, name: str) -> int | None:
 def _keystr(key: tuple[str, str]) -> str:  # etcd orders by "ns/name"
     return f"{key[0]}/{key[1]}" if key[0] else key[1]
 
-
-def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def dig(obj: Any, path: str) -> Any:
-    for key in path.split("."):
-        obj = obj.get(key) if isinstance(obj, dict) else None
-    return obj
 
 
 # ---------------------------------------------------------------- selectors
@@ -924,29 +812,7 @@ class FakeAPIServer:
 
     def _groups(self) -> list[tuple[str, str]]:
         metrics = any(self._store.get(k) for k in ("pods.metrics.k8s.io", "nodes.metrics.k8s.io"))
-        seen = []
-        for r in RESOURCES:
-            if r.group and (r.group, r.version) not in seen and (metrics or r.group != "metrics.k8s.io"):
-                seen.append((r.group, r.version))
-        return seen
-
-    def _discovery(self, group: str, version: str) -> dict:
-        resources = []
-        for r in RESOURCES:
-            if (r.group, r.version) != (group, version):
-                continue
-            entry = {"name": r.plural, "singularName": r.kind.lower(), "namespaced": r.namespaced,
-                     "kind": r.kind, "verbs": list(r.verbs)}
-            if r.short:
-                entry["shortNames"] = list(r.short)
-            if r.cats:
-                entry["categories"] = list(r.cats)
-            resources.append(entry)
-            if r.kind == "Pod" and not group:
-                resources.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod",
-                                  "verbs": ["get"]})
-        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}".lstrip("/"),
-                "resources": resources}
+        return served_groups(metrics)
 
     def _dispatch(self, req: Request, hooks: list) -> tuple[int, Any]:
         if self.token and req.headers.get("authorization") != f"Bearer {self.token}":
@@ -973,7 +839,7 @@ class FakeAPIServer:
         else:
             raise ApiError(404, details={})
         if not rest:
-            return 200, self._discovery(group, version)
+            return 200, discovery(group, version)
         ns = None
         if rest[0] == "namespaces" and len(rest) >= 3 and (group, version, rest[2]) in BY_PATH:
             ns, rest = rest[1], rest[2:]
@@ -1022,7 +888,7 @@ class FakeAPIServer:
         scope = f'in the namespace "{ns}"' if ns else "at the cluster scope"
         resource = f"{res.plural}/{sub}" if sub else res.plural
         raise ApiError(403, f'{head} is forbidden: User "{self.user}" cannot {verb} resource "{resource}" '
-                            f'in API group "{res.group}" {scope}', details=_details(res, name))
+                            f'in API group "{res.group}" {scope}', details=status_details(res, name))
 
     def _access_review(self, body: dict) -> dict:
         attrs = dig(body, "spec.resourceAttributes")
@@ -1307,7 +1173,7 @@ class FakeAPIServer:
             self._validate(res, obj, None)
             if self._lookup(res.store, ns or "", meta["name"]):
                 raise ApiError(409, f'{res.gr} "{meta["name"]}" already exists', "AlreadyExists",
-                               _details(res, meta["name"]))
+                               status_details(res, meta["name"]))
             for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "uid"):
                 meta.pop(k, None)
             self._defaults(res, obj)
@@ -1318,7 +1184,7 @@ class FakeAPIServer:
             if meta.get("resourceVersion") not in (None, "", old["metadata"]["resourceVersion"]):
                 raise ApiError(409, f'Operation cannot be fulfilled on {res.gr} "{name}": the object has been '
                                     "modified; please apply your changes to the latest version and try again",
-                               "Conflict", _details(res, name))
+                               "Conflict", status_details(res, name))
             self._validate(res, obj, old)
             for k in ("uid", "creationTimestamp", "deletionTimestamp", "generation"):
                 meta.pop(k, None)
@@ -1356,7 +1222,7 @@ class FakeAPIServer:
         for key, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
             if pre.get(key) and pre[key] != obj["metadata"].get(key):
                 raise ApiError(409, f"Precondition failed: {label} in precondition: {pre[key]}, {label} in object "
-                                    f"meta: {obj['metadata'].get(key)}", "Conflict", _details(res, name))
+                                    f"meta: {obj['metadata'].get(key)}", "Conflict", status_details(res, name))
         dry = self._dry_run(req, opts)
         obj = copy.deepcopy(obj)
         if obj["metadata"].get("finalizers"):  # stays until its finalizers are removed
