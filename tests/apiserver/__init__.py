@@ -57,7 +57,9 @@ import yaml
 
 from .resources import BY_KIND, BY_PATH, GENERATION_KINDS, STATUS_KINDS, VERSION, Res, dig, discovery, now, \
     served_groups
-from .status import ApiError, invalid, not_found, status_body, status_details
+from .defaults import apply_defaults
+from .status import ApiError, not_found, status_body, status_details
+from .validation import DNS1123, validate
 
 
 POD_FIELDS = {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
@@ -81,11 +83,6 @@ EXPIRED = ("The provided continue parameter is too old to display a consistent l
            "the remainder of the results. Continuing with the provided token results in an inconsistent list "
            "- objects that were created, modified, or deleted between the time the first chunk was returned "
            "and now may show up in the list.")
-POD_FORBIDDEN = ("spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`,"
-                 "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions "
-                 "to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it "
-                 "was previously negative)")
-DNS1123 = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 LABEL_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 
@@ -510,17 +507,6 @@ def pod_cells(pod: dict) -> list:
     return [pod["metadata"]["name"], f"{ready}/{len(spec.get('containers') or [])}", reason, restart_cell,
             _age(pod["metadata"].get("creationTimestamp")), st.get("podIP") or "<none>",
             spec.get("nodeName") or "<none>", st.get("nominatedNodeName") or "<none>", "<none>"]
-
-
-def qos_class(containers: list[dict]) -> str:
-    rs = [c.get("resources") or {} for c in containers]
-    if not any(r.get("requests") or r.get("limits") for r in rs):
-        return "BestEffort"
-    for r in rs:
-        lim, req = r.get("limits") or {}, r.get("requests") or {}
-        if not {"cpu", "memory"} <= set(lim) or any(req.get(k, lim[k]) != lim[k] for k in ("cpu", "memory")):
-            return "Burstable"
-    return "Guaranteed"
 
 
 def _col(name, typ="string", fmt="", priority=0, desc=""):
@@ -1047,70 +1033,6 @@ class FakeAPIServer:
             raise ApiError(422, f'dryRun: Unsupported value: "{values[0]}": supported values: "All"')
         return bool(values)
 
-    def _validate(self, res: Res, obj: dict, old: dict | None) -> None:
-        meta, name = obj["metadata"], obj["metadata"].get("name") or ""
-        errors = []
-        if not name:
-            errors.append(("metadata.name", "FieldValueRequired", "Required value: name or generateName is required"))
-        elif not DNS1123.fullmatch(name) or len(name) > 253:
-            errors.append(("metadata.name", "FieldValueInvalid",
-                           f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case '
-                           "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
-                           "character (e.g. 'example.com', regex used for validation is "
-                           "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"))
-        if res.kind == "Pod":
-            containers = dig(obj, "spec.containers") or []
-            if not containers:
-                errors.append(("spec.containers", "FieldValueRequired", "Required value"))
-            for i, c in enumerate(containers):
-                for f in ("name", "image"):
-                    if not c.get(f):
-                        errors.append((f"spec.containers[{i}].{f}", "FieldValueRequired", "Required value"))
-            if old is not None and not errors and self._pod_spec_changed(old.get("spec") or {}, obj.get("spec") or {}):
-                errors.append(("spec", "FieldValueForbidden", POD_FORBIDDEN.split(": ", 1)[1]))
-        if errors:
-            raise invalid(res, name, errors)
-
-    @staticmethod
-    def _pod_spec_changed(old: dict, new: dict) -> bool:
-        new = copy.deepcopy(new)
-        for k in ("containers", "initContainers"):
-            olds, news = old.get(k) or [], new.get(k) or []
-            if len(olds) == len(news):
-                for o, n in zip(olds, news):
-                    if "image" in o and isinstance(n, dict):
-                        n["image"] = o["image"]
-        for k in ("activeDeadlineSeconds", "terminationGracePeriodSeconds"):
-            new.pop(k, None)
-            if k in old:
-                new[k] = old[k]
-        if all(t in (new.get("tolerations") or []) for t in old.get("tolerations") or []):
-            new.pop("tolerations", None)
-            if "tolerations" in old:
-                new["tolerations"] = old["tolerations"]
-        return new != old
-
-    def _defaults(self, res: Res, obj: dict) -> None:
-        if res.kind == "Pod":
-            spec = obj.setdefault("spec", {})
-            for k, v in (("restartPolicy", "Always"), ("dnsPolicy", "ClusterFirst"), ("schedulerName",
-                         "default-scheduler"), ("serviceAccountName", "default"), ("terminationGracePeriodSeconds",
-                         30), ("enableServiceLinks", True), ("priority", 0)):
-                spec.setdefault(k, v)
-            for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
-                image = c.get("image") or ""
-                latest = "@" not in image and (":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest"))
-                c.setdefault("imagePullPolicy", "Always" if latest else "IfNotPresent")
-                c.setdefault("terminationMessagePath", "/dev/termination-log")
-                c.setdefault("terminationMessagePolicy", "File")
-            obj["status"] = {"phase": "Pending", "qosClass": qos_class(spec.get("containers") or [])}
-        elif res.kind == "Secret":
-            obj.setdefault("type", "Opaque")
-        elif res.kind == "Namespace":
-            obj["status"] = {"phase": "Active"}
-        elif res.kind in STATUS_KINDS:
-            obj["status"] = {}
-
     def _parse_patch(self, req: Request, res: Res, old: dict) -> dict:
         ctype = req.content_type.split(";")[0].strip().lower()
         current = copy.deepcopy(event_to_new(old) if res.kind == "Event" and res.group else old)
@@ -1170,13 +1092,13 @@ class FakeAPIServer:
                 meta["name"] = meta["generateName"] + uuid.uuid5(uuid.NAMESPACE_URL, str(self._seq)).hex[:5]
             if ns and not self._lookup("namespaces", "", ns):
                 raise ApiError(404, f'namespaces "{ns}" not found', details={"name": ns, "kind": "namespaces"})
-            self._validate(res, obj, None)
+            validate(res, obj, None)
             if self._lookup(res.store, ns or "", meta["name"]):
                 raise ApiError(409, f'{res.gr} "{meta["name"]}" already exists', "AlreadyExists",
                                status_details(res, meta["name"]))
             for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "uid"):
                 meta.pop(k, None)
-            self._defaults(res, obj)
+            apply_defaults(res, obj)
             meta["uid"], meta["creationTimestamp"] = self._uid(res, meta), now()
             if res.kind in GENERATION_KINDS:
                 meta["generation"] = 1
@@ -1185,7 +1107,7 @@ class FakeAPIServer:
                 raise ApiError(409, f'Operation cannot be fulfilled on {res.gr} "{name}": the object has been '
                                     "modified; please apply your changes to the latest version and try again",
                                "Conflict", status_details(res, name))
-            self._validate(res, obj, old)
+            validate(res, obj, old)
             for k in ("uid", "creationTimestamp", "deletionTimestamp", "generation"):
                 meta.pop(k, None)
                 if k in old["metadata"]:
