@@ -58,6 +58,7 @@ from .defaults import apply_defaults
 from .events import event_to_core, event_to_new
 from .patches import json_patch, merge_patch, strategic_merge  # noqa: F401 (tests)
 from .protobuf import ssar_from_protobuf
+from .rbac import access_review, authorize, deny_rule
 from .resources import BY_KIND, BY_PATH, GENERATION_KINDS, STATUS_KINDS, VERSION, Res, dig, discovery, now, \
     served_groups
 from .selector import field_filter, labels_match, parse_field_selector, parse_label_selector  # noqa: F401 (tests)
@@ -251,10 +252,8 @@ class FakeAPIServer:
 
     def deny(self, verb: str, resource: str, namespace: str | None = None) -> None:
         """RBAC: forbid verb ("*" for all) on resource ("pods", "pods/log", "deployments.apps", "*")."""
-        res, _, sub = resource.partition("/")
-        plural, _, group = res.partition(".")
         with self._lock:
-            self._denied.append((verb, plural, sub, group or None, namespace))
+            self._denied.append(deny_rule(verb, resource, namespace))
 
     def write_kubeconfig(self, path, *, context: str = "fake", namespace: str = "default",
                          token: str | None = None, user: str = "test-user"):
@@ -392,9 +391,9 @@ class FakeAPIServer:
         if verb not in res.verbs or (verb == "create" and name) or (not name and verb in ("update", "patch")) \
                 or (sub and verb != "get") or (verb in ("create", "deletecollection") and res.namespaced and not ns):
             raise ApiError(405)
-        self._authorize(verb, res, sub, ns, name)
+        authorize(self._denied, self.user, verb, res, sub, ns, name)
         if res.kind == "SelfSubjectAccessReview":
-            return 201, self._access_review(req.json or {})
+            return 201, access_review(self._denied, req.json or {})
         if sub == "log":
             return self._pod_log(req, ns, name)
         if verb == "list":
@@ -409,33 +408,6 @@ class FakeAPIServer:
         if verb == "delete":
             return self._delete(req, res, ns, name, hooks)
         return self._write(req, res, verb, ns, name, hooks)
-
-    # ------------------------------------------------------------ authorization
-    def _is_denied(self, verb, group, plural, sub, ns) -> bool:
-        # ns None: a cluster-wide request, which a deny in any namespace also forbids
-        return any(v in ("*", verb) and p in ("*", plural) and s == (sub or "") and g in (None, group)
-                   and (ns is None or n in (None, ns)) for v, p, s, g, n in self._denied)
-
-    def _authorize(self, verb, res: Res, sub, ns, name) -> None:
-        if not self._is_denied(verb, res.group, res.plural, sub, ns):
-            return
-        head = f'{res.gr} "{name}"' if name else res.gr
-        scope = f'in the namespace "{ns}"' if ns else "at the cluster scope"
-        resource = f"{res.plural}/{sub}" if sub else res.plural
-        raise ApiError(403, f'{head} is forbidden: User "{self.user}" cannot {verb} resource "{resource}" '
-                            f'in API group "{res.group}" {scope}', details=status_details(res, name))
-
-    def _access_review(self, body: dict) -> dict:
-        attrs = dig(body, "spec.resourceAttributes")
-        allowed = not attrs or not self._is_denied(attrs.get("verb", ""), attrs.get("group", ""),
-                                                   attrs.get("resource", ""), attrs.get("subresource", ""),
-                                                   attrs.get("namespace") or None)
-        out = {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
-               "metadata": {"creationTimestamp": None}, "spec": body.get("spec") or {},
-               "status": {"allowed": allowed}}
-        if allowed:
-            out["status"]["reason"] = "RBAC: allowed by FakeAPIServer"
-        return out
 
     # ------------------------------------------------------------ reads
     def _render(self, req: Request, res: Res, obj: dict) -> dict:
