@@ -50,14 +50,12 @@ import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
-from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
 from .defaults import apply_defaults
 from .events import event_to_core, event_to_new
 from .patches import json_patch, merge_patch, strategic_merge  # noqa: F401 (tests)
-from .protobuf import ssar_from_protobuf
 from .rbac import access_review, authorize, deny_rule
 from .resources import BY_KIND, BY_PATH, GENERATION_KINDS, STATUS_KINDS, VERSION, Res, dig, discovery, now, \
     served_groups
@@ -65,6 +63,7 @@ from .selector import field_filter, labels_match, parse_field_selector, parse_la
 from .status import ApiError, not_found, status_body, status_details
 from .tables import to_table
 from .validation import validate
+from .wire import Request, int_param, read_request, write_response
 
 
 EXPIRED = ("The provided continue parameter is too old to display a consistent list result. You can start a "
@@ -74,33 +73,11 @@ EXPIRED = ("The provided continue parameter is too old to display a consistent l
            "and now may show up in the list.")
 
 
-def _int(req, name: str) -> int | None:
-    try:
-        return None if req.q(name) is None else int(req.q(name))
-    except ValueError:
-        raise ApiError(400, f'{name}: Invalid value: "{req.q(name)}": must be an integer') from None
-
-
 def _keystr(key: tuple[str, str]) -> str:  # etcd orders by "ns/name"
     return f"{key[0]}/{key[1]}" if key[0] else key[1]
 
 
 # ---------------------------------------------------------------- the server
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-    json: Any
-    content_type: str
-
-    def q(self, name: str) -> str | None:
-        values = self.query.get(name)
-        return values[0] if values else None
-
 
 @dataclass
 class _Fault:
@@ -280,19 +257,7 @@ class FakeAPIServer:
         return self._store.get(store, {}).get((ns, name))
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
-        url = urlsplit(h.path)
-        length = int(h.headers.get("Content-Length") or 0)
-        raw = h.rfile.read(length) if length else b""
-        ctype = h.headers.get("Content-Type") or ""
-        try:
-            if raw.startswith(b"k8s\x00") and url.path.endswith("/selfsubjectaccessreviews"):
-                parsed = ssar_from_protobuf(raw)
-            else:
-                parsed = json.loads(raw) if raw and "yaml" not in ctype else yaml.safe_load(raw) if raw else None
-        except (ValueError, IndexError, yaml.YAMLError):
-            parsed = None
-        req = Request(h.command, url.path, parse_qs(url.query, keep_blank_values=True),
-                      {k.lower(): v for k, v in h.headers.items()}, raw, parsed, ctype)
+        req = read_request(h)
         with self._lock:
             self.requests.append(req)
             fault = next((f for f in self._faults if f.method in ("*", req.method) and f.regex.search(req.path)),
@@ -329,20 +294,7 @@ class FakeAPIServer:
                 code, payload = 500, status_body(500, f"FakeAPIServer bug: {e!r}")
             for hook in hooks:
                 hook()
-        ctype = "application/json"
-        if isinstance(payload, str):
-            payload, ctype = payload.encode(), "text/plain"
-        data = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode() + b"\n"
-        try:
-            h.send_response(code)
-            for k, v in {"Content-Type": ctype, "Cache-Control": "no-cache, private",
-                         "Content-Length": str(len(data)), **extra_headers}.items():
-                h.send_header(k, v)
-            h.end_headers()
-            if req.method != "HEAD":
-                h.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
-            h.close_connection = True
+        write_response(h, req.method, code, payload, extra_headers)
 
     def _groups(self) -> list[tuple[str, str]]:
         metrics = any(self._store.get(k) for k in ("pods.metrics.k8s.io", "nodes.metrics.k8s.io"))
@@ -424,7 +376,7 @@ class FakeAPIServer:
         except ValueError as e:
             raise ApiError(400, str(e))
         fmatch = field_filter(req.q("fieldSelector") or "", res)
-        limit = _int(req, "limit") or 0
+        limit = int_param(req, "limit") or 0
         if self.page_default:
             limit = min(limit, self.page_default) if limit > 0 else self.page_default
         rv, start = self._rv, None
@@ -512,7 +464,7 @@ class FakeAPIServer:
                 raise ApiError(400, f'container "{container}" in pod "{name}" is waiting to start: '
                                     f'{why.get(reason, reason)}')
         text = self.logs.get(key, "")
-        tail, limit = _int(req, "tailLines"), _int(req, "limitBytes")
+        tail, limit = int_param(req, "tailLines"), int_param(req, "limitBytes")
         if tail is not None:
             text = "".join(text.splitlines(keepends=True)[-tail:]) if tail > 0 else ""
         if limit is not None:
