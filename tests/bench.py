@@ -3,7 +3,7 @@
 Run from a clean clone with ``make bench`` (or ``.venv/bin/python tests/bench.py``;
 ``--quick`` for a small smoke run). It
 
-* starts ``FakeAPIServer`` (tests/apiserver.py) in this process, on 127.0.0.1 only,
+* starts ``FakeAPIServer`` (tests/apiserver/) in this process, on 127.0.0.1 only,
   seeded with a synthetic but realistic cluster (Deployments with ReplicaSets,
   including half-done rollouts; StatefulSets; DaemonSets; Jobs, some from CronJobs;
   10% failing pods across N workloads: ImagePullBackOff with containerd's messages,

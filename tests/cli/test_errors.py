@@ -1,7 +1,7 @@
 """The error matrix: every failure mode gives one clear line, the documented exit code, no traceback.
 
 Each case runs the installed CLI against the loopback API server configured to fail
-(tests/apiserver.py: fail(), deny(), token auth, slow answers, dropped connections).
+(tests/apiserver/: fail(), deny(), token auth, slow answers, dropped connections).
 docs/errors.md is the table these tests hold to.
 """
 
