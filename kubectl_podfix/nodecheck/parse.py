@@ -1,6 +1,6 @@
 """Reading the probe pod's log (pure): what each tool said, what it means, which step fails.
 
-``parse`` turns the script's lines (``probe_script.py``) into ``Check``s; ``interpret`` reads each
+``parse`` turns the script's lines (``script.py``) into ``Check``s; ``interpret`` reads each
 tool's own output (busybox, OpenSSL, curl, GNU and busybox wget, nc, getent, dig: the texts these
 tools print, captured in tests/fixtures/probe/) into a ``Step`` with a one-line summary; ``verdict``
 finds the first step that fails in the order the runtime goes (DNS, TCP, TLS, /v2/) and says what
@@ -37,7 +37,7 @@ class Check:
 
 
 @dataclass
-class ProbeLog:
+class CheckLog:
     host: str = ""
     port: str = ""
     uid: str = ""
@@ -84,8 +84,8 @@ def redact(line: str) -> str:
     return _PROXY_AUTH.sub(r"\1 (removed)", _USERINFO.sub(r"\1", line))
 
 
-def parse(text: str) -> ProbeLog:
-    log = ProbeLog()
+def parse(text: str) -> CheckLog:
+    log = CheckLog()
     current: Check | None = None
     for raw in (text or "").splitlines():
         line = redact(raw.rstrip("\r"))
@@ -224,7 +224,7 @@ def _tcp(check: Check, host: str, port: str) -> Step:
     return Step("tcp", False, kind, f"TCP connect to {target}: {words}")
 
 
-def _cert(log: ProbeLog) -> dict[str, Any]:
+def _cert(log: CheckLog) -> dict[str, Any]:
     """Subject, issuer, validity and SANs from ``openssl x509`` (the cert check) or the tls output."""
     out: dict[str, Any] = {}
     lines = (log.check("cert").output if log.check("cert") else []) + (log.check("tls").output if log.check("tls") else [])
@@ -251,7 +251,7 @@ def _cert(log: ProbeLog) -> dict[str, Any]:
     return out
 
 
-def _tls(check: Check, log: ProbeLog) -> Step:
+def _tls(check: Check, log: CheckLog) -> Step:
     host = log.host
     if check.status == "skip":
         return Step("tls", None, check.why or "skipped", f"TLS not tried ({check.why})")
@@ -372,7 +372,7 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:.1f}GiB" if n >= 2**30 else f"{n / 2**20:.0f}MiB"
 
 
-def interpret(log: ProbeLog) -> list[Step]:
+def interpret(log: CheckLog) -> list[Step]:
     """One ``Step`` per check the script ran, in the runtime's order."""
     steps: list[Step] = []
     port = log.port or "443"
@@ -400,7 +400,7 @@ def interpret(log: ProbeLog) -> list[Step]:
 
 # -- what it means ------------------------------------------------------------------------------------
 
-def verdict(log: ProbeLog, steps: list[Step], *, node: str, code: str | None = None) -> Verdict:
+def verdict(log: CheckLog, steps: list[Step], *, node: str, code: str | None = None) -> Verdict:
     """The first failing step and what it means; ``code`` is the finding being probed."""
     by = {s.name: s for s in steps}
     host, port = log.host, log.port or "443"
@@ -506,7 +506,7 @@ def _reachable_meaning(code: str | None, host: str, tls: Step | None) -> str:
     return "The registry answers from this node: the network path is not the problem."
 
 
-def _proxy_name(log: ProbeLog) -> str:
+def _proxy_name(log: CheckLog) -> str:
     return log.proxies.get("HTTPS_PROXY") or log.proxies.get("https_proxy") or "?"
 
 

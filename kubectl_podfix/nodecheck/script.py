@@ -5,7 +5,7 @@ DNS, TCP, TLS (certificate chain when ``openssl`` is there), the ``/v2/`` endpoi
 pods are given, and the space left on the filesystem under the container (on containerd and CRI-O
 with overlayfs, the node's image filesystem). It adapts to the tools the image has (``command -v``)
 and decides nothing itself: it prints what each tool said, in a strict line format that
-``probe_parse.py`` reads::
+``parse.py`` reads::
 
     PODFIX-PROBE begin v1 host=<host> port=<port> uid=<uid>
     PODFIX-PROBE tools <tool> <tool> ...

@@ -23,11 +23,11 @@ from kubectl_podfix.nodecheck.script import SCRIPT
 from kubectl_podfix.registry import reference as imagelib
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
-PROBE_LABEL = "podfix.io/probe"
+CHECK_LABEL = "podfix.io/probe"
 FOR_LABEL = "podfix.io/for"
 FOR_ANNOTATION = "podfix.io/for-pod"
 REGISTRY_ANNOTATION = "podfix.io/registry"
-LEFTOVER_SELECTOR = f"{MANAGED_BY}=kubectl-podfix,{PROBE_LABEL}=true"
+LEFTOVER_SELECTOR = f"{MANAGED_BY}=kubectl-podfix,{CHECK_LABEL}=true"
 CONTAINER = "probe"
 DEFAULT_IMAGE = "busybox:1.36"
 DEADLINE = 90  # activeDeadlineSeconds
@@ -125,7 +125,7 @@ def _label_value(text: str) -> str:
     return value.strip("-_.") or "pod"
 
 
-def probe_name(suffix: str | None = None) -> str:
+def check_pod_name(suffix: str | None = None) -> str:
     return f"podfix-probe-{suffix or secrets.token_hex(3)}"
 
 
@@ -165,9 +165,9 @@ def build(pod: dict, node: dict | None, *, image: str, target_image: str, contai
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
-            "name": name or probe_name(),
+            "name": name or check_pod_name(),
             "namespace": meta.get("namespace") or "default",
-            "labels": {MANAGED_BY: "kubectl-podfix", PROBE_LABEL: "true", FOR_LABEL: _label_value(pod_name)},
+            "labels": {MANAGED_BY: "kubectl-podfix", CHECK_LABEL: "true", FOR_LABEL: _label_value(pod_name)},
             "annotations": {FOR_ANNOTATION: pod_name, REGISTRY_ANNOTATION: f"{host}:{port}",
                             "podfix.io/image": target_image},
         },
