@@ -169,7 +169,8 @@ def leftovers(cluster, namespace: str) -> tuple[list[dict], list[dict]]:
     from kubectl_podfix.cluster.api import ApiError
 
     try:
-        pods = list(cluster.list("Pod", namespace, label_selector=spec.LEFTOVER_SELECTOR))
+        pods = [p for p in cluster.list("Pod", namespace, label_selector=spec.LEFTOVER_SELECTOR)
+                if spec.is_check_pod(p)]
     except ApiError as exc:
         if exc.status == 403:
             return [], []

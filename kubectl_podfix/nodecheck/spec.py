@@ -6,7 +6,8 @@
 * Pod Security ``restricted``: non-root (65534), no privilege escalation, every capability dropped,
   RuntimeDefault seccomp, read-only root filesystem; no ServiceAccount token, no service links;
 * small requests and limits, ``restartPolicy: Never`` and a hard ``activeDeadlineSeconds``;
-* labels that say it is podfix's (``LEFTOVER_SELECTOR`` finds leftovers).
+* labels that say it is podfix's (``LEFTOVER_SELECTOR`` and ``is_check_pod`` find leftovers, also those of
+  podfix versions before the rename, labelled ``podfix.io/probe``).
 
 The image: one already on the node (``status.images``) from ``KNOWN_IMAGES``, so the probe itself
 needs no pull, else ``DEFAULT_IMAGE``.
@@ -23,12 +24,14 @@ from kubectl_podfix.nodecheck.script import SCRIPT
 from kubectl_podfix.registry import reference as imagelib
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
-CHECK_LABEL = "podfix.io/probe"
+CHECK_LABEL = "podfix.io/node-check"
+OLD_CHECK_LABEL = "podfix.io/probe"  # the label before the rename to node check
 FOR_LABEL = "podfix.io/for"
 FOR_ANNOTATION = "podfix.io/for-pod"
 REGISTRY_ANNOTATION = "podfix.io/registry"
-LEFTOVER_SELECTOR = f"{MANAGED_BY}=kubectl-podfix,{CHECK_LABEL}=true"
-CONTAINER = "probe"
+# one LIST finds the check pods of this version and of earlier ones (OLD_CHECK_LABEL): is_check_pod filters
+LEFTOVER_SELECTOR = f"{MANAGED_BY}=kubectl-podfix"
+CONTAINER = "check"
 DEFAULT_IMAGE = "busybox:1.36"
 DEADLINE = 90  # activeDeadlineSeconds
 STEP_TIMEOUT = 6  # seconds per check inside the script
@@ -125,8 +128,15 @@ def _label_value(text: str) -> str:
     return value.strip("-_.") or "pod"
 
 
+def is_check_pod(pod: dict) -> bool:
+    """A check pod of podfix: managed by it and labelled as a check pod (today's label or the old one)."""
+    labels = dig(pod, "metadata.labels") or {}
+    return labels.get(MANAGED_BY) == "kubectl-podfix" and \
+        any(labels.get(key) == "true" for key in (CHECK_LABEL, OLD_CHECK_LABEL))
+
+
 def check_pod_name(suffix: str | None = None) -> str:
-    return f"podfix-probe-{suffix or secrets.token_hex(3)}"
+    return f"podfix-node-check-{suffix or secrets.token_hex(3)}"
 
 
 def build(pod: dict, node: dict | None, *, image: str, target_image: str, container: str | None = None,

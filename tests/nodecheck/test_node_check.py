@@ -41,7 +41,7 @@ DISK_FULL = (f'failed to pull and unpack image "{IMAGE}": failed to extract laye
              '01b3ce7c1da6d2a7ba35c1766cead711a61a7: write /var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/'
              'snapshots/604/fs/usr/lib/libLLVM.so.20.1: no space left on device: unknown')
 POD_SECURITY = ('pods "{name}" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation '
-                '!= false (container "probe" must set securityContext.allowPrivilegeEscalation=false)')
+                '!= false (container "check" must set securityContext.allowPrivilegeEscalation=false)')
 QUOTA = ('pods "{name}" is forbidden: exceeded quota: compute-resources, requested: limits.cpu=100m, used: '
          'limits.cpu=2, limited: limits.cpu=2')
 
@@ -137,10 +137,11 @@ def test_manifest_exact():
                            {"name": "http_proxy", "valueFrom": {"secretKeyRef": {"name": "p", "key": "url"}}},
                            {"name": "API_KEY", "value": "not-copied"}])
     m = check_spec.build(pod, node_obj(), image="busybox:1.36", target_image=IMAGE, container="app",
-                         name="podfix-probe-abc123")
+                         name="podfix-node-check-abc123")
     assert m["metadata"] == {
-        "name": "podfix-probe-abc123", "namespace": NS,
-        "labels": {"app.kubernetes.io/managed-by": "kubectl-podfix", "podfix.io/probe": "true", "podfix.io/for": "web"},
+        "name": "podfix-node-check-abc123", "namespace": NS,
+        "labels": {"app.kubernetes.io/managed-by": "kubectl-podfix", "podfix.io/node-check": "true",
+                   "podfix.io/for": "web"},
         "annotations": {"podfix.io/for-pod": "web", "podfix.io/registry": "registry.corp.example:5000",
                         "podfix.io/image": IMAGE}}
     spec = m["spec"]
@@ -198,7 +199,8 @@ def restricted_violations(pod: dict) -> list[str]:
 def test_manifest_satisfies_pod_security_restricted():
     m = check_spec.build(failing_pod(), node_obj(), image="busybox:1.36", target_image=IMAGE)
     assert restricted_violations(m) == []
-    assert m["metadata"]["name"].startswith("podfix-probe-") and len(m["metadata"]["name"]) == len("podfix-probe-") + 6
+    assert m["metadata"]["name"].startswith("podfix-node-check-")
+    assert len(m["metadata"]["name"]) == len("podfix-node-check-") + 6
 
 
 def test_image_prefers_a_cached_known_image_else_busybox():
@@ -235,7 +237,7 @@ def test_node_check_yes_creates_the_exact_pod_reads_it_and_deletes_it(api, podfi
     assert d.path == f"/api/v1/namespaces/{NS}/pods/{name}"
     assert check_pods(api) == []
     log_reqs = [q for q in api.requests if q.path.endswith(f"/pods/{name}/log")]
-    assert log_reqs and log_reqs[0].query.get("container") == ["probe"] and "previous" not in log_reqs[0].query
+    assert log_reqs and log_reqs[0].query.get("container") == ["check"] and "previous" not in log_reqs[0].query
     assert "TCP 42099 to 127.0.0.1 times out: a firewall or proxy is blocking the node" in r.out.replace(
         LOGS["busybox-timeout"].split("port=")[1].split()[0], "42099")
     assert f"Cleanup: deleted probe pod {name}" in r.out
@@ -329,35 +331,50 @@ def test_leftovers_are_removed_young_ones_of_another_run_kept(api, cluster):
     world(api)
     kubelet(api, log=LOGS["busybox-refused"])
     old = check_spec.build(failing_pod(), node_obj(), image="busybox:1.36", target_image=IMAGE,
-                           name="podfix-probe-old111")
+                           name="podfix-node-check-old111")
     old["metadata"]["creationTimestamp"] = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)) \
         .strftime("%Y-%m-%dT%H:%M:%SZ")
     old["status"] = {"phase": "Running"}
     done = check_spec.build(failing_pod(), node_obj(), image="busybox:1.36", target_image=IMAGE,
-                            name="podfix-probe-done22")
+                            name="podfix-node-check-done22")
     done["status"] = {"phase": "Succeeded"}
     young = check_spec.build(failing_pod(), node_obj(), image="busybox:1.36", target_image=IMAGE,
-                             name="podfix-probe-young3")
+                             name="podfix-node-check-young3")
     young["status"] = {"phase": "Running"}
-    api.add(old, done, young)
+    # left by a podfix from before the rename: another name, label and container
+    legacy = check_spec.build(failing_pod(), node_obj(), image="busybox:1.36", target_image=IMAGE,
+                              name="podfix-probe-legacy")
+    legacy["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "kubectl-podfix", "podfix.io/probe": "true",
+                                    "podfix.io/for": "web"}
+    legacy["spec"]["containers"][0]["name"] = "probe"
+    legacy["status"] = {"phase": "Failed"}
+    # managed by podfix but not a check pod: never touched
+    other = pod_obj("podfix-something-else", containers=[{"name": "app", "image": IMAGE}], node=NODE)
+    other["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "kubectl-podfix"}
+    api.add(old, done, young, legacy, other)
     report, out, _ = run(cluster, yes=True)
-    assert "delete leftover probe pod(s) of earlier runs: podfix-probe-done22, podfix-probe-old111" in out
-    assert "another run still going on are left alone: podfix-probe-young3" in out
-    assert [p["metadata"]["name"] for p in check_pods(api)] == ["podfix-probe-young3"]
+    assert ("delete leftover probe pod(s) of earlier runs: podfix-node-check-done22, podfix-node-check-old111, "
+            "podfix-probe-legacy") in out
+    assert "another run still going on are left alone: podfix-node-check-young3" in out
+    assert [p["metadata"]["name"] for p in check_pods(api)] == ["podfix-node-check-young3"]
+    names = [p["metadata"]["name"] for p in api.objects("Pod", NS)]
+    assert "podfix-something-else" in names and "podfix-probe-legacy" not in names
     lists = [q for q in api.requests if q.method == "GET" and q.path == f"/api/v1/namespaces/{NS}/pods"]
-    assert lists[0].query["labelSelector"] == ["app.kubernetes.io/managed-by=kubectl-podfix,podfix.io/probe=true"]
-    assert "deleted leftover pod podfix-probe-old111" in report.cleanup
+    assert len(lists) == 1  # one LIST finds both labels
+    assert lists[0].query["labelSelector"] == ["app.kubernetes.io/managed-by=kubectl-podfix"]
+    assert "deleted leftover pod podfix-node-check-old111" in report.cleanup
+    assert "deleted leftover pod podfix-probe-legacy" in report.cleanup
 
 
 @pytest.mark.parametrize("message, said", [(POD_SECURITY, "rejected by Pod Security admission"),
                                            (QUOTA, "rejected by a ResourceQuota")])
 def test_admission_rejection_is_one_clear_line(api, podfix, message, said):
     world(api)
-    api.fail("POST", r"/namespaces/default/pods$", 403, reason="Forbidden", message=message.format(name="podfix-probe-x"))
+    api.fail("POST", r"/namespaces/default/pods$", 403, reason="Forbidden", message=message.format(name="podfix-node-check-x"))
     r = podfix("probe", "web", "--yes")
     assert r.code == Exit.REFUSED
     [line] = [x for x in r.err.splitlines() if x.startswith("error:")]
-    assert said in line and message.format(name="podfix-probe-x") in line
+    assert said in line and message.format(name="podfix-node-check-x") in line
     assert deletes(api) == [] and check_pods(api) == []
 
 
@@ -430,7 +447,7 @@ def test_explain_node_check_json_attaches_results_to_the_finding(api, podfix):
     assert probe["steps"][2]["certificate"]["sans"] == ["DNS:registry.test", "DNS:localhost", "IP:127.0.0.1"]
     assert any(e.startswith("probe on worker-1: tcp: ok") for e in finding["evidence"])
     assert any(e.startswith("probe verdict: from worker-1") for e in finding["evidence"])
-    assert probe["cleanup"][0].startswith("deleted probe pod podfix-probe-")
+    assert probe["cleanup"][0].startswith("deleted probe pod podfix-node-check-")
     assert PROXY_PW not in r.out + r.err
     [post] = posts(api)
     assert {"name": "HTTPS_PROXY", "value": f"http://alice:{PROXY_PW}@proxy.corp:3128"} in \
