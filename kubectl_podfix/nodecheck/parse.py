@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-PREFIX = "PODFIX-PROBE "
+PREFIX = "PODFIX-CHECK "
 OUT_PREFIX = "PODFIX-OUT "
 ORDER = ("dns", "tcp", "tls", "v2")
 TIMEOUT_RCS = {"124", "143", "137"}  # timeout(1) (coreutils 124; busybox kills with TERM: 143)

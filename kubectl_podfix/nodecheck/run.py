@@ -281,7 +281,7 @@ def run_check(cluster, namespace: str, pod_name: str, *, findings: list[Finding]
                          container, finding.code if finding else None, notes=notes)
     if finding is None:
         notes.append("no image-pull finding on this pod: probing the registry of its image anyway")
-    if any(e["name"] not in ("REGISTRY_HOST", "REGISTRY_PORT", "PROBE_STEP_TIMEOUT")
+    if any(e["name"] not in ("REGISTRY_HOST", "REGISTRY_PORT", "CHECK_STEP_TIMEOUT")
            for e in manifest["spec"]["containers"][0]["env"]):
         notes.append("the container's proxy variables are copied, to test the registry through that proxy too")
     old, young = leftovers(cluster, namespace)

@@ -146,7 +146,7 @@ def build(pod: dict, node: dict | None, *, image: str, target_image: str, contai
     pod_name = meta.get("name") or ""
     host, port = registry_endpoint(target_image)
     env = [{"name": "REGISTRY_HOST", "value": host}, {"name": "REGISTRY_PORT", "value": str(port)},
-           {"name": "PROBE_STEP_TIMEOUT", "value": str(step_timeout)}] + proxy_env(pod, container)
+           {"name": "CHECK_STEP_TIMEOUT", "value": str(step_timeout)}] + proxy_env(pod, container)
     spec: dict[str, Any] = {
         "nodeName": dig(pod, "spec.nodeName"),
         "restartPolicy": "Never",

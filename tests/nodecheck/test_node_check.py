@@ -160,7 +160,7 @@ def test_manifest_exact():
     assert c["resources"] == {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}
     assert c["command"] == ["sh", "-c", SCRIPT] and c["imagePullPolicy"] == "IfNotPresent"
     assert c["env"] == [{"name": "REGISTRY_HOST", "value": "registry.corp.example"},
-                        {"name": "REGISTRY_PORT", "value": "5000"}, {"name": "PROBE_STEP_TIMEOUT", "value": "6"},
+                        {"name": "REGISTRY_PORT", "value": "5000"}, {"name": "CHECK_STEP_TIMEOUT", "value": "6"},
                         {"name": "HTTPS_PROXY", "value": "http://proxy.corp:3128"},
                         {"name": "NO_PROXY", "value": ".svc,.cluster.local"}]
     assert "volumes" not in spec and "hostNetwork" not in spec and "serviceAccountName" not in spec
@@ -539,9 +539,9 @@ def test_reachable_meaning_depends_on_the_finding():
 
 
 def test_proxy_credentials_never_survive_parsing():
-    text = ("PODFIX-PROBE begin v1 host=r.example port=443 uid=65534\n"
-            f"PODFIX-PROBE proxy HTTPS_PROXY=http://bob:{PROXY_PW}@proxy:3128\n"
-            "PODFIX-PROBE v2proxy fail rc=56 tool=curl\n"
+    text = ("PODFIX-CHECK begin v1 host=r.example port=443 uid=65534\n"
+            f"PODFIX-CHECK proxy HTTPS_PROXY=http://bob:{PROXY_PW}@proxy:3128\n"
+            "PODFIX-CHECK v2proxy fail rc=56 tool=curl\n"
             f"PODFIX-OUT v2proxy Proxy-Authorization: Basic Ym9iOnB3\n"
             f"PODFIX-OUT v2proxy curl: (56) CONNECT tunnel failed, response 403 via http://bob:{PROXY_PW}@proxy:3128\n")
     log = check_parse.parse(text)
@@ -565,7 +565,7 @@ def busybox_path(tmp_path_factory):
 
 def run_script(path: Path, **env: str) -> check_parse.CheckLog:
     proc = subprocess.run([str(path / "sh"), "-c", SCRIPT], capture_output=True, text=True, timeout=60,
-                          env={"PATH": str(path), "PROBE_STEP_TIMEOUT": "2", **env})
+                          env={"PATH": str(path), "CHECK_STEP_TIMEOUT": "2", **env})
     assert proc.returncode == 0, proc.stderr
     return check_parse.parse(proc.stdout)
 
