@@ -70,8 +70,8 @@ def node_check(pod: str | None, yes: bool, image: str | None, timeout: str, outp
     report = run_check(cluster, namespace, pod, check_image=image, yes=yes, interactive=interactive(),
                        timeout=seconds, out=text_out, err=sys.stderr)
     if output == "json":
-        doc = {"kind": "PodfixProbe", "apiVersion": "podfix.io/v1", "namespace": namespace, "pod": pod,
-               "probe": report.to_dict()}
+        doc = {"kind": "PodfixNodeCheck", "apiVersion": "podfix.io/v1", "namespace": namespace, "pod": pod,
+               "check": report.to_dict()}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         sys.stdout.write("\n" + report_text(report))

@@ -68,7 +68,7 @@ class CheckReport:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "outcome": self.outcome, "node": self.node, "probePod": self.check_pod, "image": self.image,
+            "outcome": self.outcome, "node": self.node, "checkPod": self.check_pod, "image": self.image,
             "imageChoice": self.image_why, "registry": self.registry, "forImage": self.target_image,
             "container": self.container, "finding": self.finding,
             "steps": [s.to_dict() for s in self.steps],
@@ -525,7 +525,7 @@ def attach(cluster, results: list, *, yes: bool, interactive: bool, err: TextIO,
             warnings.append(f"--probe: {exc.message}")
             code = max(code, exc.code)
             continue
-        target.extra["probe"] = report.to_dict()
+        target.extra["nodeCheck"] = report.to_dict()
         target.evidence.extend(report.evidence())
         if report.code:
             code = max(code, report.code)

@@ -244,6 +244,19 @@ def test_node_check_yes_creates_the_exact_pod_reads_it_and_deletes_it(api, podfi
     assert "Plan: probe registry registry.corp.example:5000 from node worker-1" in r.out
 
 
+def test_node_check_json(api, podfix):
+    world(api)
+    kubelet(api, log=LOGS["busybox-refused"])
+    r = podfix("node-check", "web", "--yes", "-o", "json")
+    assert r.code == 0, r.err
+    assert {k: r.json[k] for k in ("kind", "apiVersion", "namespace", "pod")} == \
+        {"kind": "PodfixNodeCheck", "apiVersion": "podfix.io/v1", "namespace": NS, "pod": "web"}
+    check = r.json["check"]
+    assert check["checkPod"].startswith("podfix-node-check-") and "probePod" not in check and "probe" not in r.json
+    assert check["outcome"] == "completed" and check["verdict"]["failingStep"] == "tcp"
+    assert "Plan:" in r.err and "Plan:" not in r.out  # the plan goes to stderr with -o json
+
+
 def test_without_a_terminal_and_without_yes_nothing_is_created(api, podfix):
     world(api)
     kubelet(api, log=LOGS["busybox-timeout"])
@@ -440,14 +453,14 @@ def test_explain_node_check_json_attaches_results_to_the_finding(api, podfix):
     [pod] = r.json["pods"]
     [finding] = [f for f in pod["findings"] if f["code"].startswith("image.")]
     assert finding["code"] == "image.registry-unreachable"
-    probe = finding["details"]["probe"]
-    assert probe["outcome"] == "completed" and probe["node"] == NODE and probe["finding"] == finding["code"]
-    assert [s["check"] for s in probe["steps"]] == ["dns", "tcp", "tls", "v2", "v2proxy", "disk"]
-    assert probe["verdict"]["failingStep"] == "tls" and probe["verdict"]["kind"] == "untrusted"
-    assert probe["steps"][2]["certificate"]["sans"] == ["DNS:registry.test", "DNS:localhost", "IP:127.0.0.1"]
+    check = finding["details"]["nodeCheck"]
+    assert check["outcome"] == "completed" and check["node"] == NODE and check["finding"] == finding["code"]
+    assert [s["check"] for s in check["steps"]] == ["dns", "tcp", "tls", "v2", "v2proxy", "disk"]
+    assert check["verdict"]["failingStep"] == "tls" and check["verdict"]["kind"] == "untrusted"
+    assert check["steps"][2]["certificate"]["sans"] == ["DNS:registry.test", "DNS:localhost", "IP:127.0.0.1"]
     assert any(e.startswith("probe on worker-1: tcp: ok") for e in finding["evidence"])
     assert any(e.startswith("probe verdict: from worker-1") for e in finding["evidence"])
-    assert probe["cleanup"][0].startswith("deleted probe pod podfix-node-check-")
+    assert check["cleanup"][0].startswith("deleted probe pod podfix-node-check-")
     assert PROXY_PW not in r.out + r.err
     [post] = posts(api)
     assert {"name": "HTTPS_PROXY", "value": f"http://alice:{PROXY_PW}@proxy.corp:3128"} in \
@@ -461,7 +474,7 @@ def test_explain_node_check_refuses_scopes_and_non_tty(api, podfix):
     assert r.code == Exit.USAGE and "--node-check needs one POD" in r.err
     r = podfix("explain", "web", "--probe", "-o", "json")
     assert r.code == Exit.REFUSED and posts(api) == []
-    assert r.json["pods"][0]["findings"][0]["details"]["probe"]["outcome"] == "not-run"
+    assert r.json["pods"][0]["findings"][0]["details"]["nodeCheck"]["outcome"] == "not-run"
 
 
 def test_unscheduled_pod_has_no_node_to_check_from(api, podfix):
