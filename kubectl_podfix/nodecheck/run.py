@@ -1,12 +1,13 @@
-"""``kubectl podfix probe POD``: test the registry from the failing pod's node, with a short-lived pod.
+"""``kubectl podfix node-check POD``: test the registry from the failing pod's node, with a short-lived check pod.
 
 The order is fixed:
 
 1. read the pod, its image-pull finding (which image, which registry), its Node (taints, cached
-   images, disk conditions) and any probe pods an earlier run left behind (by label);
-2. show the plan (the probe Pod's manifest, the leftovers to delete) and ask, unless ``--yes``;
+   images, disk conditions) and any check pods an earlier run left behind (by label, also those of
+   earlier podfix versions);
+2. show the plan (the check Pod's manifest, the leftovers to delete) and ask, unless ``--yes``;
    no terminal and no ``--yes``: nothing is created, exit 4;
-3. delete the leftovers, create the probe pod, poll it until it finished, failed, could not pull
+3. delete the leftovers, create the check pod, poll it until it finished, failed, could not pull
    its own image, or the timeout passed; read its log;
 4. delete it in a ``finally``: on success, failure, timeout, API errors and Ctrl-C;
 5. parse the log (``parse``) into steps and a verdict; for disk findings add the Node's
@@ -30,7 +31,7 @@ from kubectl_podfix.nodecheck import parse, spec
 PULL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable"}
 START_FAILURES = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError", "CrashLoopBackOff"}
 DISK_CODES = {"image.node-disk-full"}
-LEFTOVER_AGE = spec.DEADLINE + 60  # a younger probe pod may belong to a run still going on
+LEFTOVER_AGE = spec.DEADLINE + 60  # a younger check pod may belong to a run still going on
 LOG_LINES = 500
 
 
@@ -59,9 +60,9 @@ class CheckReport:
     def evidence(self) -> list[str]:
         lines = parse.evidence(self.steps, self.node)
         if self.outcome != "completed" and self.message:
-            lines.append(f"probe on {self.node}: {self.message}")
+            lines.append(f"node check on {self.node}: {self.message}")
         if self.verdict is not None:
-            lines.append(f"probe verdict: {self.verdict.headline}")
+            lines.append(f"node check verdict: {self.verdict.headline}")
         if self.node_disk and self.node_disk.get("summary"):
             lines.append(f"node {self.node} disk: {self.node_disk['summary']}")
         return lines
@@ -92,10 +93,10 @@ class CheckReport:
         return out
 
 
-# -- reading what the probe needs ----------------------------------------------------------------------
+# -- reading what the node check needs -----------------------------------------------------------------
 
 def pick_target(pod: dict, findings: list[Finding]) -> tuple[str | None, str, Finding | None]:
-    """(container, image, finding) to probe: the image-pull finding's, else the first pulling container's."""
+    """(container, image, finding) to check: the image-pull finding's, else the first pulling container's."""
     containers = {c.get("name"): c for key in ("initContainers", "containers")
                   for c in dig(pod, f"spec.{key}", []) or [] if isinstance(c, dict)}
     for f in findings:
@@ -117,7 +118,8 @@ def read_node(cluster, name: str, notes: list[str]) -> dict | None:
         return cluster.get("Node", None, name)
     except ApiError as exc:
         notes.append(f"node {name} could not be read ({'forbidden' if exc.status == 403 else exc.message}): "
-                     "its taints and cached images are unknown, so the probe has no tolerations and may need a pull")
+                     "its taints and cached images are unknown, so the check pod has no tolerations and may need a "
+                     "pull")
         return None
 
 
@@ -165,7 +167,7 @@ def _gib(n: int) -> str:
 
 
 def leftovers(cluster, namespace: str) -> tuple[list[dict], list[dict]]:
-    """(to delete, too young to be sure) probe pods found by label in ``namespace``."""
+    """(to delete, too young to be sure) check pods found by label in ``namespace`` (today's or the old one)."""
     from kubectl_podfix.cluster.api import ApiError
 
     try:
@@ -194,22 +196,22 @@ def plan_text(manifest: dict, report: CheckReport, old: list[dict], young: list[
 
     # NB: a proxy URL may carry user:password@: shown without it (the pod itself gets the pod's own value)
     shown = {**manifest, "spec": {**manifest["spec"], "containers": [
-        {**c, "command": ["sh", "-c", "<the probe script: kubectl podfix probe --show-script>"],
+        {**c, "command": ["sh", "-c", "<the node check script: kubectl podfix node-check --show-script>"],
          "env": [{**e, "value": parse.redact(e.get("value") or "")} for e in c.get("env") or []]}
         for c in manifest["spec"]["containers"]]}}
-    lines = [f"Plan: probe registry {report.registry} from node {report.node} (for pod {report.pod}, image "
+    lines = [f"Plan: node check of registry {report.registry} from node {report.node} (for pod {report.pod}, image "
              f"{report.target_image})",
-             f"  note: probe image {report.image}: {report.image_why}"]
+             f"  note: check pod image {report.image}: {report.image_why}"]
     lines += [f"  note: {n}" for n in report.notes]
     lines.append(f"  note: the pod runs at most {manifest['spec']['activeDeadlineSeconds']}s, as user 65534, without a "
                  "ServiceAccount token, and is deleted when podfix is done (also on failure, timeout and Ctrl-C)")
     if young:
-        lines.append("  note: probe pods of another run still going on are left alone: "
+        lines.append("  note: check pods of another run still going on are left alone: "
                      + ", ".join(dig(p, "metadata.name") for p in young))
     lines.append("")
     step = 1
     if old:
-        lines.append(f"{step}. delete leftover probe pod(s) of earlier runs: " + ", ".join(dig(p, "metadata.name") for p in old))
+        lines.append(f"{step}. delete leftover check pod(s) of earlier runs: " + ", ".join(dig(p, "metadata.name") for p in old))
         step += 1
     lines.append(f"{step}. create pod/{manifest['metadata']['name']} -n {manifest['metadata']['namespace']}:")
     lines += ["    " + line for line in to_yaml(shown).splitlines()]
@@ -223,17 +225,17 @@ def _rejection(exc) -> str:
     said = " ".join((getattr(exc, "server_message", "") or "").split())
     low = said.lower()
     if "podsecurity" in low:
-        return f"the probe pod was rejected by Pod Security admission: {said}"
+        return f"the check pod was rejected by Pod Security admission: {said}"
     if "exceeded quota" in low or "quota" in low and getattr(exc, "status", 0) == 403:
-        return f"the probe pod was rejected by a ResourceQuota: {said}"
+        return f"the check pod was rejected by a ResourceQuota: {said}"
     if getattr(exc, "status", 0) == 403:
         return (f"you may not create pods in namespace {exc.path.split('/namespaces/')[-1].split('/')[0]}: {said or exc.message} "
-                "(the probe needs create/get/delete on pods and get on pods/log)")
-    return f"the probe pod was rejected: {exc.message}"
+                "(the node check needs create/get/delete on pods and get on pods/log)")
+    return f"the check pod was rejected: {exc.message}"
 
 
 def _state(pod: dict) -> tuple[str, str]:
-    """("done" | "pull-failed" | "failed" | "pending", why) for the probe pod."""
+    """("done" | "pull-failed" | "failed" | "pending", why) for the check pod."""
     phase = dig(pod, "status.phase")
     statuses = dig(pod, "status.containerStatuses", []) or []
     for s in statuses:
@@ -264,13 +266,13 @@ def run_check(cluster, namespace: str, pod_name: str, *, findings: list[Finding]
         raise
     node_name = dig(pod, "spec.nodeName")
     if not node_name:
-        raise PodfixError(f"pod {pod_name} is not on a node yet (it is not scheduled): there is no node to probe "
+        raise PodfixError(f"pod {pod_name} is not on a node yet (it is not scheduled): there is no node to check "
                           f"from; see kubectl podfix explain {pod_name} -n {namespace}")
     if findings is None:
         findings = _diagnose(cluster, namespace, pod_name)
     container, target_image, finding = pick_target(pod, findings)
     if not target_image:
-        raise PodfixError(f"pod {pod_name} names no image to probe")
+        raise PodfixError(f"pod {pod_name} names no image to check")
     notes: list[str] = []
     node = read_node(cluster, node_name, notes)
     image, why = spec.choose_image(node, check_image)
@@ -289,12 +291,12 @@ def run_check(cluster, namespace: str, pod_name: str, *, findings: list[Finding]
 
     if not yes:
         if not interactive:
-            err.write("not run: no terminal to confirm on; re-run with --yes to create the probe pod\n")
+            err.write("not run: no terminal to confirm on; re-run with --yes to create the check pod\n")
             report.outcome, report.code = "not-run", Exit.REFUSED
             report.message = "not run: not confirmed (use --yes)"
             return report
         ask = confirm or _confirm
-        if not ask(f"Create probe pod {check_name} on node {node_name}?"):
+        if not ask(f"Create check pod {check_name} on node {node_name}?"):
             err.write("not run: not confirmed\n")
             report.outcome, report.code, report.message = "not-run", Exit.REFUSED, "not run: not confirmed"
             return report
@@ -317,7 +319,7 @@ def run_check(cluster, namespace: str, pod_name: str, *, findings: list[Finding]
         text = _wait(cluster, namespace, check_name, report, timeout=timeout, poll=poll, sleep=sleep, err=err)
     finally:
         if created:
-            _delete(cluster, namespace, check_name, report, "probe")
+            _delete(cluster, namespace, check_name, report, "check")
     _conclude(cluster, report, text, node)
     return report
 
@@ -336,7 +338,7 @@ def _diagnose(cluster, namespace: str, pod_name: str) -> list[Finding]:
 
 def _wait(cluster, namespace: str, name: str, report: CheckReport, *, timeout: float, poll: float,
           sleep: Callable[[float], None], err: TextIO) -> str:
-    """Poll the probe pod; return its log ("" when there is none). Sets report.outcome/message."""
+    """Poll the check pod; return its log ("" when there is none). Sets report.outcome/message."""
     from kubectl_podfix.cluster.api import ApiError
 
     started = time.monotonic()
@@ -349,31 +351,31 @@ def _wait(cluster, namespace: str, name: str, report: CheckReport, *, timeout: f
             except ApiError as exc:
                 if exc.status == 404:
                     report.outcome, report.code = "failed", Exit.ERROR
-                    report.message = f"the probe pod {name} disappeared before it finished (deleted by someone else?)"
+                    report.message = f"the check pod {name} disappeared before it finished (deleted by someone else?)"
                     return ""
                 raise
             state, why = _state(pod)
             if state == "pull-failed":
                 report.outcome = "pull-failed"
-                report.message = f"the node could not pull the probe image {report.image} either ({why})"
+                report.message = f"the node could not pull the check pod's image {report.image} either ({why})"
                 return ""
             if state == "failed":
                 report.outcome, report.code = "failed", Exit.ERROR
-                report.message = f"the probe container could not start: {why}"
+                report.message = f"the check pod's container could not start: {why}"
                 return _log(cluster, namespace, name)
             if state == "done":
                 report.outcome = "completed"
                 if why not in ("Succeeded", "Failed"):
-                    report.message = f"the probe pod ended: {why}"
+                    report.message = f"the check pod ended: {why}"
                 return _log(cluster, namespace, name)
             elapsed = time.monotonic() - started
             if elapsed >= timeout:
                 report.outcome, report.code = "timeout", Exit.ERROR
-                report.message = (f"the probe pod did not finish within {int(timeout)}s (still {why}); "
+                report.message = (f"the check pod did not finish within {int(timeout)}s (still {why}); "
                                   "what it printed so far is used")
                 return _log(cluster, namespace, name) if dig(pod, "status.phase") == "Running" else ""
             if progress:
-                err.write(f"\r\033[Kprobe pod {name} on {report.node}: {why}, {int(elapsed)}s...")
+                err.write(f"\r\033[Kcheck pod {name} on {report.node}: {why}, {int(elapsed)}s...")
                 err.flush()
             sleep(min(poll, max(timeout - elapsed, 0.05)))
     finally:
@@ -414,13 +416,13 @@ def _conclude(cluster, report: CheckReport, text: str, node: dict | None) -> Non
         if not log.version:
             last = [parse.redact(line.strip()) for line in text.splitlines() if line.strip()]
             report.outcome, report.code = "failed", Exit.ERROR
-            report.message = "the probe pod printed no results" + (f": {last[-1][:200]}" if last else "")
+            report.message = "the check pod printed no results" + (f": {last[-1][:200]}" if last else "")
             return
         report.log = log
         report.steps = parse.interpret(log)
         report.verdict = parse.verdict(log, report.steps, node=report.node, code=report.finding)
         if not log.complete:
-            report.notes.append("the probe did not finish every check (its deadline, or it was stopped): "
+            report.notes.append("the check pod did not finish every step (its deadline, or it was stopped): "
                                 "the results are partial")
     if report.outcome == "pull-failed":
         report.verdict = _pull_verdict(report)
@@ -445,12 +447,12 @@ def _pull_verdict(report: CheckReport) -> parse.Verdict:
     same = check_registry == target_registry
     head = (f"from {report.node}: the node cannot pull {report.image} from {where} either: "
             + ("the node cannot pull from this registry at all" if same else "a node-wide problem"))
-    meaning = (f"The probe's own pull failed ({report.message.split('(', 1)[-1].rstrip(')')})"
+    meaning = (f"The check pod's own pull failed ({report.message.split('(', 1)[-1].rstrip(')')})"
                + (f", classified as {cause}" if cause else "") + ". " +
                ("Both images come from the same registry, so it is the node-to-registry path (network, DNS, proxy, "
                 "certificate) or the node itself (disk, runtime) that fails, not the image."
                 if same else f"A different registry fails too, so the problem is not specific to {report.target_image}:"
-                " look at the node's network egress, DNS, proxy, disk and container runtime. --probe-image with an "
+                " look at the node's network egress, DNS, proxy, disk and container runtime. --image with an "
                 "image the node already has (or from the same registry) tests further."))
     return parse.Verdict("pull", cause or "pull-failed", head, meaning, True)
 
@@ -484,7 +486,7 @@ def _confirm(question: str) -> bool:
 # -- text -----------------------------------------------------------------------------------------------
 
 def report_text(report: CheckReport) -> str:
-    lines = [f"Probe of {report.registry} from node {report.node} (pod {report.check_pod}, image {report.image}):"]
+    lines = [f"Node check of {report.registry} from node {report.node} (pod {report.check_pod}, image {report.image}):"]
     if report.outcome == "rejected":
         lines.append(f"  not run: {report.message}")
     elif report.outcome == "not-run":
@@ -504,11 +506,11 @@ def report_text(report: CheckReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-# -- explain --probe ------------------------------------------------------------------------------------
+# -- explain --node-check -------------------------------------------------------------------------------
 
 def attach(cluster, results: list, *, yes: bool, interactive: bool, err: TextIO, check_image: str | None = None,
            timeout: float = 120.0) -> tuple[int, list[str]]:
-    """Probe each pod with an image-pull finding and attach the report to that finding.
+    """Run the node check for each pod with an image-pull finding and attach the report to that finding.
 
     Returns (exit code, warnings). The plan and questions go to ``err`` (stdout is the report)."""
     code, warnings = 0, []
@@ -516,13 +518,13 @@ def attach(cluster, results: list, *, yes: bool, interactive: bool, err: TextIO,
         findings = r.findings
         target = next((f for f in findings if f.code.startswith("image.")), None)
         if target is None:
-            warnings.append(f"--probe: pod {r.ctx.name} has no image-pull finding to probe")
+            warnings.append(f"--node-check: pod {r.ctx.name} has no image-pull finding to check")
             continue
         try:
             report = run_check(cluster, r.ctx.namespace, r.ctx.name, findings=findings, check_image=check_image,
                                yes=yes, interactive=interactive, timeout=timeout, out=err, err=err)
         except PodfixError as exc:  # e.g. the pod is not on a node: the diagnosis still stands
-            warnings.append(f"--probe: {exc.message}")
+            warnings.append(f"--node-check: {exc.message}")
             code = max(code, exc.code)
             continue
         target.extra["nodeCheck"] = report.to_dict()
@@ -530,5 +532,5 @@ def attach(cluster, results: list, *, yes: bool, interactive: bool, err: TextIO,
         if report.code:
             code = max(code, report.code)
         if report.outcome in ("rejected", "not-run"):
-            warnings.append(f"--probe: {report.message}")
+            warnings.append(f"--node-check: {report.message}")
     return code, warnings

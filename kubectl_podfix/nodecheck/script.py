@@ -1,4 +1,4 @@
-"""The shell script the probe pod runs (POSIX sh: busybox ash, dash, bash).
+"""The shell script the check pod runs (POSIX sh: busybox ash, dash, bash).
 
 It tests, from the failing pod's node, what the container runtime needs to pull from one registry:
 DNS, TCP, TLS (certificate chain when ``openssl`` is there), the ``/v2/`` endpoint, the proxy the

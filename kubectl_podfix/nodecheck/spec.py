@@ -1,4 +1,4 @@
-"""The probe pod's manifest (pure): pinned to the failing pod's node, harmless, recognisable.
+"""The check pod's manifest (pure): pinned to the failing pod's node, harmless, recognisable.
 
 * ``spec.nodeName`` = the failing pod's node (no scheduler involved), a toleration for every taint
   of that node, ``dnsPolicy: Default`` so names are resolved with the node's own resolv.conf, as the
@@ -9,8 +9,8 @@
 * labels that say it is podfix's (``LEFTOVER_SELECTOR`` and ``is_check_pod`` find leftovers, also those of
   podfix versions before the rename, labelled ``podfix.io/probe``).
 
-The image: one already on the node (``status.images``) from ``KNOWN_IMAGES``, so the probe itself
-needs no pull, else ``DEFAULT_IMAGE``.
+The image: one already on the node (``status.images``) from ``KNOWN_IMAGES``, so the check pod
+itself needs no pull, else ``DEFAULT_IMAGE``.
 """
 
 from __future__ import annotations
@@ -64,21 +64,21 @@ def cached_images(node: dict | None) -> list[str]:
 
 
 def choose_image(node: dict | None, override: str | None = None) -> tuple[str, str]:
-    """(image, why) for the probe: ``override``, else a known image cached on the node, else the default."""
+    """(image, why) for the check pod: ``override``, else a known image cached on the node, else the default."""
     if override:
-        return override, "chosen with --probe-image"
+        return override, "chosen with --image"
     names = cached_images(node)
     for repo, tools in KNOWN_IMAGES:
         tagged = [n for n in names if "@" not in n and _repo(n) == repo]
         if tagged:
-            return tagged[0], f"already on the node ({tools}): the probe needs no pull"
+            return tagged[0], f"already on the node ({tools}): the check pod needs no pull"
         digested = [n for n in names if "@" in n and _repo(n.split("@")[0]) == repo]
         if digested:
-            return digested[0], f"already on the node ({tools}): the probe needs no pull"
+            return digested[0], f"already on the node ({tools}): the check pod needs no pull"
     return DEFAULT_IMAGE, ("not on the node yet (the node reports none of " +
                            ", ".join(r.split("/", 1)[1].removeprefix("library/") for r, _ in KNOWN_IMAGES) +
-                           "): the probe pulls it from Docker Hub; busybox tests DNS, TCP and HTTP but not the "
-                           "certificate chain (use --probe-image curlimages/curl:8.10.1 or nicolaka/netshoot for that)")
+                           "): the check pod pulls it from Docker Hub; busybox tests DNS, TCP and HTTP but not the "
+                           "certificate chain (use --image curlimages/curl:8.10.1 or nicolaka/netshoot for that)")
 
 
 def registry_endpoint(image: str) -> tuple[str, int]:
@@ -141,7 +141,7 @@ def check_pod_name(suffix: str | None = None) -> str:
 
 def build(pod: dict, node: dict | None, *, image: str, target_image: str, container: str | None = None,
           name: str | None = None, deadline: int = DEADLINE, step_timeout: int = STEP_TIMEOUT) -> dict:
-    """The probe Pod for ``pod`` (failing to pull ``target_image``), on the pod's node."""
+    """The check Pod for ``pod`` (failing to pull ``target_image``), on the pod's node."""
     meta = pod.get("metadata") or {}
     pod_name = meta.get("name") or ""
     host, port = registry_endpoint(target_image)

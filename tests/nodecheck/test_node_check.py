@@ -1,5 +1,5 @@
-"""``kubectl podfix probe`` and ``explain --probe``: the probe pod's exact spec, confirmation, cleanup in
-every path, leftovers, admission rejections, the probe's own pull failure, and the log parser fed with
+"""``kubectl podfix node-check`` and ``explain --node-check``: the check pod's exact spec, confirmation, cleanup
+in every path, leftovers, admission rejections, the check pod's own pull failure, and the log parser fed with
 real tool outputs (tests/nodecheck/fixtures/script_logs.yaml, made by capture.py) and, when busybox is
 installed, the script itself run by busybox against loopback endpoints."""
 
@@ -74,7 +74,7 @@ def world(api, *, images=(("docker.io/library/busybox:1.36",),), message: str = 
 
 def kubelet(api, *, log: str | None = None, phase: str = "Succeeded", waiting_reason: str | None = None,
             waiting_message: str = "", created: list | None = None):
-    """Act as the kubelet: when a probe pod is created, finish it with ``log`` (or leave it waiting)."""
+    """Act as the kubelet: when a check pod is created, finish it with ``log`` (or leave it waiting)."""
 
     def hook(verb, obj):
         labels = (obj.get("metadata") or {}).get("labels") or {}
@@ -214,7 +214,7 @@ def test_image_prefers_a_cached_known_image_else_busybox():
     image, why = check_spec.choose_image(node_obj(images=[("registry.k8s.io/pause:3.10",)]))
     assert image == "busybox:1.36" and "pulls it from Docker Hub" in why
     assert check_spec.choose_image(node, "nicolaka/netshoot:v0.13") == \
-        ("nicolaka/netshoot:v0.13", "chosen with --probe-image")
+        ("nicolaka/netshoot:v0.13", "chosen with --image")
     assert check_spec.registry_endpoint("nginx:1.27") == ("registry-1.docker.io", 443)
     assert check_spec.registry_endpoint("ghcr.io/o/r:1") == ("ghcr.io", 443)
 
@@ -240,8 +240,9 @@ def test_node_check_yes_creates_the_exact_pod_reads_it_and_deletes_it(api, podfi
     assert log_reqs and log_reqs[0].query.get("container") == ["check"] and "previous" not in log_reqs[0].query
     assert "TCP 42099 to 127.0.0.1 times out: a firewall or proxy is blocking the node" in r.out.replace(
         LOGS["busybox-timeout"].split("port=")[1].split()[0], "42099")
-    assert f"Cleanup: deleted probe pod {name}" in r.out
-    assert "Plan: probe registry registry.corp.example:5000 from node worker-1" in r.out
+    assert f"Cleanup: deleted check pod {name}" in r.out
+    assert "Plan: node check of registry registry.corp.example:5000 from node worker-1" in r.out
+    assert "Node check of registry.corp.example:5000 from node worker-1" in r.out
 
 
 def test_node_check_json(api, podfix):
@@ -286,7 +287,7 @@ def test_failed_check_pod_is_deleted(api, cluster):
     kubelet(api, log="sh: can't open: Permission denied\n", phase="Failed")
     report, _, _ = run(cluster, yes=True)
     assert report.outcome == "failed" and report.steps == [] and report.code == Exit.ERROR
-    assert report.message == "the probe pod printed no results: sh: can't open: Permission denied"
+    assert report.message == "the check pod printed no results: sh: can't open: Permission denied"
     assert report.verdict is None and check_pods(api) == [] and len(deletes(api)) == 1
 
 
@@ -320,7 +321,7 @@ def test_interrupt_deletes_the_pod(api, cluster):
 
 
 def test_interrupt_in_a_real_process_deletes_the_pod(api, kubeconfig):
-    """SIGINT to the real CLI while it waits: the finally deletes the probe pod, exit 130."""
+    """SIGINT to the real CLI while it waits: the finally deletes the check pod, exit 130."""
     import signal
     import time
 
@@ -366,7 +367,7 @@ def test_leftovers_are_removed_young_ones_of_another_run_kept(api, cluster):
     other["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "kubectl-podfix"}
     api.add(old, done, young, legacy, other)
     report, out, _ = run(cluster, yes=True)
-    assert ("delete leftover probe pod(s) of earlier runs: podfix-node-check-done22, podfix-node-check-old111, "
+    assert ("delete leftover check pod(s) of earlier runs: podfix-node-check-done22, podfix-node-check-old111, "
             "podfix-probe-legacy") in out
     assert "another run still going on are left alone: podfix-node-check-young3" in out
     assert [p["metadata"]["name"] for p in check_pods(api)] == ["podfix-node-check-young3"]
@@ -411,7 +412,7 @@ def test_check_image_pull_failure_is_evidence(api, cluster):
     assert report.verdict.headline == ("from worker-1: the node cannot pull busybox:1.36 from Docker Hub either: "
                                        "a node-wide problem")
     assert report.verdict.kind == "image.registry-unreachable" and report.verdict.node_wide
-    assert any("could not pull the probe image busybox:1.36 either" in e for e in report.evidence())
+    assert any("could not pull the check pod's image busybox:1.36 either" in e for e in report.evidence())
     assert check_pods(api) == []
 
 
@@ -442,7 +443,7 @@ def test_disk_summary_forbidden_is_said(api, cluster):
                      'at the cluster scope')
     report, _, _ = run(cluster, yes=True)
     assert report.node_disk["summaryApi"].startswith("forbidden")
-    assert report.verdict.kind == "space-now"  # 22% used on the probe's filesystem, no DiskPressure
+    assert report.verdict.kind == "space-now"  # 22% used on the check pod's filesystem, no DiskPressure
 
 
 def test_explain_node_check_json_attaches_results_to_the_finding(api, podfix):
@@ -458,9 +459,9 @@ def test_explain_node_check_json_attaches_results_to_the_finding(api, podfix):
     assert [s["check"] for s in check["steps"]] == ["dns", "tcp", "tls", "v2", "v2proxy", "disk"]
     assert check["verdict"]["failingStep"] == "tls" and check["verdict"]["kind"] == "untrusted"
     assert check["steps"][2]["certificate"]["sans"] == ["DNS:registry.test", "DNS:localhost", "IP:127.0.0.1"]
-    assert any(e.startswith("probe on worker-1: tcp: ok") for e in finding["evidence"])
-    assert any(e.startswith("probe verdict: from worker-1") for e in finding["evidence"])
-    assert check["cleanup"][0].startswith("deleted probe pod podfix-node-check-")
+    assert any(e.startswith("node check on worker-1: tcp: ok") for e in finding["evidence"])
+    assert any(e.startswith("node check verdict: from worker-1") for e in finding["evidence"])
+    assert check["cleanup"][0].startswith("deleted check pod podfix-node-check-")
     assert PROXY_PW not in r.out + r.err
     [post] = posts(api)
     assert {"name": "HTTPS_PROXY", "value": f"http://alice:{PROXY_PW}@proxy.corp:3128"} in \
