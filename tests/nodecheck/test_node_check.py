@@ -225,7 +225,7 @@ def test_node_check_yes_creates_the_exact_pod_reads_it_and_deletes_it(api, podfi
     world(api, images=[("docker.io/library/busybox:1.36",)])
     created: list[dict] = []
     kubelet(api, log=LOGS["busybox-timeout"], created=created)
-    r = podfix("probe", "web", "--yes")
+    r = podfix("node-check", "web", "--yes")
     assert r.code == 0, r.err + r.out
     [post] = posts(api)
     body = post.json
@@ -253,7 +253,8 @@ def test_node_check_json(api, podfix):
     assert {k: r.json[k] for k in ("kind", "apiVersion", "namespace", "pod")} == \
         {"kind": "PodfixNodeCheck", "apiVersion": "podfix.io/v1", "namespace": NS, "pod": "web"}
     check = r.json["check"]
-    assert check["checkPod"].startswith("podfix-node-check-") and "probePod" not in check and "probe" not in r.json
+    assert check["checkPod"].startswith("podfix-node-check-") and "probePod" not in check
+    assert "probe" not in r.json
     assert check["outcome"] == "completed" and check["verdict"]["failingStep"] == "tcp"
     assert "Plan:" in r.err and "Plan:" not in r.out  # the plan goes to stderr with -o json
 
@@ -261,9 +262,23 @@ def test_node_check_json(api, podfix):
 def test_without_a_terminal_and_without_yes_nothing_is_created(api, podfix):
     world(api)
     kubelet(api, log=LOGS["busybox-timeout"])
-    r = podfix("probe", "web")
+    r = podfix("node-check", "web")
     assert r.code == Exit.REFUSED
     assert "re-run with --yes" in r.err and "nodeName: worker-1" in r.out
+    assert posts(api) == [] and deletes(api) == []
+
+
+def test_old_names_are_hidden_aliases(api, podfix):
+    """``probe``, ``--probe-image`` and ``explain --probe``: the names before the rename to node check still work."""
+    world(api)
+    kubelet(api, log=LOGS["busybox-timeout"])
+    r = podfix("probe", "web", "--probe-image", "nicolaka/netshoot:v0.13")
+    assert r.code == Exit.REFUSED and "re-run with --yes" in r.err
+    assert "Plan: node check of registry registry.corp.example:5000" in r.out
+    assert "note: check pod image nicolaka/netshoot:v0.13: chosen with --image" in r.out
+    r = podfix("explain", "web", "--probe", "-o", "json")
+    assert r.code == Exit.REFUSED
+    assert r.json["pods"][0]["findings"][0]["details"]["nodeCheck"]["outcome"] == "not-run"
     assert posts(api) == [] and deletes(api) == []
 
 
@@ -329,7 +344,7 @@ def test_interrupt_in_a_real_process_deletes_the_pod(api, kubeconfig):
 
     world(api)
     kubelet(api, phase=None)
-    proc = subprocess.Popen([str(BIN / "kubectl-podfix"), "probe", "web", "--yes", "--timeout", "60s"],
+    proc = subprocess.Popen([str(BIN / "kubectl-podfix"), "node-check", "web", "--yes", "--timeout", "60s"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(kubeconfig))
     deadline = time.monotonic() + 30
     while not posts(api) and time.monotonic() < deadline:
@@ -384,8 +399,9 @@ def test_leftovers_are_removed_young_ones_of_another_run_kept(api, cluster):
                                            (QUOTA, "rejected by a ResourceQuota")])
 def test_admission_rejection_is_one_clear_line(api, podfix, message, said):
     world(api)
-    api.fail("POST", r"/namespaces/default/pods$", 403, reason="Forbidden", message=message.format(name="podfix-node-check-x"))
-    r = podfix("probe", "web", "--yes")
+    api.fail("POST", r"/namespaces/default/pods$", 403, reason="Forbidden",
+             message=message.format(name="podfix-node-check-x"))
+    r = podfix("node-check", "web", "--yes")
     assert r.code == Exit.REFUSED
     [line] = [x for x in r.err.splitlines() if x.startswith("error:")]
     assert said in line and message.format(name="podfix-node-check-x") in line
@@ -395,7 +411,7 @@ def test_admission_rejection_is_one_clear_line(api, podfix, message, said):
 def test_rbac_denial_says_what_is_needed(api, podfix):
     world(api)
     api.deny("create", "pods")
-    r = podfix("probe", "web", "--yes")
+    r = podfix("node-check", "web", "--yes")
     assert r.code == Exit.REFUSED
     assert "may not create pods in namespace default" in r.err and "get on pods/log" in r.err
 
@@ -449,7 +465,7 @@ def test_disk_summary_forbidden_is_said(api, cluster):
 def test_explain_node_check_json_attaches_results_to_the_finding(api, podfix):
     world(api, env=[{"name": "HTTPS_PROXY", "value": f"http://alice:{PROXY_PW}@proxy.corp:3128"}])
     kubelet(api, log=LOGS["tools-proxy-refused"])
-    r = podfix("explain", "web", "--probe", "--yes", "-o", "json")
+    r = podfix("explain", "web", "--node-check", "--yes", "-o", "json")
     assert r.code == 0, r.err
     [pod] = r.json["pods"]
     [finding] = [f for f in pod["findings"] if f["code"].startswith("image.")]
@@ -471,9 +487,9 @@ def test_explain_node_check_json_attaches_results_to_the_finding(api, podfix):
 
 def test_explain_node_check_refuses_scopes_and_non_tty(api, podfix):
     world(api)
-    r = podfix("explain", "--probe")
+    r = podfix("explain", "--node-check")
     assert r.code == Exit.USAGE and "--node-check needs one POD" in r.err
-    r = podfix("explain", "web", "--probe", "-o", "json")
+    r = podfix("explain", "web", "--node-check", "-o", "json")
     assert r.code == Exit.REFUSED and posts(api) == []
     assert r.json["pods"][0]["findings"][0]["details"]["nodeCheck"]["outcome"] == "not-run"
 
@@ -481,9 +497,9 @@ def test_explain_node_check_refuses_scopes_and_non_tty(api, podfix):
 def test_unscheduled_pod_has_no_node_to_check_from(api, podfix):
     api.add(pod_obj("web", node=None, statuses=[waiting("app", "ErrImagePull", UNREACHABLE, image=IMAGE)],
                     containers=[{"name": "app", "image": IMAGE}]))
-    r = podfix("probe", "web", "--yes")
+    r = podfix("node-check", "web", "--yes")
     assert r.code == Exit.ERROR and "not on a node yet" in r.err and posts(api) == []
-    r = podfix("explain", "web", "--probe", "--yes", "-o", "json")  # the diagnosis still comes out
+    r = podfix("explain", "web", "--node-check", "--yes", "-o", "json")  # the diagnosis still comes out
     assert r.code == Exit.ERROR and r.json["pods"][0]["findings"]
     assert any("not on a node yet" in w for w in r.json.get("warnings", [])), r.out
 
