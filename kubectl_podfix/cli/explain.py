@@ -22,15 +22,15 @@ from kubectl_podfix.errors import Exit, UsageError
 @click.option("--exit-code", is_flag=True, help="Exit 3 when any pod has an error-severity finding.")
 @click.option("--save", metavar="FILE", help="Also save the evidence used (Secret values removed) as a bundle for explain -f.")
 @click.option("--fix", is_flag=True, help="Offer the fixes the findings carry (asks before changing anything).")
-@click.option("--node-check", "probe", is_flag=True,
+@click.option("--node-check", "node_check", is_flag=True,
               help="Test an image-pull failure from the pod's node with a short-lived check pod "
               "(asks first; see kubectl podfix node-check --help).")
-@click.option("--probe", "probe", is_flag=True, hidden=True)  # the old name of --node-check
-@click.option("-y", "--yes", "probe_yes", is_flag=True, help="With --node-check: create the check pod without asking.")
+@click.option("--probe", "node_check", is_flag=True, hidden=True)  # the old name of --node-check
+@click.option("-y", "--yes", "check_yes", is_flag=True, help="With --node-check: create the check pod without asking.")
 @connection_options
 def explain(target: str | None, files: tuple[str, ...], output: str, all_namespaces: bool, selector: str | None,
-            field_selector: str | None, exit_code: bool, save: str | None, fix: bool = False, probe: bool = False,
-            probe_yes: bool = False, **opts: Any) -> None:
+            field_selector: str | None, exit_code: bool, save: str | None, fix: bool = False, node_check: bool = False,
+            check_yes: bool = False, **opts: Any) -> None:
     """Diagnose failing pods: the root cause, its evidence, the next step.
 
     \b
@@ -49,7 +49,7 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
         raise UsageError("a TARGET cannot be combined with -A or -l")
     if target:
         parse_target(target)  # a malformed TYPE/NAME is a usage error before any connection
-    if probe and (files or not target or parse_target(target)[0] != "Pod"):
+    if node_check and (files or not target or parse_target(target)[0] != "Pod"):
         raise UsageError("--node-check needs one POD (not -f, a workload or a scope): "
                          "kubectl podfix explain POD --node-check")
     if files:
@@ -69,12 +69,12 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
         finally:
             progress.done()
         outcome = job.from_cluster(snap, kind, name, requests=cluster.requests)
-    probe_code = 0
-    if probe:
+    check_code = 0
+    if node_check:
         from kubectl_podfix.cli.node_check import interactive
         from kubectl_podfix.nodecheck.run import attach
 
-        probe_code, more = attach(cluster, outcome.results, yes=probe_yes, interactive=interactive(), err=sys.stderr)
+        check_code, more = attach(cluster, outcome.results, yes=check_yes, interactive=interactive(), err=sys.stderr)
         outcome.warnings.extend(more)
     if save:
         from kubectl_podfix.cluster import bundle
@@ -88,7 +88,7 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
         fixed = offer(cluster, outcome.results)
         if fixed:
             raise SystemExit(fixed)
-    if probe_code:
-        raise SystemExit(probe_code)
+    if check_code:
+        raise SystemExit(check_code)
     if exit_code and any(f.severity == "error" for r in outcome.results for f in r.findings):
         raise SystemExit(Exit.FINDINGS)

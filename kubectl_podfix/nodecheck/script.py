@@ -1,26 +1,26 @@
-"""The shell script the probe pod runs (POSIX sh: busybox ash, dash, bash).
+"""The shell script the check pod runs (POSIX sh: busybox ash, dash, bash).
 
 It tests, from the failing pod's node, what the container runtime needs to pull from one registry:
 DNS, TCP, TLS (certificate chain when ``openssl`` is there), the ``/v2/`` endpoint, the proxy the
 pods are given, and the space left on the filesystem under the container (on containerd and CRI-O
 with overlayfs, the node's image filesystem). It adapts to the tools the image has (``command -v``)
 and decides nothing itself: it prints what each tool said, in a strict line format that
-``probe_parse.py`` reads::
+``parse.py`` reads::
 
-    PODFIX-PROBE begin v1 host=<host> port=<port> uid=<uid>
-    PODFIX-PROBE tools <tool> <tool> ...
-    PODFIX-PROBE resolver <nameserver>[,<nameserver>...]
-    PODFIX-PROBE proxy <VAR>=<value without user:password@>
-    PODFIX-PROBE <check> <ok|fail|skip> rc=<exit code> tool=<tool> [why]
+    PODFIX-CHECK begin v1 host=<host> port=<port> uid=<uid>
+    PODFIX-CHECK tools <tool> <tool> ...
+    PODFIX-CHECK resolver <nameserver>[,<nameserver>...]
+    PODFIX-CHECK proxy <VAR>=<value without user:password@>
+    PODFIX-CHECK <check> <ok|fail|skip> rc=<exit code> tool=<tool> [why]
     PODFIX-OUT <check> <one line of the tool's output>
-    PODFIX-PROBE end
+    PODFIX-CHECK end
 
 Checks: ``dns``, ``tcp``, ``tls``, ``cert``, ``v2``, ``v2http`` (only when TLS failed), ``v2proxy``
 (only when the pod had an HTTPS proxy), ``disk``. Direct checks run with the proxy variables
 unset: the runtime does not use the pods' proxy settings. Nothing here prints proxy credentials:
 ``redact`` strips ``user:password@`` and Proxy-Authorization lines from every quoted line.
 
-The environment: REGISTRY_HOST, REGISTRY_PORT (443), PROBE_STEP_TIMEOUT (seconds per step, 6),
+The environment: REGISTRY_HOST, REGISTRY_PORT (443), CHECK_STEP_TIMEOUT (seconds per step, 6),
 PODFIX_DNS_SERVER and PODFIX_DNS_PORT (tests only: ask this DNS server instead of the resolver).
 """
 
@@ -29,8 +29,8 @@ from __future__ import annotations
 VERSION = "v1"
 
 SCRIPT = r'''
-H="${REGISTRY_HOST:-}"; P="${REGISTRY_PORT:-443}"; T="${PROBE_STEP_TIMEOUT:-6}"
-say() { echo "PODFIX-PROBE $*"; }
+H="${REGISTRY_HOST:-}"; P="${REGISTRY_PORT:-443}"; T="${CHECK_STEP_TIMEOUT:-6}"
+say() { echo "PODFIX-CHECK $*"; }
 have() { command -v "$1" >/dev/null 2>&1; }
 redact() { sed -e 's#//[^/@ ]*@#//#g' -e 's#[Pp]roxy-[Aa]uthorization:.*#Proxy-Authorization: (removed)#'; }
 quote() {

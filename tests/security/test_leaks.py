@@ -255,9 +255,9 @@ def test_no_command_leaks_a_credential(api, tmp_path):
                      f"kind: Secret\nmetadata: {{name: y}}\ndata: [{SENTINEL}]\nstringData: {SENTINEL}\n")
     box.run("explain", "-f", str(weird), "-o", "yaml")
 
-    if has_command("probe"):
-        box.run("probe", name, "--show-script")
-        box.run("probe", name, "-o", "json")  # no terminal, no --yes: refused before creating anything
+    if has_command("node-check"):
+        box.run("node-check", name, "--show-script")
+        box.run("node-check", name, "-o", "json")  # no terminal, no --yes: refused before creating anything
 
     # completion starts kubectl: its argv must not carry what the user typed for the password
     box.run("__complete", "secret", "regcred", "--docker-password", SENTINEL, "--for", "")
