@@ -13,7 +13,7 @@ from typing import Iterable
 
 from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig, event_time, parse_time
 from kubectl_podfix.diagnose.rules.common import describe_event, kubectl
-from kubectl_podfix.diagnose.rules.containers import format_bytes, metrics_usage, parse_quantity
+from kubectl_podfix.diagnose.rules.containers.resources import format_bytes, metrics_usage, parse_quantity
 from kubectl_podfix.diagnose.rules.scheduling import unschedulable_rule
 
 CODES: dict[str, str] = {
