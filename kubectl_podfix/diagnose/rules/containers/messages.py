@@ -182,7 +182,8 @@ def create_failure(msg: str) -> tuple[str, str]:
     for needles, kind, hint in _CREATE_FAILURES:
         if any(n in low for n in needles):
             return kind, hint
-    return "the runtime rejected the container", "Read the runtime's message below; the node's runtime log has more detail."
+    return ("the runtime rejected the container",
+            "Read the runtime's message below; the node's runtime log has more detail.")
 
 
 # CreateContainerConfigError messages (kubelet kuberuntime / kubelet_pods.go), old and new.
