@@ -11,15 +11,11 @@ import re
 from typing import Callable, Iterable, Union
 
 from kubectl_podfix.diagnose.model import Finding, PodContext, dig
-from kubectl_podfix.diagnose.rules.common import describe_event, kubectl
+from kubectl_podfix.diagnose.rules.common import all_of, describe_event, kubectl
 from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node, events_with, pod_started
 
 _CNI_PLUGIN = re.compile(r'plugin type="(?P<plugin>[^"]+)"')
 _SANDBOX_IMAGE = re.compile(r'(?:sandbox image|pulling image|failed to pull image) \\*"(?P<image>[^"\\]+)\\*"')
-
-
-def _all_of(*needles: str) -> Callable[[str], bool]:
-    return lambda low: all(n in low for n in needles)
 
 
 def _pause_image(low: str) -> bool:
@@ -36,7 +32,7 @@ _SANDBOX_FAILURES: tuple[tuple[tuple[Union[str, Callable[[str], bool]], ...], st
     (("sandbox image", _pause_image), "sandbox-image", "the runtime could not get the sandbox (pause) image"),
     ((_cni_unauthorized,), "cni-auth", "the CNI plugin's credentials to the API server are rejected (Unauthorized): "
                                        "its token expired or its service account was recreated"),
-    (("no ip addresses available", "failed to allocate", _all_of("ipam", "exhaust")), "ip-exhausted",
+    (("no ip addresses available", "failed to allocate", all_of("ipam", "exhaust")), "ip-exhausted",
      "the CNI plugin ran out of pod IP addresses on this node"),
     (("cni config uninitialized", "no networks found", "failed to find plugin", "/opt/cni/bin",
       "cni plugin not initialized"), "cni-missing", "the node's CNI plugin is not installed or not configured yet"),

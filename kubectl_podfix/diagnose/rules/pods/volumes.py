@@ -12,7 +12,7 @@ import re
 from typing import Callable, Iterable, Union
 
 from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time
-from kubectl_podfix.diagnose.rules.common import describe_event, kubectl
+from kubectl_podfix.diagnose.rules.common import all_of, describe_event, kubectl
 from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node, events_with, pod_started
 
 _VOL_NAME = re.compile(r'for volume "(?P<vol>[^"]+)"')
@@ -40,10 +40,6 @@ def _pv_volume(ctx: PodContext, name: str) -> str | None:
     return None
 
 
-def _all_of(*needles: str) -> Callable[[str], bool]:
-    return lambda low: all(n in low for n in needles)
-
-
 # Why a volume could not be mounted: (matchers, kind, what failed). A string is a substring of the
 # lowercased message, a regex is searched in the message as written, a function decides. The first
 # matching row wins.
@@ -58,10 +54,10 @@ _MOUNT_FAILURES: tuple[tuple[tuple[Union[str, re.Pattern, Callable[[str], bool]]
     (("attach timeout", "attachdetachment timeout", "attachvolume.attach failed"), "attach-failed",
      "the volume could not be attached to the node"),
     (("timed out waiting for the condition", "timeout expired waiting for volumes",
-      _all_of("context deadline exceeded", "unable to attach or mount")), "mount-timeout",
+      all_of("context deadline exceeded", "unable to attach or mount")), "mount-timeout",
      "the kubelet gave up waiting for the volumes to attach/mount"),
-    (("mount.nfs", _all_of("nfs", "mount failed")), "nfs", "the NFS server refused or did not answer the mount"),
-    (("hostpath type check failed", _all_of("path", "does not exist")), "hostpath",
+    (("mount.nfs", all_of("nfs", "mount failed")), "nfs", "the NFS server refused or did not answer the mount"),
+    (("hostpath type check failed", all_of("path", "does not exist")), "hostpath",
      "the hostPath does not exist on the node (or is not of the declared type)"),
     (("rpc error", "kubernetes.io/csi"), "csi-error", "the storage (CSI) driver returned an error"),
     (("permission denied",), "permission", "the node was denied access to the volume"),
