@@ -1,6 +1,6 @@
 """Pod family: failures of the pod as a whole, before or around its containers.
 
-Scheduling (``rules/scheduling.py``), the node going away or refusing the pod
+Scheduling (``scheduling.py``), the node going away or refusing the pod
 (``node``), preemption and node-pressure eviction (``eviction``), the active
 deadline (``deadline``), volume mounts (``volumes``), the pod sandbox
 (``sandbox``: network / pause image), and deletions that never finish
@@ -16,7 +16,7 @@ from kubectl_podfix.diagnose.rules.pods.node import node_lost_rule, rejected_rul
 from kubectl_podfix.diagnose.rules.pods.sandbox import sandbox_rule
 from kubectl_podfix.diagnose.rules.pods.terminating import stuck_terminating_rule
 from kubectl_podfix.diagnose.rules.pods.volumes import volume_rule
-from kubectl_podfix.diagnose.rules.scheduling import unschedulable_rule
+from kubectl_podfix.diagnose.rules.pods.scheduling import unschedulable_rule
 
 __all__ = ["CODES", "SUPERSEDES", "RULES"]
 
