@@ -71,11 +71,17 @@ def _pod_text(r: PodResult, style: _Style, wide: bool) -> list[str]:
     return lines
 
 
-def _summary_table(groups: list[Group]) -> str:
+def _summary_table(groups: list[Group], workloads: list | None = None) -> str:
     from tabulate import tabulate
 
     now = utcnow()
     rows = []
+    for w in workloads or []:
+        missing, wanted = w.shortfall()
+        first = w.findings[0]
+        start = parse_time(first.since) if first.since else None
+        rows.append([w.ctx.namespace, w.ctx.short, f"{missing}/{wanted}", first.code, first.title,
+                     age((now - start).total_seconds()) if start else "?"])
     for g in groups:
         start = parse_time(g.since)
         rows.append([g.namespace, g.workload, f"{len(g.results)}/{g.total}", g.code, g.title,
@@ -84,27 +90,55 @@ def _summary_table(groups: list[Group]) -> str:
                     tablefmt="plain")
 
 
+def _workload_text(w, style: _Style, wide: bool) -> list[str]:
+    """A workload's block: 'deployment shop/web (0/3 ready)' then its findings, like a pod's."""
+    kind = w.ctx.ref.split("/", 1)[0]
+    lines = [style(f"{kind} {w.ctx.namespace}/{w.ctx.name}", "bold") + f" ({w.summary()})"]
+    if not w.findings:
+        lines.append("  ok: no problems found")
+        return lines
+    for i, f in enumerate(w.findings):
+        lines.extend(_finding_lines(f, style, full=wide or i == 0))
+    return lines
+
+
+def table_workloads(groups: list[Group], workloads: list | None) -> list:
+    """The workloads that get a row of their own: a problem their pods' rows do not already show."""
+    rows = {(g.namespace, g.workload) for g in groups}
+    return [w for w in workloads or [] if w.problem and not (w.from_pods and (w.ctx.namespace, w.ctx.short) in rows)]
+
+
 def text(results: list[PodResult], out: TextIO, *, color: bool = False, wide: bool = False,
-         warnings: list[str] | None = None, owners_of_all=None, scope: bool = False) -> None:
+         warnings: list[str] | None = None, owners_of_all=None, scope: bool = False, workloads=None,
+         target: bool = False) -> None:
     style = _Style(color)
     lines: list[str] = []
     if scope:
         groups = group(results, owners_of_all)
-        if not groups:
+        rows = table_workloads(groups, workloads)
+        if groups or rows:
+            lines.append(_summary_table(groups, rows))
+        elif not (target and workloads):
             lines.append("No pods with problems found.")
-        else:
-            lines.append(_summary_table(groups))
-            for g in groups:
+        for w in (workloads or []) if target else rows:  # explain TYPE/NAME: that workload, whatever its state
+            if lines:
                 lines.append("")
-                first = g.results[0]
-                if len(g.results) > 1:
-                    others = ", ".join(r.ctx.name for r in g.results[1:4]) + (" ..." if len(g.results) > 4 else "")
-                    lines.append(style(f"{len(g.results)}/{g.total} pods of {g.workload}: {g.code}", "bold")
-                                 + f" (also {others})")
-                lines.extend(_pod_text(first, style, wide))
+            lines.extend(_workload_text(w, style, wide))
+        for g in groups:
+            lines.append("")
+            first = g.results[0]
+            if len(g.results) > 1:
+                others = ", ".join(r.ctx.name for r in g.results[1:4]) + (" ..." if len(g.results) > 4 else "")
+                lines.append(style(f"{len(g.results)}/{g.total} pods of {g.workload}: {g.code}", "bold")
+                             + f" (also {others})")
+            lines.extend(_pod_text(first, style, wide))
     else:
-        for i, r in enumerate(results):
-            if i:
+        for w in workloads or []:
+            if lines:
+                lines.append("")
+            lines.extend(_workload_text(w, style, wide))
+        for r in results:
+            if lines:
                 lines.append("")
             lines.extend(_pod_text(r, style, wide))
     for w in warnings or []:
@@ -117,15 +151,17 @@ def wide(results: list[PodResult], out: TextIO, **kw) -> None:
     text(results, out, **kw)
 
 
-def as_json(results: list[PodResult], out: TextIO, *, warnings: list[str] | None = None, **_kw) -> None:
-    json.dump(to_report(results, warnings), out, indent=2, ensure_ascii=False)
+def as_json(results: list[PodResult], out: TextIO, *, warnings: list[str] | None = None, workloads=None,
+            **_kw) -> None:
+    json.dump(to_report(results, warnings, workloads), out, indent=2, ensure_ascii=False)
     out.write("\n")
 
 
-def as_yaml(results: list[PodResult], out: TextIO, *, warnings: list[str] | None = None, **_kw) -> None:
+def as_yaml(results: list[PodResult], out: TextIO, *, warnings: list[str] | None = None, workloads=None,
+            **_kw) -> None:
     import yaml
 
-    yaml.safe_dump(to_report(results, warnings), out, sort_keys=False, allow_unicode=True)
+    yaml.safe_dump(to_report(results, warnings, workloads), out, sort_keys=False, allow_unicode=True)
 
 
 FORMATS: dict[str, Callable[..., None]] = {"text": text, "wide": wide, "json": as_json, "yaml": as_yaml}

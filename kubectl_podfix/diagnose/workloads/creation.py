@@ -139,7 +139,9 @@ def creation_rule(ctx: WorkloadContext) -> Iterable[Finding]:
         if f.get("event") is not None and conditions and not out:
             cond = conditions[0]
             line = condition_line(cond["kind"], cond["name"], cond["condition"], ctx)
-            if classify(cond["message"])["text"] != info["text"]:
+            then = classify(cond["message"])
+            if (then["kind"], then.get("quota") or then.get("webhook")) != (info["kind"], info.get("quota")
+                                                                             or info.get("webhook")):
                 line += " (the condition keeps the first error; the newest event above is what happens now)"
             evidence.append(line)
         out.append(_finding(ctx, info, f, evidence))
@@ -178,7 +180,7 @@ def _sev_code(kind: str) -> str:
 def quota_users(ctx: WorkloadContext, resources: list[str]) -> list[tuple[str, dict[str, float]]]:
     """Workloads of the namespace that use these quota resources (from the pods podfix read), biggest first."""
     usage: dict[str, dict[str, float]] = {}
-    pods = [p for p in list(ctx.snapshot.pods) + list(getattr(ctx.snapshot, "quiet_pods", []) or [])
+    pods = [p for p in list(ctx.snapshot.pods) + list(ctx.snapshot.quiet_pods)
             if dig(p, "metadata.namespace", "") == ctx.namespace and dig(p, "status.phase") not in ("Succeeded",
                                                                                                      "Failed")]
     for pod in pods:
