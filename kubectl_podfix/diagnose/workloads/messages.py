@@ -183,7 +183,7 @@ def webhook_failure(err: str) -> str:
         return "timeout"
     if "no such host" in low or "no route to host" in low or "network is unreachable" in low:
         return "unreachable"
-    if "unexpected eof" in low or "connection reset" in low:
+    if "unexpected eof" in low or "connection reset" in low or re.search(r"\beof\s*$", low):
         return "connection-dropped"
     if "could not find the requested resource" in low or "404" in low:
         return "not-found-path"
