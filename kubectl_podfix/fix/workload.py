@@ -315,6 +315,31 @@ def container_step(obj: dict, container: str, fields: dict, description: str) ->
                 after=after, content_type=STRATEGIC, description=description, undo=undo_command(obj, inverse))
 
 
+def template_step(obj: dict, pod_fields: dict, containers: dict[str, dict], description: str) -> Step:
+    """One strategic-merge patch of ``obj``'s pod template: ``pod_fields`` on the pod spec and, per container
+    name, fields of that container (init containers under ``initContainers``); with the predicted object after
+    it and the undo command. ``container_step`` is its one-container case."""
+    kind = str(obj.get("kind"))
+    spec_path = template_path(kind) + ("spec",)
+    body_spec: dict = copy.deepcopy(pod_fields)
+    inverse_spec: dict = inverse_fields(pod_spec(obj), pod_fields)
+    after = copy.deepcopy(obj)
+    apply_fields(pod_spec(after), pod_fields)
+    for name, fields in containers.items():
+        current, is_init = find_container(obj, name)
+        if current is None:
+            raise PodfixError(f"{ref(obj)} has no container {name!r} in its pod template "
+                              f"(it has: {', '.join(container_names(obj)) or 'none'})")
+        key = "initContainers" if is_init else "containers"
+        body_spec.setdefault(key, []).append({"name": name, **copy.deepcopy(fields)})
+        inverse_spec.setdefault(key, []).append({"name": name, **inverse_fields(current, fields)})
+        target, _ = find_container(after, name)
+        apply_fields(target, fields)
+    return Step("patch", kind, dig(obj, "metadata.namespace"), dig(obj, "metadata.name"),
+                body=nest(spec_path, body_spec), before=obj, after=after, content_type=STRATEGIC,
+                description=description, undo=undo_command(obj, nest(spec_path, inverse_spec)))
+
+
 def _drop_empty(target: dict, fields: dict) -> None:
     """After deletes, a map left empty ({}) disappears, as the server's merge leaves it."""
     for k, v in fields.items():

@@ -37,20 +37,36 @@ def workloads(snapshot: Snapshot) -> list[dict]:
                                       dig(o, "metadata.name", "")))
 
 
-def _children(snapshot: Snapshot, obj: dict) -> list[dict]:
-    kind = {"Deployment": "ReplicaSet", "CronJob": "Job"}.get(obj.get("kind"))
-    if not kind:
-        return []
-    ns, name, uid = (dig(obj, "metadata.namespace", ""), dig(obj, "metadata.name", ""), dig(obj, "metadata.uid"))
-    out = []
-    for (k, n, _), child in snapshot.objects.items():
-        if k != kind or n != ns:
+def _children_index(snapshot: Snapshot) -> dict[tuple, list[dict]]:
+    """ReplicaSets and Jobs by (kind of owner, namespace, owner uid) and (..., owner name), newest first."""
+    index: dict[tuple, list[dict]] = {}
+    for (kind, ns, _), child in snapshot.objects.items():
+        if kind not in ("ReplicaSet", "Job"):
             continue
         ref = controller(child)
-        if ref and ref.get("kind") == obj.get("kind") and (ref.get("uid") == uid if uid and ref.get("uid")
-                                                             else ref.get("name") == name):
-            out.append(child)
-    return sorted(out, key=lambda c: parse_time(dig(c, "metadata.creationTimestamp")) or utcnow(), reverse=True)
+        if not ref or ref.get("kind") not in ("Deployment", "CronJob"):
+            continue
+        if ref.get("uid"):
+            index.setdefault((ref["kind"], ns, "uid", ref["uid"]), []).append(child)
+        index.setdefault((ref["kind"], ns, "name", ref.get("name")), []).append(child)
+    for children in index.values():
+        children.sort(key=lambda c: parse_time(dig(c, "metadata.creationTimestamp")) or utcnow(), reverse=True)
+    return index
+
+
+def _children(index: dict[tuple, list[dict]], obj: dict) -> list[dict]:
+    kind = obj.get("kind")
+    if kind not in ("Deployment", "CronJob"):
+        return []
+    meta = obj.get("metadata") or {}
+    ns, uid = meta.get("namespace") or "", meta.get("uid")
+    by_uid = index.get((kind, ns, "uid", uid), []) if uid else []
+    by_name = [c for c in index.get((kind, ns, "name", meta.get("name")), [])
+               if not (uid and (controller(c) or {}).get("uid"))]  # NB: a uid-less ref (saved files) by name
+    if not by_name:
+        return list(by_uid)
+    both = by_uid + [c for c in by_name if c not in by_uid]
+    return sorted(both, key=lambda c: parse_time(dig(c, "metadata.creationTimestamp")) or utcnow(), reverse=True)
 
 
 def claim_names(obj: dict, children: list[dict]) -> set[str]:
@@ -110,10 +126,11 @@ def workload_contexts(snapshot: Snapshot, results: Iterable[PodResult], *,
             evs = [e for e in evs if not dig(e, "involvedObject.uid") or dig(e, "involvedObject.uid") == uid]
         return evs
 
+    index = _children_index(snapshot)
     out = []
     for obj in objs:
         ns, name, kind = dig(obj, "metadata.namespace", "") or "", dig(obj, "metadata.name", "") or "", obj["kind"]
-        children = _children(snapshot, obj)
+        children = _children(index, obj)
         events = list(events_of(obj))
         for child in children:
             events.extend(events_of(child))
