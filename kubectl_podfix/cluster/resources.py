@@ -28,7 +28,6 @@ RESOURCES: dict[str, tuple[str, str, bool]] = {
     "DaemonSet": ("/apis/apps/v1", "daemonsets", True),
     "Job": ("/apis/batch/v1", "jobs", True),
     "CronJob": ("/apis/batch/v1", "cronjobs", True),
-    "ControllerRevision": ("/apis/apps/v1", "controllerrevisions", True),
     "StorageClass": ("/apis/storage.k8s.io/v1", "storageclasses", False),
     "PodMetrics": ("/apis/metrics.k8s.io/v1beta1", "pods", True),
     "SelfSubjectAccessReview": ("/apis/authorization.k8s.io/v1", "selfsubjectaccessreviews", False),

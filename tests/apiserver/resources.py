@@ -53,7 +53,6 @@ RESOURCES = [
     Res("apps", "v1", "daemonsets", "DaemonSet", short=("ds",), cats=("all",)),
     Res("batch", "v1", "jobs", "Job", cats=("all",)),
     Res("batch", "v1", "cronjobs", "CronJob", short=("cj",), cats=("all",)),
-    Res("apps", "v1", "controllerrevisions", "ControllerRevision"),
     Res("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ("sc",)),
     Res("events.k8s.io", "v1", "events", "Event", short=("ev",)),
     Res("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False, verbs=("create",)),

@@ -201,3 +201,59 @@ def test_healthy_workloads_stay_silent(api, podfix):
     info = podfix("explain", "deploy/idle", "-n", "shop", "-o", "json", "--exit-code")
     assert info.code == 0
     assert [f["code"] for f in info.json["workloads"][0]["findings"]] == ["workload.scaled-to-zero"]
+
+
+def test_statefulset_ordinal_blocked_and_rollout_deadline(api, podfix):
+    sts = workload("StatefulSet", "db", replicas=3, status={"replicas": 1, "readyReplicas": 0, "currentReplicas": 1})
+    msg = "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+    p = pod("db-0", namespace="shop", owner=("StatefulSet", "db"), node=None, labels={"app": "db"})
+    p["metadata"]["ownerReferences"][0]["uid"] = sts["metadata"]["uid"]
+    p["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                  "message": msg}]
+    api.add(sts, p, event_on(p, "FailedScheduling", msg))
+    run = podfix("explain", "sts/db", "-n", "shop", "-o", "json")
+    assert run.code == 0, run.err
+    first = run.json["workloads"][0]["findings"][0]
+    assert first["code"] == "workload.ordinal-blocked"
+    assert first["details"]["pod"]["code"] == "pod.unschedulable" and first["details"]["blocked"] == 2
+
+
+def test_cronjob_blocked_by_a_stuck_job(api, podfix):
+    cj = workload("CronJob", "nightly", spec={"concurrencyPolicy": "Forbid"}, status={"active": [{"name": "x"}]})
+    job = workload("Job", "nightly-29012345", owner=cj, status={"active": 1, "startTime": "2026-11-19T09:00:00Z"})
+    img = "ghcr.io/acme/web:1"
+    p = pod("nightly-29012345-x7k2p", namespace="shop", owner=("Job", "nightly-29012345"),
+            labels={"app": "nightly-29012345"}, phase="Pending",
+            statuses=[{"name": "app", "image": img, "ready": False, "restartCount": 0, "lastState": {},
+                       "state": {"waiting": {"reason": "ImagePullBackOff",
+                                             "message": f'Back-off pulling image "{img}"'}}}],
+            containers=[{"name": "app", "image": img}])
+    p["metadata"]["ownerReferences"][0]["uid"] = job["metadata"]["uid"]
+    pull = event_on(p, "Failed", f'Failed to pull image "{img}": rpc error: code = NotFound desc = failed to pull '
+                                 f'and unpack image "{img}": failed to resolve reference "{img}": {img}: not found')
+    pull["involvedObject"]["fieldPath"] = "spec.containers{app}"
+    api.add(cj, job, p, pull, event_on(cj, "JobAlreadyActive", "Not starting job because prior execution is running "
+                                       "and concurrency policy is Forbid", type_="Normal", count=60))
+    run = podfix("explain", "cronjob/nightly", "-n", "shop", "-o", "json")
+    assert run.code == 0, run.err
+    codes = [f["code"] for f in run.json["workloads"][0]["findings"]]
+    assert codes[0] == "workload.cronjob-blocked", codes
+    assert run.json["workloads"][0]["findings"][0]["details"]["pod"]["code"] == "image.not-found"
+
+
+def test_save_then_explain_offline_reproduces_a_zero_pod_workload(api, podfix, tmp_path):
+    quota_world(api)
+    bundle = str(tmp_path / "web.yaml")
+    live = podfix("explain", "deploy/web", "-n", "shop", "-o", "json", "--save", bundle)
+    assert live.code == 0, live.err
+    offline = run_podfix(["explain", "-f", bundle, "deploy/web", "-o", "json"])
+    assert offline.code == 0, offline.err
+    assert offline.json["workloads"][0]["findings"][0]["code"] == "workload.quota-exceeded"
+    assert offline.json["workloads"][0]["findings"][0]["title"] == live.json["workloads"][0]["findings"][0]["title"]
+
+
+def test_offline_bundle_with_no_pods_and_nothing_to_diagnose_is_an_error(tmp_path):
+    empty = tmp_path / "cm.yaml"
+    empty.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: shop}\n")
+    run = run_podfix(["explain", "-f", str(empty)])
+    assert run.code == 1 and "no Pod objects" in run.err
