@@ -83,8 +83,9 @@ def from_snapshot(snap: Snapshot, *, pod: str | None = None, namespace: str | No
     else:
         wl = [w for w in explain_workloads(snap, all_results)
               if namespace is None or w.ctx.namespace == namespace]
-    scope = pod is None and len(results) + len(wl) != 1 or (pod is not None and "/" in pod
-                                                             and not pod.startswith("pod/"))
+    own = [w for w in wl if w.problem and not w.from_pods]  # workloads with a problem their pods do not show
+    scope = pod is None and len(results) + len(own) != 1 or (pod is not None and "/" in pod
+                                                              and not pod.startswith("pod/"))
     return Outcome(results, snap, scope, warnings(snap, file_mode=True), workloads=wl, target=target is not None)
 
 

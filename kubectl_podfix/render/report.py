@@ -134,6 +134,8 @@ def text(results: list[PodResult], out: TextIO, *, color: bool = False, wide: bo
             lines.extend(_pod_text(first, style, wide))
     else:
         for w in workloads or []:
+            if not (target or (w.problem and not w.from_pods)):
+                continue  # its pods' blocks below say it
             if lines:
                 lines.append("")
             lines.extend(_workload_text(w, style, wide))

@@ -89,8 +89,7 @@ def failures(ctx: WorkloadContext) -> list[dict]:
         ok = [event_time(e) for e in evs if e.get("reason") in ("SuccessfulCreate",) and event_time(e)]
         last_ok = max(ok) if ok else None
         for ev in evs:
-            if ev.get("reason") not in ("FailedCreate", "ReplicaSetCreateError") or (ev.get("type") == "Normal"
-                                                                                     and ev.get("reason") != "FailedCreate"):
+            if ev.get("reason") not in ("FailedCreate", "ReplicaSetCreateError"):
                 continue
             if kind == "CronJob" and last_ok and event_time(ev) and event_time(ev) < last_ok:
                 continue  # the CronJob created a Job since
@@ -313,10 +312,20 @@ def _limitrange(ctx, info, subject, what, evidence) -> Finding:
 
 
 def _pod_security(ctx, info, subject, what, evidence) -> Finding:
+    if info["kind"] == "psp" and info.get("policy") == "SecurityContextConstraints":
+        title = f"OpenShift SecurityContextConstraints reject the pods of {ctx.ref}"
+        expl = ("No SecurityContextConstraints that the pod's ServiceAccount may use allows this pod (OpenShift): "
+                f"{info['text']}")
+        return Finding("workload.pod-security-violated", "error", None, title, expl, evidence,
+                       ["oc get scc; oc adm policy who-can use scc NAME",
+                        "change the template to fit restricted-v2 (no fixed UID, no privilege), or grant the "
+                        "ServiceAccount an SCC that allows it (a decision for the cluster admin)"],
+                       extra={"policy": "SecurityContextConstraints"})
     if info["kind"] == "psp":
         title = f"PodSecurityPolicy admission rejects the pods of {ctx.ref}"
-        expl = ("The legacy PodSecurityPolicy admission (Kubernetes 1.24 and older) found no policy that the pod's "
-                f"ServiceAccount may use and that allows this pod: {info['text']}")
+        expl = ("The legacy PodSecurityPolicy admission (Kubernetes 1.24 and older; on OpenShift, "
+                "SecurityContextConstraints say the same) found no policy that the pod's ServiceAccount may use and "
+                f"that allows this pod: {info['text']}")
         return Finding("workload.pod-security-violated", "error", None, title, expl, evidence,
                        ["kubectl get psp", "grant the ServiceAccount `use` of a policy that allows the pod, or change "
                         "the template; PodSecurityPolicy was removed in 1.25 (Pod Security admission replaces it)"],

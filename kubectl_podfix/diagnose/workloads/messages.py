@@ -51,6 +51,7 @@ _LIMIT_RATIO = re.compile(
 _PSA = re.compile(r'violates PodSecurity "(?P<level>[^"]+)":\s*(?P<detail>.*)', re.S)
 _PSP = re.compile(r"unable to validate against any pod security policy|no providers available to validate pod "
                   r"request|PodSecurityPolicy: unable to admit pod", re.I)
+_SCC = re.compile(r"unable to validate against any security context constraint", re.I)
 _SA = re.compile(r"error looking up service account (?P<ns>[^/\s]+)/(?P<name>[^:\s]+):"
                  r"|service account (?P<ns2>[^/\s]+)/(?P<name2>\S+) was not found", re.I)
 _TERMINATING = re.compile(r"because it is being terminated", re.I)
@@ -246,6 +247,9 @@ def classify(message: str) -> dict[str, Any]:
         return out
     if _PSP.search(text):
         out.update(kind="psp")
+        return out
+    if _SCC.search(text):
+        out.update(kind="psp", policy="SecurityContextConstraints")
         return out
     m = _SA.search(text)
     if m:

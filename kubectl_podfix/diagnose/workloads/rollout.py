@@ -161,6 +161,22 @@ def daemonset_rule(ctx: WorkloadContext) -> Iterable[Finding]:
                         [f"kubectl get nodes --show-labels; compare with {ctx.ref}'s nodeSelector/affinity"])]
     failing = ctx.failing_pods()
     ready = r.get("ready") or 0
+    placement = [e for e in ctx.events_of("DaemonSet", ctx.name, {"FailedPlacement"})
+                 if (ctx.event_age(e) or 0) < 3600]
+    if not failing and placement and (r.get("current") or 0) < desired:
+        # legacy controllers (before 1.12) placed daemon pods themselves: "failed to place pod on NODE: why"
+        nodes = sorted({m.group(1) for m in (re.search(r'failed to place pod on "([^"]+)"', e.get("message") or "")
+                                              for e in placement) if m})
+        return [Finding("workload.daemonset-incomplete", "error", None,
+                        f"{ctx.ref} cannot place pods on {len(nodes) or '?'} node(s): "
+                        f"{(placement[-1].get('message') or '')[:120]}",
+                        f"{ctx.ref} wants a pod on {desired} nodes but its controller could not place it on "
+                        f"{', '.join(nodes) or 'some'}: " + (placement[-1].get("message") or "") + ".",
+                        [f"{ctx.ref}: desired {desired}, current {r.get('current') or 0}, ready {ready}"]
+                        + [f"event {e.get('type')} FailedPlacement: {e.get('message')}" for e in placement[-3:]],
+                        ["kubectl describe node NODE (free resources, host ports)",
+                         "give the DaemonSet a high PriorityClass (system-node-critical) so it fits first"],
+                        extra={"nodes": [{"node": n} for n in nodes]})]
     if not failing:
         return []
     found = pod_cause(failing)

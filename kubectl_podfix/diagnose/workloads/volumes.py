@@ -86,6 +86,20 @@ def volume_rule(ctx: WorkloadContext) -> Iterable[Finding]:
                                [event_line(ctx, ev)], sugg, since=ev.get("firstTimestamp"),
                                extra={"pvc": name, "storage_class": sc, "kind": kind}))
             continue
+        misbound = [e for e in evs if (e.get("reason") == "FailedBinding" and e.get("type") == "Warning"
+                                       and NO_CLASS not in (e.get("message") or "")) or e.get("reason") == "VolumeMismatch"]
+        if misbound:
+            ev = misbound[-1]
+            out.append(Finding("workload.pvc-provisioning-failed", "error", None,
+                               f"PVC {name} cannot bind: {(ev.get('message') or '')[:140]}",
+                               f"PVC {name} of {ctx.ref} names a volume (spec.volumeName) it cannot bind to: the "
+                               f"PersistentVolume is bound to another claim, or does not match the claim's size, "
+                               f"access modes or class. {ev.get('message')}",
+                               [event_line(ctx, ev)],
+                               [f"kubectl describe pvc {name} -n {ctx.namespace}", "kubectl get pv"],
+                               since=ev.get("firstTimestamp"), extra={"pvc": name, "storage_class": sc,
+                                                                      "kind": "binding"}))
+            continue
         nobind = [e for e in evs if e.get("reason") == "FailedBinding" and NO_CLASS in (e.get("message") or "")]
         no_default = pvc is not None and not sc and ctx.snapshot.knows("StorageClass", "*") and not _default_class(ctx)
         if nobind or (no_default and dig(pvc, "status.phase") == "Pending"):
