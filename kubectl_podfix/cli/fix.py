@@ -10,6 +10,7 @@ to the cluster itself.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -50,8 +51,9 @@ def fix() -> None:
     kubectl podfix fix restart deploy/web -n NS    delete failing pods so they are recreated now
     kubectl podfix fix pull-secret POD --name regcred ...  the secret command's flow
 
-    Every change goes to the top controller (ReplicaSet -> Deployment, Job -> CronJob) as a strategic
-    merge patch keyed by container name; the plan shows the diff and the command that undoes it.
+    Every change goes to the top controller (ReplicaSet -> Deployment, Job -> CronJob) as a JSON patch
+    that first tests what it changes (a concurrent change is never overwritten); the plan shows the diff
+    and the command that undoes it.
     """
 
 
@@ -61,21 +63,31 @@ def _interactive() -> bool:
     return isatty(sys.stdin) and isatty(sys.stderr)
 
 
-def _execute(plan_fn: Callable[[], Any], cluster, *, dry_run: str, yes: bool, wait: bool | None,
-             timeout: str) -> None:
-    """Build the plan (printing the explanation when the target cannot be patched) and run the engine."""
+def _execute(plan_fn: Callable[..., Any], cluster, *, dry_run: str, yes: bool, wait: bool | None,
+             timeout: str, target: str | None = None) -> None:
+    """Build the plan (printing the explanation when the target cannot be patched) and run the engine.
+
+    ``plan_fn(w)`` plans from a workload read by ``_resolve``; when a write is refused because the object
+    changed meanwhile, the engine asks for a new plan (on a terminal): ``target`` is read again for it."""
     from kubectl_podfix.fix import engine
-    from kubectl_podfix.fix.workload import NotPatchable
+    from kubectl_podfix.fix.workload import NotPatchable, resolve
     from kubectl_podfix.render.plan import plan_text
 
     seconds = parse_wait_timeout(timeout)
-    try:
-        plan = plan_fn()
-    except NotPatchable as exc:
-        sys.stdout.write(plan_text(exc.plan))
-        raise
+
+    def build(fresh: bool):
+        try:
+            return plan_fn(resolve(cluster, cluster.conn.namespace, target) if fresh else None)
+        except NotPatchable as exc:
+            sys.stdout.write(plan_text(exc.plan))
+            raise
+
+    plan = build(False)
     result = engine.run(plan, cluster, dry_run=dry_run, yes=yes, interactive=_interactive(),
-                        wait=True if wait is None else wait, timeout=seconds, out=sys.stdout, err=sys.stderr)
+                        wait=True if wait is None else wait, timeout=seconds, out=sys.stdout, err=sys.stderr,
+                        replan=(lambda: build(True)) if target else None)
+    if result.error:
+        raise PodfixError(result.error, result.code)
     if result.code:
         raise SystemExit(int(result.code))
 
@@ -232,8 +244,8 @@ def memory_cmd(target: str, container: str | None, memory: str | None, dry_run: 
     node_max, node_name, node_note = read_node_max(cluster)
     inp = MemoryInput(w, name, peak=peak, node_max=node_max, node_max_name=node_name, node_note=node_note,
                       metrics_note=metrics_note)
-    _execute(lambda: plan_memory(inp, memory=memory), cluster, dry_run=dry_run, yes=yes, wait=wait,
-             timeout=timeout)
+    _execute(lambda fresh: plan_memory(replace(inp, workload=fresh) if fresh else inp, memory=memory), cluster,
+             dry_run=dry_run, yes=yes, wait=wait, timeout=timeout, target=target)
 
 
 # -- probe ------------------------------------------------------------------------------------------
@@ -315,9 +327,10 @@ def probe_cmd(target: str, container: str | None, probe_kind: str | None, initia
             raise UsageError(f"no failing probe found for container {name}: choose one with --probe")
     inp = ProbeInput(w, name, kind, result=result, observed_start=observed_start(w.pods, name),
                      last_run=last_run(w.pod, name))
-    _execute(lambda: plan_probe(inp, probe=probe_kind, initial_delay=initial_delay,
-                                failure_threshold=failure_threshold, timeout_seconds=timeout_seconds),
-             cluster, dry_run=dry_run, yes=yes, wait=wait, timeout=timeout)
+    _execute(lambda fresh: plan_probe(replace(inp, workload=fresh) if fresh else inp, probe=probe_kind,
+                                      initial_delay=initial_delay, failure_threshold=failure_threshold,
+                                      timeout_seconds=timeout_seconds),
+             cluster, dry_run=dry_run, yes=yes, wait=wait, timeout=timeout, target=target)
 
 
 # -- image ------------------------------------------------------------------------------------------
@@ -403,12 +416,12 @@ def image_cmd(target: str, container: str | None, new_image: str | None, check_r
     else:
         verified = imgfix.verify(new_image, auth=auth, insecure=insecure_registry, node_platform=platform)
 
-    def build():
-        plan = imgfix.plan_image(w, name, new_image, verified=verified)
+    def build(fresh):
+        plan = imgfix.plan_image(fresh or w, name, new_image, verified=verified)
         plan.notes[:0] = notes
         return plan
 
-    _execute(build, cluster, dry_run=dry_run, yes=yes, wait=wait, timeout=timeout)
+    _execute(build, cluster, dry_run=dry_run, yes=yes, wait=wait, timeout=timeout, target=target)
 
 
 def _node_platform(cluster, w) -> str | None:
@@ -455,8 +468,8 @@ def restart_cmd(target: str, recreate_bare: bool, dry_run: str, yes: bool, wait:
 
     kind, _ = parse_target(target)
     cluster, w = _resolve(opts, target)
-    _execute(lambda: plan_restart(w, only_pod=kind == "Pod", recreate_bare=recreate_bare), cluster,
-             dry_run=dry_run, yes=yes, wait=wait, timeout=timeout)
+    _execute(lambda fresh: plan_restart(fresh or w, only_pod=kind == "Pod", recreate_bare=recreate_bare), cluster,
+             dry_run=dry_run, yes=yes, wait=wait, timeout=timeout, target=target)
 
 
 # -- pull-secret ------------------------------------------------------------------------------------

@@ -111,11 +111,20 @@ def run_secret(name: str, *, server: str | None = None, username: str | None = N
         names = ", ".join(p["metadata"]["name"] for p in bare)
         recreate_bare = click.confirm(f"pod {names} has no controller: delete it and create it again from its "
                                       "manifest so it uses the new secret?", default=False, err=True)
-    plan = plan_pull_secret(sit, creds, overwrite=overwrite, restart=restart, recreate_bare=recreate_bare)
-    plan.warnings[:0] = warnings
+    def build(fresh: bool):
+        current = sit
+        if fresh:  # a write was refused because its object changed: read everything again
+            again = _get_pod(cluster, namespace, for_pod) if for_pod else None
+            current = read_situation(cluster, namespace, name, pod=again, attach=attach_refs, restart=restart)
+        plan = plan_pull_secret(current, creds, overwrite=overwrite, restart=restart, recreate_bare=recreate_bare)
+        plan.warnings[:0] = warnings
+        return plan
+
     do_wait = restart if wait is None else wait
-    result = engine.run(plan, cluster, dry_run=dry_run, yes=yes, interactive=interactive, wait=do_wait,
-                        timeout=wait_seconds, out=sys.stdout, err=sys.stderr)
+    result = engine.run(build(False), cluster, dry_run=dry_run, yes=yes, interactive=interactive, wait=do_wait,
+                        timeout=wait_seconds, out=sys.stdout, err=sys.stderr, replan=lambda: build(True))
+    if result.error:
+        raise PodfixError(result.error, result.code)
     return int(result.code)
 
 

@@ -14,7 +14,13 @@ cluster on a fixer's behalf. The order is fixed:
    -> not applied, exit 4;
 6. apply the steps in order (field manager ``kubectl-podfix``); when one fails,
    say precisely which steps were done, which failed and which were not
-   attempted (planners plan against the current state, so a re-run finishes);
+   attempted (planners plan against the current state, so a re-run finishes).
+   Every write is conditional on the state it was planned from (JSON patches
+   that ``test`` what they change, a ``resourceVersion`` on replace, a ``uid``
+   on delete): when the object changed meanwhile the server refuses it, and
+   nothing is overwritten. Then, on a terminal, the plan is made again from
+   the new state (``replan``), shown and asked again; with ``--yes`` or no
+   terminal the run stops (exit 4) and says what changed;
 7. wait (optional): poll the workload's pods until a new pod is Ready or fails
    again (then diagnose it again), or the timeout passes.
 """
@@ -28,7 +34,7 @@ from typing import Callable, TextIO
 
 from kubectl_podfix.diagnose.model import dig
 from kubectl_podfix.errors import Exit
-from kubectl_podfix.fix.plan import JSON_PATCH, Plan, Step, WaitSpec
+from kubectl_podfix.fix.plan import JSON_PATCH, Plan, Step, WaitSpec, what_changed
 from kubectl_podfix.render.plan import denied_text, findings_text, plan_text, results_text
 
 # Waiting reasons that mean "the new pod fails again".
@@ -59,19 +65,57 @@ class EngineResult:
     results: list[StepResult] = field(default_factory=list)
     denied: list[str] = field(default_factory=list)
     wait: WaitResult | None = None
+    error: str | None = None  # one line for stderr ("error: ...") when a step failed
+    conflict: StepResult | None = None  # the step refused because its object changed since it was read
 
     @property
     def done(self) -> list[Step]:
         return [r.step for r in self.results if r.status == "done"]
 
 
+MAX_REPLANS = 3  # how often a conflict is planned again on a terminal before podfix gives up
+
+
 def run(plan: Plan, cluster, *, dry_run: str = "none", yes: bool = False, interactive: bool | None = None,
         wait: bool = False, timeout: float = 120.0, out: TextIO | None = None, err: TextIO | None = None,
-        confirm: Callable[[str], bool] | None = None, poll: float = 1.0) -> EngineResult:
+        confirm: Callable[[str], bool] | None = None, poll: float = 1.0,
+        replan: Callable[[], Plan] | None = None) -> EngineResult:
+    """Show, check, confirm, apply and wait (see the module docstring).
+
+    ``replan`` reads the cluster again and returns a new plan: called when a write is refused because its
+    object changed since it was read, on a terminal only (the user sees the new plan and is asked again).
+    """
     out = out or sys.stdout
     err = err or sys.stderr
     if interactive is None:
         interactive = _isatty(sys.stdin) and _isatty(err)
+    attempt = 0
+    while True:
+        result = _run_once(plan, cluster, dry_run=dry_run, yes=yes, interactive=interactive, wait=wait,
+                           timeout=timeout, out=out, err=err, confirm=confirm, poll=poll)
+        if result.conflict is None:
+            return result
+        step, why = result.conflict.step, result.conflict.message
+        done = result.done
+        kept = (f"steps done before it stay done ({', '.join(_step_ref(s) for s in done)}), {step.ref} was not "
+                "changed" if done else "nothing was changed")
+        if yes or not interactive or replan is None or attempt >= MAX_REPLANS:
+            result.code = Exit.REFUSED
+            result.error = (f"{step.ref} changed since it was read ({why}): {kept}; run the command again to "
+                            "plan against the new state")
+            return result
+        attempt += 1
+        out.write(f"\n{step.ref} changed since it was read ({why}): {kept}. Planning again against its "
+                  "current state:\n\n")
+        plan = replan()
+
+
+def _step_ref(step: Step) -> str:
+    return f"{step.verb} {step.ref}"
+
+
+def _run_once(plan: Plan, cluster, *, dry_run: str, yes: bool, interactive: bool, wait: bool, timeout: float,
+              out: TextIO, err: TextIO, confirm: Callable[[str], bool] | None, poll: float) -> EngineResult:
     out.write(plan_text(plan))
     if plan.empty:
         if wait and plan.wait is not None and dry_run == "none":
@@ -102,6 +146,9 @@ def run(plan: Plan, cluster, *, dry_run: str = "none", yes: bool = False, intera
     result = apply(plan, cluster)
     out.write("\n" + ("Applied:\n" if result.code == Exit.OK else "Result (incomplete):\n"))
     out.write(results_text(result.results))
+    if result.conflict is not None:
+        result.conflict.message = _what_changed(result.conflict.step, cluster)
+        return result
     if result.code != Exit.OK:
         out.write("Nothing else was changed. Fix the cause above and run the same command again: it plans "
                   "against what is now in the cluster and finishes the job (steps already done are skipped).\n")
@@ -109,6 +156,19 @@ def run(plan: Plan, cluster, *, dry_run: str = "none", yes: bool = False, intera
     if wait and plan.wait is not None:
         return _finish_wait(plan, cluster, result, timeout, out, err, poll)
     return result
+
+
+def _what_changed(step: Step, cluster) -> str:
+    """Read the object again and say in a few words what changed since the plan was made."""
+    from kubectl_podfix.cluster.api import ApiError
+
+    try:
+        fresh = cluster.get(step.kind, step.namespace, step.name)
+    except ApiError as exc:
+        if exc.status == 404:
+            return what_changed(step, None)
+        return "it was modified"
+    return what_changed(step, fresh)
 
 
 # -- steps ----------------------------------------------------------------------------------
@@ -126,12 +186,29 @@ def send(step: Step, cluster, *, dry_run: bool = False) -> dict:
     return cluster.delete(step.kind, step.namespace, step.name, dry_run=dry_run, uid=step.uid)
 
 
+GENERIC_422 = "the server rejected our request due to an error in our request"
+
+
+def is_conflict(step: Step, exc) -> bool:
+    """Whether the server refused ``step`` because its object changed since podfix read it: 409 Conflict
+    (a resourceVersion or uid precondition) on a patch or replace, or a JSON patch whose ``test`` failed
+    (the real server answers that with a bare 422 Invalid and its generic message, no causes; a
+    validation error names the object: '... is invalid: ...')."""
+    status = getattr(exc, "status", None)
+    if step.verb not in ("patch", "replace"):
+        return False
+    if status == 409 and getattr(exc, "reason", "") != "AlreadyExists":
+        return True
+    said = getattr(exc, "server_message", "") or ""
+    return status == 422 and step.content_type == JSON_PATCH and (said == GENERIC_422 or " is invalid" not in said)
+
+
 def _why(step: Step, exc) -> str:
     status = getattr(exc, "status", None)
     message = getattr(exc, "message", None) or str(exc)
-    if status == 422 and step.content_type == JSON_PATCH:
-        return (f"{step.kind} {step.name} changed after podfix read it (the patch's test failed), so nothing was "
-                "overwritten: run the command again to plan against the new state")
+    if is_conflict(step, exc):
+        return (f"{step.kind} {step.name} changed after podfix read it (the server refused the conditional "
+                "write), so nothing was overwritten")
     if status == 409 and step.verb == "create":
         return f"{message}: it was created meanwhile; run the command again to plan against it"
     if status == 409 and step.verb == "delete":
@@ -144,6 +221,7 @@ def apply(plan: Plan, cluster) -> EngineResult:
 
     results: list[StepResult] = []
     code = Exit.OK
+    conflict = None
     for i, step in enumerate(plan.steps):
         try:
             send(step, cluster)
@@ -151,15 +229,19 @@ def apply(plan: Plan, cluster) -> EngineResult:
             if step.verb == "delete" and exc.status == 404:
                 results.append(StepResult(step, "done", "already gone"))
                 continue
-            results.append(StepResult(step, "failed", _why(step, exc)))
+            failed = StepResult(step, "failed", _why(step, exc))
+            results.append(failed)
             results.extend(StepResult(s, "not attempted") for s in plan.steps[i + 1:])
             code = Exit.REFUSED if exc.status == 403 else Exit.ERROR
+            if is_conflict(step, exc):
+                conflict = failed
             break
         results.append(StepResult(step, "done"))
         if step.verb == "delete" and any(s.verb == "create" and (s.kind, s.namespace, s.name) ==
                                          (step.kind, step.namespace, step.name) for s in plan.steps[i + 1:]):
             _wait_gone(step, cluster)
-    return EngineResult(code, applied=any(r.status == "done" for r in results), results=results)
+    return EngineResult(code, applied=any(r.status == "done" for r in results), results=results,
+                        conflict=conflict)
 
 
 def _wait_gone(step: Step, cluster, timeout: float = 90.0, poll: float = 1.0) -> None:

@@ -261,14 +261,15 @@ def test_argv_password_warns(api, kubeconfig, world):
 
 # ----------------------------------------------------------------------------- attachment
 
-def test_template_with_pull_secrets_gets_a_strategic_merge_patch(api, kubeconfig):
+def test_template_with_pull_secrets_gets_a_conditional_json_patch(api, kubeconfig):
     make_world(api, template_secrets=["old"])
     r = run(kubeconfig, *BASE, "--restart", "--yes", "--no-wait")
     assert r.code == 0, r.err
     (patch,) = [q for q in writes(api) if q.method == "PATCH"]
     assert patch.path == f"/apis/apps/v1/namespaces/{NS}/deployments/web"
-    assert patch.content_type == "application/strategic-merge-patch+json"
-    assert patch.json == {"spec": {"template": {"spec": {"imagePullSecrets": [{"name": "regcred"}]}}}}
+    assert patch.content_type == "application/json-patch+json"
+    assert patch.json == [{"op": "test", "path": "/spec/template/spec/imagePullSecrets", "value": [{"name": "old"}]},
+                          {"op": "add", "path": "/spec/template/spec/imagePullSecrets/-", "value": {"name": "regcred"}}]
     assert api.get("Deployment", NS, "web")["spec"]["template"]["spec"]["imagePullSecrets"] == [
         {"name": "old"}, {"name": "regcred"}]
     assert not [q for q in writes(api) if q.method == "DELETE"]  # the rollout replaces the pods
@@ -295,8 +296,12 @@ def test_concurrent_sa_change_is_not_clobbered(api, kubeconfig):
             api.add(sa)
     api.on_write.append(meddle)
     r = run(kubeconfig, *BASE, "--yes")
-    assert r.code == 1
+    assert r.code == 4
     assert "changed after podfix read it" in r.out
+    assert r.err.strip().splitlines()[-1] == (
+        "error: serviceaccount/default changed since it was read (imagePullSecrets changed): steps done before it "
+        "stay done (create secret/regcred), serviceaccount/default was not changed; run the command again to plan "
+        "against the new state")
     api.on_write.clear()
     assert api.get("ServiceAccount", NS, "default")["imagePullSecrets"] == [{"name": "old"}, {"name": "theirs"}]
     r = run(kubeconfig, *BASE, "--yes")  # the re-run plans against the new list
