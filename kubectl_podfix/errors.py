@@ -91,6 +91,20 @@ def _what(attrs: dict[str, str]) -> str:
     return f'{attrs["verb"]} {res}{" " + repr(attrs["name"]) if attrs["name"] else ""} {where}'
 
 
+# How admission plugins word a denial (a 403 like RBAC's, but not about who you are).
+ADMISSION_MARKERS = ("admission webhook", "denied the request", "violates podsecurity", "exceeded quota",
+                     "per container", "per pod", "per persistentvolumeclaim", "because it is being terminated")
+
+
+def is_admission_denial(server_message: str) -> bool:
+    """Whether a 403's message comes from admission (webhook, Pod Security, quota, LimitRange, namespace
+    lifecycle) rather than from RBAC ('User "x" cannot create resource ...')."""
+    low = (server_message or "").lower()
+    if " cannot " in low and " resource " in low:
+        return False
+    return any(m in low for m in ADMISSION_MARKERS)
+
+
 def api_error(status: int, reason: str, server_message: str, method: str, path: str, *,
               query: dict | None = None, attempts: int = 1) -> tuple[str, int]:
     """(one-line message, exit code) for an error Status from the API server."""
@@ -100,6 +114,10 @@ def api_error(status: int, reason: str, server_message: str, method: str, path: 
     if status == 401:
         return ("the API server rejected your credentials (401 Unauthorized): they may have expired; "
                 "log in again or refresh the kubeconfig (e.g. your cloud's get-credentials command)", Exit.ERROR)
+    if status == 403 and is_admission_denial(said):
+        return (f"rejected by admission: {said}. This is a policy of the cluster (an admission webhook, Pod "
+                "Security, a ResourceQuota or LimitRange), not a missing permission: change the object to satisfy "
+                "it, or ask the cluster's admins about the policy", Exit.REFUSED)
     if status == 403:
         who = said.split(" is forbidden: ", 1)[-1] if said else f"cannot {_what(attrs)}"
         code = Exit.REFUSED if method in WRITE_METHODS else Exit.ERROR

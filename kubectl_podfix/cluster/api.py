@@ -107,10 +107,12 @@ class Cluster:
         return self.request("PATCH", path_for(kind, namespace, name), _write_query(dry_run), body, content_type)
 
     def delete(self, kind: str, namespace: str | None, name: str, *, dry_run: bool = False,
-               uid: str | None = None) -> dict:
-        """DELETE; with ``uid``, only that incarnation of the object (a precondition: 409 otherwise)."""
+               uid: str | None = None, resource_version: str | None = None) -> dict:
+        """DELETE; with ``uid``, only that incarnation of the object, with ``resource_version`` only that
+        version of it (preconditions: 409 Conflict otherwise)."""
         query = {"dryRun": "All" if dry_run else None}
-        body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": uid}} if uid else None
+        pre = {k: v for k, v in (("uid", uid), ("resourceVersion", resource_version)) if v}
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": pre} if pre else None
         return self.request("DELETE", path_for(kind, namespace, name), query, body)
 
     def replace(self, kind: str, namespace: str | None, name: str, body: dict, *, dry_run: bool = False) -> dict:

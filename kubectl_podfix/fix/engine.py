@@ -143,7 +143,7 @@ def _run_once(plan: Plan, cluster, *, dry_run: str, yes: bool, interactive: bool
             err.write("not applied: not confirmed\n")
             return EngineResult(Exit.REFUSED)
 
-    result = apply(plan, cluster)
+    result = apply(plan, cluster, out, err)
     out.write("\n" + ("Applied:\n" if result.code == Exit.OK else "Result (incomplete):\n"))
     out.write(results_text(result.results))
     if result.conflict is not None:
@@ -183,7 +183,8 @@ def send(step: Step, cluster, *, dry_run: bool = False) -> dict:
                              dry_run=dry_run)
     if step.verb == "replace":
         return cluster.replace(step.kind, step.namespace, step.name, step.body, dry_run=dry_run)
-    return cluster.delete(step.kind, step.namespace, step.name, dry_run=dry_run, uid=step.uid)
+    return cluster.delete(step.kind, step.namespace, step.name, dry_run=dry_run, uid=step.uid,
+                          resource_version=step.resource_version)
 
 
 GENERIC_422 = "the server rejected our request due to an error in our request"
@@ -195,6 +196,8 @@ def is_conflict(step: Step, exc) -> bool:
     (the real server answers that with a bare 422 Invalid and its generic message, no causes; a
     validation error names the object: '... is invalid: ...')."""
     status = getattr(exc, "status", None)
+    if step.verb == "delete" and step.resource_version:  # a bare pod: only the version that was planned
+        return status == 409
     if step.verb not in ("patch", "replace"):
         return False
     if status == 409 and getattr(exc, "reason", "") != "AlreadyExists":
@@ -216,32 +219,123 @@ def _why(step: Step, exc) -> str:
     return message
 
 
-def apply(plan: Plan, cluster) -> EngineResult:
+def apply(plan: Plan, cluster, out: TextIO | None = None, err: TextIO | None = None) -> EngineResult:
+    """Send the steps in order; stop at the first failure.
+
+    A delete that a later create undoes (a bare pod deleted and created again) is guarded: first the
+    create is checked with a server dry run under a generated name (admission, quota, validation), and
+    when it would be rejected nothing is deleted; then the manifest is saved to a file (mode 0600, its
+    path printed before the delete) that is removed once the pod exists again and kept, with a message
+    saying where, on every other way out (the create failed, Ctrl-C, a crash)."""
     from kubectl_podfix.cluster.api import ApiError
 
+    out = out or sys.stdout
+    err = err or sys.stderr
     results: list[StepResult] = []
     code = Exit.OK
     conflict = None
-    for i, step in enumerate(plan.steps):
-        try:
-            send(step, cluster)
-        except ApiError as exc:
-            if step.verb == "delete" and exc.status == 404:
-                results.append(StepResult(step, "done", "already gone"))
-                continue
-            failed = StepResult(step, "failed", _why(step, exc))
-            results.append(failed)
-            results.extend(StepResult(s, "not attempted") for s in plan.steps[i + 1:])
-            code = Exit.REFUSED if exc.status == 403 else Exit.ERROR
-            if is_conflict(step, exc):
-                conflict = failed
-            break
-        results.append(StepResult(step, "done"))
-        if step.verb == "delete" and any(s.verb == "create" and (s.kind, s.namespace, s.name) ==
-                                         (step.kind, step.namespace, step.name) for s in plan.steps[i + 1:]):
-            _wait_gone(step, cluster)
+    saved: dict[tuple, str] = {}  # recreated object -> its manifest file
+    deleted: set[tuple] = set()  # deleted (or maybe deleted) and not created again yet
+    reported: set[tuple] = set()  # ... and the step report already says where its manifest is
+    try:
+        for i, step in enumerate(plan.steps):
+            key = (step.kind, step.namespace, step.name)
+            recreate = _recreate_of(plan, i)
+            try:
+                if recreate is not None:
+                    try:
+                        cluster.create(recreate.kind, recreate.namespace, recreate_check_body(recreate), dry_run=True)
+                    except ApiError as exc:
+                        results.append(StepResult(step, "failed", f"not deleted: creating {step.ref} again would be "
+                                                                  f"rejected ({_why(recreate, exc)})"))
+                        results.extend(StepResult(s, "not attempted") for s in plan.steps[i + 1:])
+                        code = Exit.REFUSED if exc.status in (403, 422) else Exit.ERROR
+                        break
+                    saved[key] = save_manifest(recreate)
+                    out.write(f"\nsaved the manifest of {step.ref} to {saved[key]} before deleting it (if it is not "
+                              f"created again: kubectl create -f {saved[key]})\n")
+                    out.flush()
+                    deleted.add(key)  # from here on the object may be gone: its manifest is kept unless it is back
+                send(step, cluster)
+            except ApiError as exc:
+                if step.verb == "delete" and exc.status == 404 and recreate is None:
+                    results.append(StepResult(step, "done", "already gone"))
+                    continue
+                if recreate is not None and exc.status != 404:
+                    deleted.discard(key)  # the server refused the delete: the object is still there
+                message = _why(step, exc)
+                if key in saved and key in deleted:
+                    message += f"; the pod is gone: its manifest is kept in {saved[key]} (kubectl create -f " \
+                               f"{saved[key]})"
+                    reported.add(key)
+                failed = StepResult(step, "failed", message)
+                results.append(failed)
+                results.extend(StepResult(s, "not attempted") for s in plan.steps[i + 1:])
+                code = Exit.REFUSED if exc.status == 403 else Exit.ERROR
+                if is_conflict(step, exc):
+                    conflict = failed
+                break
+            results.append(StepResult(step, "done"))
+            if recreate is not None:
+                _wait_gone(step, cluster)
+            elif step.verb == "create" and key in saved:
+                deleted.discard(key)
+                drop_manifest(saved.pop(key))
+    finally:
+        for key, path in list(saved.items()):
+            if key not in deleted:
+                drop_manifest(path)
+            elif key not in reported:
+                err.write(f"warning: {key[0].lower()}/{key[2]} was deleted and not created again: its manifest is "
+                          f"kept in {path} (kubectl create -f {path})\n")
     return EngineResult(code, applied=any(r.status == "done" for r in results), results=results,
                         conflict=conflict)
+
+
+def _recreate_of(plan: Plan, i: int) -> Step | None:
+    """The later create step that undoes delete step ``i`` (a bare pod created again), if any."""
+    step = plan.steps[i]
+    if step.verb != "delete":
+        return None
+    return next((s for s in plan.steps[i + 1:] if s.verb == "create" and
+                 (s.kind, s.namespace, s.name) == (step.kind, step.namespace, step.name)), None)
+
+
+def recreate_check_body(step: Step) -> dict:
+    """``step``'s object under a generated name, for a server dry run while the original still exists."""
+    import copy
+
+    body = copy.deepcopy(step.body)
+    meta = body.setdefault("metadata", {})
+    name = str(meta.pop("name", None) or step.name)
+    meta["generateName"] = f"{name[:200]}-podfix-check-"
+    return body
+
+
+def save_manifest(step: Step) -> str:
+    """Write ``step``'s object as YAML to a new file only the user can read, in a podfix-named directory
+    under the temp dir ($TMPDIR): not the working directory, where it could end up committed."""
+    import os
+    import tempfile
+
+    from kubectl_podfix.fix.plan import to_yaml
+
+    folder = tempfile.mkdtemp(prefix="podfix-recreate-")  # mode 0700
+    path = os.path.join(folder, f"{step.namespace or 'cluster'}-{step.name}.yaml")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(to_yaml(step.body))
+    return path
+
+
+def drop_manifest(path: str) -> None:
+    import os
+
+    for remove, target in ((os.unlink, path), (os.rmdir, os.path.dirname(path))):
+        try:
+            remove(target)
+        except OSError:
+            pass
 
 
 def _wait_gone(step: Step, cluster, timeout: float = 90.0, poll: float = 1.0) -> None:
@@ -268,10 +362,12 @@ def _server_dry_run(plan: Plan, cluster, out: TextIO) -> EngineResult:
     deleted: set[tuple[str, str | None, str]] = set()
     for step in plan.steps:
         key = (step.kind, step.namespace, step.name)
-        if step.verb == "create" and key in deleted:
-            results.append(StepResult(step, "skipped", "depends on the deletion above, which a dry run does not do"))
-            continue
         try:
+            if step.verb == "create" and key in deleted:  # the original still exists: check under another name
+                cluster.create(step.kind, step.namespace, recreate_check_body(step), dry_run=True)
+                results.append(StepResult(step, "ok", "checked under a generated name (the deletion above is not "
+                                                      "done by a dry run)"))
+                continue
             send(step, cluster, dry_run=True)
             results.append(StepResult(step, "ok"))
         except ApiError as exc:

@@ -52,6 +52,7 @@ class Step:
     undo: str = ""  # the kubectl command that reverts this step ("" when it cannot be undone)
     sensitive: bool = False  # body/before/after hold secret values: never shown unmasked
     uid: str | None = None  # delete precondition: only this incarnation of the object
+    resource_version: str | None = None  # delete precondition: only this version (a bare pod's spec as read)
 
     def __post_init__(self) -> None:
         if self.verb not in VERBS:

@@ -368,7 +368,9 @@ def _restart_steps(plan: Plan, sit: Situation, rolled_out: bool, recreate_bare: 
         manifest = recreate_manifest(pod, sa_before)
         if recreate_bare:
             plan.steps.append(Step("delete", "Pod", ns, pname, before=pod, uid=dig(pod, "metadata.uid"),
-                                   description=f"delete bare pod {pname} (no controller will recreate it)",
+                                   resource_version=dig(pod, "metadata.resourceVersion"),
+                                   description=f"delete bare pod {pname} (no controller will recreate it; its "
+                                               "manifest is saved to a file first)",
                                    undo="(the next step creates it again)"))
             plan.steps.append(Step("create", "Pod", ns, pname, body=manifest, after=manifest,
                                    description=f"create pod {pname} again from its manifest",
