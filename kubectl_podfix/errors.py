@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import enum
 
+from kubectl_podfix.redact import scrub
+
 
 class Exit(enum.IntEnum):
     OK = 0
@@ -20,13 +22,35 @@ class Exit(enum.IntEnum):
 
 
 class PodfixError(Exception):
-    """An expected failure: ``message`` is one line for the user."""
+    """An expected failure: ``message`` is one line for the user.
+
+    ``message`` and ``detail`` are scrubbed of every secret podfix holds (``redact.scrub``) whenever
+    they are read, so a server's or registry's answer that echoes a password never reaches the user."""
 
     def __init__(self, message: str, code: int = Exit.ERROR, detail: str | None = None):
         super().__init__(message)
         self.message = message
         self.code = int(code)
         self.detail = detail  # shown with --debug only
+
+    @property
+    def message(self) -> str:
+        return scrub(self._message)
+
+    @message.setter
+    def message(self, value: str) -> None:
+        self._message = value
+
+    @property
+    def detail(self) -> str | None:
+        return scrub(self._detail)
+
+    @detail.setter
+    def detail(self, value: str | None) -> None:
+        self._detail = value
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class UsageError(PodfixError):

@@ -226,6 +226,7 @@ def from_docker_config(path: str, server: str) -> tuple[str, str]:
 
 def check_registry(creds, image: str | None, *, insecure: bool) -> None:
     """--verify: log in to the registry (and HEAD the pod's image manifest); refuse on failure."""
+    from kubectl_podfix.redact import scrub
     from kubectl_podfix.registry.client import RegistryError, verify_credentials
     from kubectl_podfix.registry.reference import normalize_server, parse_image
 
@@ -239,7 +240,7 @@ def check_registry(creds, image: str | None, *, insecure: bool) -> None:
         raise PodfixError(f"--verify: {exc.message}. Nothing was created", Exit.REFUSED) from None
     if not answer.ok:
         raise PodfixError(f"--verify failed: {answer.message}. Nothing was created", Exit.REFUSED)
-    print(f"verified: {answer.message}", file=sys.stderr)
+    print(f"verified: {scrub(answer.message)}", file=sys.stderr)
 
 
 # -- reading the cluster -------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from typing import Callable, TextIO
 
 from kubectl_podfix.diagnose.model import dig
 from kubectl_podfix.errors import Exit
+from kubectl_podfix.redact import scrub
 from kubectl_podfix.fix.plan import JSON_PATCH, Plan, Step, WaitSpec, what_changed
 from kubectl_podfix.render.plan import denied_text, findings_text, plan_text, results_text
 
@@ -73,6 +74,20 @@ class EngineResult:
         return [r.step for r in self.results if r.status == "done"]
 
 
+class Scrubbed:
+    """A text stream whose writes pass through the one scrubber (kubectl_podfix.redact): plans, step
+    reports and waits never show a secret podfix holds, whatever a server's message echoed."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(scrub(text))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 MAX_REPLANS = 3  # how often a conflict is planned again on a terminal before podfix gives up
 
 
@@ -85,8 +100,8 @@ def run(plan: Plan, cluster, *, dry_run: str = "none", yes: bool = False, intera
     ``replan`` reads the cluster again and returns a new plan: called when a write is refused because its
     object changed since it was read, on a terminal only (the user sees the new plan and is asked again).
     """
-    out = out or sys.stdout
-    err = err or sys.stderr
+    out = Scrubbed(out or sys.stdout)
+    err = Scrubbed(err or sys.stderr)
     if interactive is None:
         interactive = _isatty(sys.stdin) and _isatty(err)
     attempt = 0
@@ -101,8 +116,8 @@ def run(plan: Plan, cluster, *, dry_run: str = "none", yes: bool = False, intera
                 "changed" if done else "nothing was changed")
         if yes or not interactive or replan is None or attempt >= MAX_REPLANS:
             result.code = Exit.REFUSED
-            result.error = (f"{step.ref} changed since it was read ({why}): {kept}; run the command again to "
-                            "plan against the new state")
+            result.error = scrub(f"{step.ref} changed since it was read ({why}): {kept}; run the command "
+                                 "again to plan against the new state")
             return result
         attempt += 1
         out.write(f"\n{step.ref} changed since it was read ({why}): {kept}. Planning again against its "

@@ -33,6 +33,7 @@ import json
 import shlex
 from dataclasses import dataclass, field
 
+from kubectl_podfix import redact
 from kubectl_podfix.diagnose.model import KUBECTL_NAMES, dig, selector_string
 from kubectl_podfix.errors import Exit, PodfixError, UsageError
 from kubectl_podfix.fix.plan import JSON_PATCH, Plan, Step, WaitSpec, pointer, to_yaml
@@ -59,6 +60,9 @@ class Credentials:
         """The ``auths`` key written (Docker Hub spelled the way the kubelet matches it)."""
         return secret_server_key(self.server)
 
+    def __post_init__(self) -> None:
+        redact.remember_login(self.username, self.password)
+
     def __repr__(self) -> str:
         return f"Credentials(server={self.server!r}, username={self.username!r}, password=***)"
 
@@ -78,7 +82,9 @@ def dockerconfigjson(creds: Credentials, others: dict | None = None) -> bytes:
     """The exact bytes ``kubectl create secret docker-registry`` writes (compact JSON)."""
     auths = dict(others or {})
     auths[creds.key] = auth_entry(creds)
-    return json.dumps({"auths": auths}, separators=(",", ":")).encode()
+    config = json.dumps({"auths": auths}, separators=(",", ":")).encode()
+    redact.remember_docker_config(config)
+    return config
 
 
 def secret_manifest(name: str, namespace: str, creds: Credentials) -> dict:

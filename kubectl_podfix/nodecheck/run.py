@@ -31,6 +31,7 @@ from typing import Any, Callable, TextIO
 
 from kubectl_podfix.diagnose.model import Finding, dig, parse_time, utcnow
 from kubectl_podfix.errors import Exit, PodfixError
+from kubectl_podfix import redact
 from kubectl_podfix.nodecheck import parse, spec
 
 PULL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable"}
@@ -97,6 +98,19 @@ class CheckReport:
             out["notes"] = list(self.notes)
         out["cleanup"] = list(self.cleanup)
         return out
+
+
+class _Scrubbed:
+    """A text stream whose writes pass through the one scrubber (plan, progress, cleanup lines)."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(redact.scrub(text))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 # -- reading what the node check needs -----------------------------------------------------------------
@@ -228,7 +242,7 @@ def plan_text(manifest: dict, report: CheckReport, old: list[dict], young: list[
 # -- running it -------------------------------------------------------------------------------------------
 
 def _rejection(exc) -> str:
-    said = " ".join((getattr(exc, "server_message", "") or "").split())
+    said = redact.scrub(" ".join((getattr(exc, "server_message", "") or "").split()))
     low = said.lower()
     if "podsecurity" in low:
         return f"the check pod was rejected by Pod Security admission: {said}"
@@ -262,8 +276,8 @@ def run_check(cluster, namespace: str, pod_name: str, *, findings: list[Finding]
               sleep: Callable[[float], None] = time.sleep, name: str | None = None) -> CheckReport:
     from kubectl_podfix.cluster.api import ApiError
 
-    out = out or sys.stdout
-    err = err or sys.stderr
+    out = _Scrubbed(out or sys.stdout)
+    err = _Scrubbed(err or sys.stderr)
     try:
         pod = cluster.get("Pod", namespace, pod_name)
     except ApiError as exc:
@@ -283,6 +297,9 @@ def run_check(cluster, namespace: str, pod_name: str, *, findings: list[Finding]
     node = read_node(cluster, node_name, notes)
     image, why = spec.choose_image(node, check_image)
     manifest = spec.build(pod, node, image=image, target_image=target_image, container=container, name=name)
+    for env in manifest["spec"]["containers"][0]["env"]:
+        if env["name"] in spec.PROXY_VARS:  # user:password of a proxy URL: never printed, logged or saved
+            redact.remember_url_credentials(env.get("value"))
     check_name = manifest["metadata"]["name"]
     host, port = spec.registry_endpoint(target_image)
     report = CheckReport(namespace, pod_name, node_name, check_name, image, why, f"{host}:{port}", target_image,
@@ -566,7 +583,7 @@ def report_text(report: CheckReport) -> str:
         lines.append(f"Node disk: {report.node_disk['summary']}")
     for c in report.cleanup:
         lines.append(f"Cleanup: {c}")
-    return "\n".join(lines) + "\n"
+    return redact.scrub("\n".join(lines) + "\n")
 
 
 # -- explain --node-check -------------------------------------------------------------------------------

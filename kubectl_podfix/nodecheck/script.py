@@ -32,7 +32,8 @@ SCRIPT = r'''
 H="${REGISTRY_HOST:-}"; P="${REGISTRY_PORT:-443}"; T="${CHECK_STEP_TIMEOUT:-6}"
 say() { echo "PODFIX-CHECK $*"; }
 have() { command -v "$1" >/dev/null 2>&1; }
-redact() { sed -e 's#//[^/@ ]*@#//#g' -e 's#[Pp]roxy-[Aa]uthorization:.*#Proxy-Authorization: (removed)#'; }
+# user:password@ ends at the last "@" before the host: a password may hold an unencoded "@" or "/"
+redact() { sed -e "s#//[^ '\"]*@#//#g" -e 's#[Pp]roxy-[Aa]uthorization:.*#Proxy-Authorization: (removed)#'; }
 quote() {
   n=0
   while IFS= read -r line || [ -n "$line" ]; do
@@ -64,7 +65,7 @@ say "resolver $(sed -n 's/^nameserver[[:space:]]*//p' /etc/resolv.conf 2>/dev/nu
 PX="${HTTPS_PROXY:-${https_proxy:-}}"
 for v in HTTPS_PROXY https_proxy HTTP_PROXY http_proxy NO_PROXY no_proxy; do
   eval "val=\${$v:-}"
-  [ -n "$val" ] && say "proxy $v=$(printf '%s' "$val" | redact | sed 's#^[^/@]*@##')"
+  [ -n "$val" ] && say "proxy $v=$(printf '%s' "$val" | redact | sed 's#^.*@##')"
 done
 unset HTTPS_PROXY https_proxy HTTP_PROXY http_proxy ALL_PROXY all_proxy
 
