@@ -159,8 +159,7 @@ def read_credentials(*, server: str | None, username: str | None, password: str 
         user, pw = from_docker_config(docker_config, server)
         return Credentials(server, user, pw, email)
     if password_stdin:
-        line = sys.stdin.readline()
-        password = line.rstrip("\r\n")
+        password = _password_from_stdin()
         if not password:
             raise UsageError("--password-stdin: stdin held no password (an empty first line)")
     if not username:
@@ -174,6 +173,19 @@ def read_credentials(*, server: str | None, username: str | None, password: str 
         else:
             raise UsageError("no password: pass --password-stdin and pipe it in (or --from-docker-config PATH)")
     return Credentials(server, username, password, email)
+
+
+def _password_from_stdin() -> str:
+    """The first line of stdin, as UTF-8 (a docker config holds the password as UTF-8 JSON text)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    raw = stream.readline() if stream is not None else sys.stdin.readline()
+    if isinstance(raw, str):
+        return raw.rstrip("\r\n")
+    try:
+        return raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:  # NB: the bytes are not shown: they are the password
+        raise UsageError("--password-stdin: the password read from stdin is not UTF-8 text; a pull secret stores "
+                         "it as UTF-8 (pipe it as UTF-8, e.g. iconv -t UTF-8)") from None
 
 
 def from_docker_config(path: str, server: str) -> tuple[str, str]:

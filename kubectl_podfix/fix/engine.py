@@ -167,6 +167,10 @@ def _run_once(plan: Plan, cluster, *, dry_run: str, yes: bool, interactive: bool
     if result.code != Exit.OK:
         out.write("Nothing else was changed. Fix the cause above and run the same command again: it plans "
                   "against what is now in the cluster and finishes the job (steps already done are skipped).\n")
+        failed = next((r for r in result.results if r.status == "failed"), None)
+        if failed is not None:  # the report above is on stdout; the one error line goes to stderr
+            where = f" -n {failed.step.namespace}" if failed.step.namespace else ""
+            result.error = scrub(f"{_step_ref(failed.step)}{where} failed: {failed.message}")
         return result
     if wait and plan.wait is not None:
         return _finish_wait(plan, cluster, result, timeout, out, err, poll)

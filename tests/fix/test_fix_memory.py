@@ -342,3 +342,16 @@ def test_a_container_that_was_not_oom_killed_is_left_alone_without_memory(api, p
     assert r.code == 4
     assert "was not OOM-killed" in r.err and "--memory" in r.err
     assert writes(api) == []
+
+
+def test_a_failed_patch_ends_with_one_error_line_on_stderr(api, podfix, oom_deploy):
+    api.fail("PATCH", r"/deployments/web$", 403, reason="Forbidden",
+             message='admission webhook "limits.example" denied the request: memory above 384Mi needs approval')
+    r = podfix("fix", "memory", oom_deploy, "-n", NS, "--yes", "--no-wait")
+    assert r.code == 4
+    assert "FAILED" in r.out and "patch deployment/web -n default" in r.out
+    assert r.err.strip().splitlines() == [
+        'error: patch deployment/web -n default failed: rejected by admission: admission webhook "limits.example" '
+        "denied the request: memory above 384Mi needs approval. This is a policy of the cluster (an admission "
+        "webhook, Pod Security, a ResourceQuota or LimitRange), not a missing permission: change the object to "
+        "satisfy it, or ask the cluster's admins about the policy"]

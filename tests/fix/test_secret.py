@@ -518,3 +518,29 @@ def test_explain_fix_without_a_terminal_prints_the_command(api, kubeconfig, worl
     assert r.code == 0, r.err
     assert "To fix pod" in r.out and "kubectl podfix secret regcred" in r.out and "--password-stdin" in r.out
     assert writes(api) == []
+
+
+def test_non_utf8_password_on_stdin_is_one_clear_line(api, kubeconfig, world):
+    import subprocess
+
+    from clitools import BIN, ROOT, cli_env
+
+    proc = subprocess.run([str(BIN / "kubectl-podfix"), *BASE, "--yes"], input=b"caf\xe9-\xff\xfe-pw\n",
+                          capture_output=True, env=cli_env(kubeconfig), cwd=ROOT, timeout=60)
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 2, err
+    assert err.strip().splitlines() == ["error: --password-stdin: the password read from stdin is not UTF-8 text; a "
+                                        "pull secret stores it as UTF-8 (pipe it as UTF-8, e.g. iconv -t UTF-8)"]
+    assert b"caf" not in proc.stderr + proc.stdout and "internal error" not in err
+    assert api.get("Secret", NS, "regcred") is None
+
+
+def test_a_failed_step_ends_with_one_error_line_on_stderr(api, kubeconfig, world):
+    api.fail("PATCH", r"/serviceaccounts/default$", 500, message="etcdserver: request timed out")
+    r = run(kubeconfig, *BASE, "--yes")
+    assert r.code == 1
+    assert "FAILED" in r.out and "Result (incomplete)" in r.out  # the step report stays on stdout
+    assert r.err.strip().splitlines()[-1] == (
+        f"error: patch serviceaccount/default -n {NS} failed: the API server failed to patch serviceaccounts "
+        f"'default' in namespace \"{NS}\" (500 InternalError: etcdserver: request timed out): check the "
+        "cluster's health and try again")
