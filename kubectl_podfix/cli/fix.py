@@ -92,9 +92,14 @@ def _execute(plan_fn: Callable[..., Any], cluster, *, dry_run: str, yes: bool, w
         raise SystemExit(int(result.code))
 
 
-def _resolve(opts: dict, target: str):
-    from kubectl_podfix.fix.workload import resolve
+def _resolve(opts: dict, target: str, timeout: str | None = None):
+    """Connect and read the target. Every usage error comes first: connecting may run an exec credential
+    plugin, which a command that cannot go on must not start."""
+    from kubectl_podfix.fix.workload import parse_target, resolve
 
+    parse_target(target)
+    if timeout is not None:
+        parse_wait_timeout(timeout)
     cluster = connect(opts)
     return cluster, resolve(cluster, cluster.conn.namespace, target)
 
@@ -234,7 +239,7 @@ def memory_cmd(target: str, container: str | None, memory: str | None, dry_run: 
     from kubectl_podfix.fix.quantity import parse_quantity
 
     parse_quantity(memory if memory is not None else "0", "--memory")  # a usage error before any request
-    cluster, w = _resolve(opts, target)
+    cluster, w = _resolve(opts, target, timeout)
     name = _pick_container(w, container, _oom, "was OOM-killed")
     if memory is None and not any(_oom(s) for p in ([w.pod] if w.pod else []) + list(w.pods)
                                   for s, _ in _statuses(p) if s.get("name") == name):
@@ -304,7 +309,7 @@ def probe_cmd(target: str, container: str | None, probe_kind: str | None, initia
     """
     from kubectl_podfix.fix.probe import ProbeInput, plan_probe
 
-    cluster, w = _resolve(opts, target)
+    cluster, w = _resolve(opts, target, timeout)
     kind, result, name = probe_kind, None, container
     for f in _findings(cluster, w):
         if f.code in PROBE_CODES and (name is None or f.container == name) \
@@ -386,7 +391,7 @@ def image_cmd(target: str, container: str | None, new_image: str | None, check_r
         raise UsageError("pass --image NEW, or --check-registry to choose among the registry's tags")
     if new_image and imgfix.parse_image(new_image) is None:
         raise UsageError(f"invalid --image {new_image!r}")
-    cluster, w = _resolve(opts, target)
+    cluster, w = _resolve(opts, target, timeout)
     name = _pick_container(w, container, _pull_failing, "fails to pull its image")
     source = w.top if w.top is not None else w.pod
     spec, _ = find_container(source, name)
@@ -467,7 +472,7 @@ def restart_cmd(target: str, recreate_bare: bool, dry_run: str, yes: bool, wait:
     from kubectl_podfix.fix.workload import parse_target
 
     kind, _ = parse_target(target)
-    cluster, w = _resolve(opts, target)
+    cluster, w = _resolve(opts, target, timeout)
     _execute(lambda fresh: plan_restart(fresh or w, only_pod=kind == "Pod", recreate_bare=recreate_bare), cluster,
              dry_run=dry_run, yes=yes, wait=wait, timeout=timeout, target=target)
 
@@ -494,9 +499,13 @@ def pull_secret_cmd(target: str, secret_name: str | None, docker_server: str | N
                     insecure_registry: bool, overwrite: bool, dry_run: str, yes: bool, wait: bool | None,
                     timeout: str, **opts: Any) -> None:
     """Create or repair the pod's pull secret, attach it, restart the pod (the secret command's flow)."""
-    from kubectl_podfix.cli.secret import run_secret
+    from kubectl_podfix.cli.secret import check_credential_flags, run_secret
 
-    cluster, w = _resolve(opts, target)
+    # usage errors before the first connection (which may run an exec credential plugin)
+    check_credential_flags(username=docker_username, password=None, password_stdin=password_stdin,
+                           docker_config=from_docker_config)
+    parse_wait_timeout(timeout)
+    cluster, w = _resolve(opts, target, timeout)
     if w.pod is None:
         raise PodfixError(f"{target} has no pods to take the failing image from")
     pod_name = dig(w.pod, "metadata.name")

@@ -85,8 +85,16 @@ def run_secret(name: str, *, server: str | None = None, username: str | None = N
     from kubectl_podfix.fix import engine
     from kubectl_podfix.fix.pull_secret import plan_pull_secret
     opts = opts or {}
+    # every usage error before the first connection: connecting may run an exec credential plugin
     wait_seconds = parse_wait_timeout(timeout)
     attach_refs = [parse_attach(a) for a in attach or []]
+    if credentials is None:
+        check_credential_flags(username=username, password=password, password_stdin=password_stdin,
+                               docker_config=docker_config)
+        if password_stdin:
+            password, password_stdin = _password_from_stdin(), False
+            if not password:
+                raise UsageError("--password-stdin: stdin held no password (an empty first line)")
     cluster = cluster or connect(opts)
     namespace = cluster.conn.namespace
     pod = _get_pod(cluster, namespace, for_pod) if for_pod else None
@@ -136,8 +144,31 @@ def parse_attach(text: str) -> tuple[str, str]:
     kind, _, name = text.partition("/")
     real = ATTACH_KINDS.get(kind.lower())
     if not real or not name or "/" in name:
-        raise UsageError(f"invalid --attach {text!r}: use TYPE/NAME with TYPE one of sa, deploy, sts, ds, job, cronjob")
+        raise UsageError(f"invalid --attach {text!r}: use TYPE/NAME with TYPE one of sa, deploy, sts, ds, cronjob")
+    if real == "Job":
+        raise UsageError(f"job/{name}: a Job's pod template cannot be changed after creation (the API server "
+                         "rejects it); attach to its ServiceAccount with --attach sa/NAME, or to the CronJob that "
+                         "creates it")
     return real, name
+
+
+def check_credential_flags(*, username: str | None, password: str | None, password_stdin: bool,
+                           docker_config: str | None, interactive: bool | None = None) -> None:
+    """The credential flags' usage errors, decided before anything connects (an exec credential plugin
+    must not run for a command that cannot go on). ``read_credentials`` asks the same questions later."""
+    if interactive is None:
+        interactive = isatty(sys.stdin)
+    if password is not None and password_stdin:
+        raise UsageError("--docker-password and --password-stdin cannot be used together")
+    if docker_config:
+        if password is not None or password_stdin or username:
+            raise UsageError("--from-docker-config cannot be combined with --docker-username/--docker-password/"
+                             "--password-stdin")
+        return
+    if not username and not (interactive and not password_stdin):
+        raise UsageError("--docker-username is required (or --from-docker-config PATH)")
+    if password is None and not password_stdin and not interactive:
+        raise UsageError("no password: pass --password-stdin and pipe it in (or --from-docker-config PATH)")
 
 
 # -- credentials -------------------------------------------------------------------------------

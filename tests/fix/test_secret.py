@@ -544,3 +544,46 @@ def test_a_failed_step_ends_with_one_error_line_on_stderr(api, kubeconfig, world
         f"error: patch serviceaccount/default -n {NS} failed: the API server failed to patch serviceaccounts "
         f"'default' in namespace \"{NS}\" (500 InternalError: etcdserver: request timed out): check the "
         "cluster's health and try again")
+
+
+# ----------------------------------------------------------------------------- usage errors before credentials
+
+def exec_kubeconfig(tmp_path, server, marker):
+    """A kubeconfig whose exec credential plugin leaves ``marker`` behind when it runs."""
+    import yaml
+
+    credential = json.dumps({"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                             "status": {"token": "exec-token"}})
+    kc = tmp_path / "exec-kubeconfig"
+    kc.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "sso",
+        "clusters": [{"name": "sso", "cluster": {"server": server.url}}],
+        "users": [{"name": "u", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "sh",
+            "args": ["-c", f"touch '{marker}'; printf '%s' '{credential}'"], "interactiveMode": "Never"}}}],
+        "contexts": [{"name": "sso", "context": {"cluster": "sso", "user": "u", "namespace": NS}}]}))
+    return str(kc)
+
+
+@pytest.mark.parametrize("args", [
+    ("secret", "regcred", "--password-stdin", "--for", POD),  # no --docker-username
+    ("secret", "regcred", "--docker-username", "u", "--docker-password", "x", "--password-stdin"),
+    ("secret", "regcred", "--from-docker-config", "cfg.json", "--docker-username", "u"),
+    ("secret", "regcred", "--docker-username", "u", "--password-stdin", "--attach", "job/migrate"),
+    ("secret", "regcred", "--docker-username", "u", "--password-stdin", "--attach", "widget/x"),
+    ("secret", "regcred", "--docker-username", "u", "--password-stdin", "--timeout", "soon"),
+    ("fix", "pull-secret", POD, "--password-stdin"),  # no --docker-username
+    ("fix", "memory", "widget/web", "--yes"),
+    ("fix", "memory", POD, "--timeout", "soon"),
+])
+def test_usage_errors_come_before_the_exec_credential_plugin_runs(api, tmp_path, world, args):
+    marker = tmp_path / "exec-plugin-ran"
+    kc = exec_kubeconfig(tmp_path, api, marker)
+    r = run_podfix(list(args), kubeconfig=kc, stdin="pw-usage\n")
+    assert r.code == 2, r.err
+    assert r.err.strip().splitlines()[-1].startswith("error: ") and "Traceback" not in r.err
+    assert not marker.exists(), "the exec credential plugin ran before the usage error"
+    assert api.requests == []
+    # the control: a valid command does run the plugin (the marker test is not vacuous)
+    assert run_podfix(["explain", POD], kubeconfig=kc).code in (0, 3)
+    assert marker.exists()
