@@ -295,6 +295,11 @@ def run_check(cluster, namespace: str, pod_name: str, *, findings: list[Finding]
         raise PodfixError(f"pod {pod_name} names no image to check")
     notes: list[str] = []
     node = read_node(cluster, node_name, notes)
+    try:
+        spec.registry_endpoint(target_image)
+    except spec.BadEndpoint as exc:
+        raise PodfixError(f"{exc} (image {target_image!r} of pod {pod_name}): podfix does not pass it to the check "
+                          "pod's tools; nothing was created", Exit.REFUSED) from None
     image, why = spec.choose_image(node, check_image)
     manifest = spec.build(pod, node, image=image, target_image=target_image, container=container, name=name)
     for env in manifest["spec"]["containers"][0]["env"]:

@@ -661,3 +661,33 @@ def test_script_under_busybox(busybox_path):
         log = run_script(busybox_path, REGISTRY_HOST="localhost", REGISTRY_PORT=str(plain.port),
                          PODFIX_DNS_SERVER="127.0.0.1", PODFIX_DNS_PORT=str(dns.port))
         assert live_verdict(log) == ("tls", "not-tls") and "v2http" in log.checks
+
+
+@pytest.mark.parametrize("host, ok", [
+    ("registry.example.com", True), ("r-1.example.com", True), ("localhost", True), ("10.0.0.5", True),
+    ("::1", True), ("fe80::1", True), ("example.com.", True),
+    ("-e.example.com", False), ("a_b.example.com", False), ("reg$(id).example.com", False), ("", False),
+    ("a..b", False), ("x" * 64 + ".com", False), ("host name", False), ("-V", False),
+])
+def test_registry_hosts_are_validated_strictly(host, ok):
+    assert check_spec.valid_host(host) is ok
+
+
+@pytest.mark.parametrize("image, why", [
+    ("-e.example.com/team/app:1.0", "not a valid host name"),
+    ("registry.example.com:99999/team/app:1.0", "not a port number"),
+    ("registry.example.com:0/team/app:1.0", "not a port number"),
+])
+def test_a_hostile_registry_host_never_reaches_the_check_pod(api, podfix, image, why):
+    api.add(pod_obj("web", containers=[{"name": "app", "image": image}], node=NODE,
+                    statuses=[waiting("app", "ErrImagePull", "pull failed", image=image)]), node_obj())
+    r = podfix("node-check", "web", "--yes")
+    assert r.code == Exit.REFUSED, r.out + r.err
+    assert why in r.err and "nothing was created" in r.err
+    assert posts(api) == []
+
+
+def test_endpoints_reach_the_tools_after_a_double_dash():
+    assert 'getent hosts -- "$H"' in SCRIPT and 'nc -w "$T" -- "$H" "$P"' in SCRIPT
+    assert '--max-time "$T" -- "$URL"' in SCRIPT and '--no-check-certificate -- "$URL"' in SCRIPT
+    assert check_spec.registry_endpoint("[::1]:5000/team/app:1") == ("::1", 5000)
