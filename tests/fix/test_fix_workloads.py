@@ -7,11 +7,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from world import NS, STRATEGIC, add_workload, patches, tpl_container, world, writes
+from world import NS, add_workload, patches, tpl_container, world, writes
 
 from kubectl_podfix.diagnose.workloads.messages import classify
 from kubectl_podfix.errors import Exit, PodfixError
 from kubectl_podfix.fix import pod_security as psa
+from kubectl_podfix.fix.plan import JSON_PATCH
 
 RESTRICTED = ('Error creating: pods "web-5d4f8b7c9d-2dd4n" is forbidden: violates PodSecurity "restricted:latest": '
               'allowPrivilegeEscalation != false (container "app" must set securityContext.allowPrivilegeEscalation'
@@ -49,15 +50,20 @@ def test_fields_for_plural_containers_and_unconfined():
     assert pod == {"securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}
 
 
-def test_planner_patch_body_and_undo():
+def test_planner_patch_is_conditional_and_has_an_undo():
     w, _ = world("Deployment")
     plan = psa.plan_pod_security(w, violations(RESTRICTED), "restricted:latest")
     (step,) = plan.steps
-    assert (step.verb, step.kind, step.content_type) == ("patch", "Deployment", STRATEGIC)
-    assert step.body == {"spec": {"template": {"spec": {
-        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [{"name": "app", "securityContext": {"allowPrivilegeEscalation": False,
-                                                           "capabilities": {"drop": ["ALL"]}}}]}}}}
+    assert (step.verb, step.kind, step.content_type) == ("patch", "Deployment", JSON_PATCH)
+    ops = step.body
+    first_change = next(i for i, op in enumerate(ops) if op["op"] != "test")
+    assert all(op["op"] == "test" for op in ops[:first_change])  # every precondition before any change
+    assert {"op": "test", "path": "/spec/template/spec/containers/0/name", "value": "app"} in ops
+    changes = {op["path"]: op["value"] for op in ops[first_change:]}
+    assert changes == {
+        "/spec/template/spec/securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "/spec/template/spec/containers/0/securityContext": {"allowPrivilegeEscalation": False,
+                                                             "capabilities": {"drop": ["ALL"]}}}
     assert step.undo == "kubectl rollout undo deployment/web -n default"
     assert any("runAsNonRoot" in n and "runAsUser" in n for n in plan.notes)
 
@@ -104,7 +110,7 @@ def test_explain_offers_the_fix_then_fix_patches_the_template(api, podfix):
     assert r.code == 0, r.err + r.out
     (patch,) = patches(api)
     assert patch.path == "/apis/apps/v1/namespaces/default/deployments/web"
-    assert patch.content_type == STRATEGIC
+    assert patch.content_type == JSON_PATCH
     c = tpl_container(api, "Deployment")
     assert c["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
     spec = api.get("Deployment", NS, "web")["spec"]["template"]["spec"]
