@@ -192,7 +192,9 @@ def test_healthy_workloads_stay_silent(api, podfix):
     ds = workload("DaemonSet", "gpu", spec={"template": {"spec": {"nodeSelector": {"gpu": "true"}}}},
                   status={"desiredNumberScheduled": 1, "currentNumberScheduled": 1, "numberReady": 1,
                           "numberAvailable": 1, "updatedNumberScheduled": 1})
-    api.add(done, zero, suspended, between, ds)
+    gone = workload("Job", "nightly-28999000", status={})  # cleaned up by its TTL: only its events are left
+    api.add(done, zero, suspended, between, ds,
+            event_on(gone, "BackoffLimitExceeded", "Job has reached the specified backoff limit", count=1))
     run = podfix("explain", "-n", "shop", "--exit-code")
     assert run.code == 0, run.err
     assert run.out.strip() == "No pods with problems found."
