@@ -207,7 +207,8 @@ def test_healthy_workloads_stay_silent(api, podfix):
 
 def test_statefulset_ordinal_blocked_and_rollout_deadline(api, podfix):
     sts = workload("StatefulSet", "db", replicas=3, status={"replicas": 1, "readyReplicas": 0, "currentReplicas": 1})
-    msg = "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+    msg = ("0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption "
+           "victims found for incoming pod.")
     p = pod("db-0", namespace="shop", owner=("StatefulSet", "db"), node=None, labels={"app": "db"})
     p["metadata"]["ownerReferences"][0]["uid"] = sts["metadata"]["uid"]
     p["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",

@@ -10,7 +10,8 @@ from kubectl_podfix.diagnose.workloads.model import WorkloadContext
 
 
 def obj_ref(kind: str | None, name: str | None) -> str:
-    return f"{KUBECTL_NAMES.get(kind or '', (kind or '?').lower()) if kind != 'PersistentVolumeClaim' else 'pvc'}/{name}"
+    short = "pvc" if kind == "PersistentVolumeClaim" else KUBECTL_NAMES.get(kind or "", (kind or "?").lower())
+    return f"{short}/{name}"
 
 
 def event_line(ctx: WorkloadContext, ev: dict) -> str:

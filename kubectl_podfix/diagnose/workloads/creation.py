@@ -9,10 +9,11 @@ no successful create came after it.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
-from kubectl_podfix.diagnose.model import Finding, Fix, age, dig, event_time, parse_time
 from kubectl_podfix.diagnose.context import top_owner
+from kubectl_podfix.diagnose.model import Finding, Fix, dig, event_time, parse_time
 from kubectl_podfix.diagnose.workloads.common import (condition_line, event_line, fmt_quantity, obj_ref, quantity,
                                                       template_containers)
 from kubectl_podfix.diagnose.workloads.messages import classify
@@ -256,7 +257,8 @@ def _quota(ctx, info, subject, what, evidence) -> Finding:
     sugg = [f"kubectl describe resourcequota {name} -n {ctx.namespace}"]
     if what != "PVC":
         sugg.append("free room: scale down or delete workloads that use the quota (listed above), or delete "
-                    f"finished or stuck pods: kubectl get pods -n {ctx.namespace} --field-selector=status.phase!=Running")
+                    f"finished or stuck pods: kubectl get pods -n {ctx.namespace} "
+                    "--field-selector=status.phase!=Running")
         asks = ", ".join(f"{r}={v.get('requested')}" for r, v in resources.items())
         sugg.append(f"or lower what each pod asks for in {ctx.ref}'s template" + (f" ({asks} each)" if asks else ""))
     else:
@@ -437,9 +439,7 @@ def _webhook_denied(ctx, info, subject, what, evidence) -> Finding:
     product = "Gatekeeper" if "gatekeeper" in low else "Kyverno" if "kyverno" in low else None
     expl = (f'Webhook "{hook}" was reached and said no: a policy forbids {ctx.ref}\'s {what.lower()}s as they '
             f"are. Its answer: {reason.strip()}")
-    import re as _re
-
-    constraint = _re.match(r"\[([^\]]+)\]", reason.strip())
+    constraint = re.match(r"\[([^\]]+)\]", reason.strip())
     sugg = [f"change {ctx.ref}'s template to satisfy the policy, or ask its owner for an exception"]
     if product == "Gatekeeper":
         sugg.insert(0, "kubectl get constraints" + (f" | grep {constraint.group(1)}" if constraint else ""))

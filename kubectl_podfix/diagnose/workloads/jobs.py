@@ -58,11 +58,13 @@ def _failed_finding(ctx: WorkloadContext, job: dict, failure: dict, via: str = "
     head = f"job/{name}" + (f" (the latest run of {ctx.ref})" if via else "")
     if code == "workload.job-backoff-limit":
         limit = dig(job, "spec.backoffLimit")
-        title = f"{head} failed: its pods failed {st.get('failed') or '?'} times (backoffLimit {6 if limit is None else limit})"
+        title = (f"{head} failed: its pods failed {st.get('failed') or '?'} times "
+                 f"(backoffLimit {6 if limit is None else limit})")
         expl = (f"The Job gave up after more pod failures than spec.backoffLimit allows. The cause is in the "
                 f"failed pods: ")
     elif code == "workload.job-deadline-exceeded":
-        title = f"{head} failed: it ran longer than activeDeadlineSeconds ({dig(job, 'spec.activeDeadlineSeconds') or '?'}s)"
+        title = (f"{head} failed: it ran longer than activeDeadlineSeconds "
+                 f"({dig(job, 'spec.activeDeadlineSeconds') or '?'}s)")
         expl = ("The Job was active longer than spec.activeDeadlineSeconds: its running pods were killed and it "
                 "failed whatever backoffLimit says (time spent Pending counts too). ")
     elif code == "workload.job-pod-failure-policy":
@@ -144,7 +146,8 @@ def cronjob_rule(ctx: WorkloadContext) -> Iterable[Finding]:
 
     def current(reasons: set[str]) -> list[dict]:
         return [e for e in own if e.get("reason") in reasons
-                and not (last_ok and event_time(e) and event_time(e) < last_ok and e.get("reason") != "JobAlreadyActive")]
+                and not (last_ok and event_time(e) and event_time(e) < last_ok
+                         and e.get("reason") != "JobAlreadyActive")]
 
     bad_schedule = current({"UnparseableSchedule", "InvalidSchedule", "UnknownTimeZone", "UnParseableCronJobSchedule"})
     if bad_schedule:
@@ -210,7 +213,8 @@ def cronjob_rule(ctx: WorkloadContext) -> Iterable[Finding]:
 
 
 def _succeeded(job: dict) -> bool:
-    return any(c.get("type") == "Complete" and c.get("status") == "True" for c in dig(job, "status.conditions", []) or [])
+    return any(c.get("type") == "Complete" and c.get("status") == "True"
+               for c in dig(job, "status.conditions", []) or [])
 
 
 def _newer(a: dict, b: dict) -> bool:

@@ -12,7 +12,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubectl_podfix.diagnose.model import KUBECTL_NAMES, Finding, Snapshot, dig, event_time, parse_time, utcnow
+from kubectl_podfix.diagnose.model import KUBECTL_NAMES, Finding, Snapshot, age, dig, event_time, parse_time, utcnow
 from kubectl_podfix.diagnose.report import PodResult
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet")
@@ -200,8 +200,6 @@ def summary(ctx: WorkloadContext) -> str:
         return ", ".join(parts)
     if ctx.kind == "CronJob":
         last = ctx.age_of(dig(ctx.workload, "status.lastScheduleTime"))
-        from kubectl_podfix.diagnose.model import age
-
         parts = [f"{r.get('active') or 0} active"]
         parts.append(f"last scheduled {age(last)} ago" if last is not None else "never scheduled")
         if dig(ctx.workload, "spec.suspend"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from kubectl_podfix.diagnose.model import Finding, age, dig
+from kubectl_podfix.diagnose.model import Finding, dig
 from kubectl_podfix.diagnose.workloads.common import (condition_line, pod_cause, pod_cause_lines, pod_explain_cmd,
                                                       pod_extra)
 from kubectl_podfix.diagnose.workloads.model import WorkloadContext, condition

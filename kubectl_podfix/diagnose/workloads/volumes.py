@@ -86,8 +86,9 @@ def volume_rule(ctx: WorkloadContext) -> Iterable[Finding]:
                                [event_line(ctx, ev)], sugg, since=ev.get("firstTimestamp"),
                                extra={"pvc": name, "storage_class": sc, "kind": kind}))
             continue
-        misbound = [e for e in evs if (e.get("reason") == "FailedBinding" and e.get("type") == "Warning"
-                                       and NO_CLASS not in (e.get("message") or "")) or e.get("reason") == "VolumeMismatch"]
+        misbound = [e for e in evs if e.get("reason") == "VolumeMismatch"
+                    or (e.get("reason") == "FailedBinding" and e.get("type") == "Warning"
+                        and NO_CLASS not in (e.get("message") or ""))]
         if misbound:
             ev = misbound[-1]
             out.append(Finding("workload.pvc-provisioning-failed", "error", None,
@@ -113,8 +114,8 @@ def volume_rule(ctx: WorkloadContext) -> Iterable[Finding]:
                                "pods that mount it stay Pending.",
                                evidence,
                                ["kubectl get storageclass",
-                                "mark one default: kubectl patch storageclass NAME -p "
-                                "'{\"metadata\":{\"annotations\":{\"storageclass.kubernetes.io/is-default-class\":\"true\"}}}'",
+                                "mark one default: kubectl patch storageclass NAME -p '{\"metadata\":{\"annotations\":"
+                                "{\"storageclass.kubernetes.io/is-default-class\":\"true\"}}}'",
                                 "or set storageClassName in the claim (template)"],
                                extra={"pvc": name}))
             continue
