@@ -402,7 +402,9 @@ def build_cluster(n_pods: int, n_events: int, *, failing_workloads: int | None =
             objs.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
                          "spec": {"replicas": w.replicas, "selector": {"matchLabels": dict(tmpl_labels)},
                                   "template": template, "strategy": {"type": "RollingUpdate"}},
-                         "status": {"replicas": w.replicas, "readyReplicas": w.replicas - w.failing}})
+                         "status": {"observedGeneration": 1, "replicas": w.replicas,
+                                    "readyReplicas": w.replicas - w.failing, "updatedReplicas": w.replicas,
+                                    "availableReplicas": w.replicas - w.failing}})
             groups = [(w.replicas - w.failing, False), (w.failing, True)] if w.failing else [(w.replicas, False)]
             for count, failing in groups:
                 if not count:
@@ -417,7 +419,8 @@ def build_cluster(n_pods: int, n_events: int, *, failing_workloads: int | None =
                     "spec": {"replicas": count, "selector": {"matchLabels": dict(rs_labels)},
                              "template": {"metadata": {"labels": rs_labels},
                                           "spec": g.pod_spec(w.name, bad_image if failing else image)}},
-                    "status": {"replicas": count}})
+                    "status": {"observedGeneration": 1, "replicas": count,
+                               **({} if failing else {"readyReplicas": count, "availableReplicas": count})}})
                 owners.append((("ReplicaSet", f"{w.name}-{h}", rs_uid), rs_labels, count, failing))
             # an old, scaled-down ReplicaSet (rollout history)
             h = g.suffix(10)
@@ -427,7 +430,7 @@ def build_cluster(n_pods: int, n_events: int, *, failing_workloads: int | None =
                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": w.name, "uid": wuid,
                                      "controller": True, "blockOwnerDeletion": True}]},
                 "spec": {"replicas": 0, "selector": {"matchLabels": {**tmpl_labels, "pod-template-hash": h}},
-                         "template": template}, "status": {"replicas": 0}})
+                         "template": template}, "status": {"observedGeneration": 1, "replicas": 0}})
         elif w.kind in ("StatefulSet", "DaemonSet"):
             ready = w.replicas - w.failing
             status = ({"observedGeneration": 1, "replicas": w.replicas, "readyReplicas": ready,

@@ -335,6 +335,7 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
             raise missing_ns
     snap.pods = suspects
     short: list[dict] = []
+    quota_namespaces: set[str] = set()
     if target is not None:
         snap.add(target)
         short = [target]
@@ -343,6 +344,7 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
             note(f"listing {kind.lower()}s")
             _try_list(snap, cluster, kind, namespace)
         short = [o for (k, _, _), o in snap.objects.items() if k in WORKLOAD_LIST_KINDS and workload_suspect(o)]
+        _slim_workloads(snap)
     if suspects or short:
         uids = {dig(p, "metadata.uid") for p in suspects} - {None, ""}
         names = {(dig(p, "metadata.namespace", ""), dig(p, "metadata.name", "")) for p in suspects}
@@ -373,6 +375,8 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
             if kind in owner_kinds and (kind, namespace or "*") not in snap.listed:
                 note(f"listing {kind.lower()}s")
                 _try_list(snap, cluster, kind, namespace)
+        if target is None:
+            _slim_workloads(snap)
         if target is None and any(needs_kill_events(p) for p in suspects):
             _try_list(snap, cluster, "Event", namespace, field_selector="reason=Killing", keep=wanted)
         _fetch_related(snap, cluster, suspects, scope=namespace)
@@ -382,6 +386,7 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
         for ev in snap.events:
             by_uid.setdefault(dig(ev, "involvedObject.uid", "") or "", []).append(ev)
         need = workload_needs(snap) if short else {}
+        quota_namespaces = need.get("ResourceQuota", set())
         pvc_namespaces = {dig(p, "metadata.namespace", "") for p in suspects
                           if needs_pvcs(p, by_uid.get(dig(p, "metadata.uid", "") or "-", []))}
         pvc_namespaces |= need.get("PersistentVolumeClaim", set())
@@ -407,8 +412,23 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
         note("reading logs")
         _fetch_logs(snap, cluster, suspects, scope=True)
     snap.owners_of_all = [(dig(p, "metadata.namespace", ""), top_owner(p, snap)) for p in suspects + others]
-    snap.quiet_pods.extend(others)
+    if quota_namespaces:  # who uses a quota that rejects pods: the healthy pods of those namespaces
+        snap.quiet_pods.extend(p for p in others if dig(p, "metadata.namespace", "") in quota_namespaces)
     return snap
+
+
+_BULKY = ("template", "jobTemplate", "volumeClaimTemplates")
+
+
+def _slim_workloads(snap: Snapshot) -> None:
+    """Healthy workloads keep what the rules read of them (metadata, replicas, selector, status), not their
+    pod templates: a scan holds every Deployment, ReplicaSet, StatefulSet, DaemonSet, Job and CronJob."""
+    for key, obj in list(snap.objects.items()):
+        if key[0] in WORKLOAD_EVENT_KINDS and key[0] != "PersistentVolumeClaim" and not workload_suspect(obj) \
+                and any(k in (obj.get("spec") or {}) for k in _BULKY):
+            meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+            spec = {k: v for k, v in (obj.get("spec") or {}).items() if k not in _BULKY}
+            snap.objects[key] = {**obj, "metadata": meta, "spec": spec}
 
 
 def _slim(pod: dict) -> dict:
