@@ -16,6 +16,7 @@ import datetime as dt
 import threading
 import time
 import uuid
+import zlib
 from typing import Callable
 
 NOT_FOUND = ('Failed to pull image "{image}": failed to pull and unpack image "{image}": failed to resolve '
@@ -26,6 +27,9 @@ QUOTA = ('Error creating: pods "{pod}" is forbidden: exceeded quota: compute-res
          'limits.cpu=6,limits.memory=12Gi')
 UNSCHEDULABLE = ("0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: "
                  "3 Preemption is not helpful for scheduling.")
+UNREACHABLE = ('Failed to pull image "{image}": rpc error: code = DeadlineExceeded desc = failed to pull and unpack '
+               'image "{image}": failed to resolve reference "{image}": failed to do request: Head '
+               '"https://{host}/v2/{repo}/manifests/{tag}": dial tcp 10.0.0.7:443: i/o timeout')
 SCALE_UP = "pod triggered scale-up: [{{pool-1 3->4 (max: 10)}}]"
 
 
@@ -75,7 +79,8 @@ class Cluster:
                "namespace": meta.get("namespace", self.ns), "uid": meta.get("uid", "")}
         if container:
             inv["fieldPath"] = f"spec.containers{{{container}}}"
-        name = f"{meta['name']}.{reason.lower()}.{(container or '')}"
+        # one Event object per (object, reason, container, message kind), counted up like the kubelet's
+        name = f"{meta['name']}.{reason.lower()}.{container or ''}.{zlib.crc32(message[:16].encode()):x}"
         old = self.api.get("Event", self.ns, name)
         first = old["firstTimestamp"] if old else now()
         count = (old.get("count") or 1) + 1 if old else count
@@ -179,6 +184,20 @@ class Pods(Cluster):
         self.api.add(p)
         self.event(p, "Failed", message, container=self.container)
         self.event(p, "Failed", "Error: ErrImagePull", container=self.container)
+
+    def registry_unreachable(self, name: str) -> None:
+        """A pull that times out connecting to the registry (it may work on the next try)."""
+        p = self.pod(name)
+        if not p["spec"].get("nodeName"):
+            self.schedule(name)
+            p = self.pod(name)
+        host, _, path = self.image.partition("/")
+        repo, _, tag = path.rpartition(":")
+        message = UNREACHABLE.format(image=self.image, host=host, repo=repo, tag=tag)
+        p["status"]["containerStatuses"] = [container_waiting(self.container, self.image, "ErrImagePull",
+                                                              message.split(": ", 1)[1])]
+        self.api.add(p)
+        self.event(p, "Failed", message, container=self.container)
 
     def crash(self, name: str, restarts: int, exit_code: int = 1) -> None:
         p = self.pod(name)

@@ -138,6 +138,11 @@ COMMANDS: dict[str, Command] = {
         Flag(("-o", "--output"), ("text", "json"), "Output format"),
         Flag(("--show-script",), None, "Print the check script and exit"),
         *CONNECTION, HELP)),
+    "wait": Command("Wait for a rollout, a Job or a pod, and say why when it fails", (POD,), (
+        Flag(("-o", "--output"), ("text", "json", "yaml"), "Output format of the result"),
+        Flag(("--timeout",), TEXT, "How long to wait"),
+        Flag(("--fail-fast", "--no-fail-fast"), None, "Stop at the first failure that will not heal by itself"),
+        *CONNECTION, HELP)),
     "completion": Command("Print how to enable shell completion", (), (HELP,)),
 }
 ROOT_COMMAND = Command("", (), ROOT_FLAGS, COMMANDS)
