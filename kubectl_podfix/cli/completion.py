@@ -97,6 +97,7 @@ COMMANDS: dict[str, Command] = {
         Flag(("--fix",), None, "Offer the fixes the findings carry"),
         Flag(("--node-check",), None, "Test an image-pull failure from the pod's node"),
         Flag(("-y", "--yes"), None, "With --node-check: create the check pod without asking"),
+        Flag(("-w", "--watch"), None, "Keep running: print a new block each time a diagnosis changes"),
         *CONNECTION, HELP,
     )),
     "fix": Command("Fix a diagnosed problem on the workload that owns the pod", (), (HELP,), {

@@ -27,10 +27,12 @@ from kubectl_podfix.errors import Exit, UsageError
               "(asks first; see kubectl podfix node-check --help).")
 @click.option("--probe", "node_check", is_flag=True, hidden=True)  # the old name of --node-check
 @click.option("-y", "--yes", "check_yes", is_flag=True, help="With --node-check: create the check pod without asking.")
+@click.option("-w", "--watch", is_flag=True,
+              help="Keep running: print a new block each time a pod's diagnosis changes (Ctrl-C to stop).")
 @connection_options
 def explain(target: str | None, files: tuple[str, ...], output: str, all_namespaces: bool, selector: str | None,
             field_selector: str | None, exit_code: bool, save: str | None, fix: bool = False, node_check: bool = False,
-            check_yes: bool = False, **opts: Any) -> None:
+            check_yes: bool = False, watch: bool = False, **opts: Any) -> None:
     """Diagnose failing pods: the root cause, its evidence, the next step.
 
     \b
@@ -52,6 +54,12 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
     if node_check and (files or not target or parse_target(target)[0] != "Pod"):
         raise UsageError("--node-check needs one POD (not -f, a workload or a scope): "
                          "kubectl podfix explain POD --node-check")
+    if watch:
+        clash = [flag for flag, on in (("-f", files), ("--fix", fix), ("--node-check", node_check), ("--save", save),
+                                       ("--exit-code", exit_code)) if on]
+        if clash:
+            raise UsageError(f"--watch follows a live cluster: it cannot be combined with {', '.join(clash)}")
+        return _watch(target, output, all_namespaces, selector, field_selector, opts)
     if files:
         from kubectl_podfix.cluster import bundle
 
@@ -92,3 +100,25 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
         raise SystemExit(check_code)
     if exit_code and any(f.severity == "error" for r in outcome.results for f in r.findings):
         raise SystemExit(Exit.FINDINGS)
+
+
+def _watch(target: str | None, output: str, all_namespaces: bool, selector: str | None,
+           field_selector: str | None, opts: dict[str, Any]) -> None:
+    """explain --watch: runs until Ctrl-C, which ends it quietly with exit code 130."""
+    from kubectl_podfix.follow.watching import Watching
+
+    cluster = connect(opts)
+    debug = bool(opts.get("debug"))
+
+    def note(line: str) -> None:
+        if debug:
+            print(f"podfix: {line}", file=sys.stderr, flush=True)
+
+    watching = Watching(cluster, target=target, namespace=cluster.conn.namespace, all_namespaces=all_namespaces,
+                        label_selector=selector, field_selector=field_selector, note=note)
+    try:
+        watching.run(sys.stdout, output, color=color_for(sys.stdout))
+    except KeyboardInterrupt:
+        raise SystemExit(Exit.INTERRUPTED) from None
+    finally:
+        watching.stop()

@@ -124,6 +124,14 @@ class Live:
                 out.append((change.kind, change.type, obj, before))
         return out
 
+    def owners(self) -> Snapshot:
+        """A Snapshot holding only the owners this copy knows (ReplicaSets, Jobs), for ``top_owner``."""
+        snap = Snapshot(source="cluster")
+        for kind in ("ReplicaSet", "Job"):
+            for obj in self.items(kind):
+                snap.add(obj)
+        return snap
+
     def snapshot(self, pods: list[dict]) -> Snapshot:
         """A Snapshot of ``pods`` with their events and the owners this copy knows."""
         snap = Snapshot(source="cluster")

@@ -85,11 +85,19 @@ def verdict(outcome) -> str | None:
 
 # -- explain --watch -------------------------------------------------------------------------------
 
+def _state(pod: dict | None) -> str:
+    status = (pod or {}).get("status") or {}
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
+                if isinstance(c, dict))
+    phase = status.get("phase") or "Unknown"
+    return f"{phase}, Ready" if ready else f"{phase}, no problems found"
+
+
 def watch_block(results: list[PodResult], out: TextIO, fmt: str, *, when: str, color: bool = False,
-                recovered: list[tuple[PodResult | None, str, str]] = (), warnings: list[str] | None = None) -> None:
+                recovered: list[tuple[dict | None, str, str]] = (), warnings: list[str] | None = None) -> None:
     """One block of ``explain --watch``: pods with a new diagnosis, pods that recovered or are gone.
 
-    ``recovered``: (result or None, "namespace/name", "recovered" | "gone")."""
+    ``recovered``: (the pod or None, "namespace/name", "recovered" | "gone")."""
     if fmt in ("json", "yaml"):
         report: dict[str, Any] = to_report(results, warnings)
         report["watch"] = {"time": when, "recovered": [n for _, n, how in recovered if how == "recovered"],
@@ -109,12 +117,11 @@ def watch_block(results: list[PodResult], out: TextIO, fmt: str, *, when: str, c
         if i:
             lines.append("")
         lines.extend(_pod_text(r, style, fmt == "wide"))
-    for result, name, how in recovered:
+    for pod, name, how in recovered:
         if how == "gone":
             lines.append(style(f"pod {name}", "bold") + ": gone (deleted)")
         else:
-            phase = (result.ctx.pod.get("status") or {}).get("phase") if result else None
-            lines.append(style(f"pod {name}", "bold") + f": recovered ({phase or 'no problems found'})")
+            lines.append(style(f"pod {name}", "bold") + f": recovered ({_state(pod)})")
     for w in warnings or []:
         lines.append(style(f"note: {w}", "dim"))
     out.write("\n".join(lines) + "\n")
