@@ -37,7 +37,7 @@ class MemoryInput:
     peak: Decimal | None = None  # observed memory use in bytes (metrics.k8s.io), when available
     node_max: Decimal | None = None  # the largest node allocatable memory in bytes; None = unknown
     node_max_name: str | None = None
-    node_note: str | None = None  # why the node check was skipped
+    node_note: str | None = None  # why the largest-node capacity check was skipped
     metrics_note: str | None = None  # why no peak is known
 
 

@@ -1,6 +1,6 @@
 """``kubectl podfix fix memory``: quantity arithmetic, the planner, and the installed command against the
 loopback API server (exact patch bodies and content types per workload kind, dry runs, undo through the
-real kubectl, GitOps warning, metrics and node checks).
+real kubectl, GitOps warning, metrics and node capacity).
 
 The workload builders here are shared by the other ``test_fix_*`` modules.
 """
