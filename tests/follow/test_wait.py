@@ -80,11 +80,14 @@ def test_a_deployment_that_completes(api, kc):
     assert w.code == 0, w.err
     assert w.out == 'deployment "web" successfully rolled out\n'
     lines = w.err.splitlines()
-    assert lines[0] == "Waiting for deployment spec update to be observed..."
-    for line in ('Waiting for deployment "web" rollout to finish: 0 of 3 updated replicas are available...',
-                 'Waiting for deployment "web" rollout to finish: 1 of 3 updated replicas are available...',
-                 'Waiting for deployment "web" rollout to finish: 2 of 3 updated replicas are available...'):
-        assert lines.count(line) == 1  # one line per change, no repeats
+    head = 'Waiting for deployment "web" rollout to finish: '
+    expected = ["Waiting for deployment spec update to be observed...",
+                head + "0 out of 3 new replicas have been updated...",
+                *[head + f"{n} out of 3 new replicas have been updated..." for n in (1, 2)],
+                *[head + f"{n} of 3 updated replicas are available..." for n in (0, 1, 2)]]
+    assert lines[0] == expected[0] and head + "2 of 3 updated replicas are available..." in lines
+    assert len(lines) == len(set(lines)) and set(lines) <= set(expected)  # one line per change, no repeats
+    assert lines == sorted(lines, key=expected.index)  # in order
     one_list_one_watch(api)
     watches = [q for q in api.requests if q.q("watch")]
     assert all(q.q("resourceVersion") and q.q("allowWatchBookmarks") == "true" for q in watches)
@@ -232,6 +235,10 @@ def test_410_gone_lists_again(api, kc):
         api.drop_watches("/api/v1/namespaces/shop/pods")
         r.ready(pods[0])
         api.compact()
+    deadline = time.monotonic() + 10
+    while len([q for q in api.requests if q.path == "/api/v1/namespaces/shop/pods" and not q.q("watch")]) < 2:
+        assert time.monotonic() < deadline, "the pods were not listed again"
+        time.sleep(0.02)
     r.sync()
     w.result()
     assert w.code == 0, w.err

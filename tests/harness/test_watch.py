@@ -251,8 +251,11 @@ def test_kubectl_rollout_status_follows_a_scripted_rollout(server, tmp_path):
     assert proc.returncode == 0, err
     lines = out.splitlines()
     assert lines[0] == "Waiting for deployment spec update to be observed..."
-    assert 'Waiting for deployment "web" rollout to finish: 0 of 2 updated replicas are available...' in lines
-    assert 'Waiting for deployment "web" rollout to finish: 1 of 2 updated replicas are available...' in lines
+    head = 'Waiting for deployment "web" rollout to finish: '
+    assert set(lines[1:-1]) <= {lines[0], head + "0 out of 2 new replicas have been updated...",
+                                head + "1 out of 2 new replicas have been updated...",
+                                head + "0 of 2 updated replicas are available...",
+                                head + "1 of 2 updated replicas are available..."}
     assert lines[-1] == 'deployment "web" successfully rolled out'
     watch = [q for q in server.requests if q.q("watch") == "true"]
     assert watch and watch[0].q("fieldSelector") == "metadata.name=web" and watch[0].q("allowWatchBookmarks") == "true"
