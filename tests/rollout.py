@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import random
 import threading
 import time
 import uuid
@@ -31,6 +32,11 @@ UNREACHABLE = ('Failed to pull image "{image}": rpc error: code = DeadlineExceed
                'image "{image}": failed to resolve reference "{image}": failed to do request: Head '
                '"https://{host}/v2/{repo}/manifests/{tag}": dial tcp 10.0.0.7:443: i/o timeout')
 SCALE_UP = "pod triggered scale-up: [{{pool-1 3->4 (max: 10)}}]"
+
+
+def suffix(n: int = 5) -> str:
+    """A generated name's suffix, from the alphabet the API server uses (no vowels, no 0/1/3)."""
+    return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(n))
 
 
 def now() -> str:
@@ -230,7 +236,6 @@ class Rollout(Pods):
         self.name, self.app, self.replicas, self.hash = name, name, replicas, hash_
         self.progress_deadline = progress_deadline
         self.rs = f"{name}-{hash_}"
-        self._n = 0
 
     # -------------------------------------------------------------- the deployment controller
     def create(self) -> "Rollout":
@@ -241,7 +246,8 @@ class Rollout(Pods):
         if self.progress_deadline is not None:
             spec["progressDeadlineSeconds"] = self.progress_deadline
         self.api.add({"apiVersion": "apps/v1", "kind": "Deployment",
-                      "metadata": {"name": self.name, "namespace": self.ns, "generation": 2, "labels": {"app": self.app},
+                      "metadata": {"name": self.name, "namespace": self.ns, "generation": 2,
+                                   "labels": {"app": self.app},
                                    "annotations": {"deployment.kubernetes.io/revision": "1"}},
                       "spec": spec, "status": {"observedGeneration": 1, "replicas": 0}})
         return self
@@ -316,8 +322,7 @@ class Rollout(Pods):
     # -------------------------------------------------------------- the replicaset controller
     def add_pod(self) -> str:
         rs = self.api.get("ReplicaSet", self.ns, self.rs)
-        self._n += 1
-        name = f"{self.rs}-{'abcdefghjk'[self._n % 10]}{uuid.uuid4().hex[:4]}"
+        name = f"{self.rs}-{suffix()}"
         self.make_pod(name, {"app": self.app, "pod-template-hash": self.hash}, self._ref(rs))
         self.event(rs, "SuccessfulCreate", f"Created pod: {name}", type_="Normal",
                    component="replicaset-controller")
@@ -326,7 +331,7 @@ class Rollout(Pods):
     def rejected(self, message: str = QUOTA) -> None:
         """Pod creation refused by admission: FailedCreate events and the ReplicaFailure condition."""
         rs = self.api.get("ReplicaSet", self.ns, self.rs)
-        pod = f"{self.rs}-{uuid.uuid4().hex[:5]}"
+        pod = f"{self.rs}-{suffix()}"
         text = message.format(pod=pod)
         self.event(rs, "FailedCreate", text, component="replicaset-controller")
         cond = {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
@@ -339,7 +344,8 @@ class Rollout(Pods):
 class JobRun(Pods):
     """A Job (restartPolicy Never): pods that succeed or fail, and the Job's conditions."""
 
-    def __init__(self, api, name: str = "migrate", ns: str = "shop", image: str = "registry.example.com/shop/migrate:1"):
+    def __init__(self, api, name: str = "migrate", ns: str = "shop",
+                 image: str = "registry.example.com/shop/migrate:1"):
         super().__init__(api, ns, image)
         self.name, self.app = name, name
 
@@ -362,7 +368,7 @@ class JobRun(Pods):
 
     def add_pod(self) -> str:
         j = self.job()
-        name = f"{self.name}-{uuid.uuid4().hex[:5]}"
+        name = f"{self.name}-{suffix()}"
         ref = {"apiVersion": "batch/v1", "kind": "Job", "name": self.name, "uid": j["metadata"]["uid"],
                "controller": True, "blockOwnerDeletion": True}
         self.make_pod(name, dict(self.labels), ref, restart="Never")

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from objects import event, pod, running, waiting
+from objects import event, pod, waiting
 
 from kubectl_podfix.diagnose import heal
 from kubectl_podfix.diagnose.context import contexts

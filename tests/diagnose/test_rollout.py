@@ -81,7 +81,8 @@ def test_daemonset(status, message, done):
 
 def test_job_and_pod():
     job = {"metadata": {"name": "migrate"}, "spec": {"completions": 2}, "status": {"succeeded": 1, "active": 1}}
-    assert rollout.job(job).message == 'Waiting for job "migrate" to complete: 1 of 2 completions succeeded, 1 active...'
+    assert rollout.job(job).message == ('Waiting for job "migrate" to complete: 1 of 2 completions succeeded, '
+                                        "1 active...")
     job["status"]["conditions"] = [{"type": "Complete", "status": "True"}]
     assert rollout.job(job).done
     job["status"]["conditions"] = [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded",

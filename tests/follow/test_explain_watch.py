@@ -40,7 +40,8 @@ class Following:
                 if words in line:
                     return i
             if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise AssertionError(f"no {words!r} in:\n{self.text}\n{self.proc.stderr.read() if self.proc.poll() is not None else ''}")
+                err = self.proc.stderr.read() if self.proc.poll() is not None else ""
+                raise AssertionError(f"no {words!r} in:\n{self.text}\n{err}")
             time.sleep(0.02)
 
     def stop(self):
