@@ -185,3 +185,23 @@ def test_watch_stream_errors(api, cluster):
     from kubectl_podfix.errors import PodfixError
     with pytest.raises(PodfixError, match="cannot reach the API server"):
         list(watch_stream(cluster, "Pod", "shop", timeout_seconds=1))
+
+
+def test_a_server_without_watch_405_is_polled_too(tmp_path):
+    from apiserver import ApiError as FakeError
+
+    class NoWatch(FakeAPIServer):  # a proxy or aggregated API that does not serve watch
+        def _dispatch(self, req, hooks):
+            if req.q("watch"):
+                raise FakeError(405)
+            return super()._dispatch(req, hooks)
+
+    with NoWatch() as api:
+        api.add(pod("a"))
+        cluster = Cluster(load(kubeconfig=api.write_kubeconfig(str(tmp_path / "kc"))))
+        sink = queue.Queue()
+        f = Follower(cluster, "Pod", "shop", sink=sink, poll_interval=0.1)
+        f.start()
+        note = next(c for c in iter(lambda: sink.get(timeout=5), None) if c.type == "NOTE")
+        f.stop()
+    assert "(405 MethodNotAllowed): listing every 0.1s instead" in note.text and f.polling
