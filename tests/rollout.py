@@ -216,10 +216,10 @@ class Pods(Cluster):
             self.container, self.image, "CrashLoopBackOff",
             f"back-off {10 * 2 ** max(restarts - 1, 0)}s restarting failed container={self.container} "
             f"pod={name}_{self.ns}({p['metadata']['uid']})", restarts=restarts, last=last)])
-        self.api.add(p)
         self.api.logs[(self.ns, name, self.container, True)] = ("starting web\n"
                                                                "panic: cannot connect to database: "
                                                                "dial tcp 10.0.0.9:5432: connect: connection refused\n")
+        self.api.add(p)
         self.event(p, "BackOff", "Back-off restarting failed container", container=self.container)
 
     def delete(self, name: str) -> None:

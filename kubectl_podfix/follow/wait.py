@@ -210,6 +210,10 @@ class _Wait:
         self.settle()
         obj = self.live.get(self.kind, self.namespace, self.name) or {}
         if decisive is not None and decisive.pod is None:
+            again = rollout.rejection(self.kind, obj, self.live.items("Event"), self.live.items("ReplicaSet"),
+                                     self.live.items("Pod")) if obj else None
+            if again is not None:  # after settling: the event may have come after the condition
+                outcome.decisive = decisive = Decisive(again)
             outcome.workload_findings.append(decisive.finding)
         pods = self.candidates(obj) if obj else []
         if self.kind != "Pod":
