@@ -30,8 +30,11 @@ class PodfixError(Exception):
 
 
 class UsageError(PodfixError):
+    """The command line itself is wrong or incomplete (exit 2): the message ends with where its help is."""
+
     def __init__(self, message: str, detail: str | None = None):
         super().__init__(message, Exit.USAGE, detail)
+        self.command_path: str | None = None  # set on the way out: "kubectl podfix fix memory"
 
 
 # -- the error map ----------------------------------------------------------------

@@ -17,6 +17,7 @@ import click
 
 from kubectl_podfix.cli.options import (
     CONTEXT_SETTINGS,
+    Group,
     connect,
     connection_options,
     engine_options,
@@ -39,7 +40,7 @@ def _target_options(func: Callable) -> Callable:
     return func
 
 
-@click.group("fix", context_settings=CONTEXT_SETTINGS)
+@click.group("fix", cls=Group, context_settings=CONTEXT_SETTINGS)
 def fix() -> None:
     """Fix a diagnosed problem on the workload that owns the pod.
 

@@ -30,6 +30,31 @@ def connection_options(func: Callable) -> Callable:
     return func
 
 
+# The connection flags' parameter names: the root group passes the ones typed before the subcommand
+# (kubectl podfix -n shop explain) down as defaults of the subcommand's own.
+CONNECTION_PARAMS = ("namespace", "kubeconfig", "context_name", "cluster", "user", "request_timeout", "debug")
+
+
+class Group(click.Group):
+    """A command group whose subcommands' usage errors point at the subcommand's own help.
+
+    A ``kubectl_podfix.errors.UsageError`` raised while a subcommand runs gets the subcommand's path
+    (``kubectl podfix fix memory``), so ``main`` can say ``see kubectl podfix fix memory --help``
+    (click's own usage errors carry their context already). A group run with no arguments prints its
+    help on stdout and exits 0, as kubectl does.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from kubectl_podfix.errors import UsageError
+
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            if exc.command_path is None and ctx.invoked_subcommand:
+                exc.command_path = f"{ctx.command_path} {ctx.invoked_subcommand}"
+            raise
+
+
 def connect(opts: dict[str, Any]):
     """Open a Cluster from the connection flags (imports the Kubernetes client)."""
     from kubectl_podfix.cluster.api import Cluster
