@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from kubectl_podfix.cli.options import CONTEXT_SETTINGS, OUTPUTS, Progress, color_for, connect, connection_options
+from kubectl_podfix.cli.options import (
+    CONTEXT_SETTINGS,
+    OUTPUTS,
+    Progress,
+    connect,
+    connection_options,
+    terminal_width,
+    use_color,
+)
 from kubectl_podfix.errors import Exit, UsageError
 
 
@@ -74,18 +82,20 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
         from kubectl_podfix.cli.node_check import interactive
         from kubectl_podfix.nodecheck.run import attach
 
-        check_code, more = attach(cluster, outcome.results, yes=check_yes, interactive=interactive(), err=sys.stderr)
+        check_code, more = attach(cluster, outcome.results, yes=yes, interactive=interactive(), err=sys.stderr)
         outcome.warnings.extend(more)
     if save:
         from kubectl_podfix.cluster import bundle
 
         bundle.write(save, outcome.snapshot, [r.ctx.pod for r in outcome.results])
-    render.FORMATS[output](outcome.results, sys.stdout, color=color_for(sys.stdout), warnings=outcome.warnings,
-                           owners_of_all=outcome.snapshot.owners_of_all, scope=outcome.scope)
+    render.FORMATS[output](outcome.results, sys.stdout, color=use_color(sys.stdout), width=terminal_width(sys.stdout),
+                           warnings=outcome.warnings, owners_of_all=outcome.snapshot.owners_of_all,
+                           scope=outcome.scope, all_namespaces=all_namespaces)
     if fix:
         from kubectl_podfix.cli.fix_offer import offer
 
-        fixed = offer(cluster, outcome.results)
+        fixed = offer(outcome.results, opts=opts, yes=yes, cluster=cluster,
+                      out=sys.stdout if output in ("text", "wide") else sys.stderr)
         if fixed:
             raise SystemExit(fixed)
     if check_code:

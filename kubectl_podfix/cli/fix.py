@@ -68,12 +68,13 @@ def _execute(plan_fn: Callable[[], Any], cluster, *, dry_run: str, yes: bool, wa
     from kubectl_podfix.fix import engine
     from kubectl_podfix.fix.workload import NotPatchable
     from kubectl_podfix.render.plan import plan_text
+    from kubectl_podfix.render.terminal import use_color
 
     seconds = parse_wait_timeout(timeout)
     try:
         plan = plan_fn()
     except NotPatchable as exc:
-        sys.stdout.write(plan_text(exc.plan))
+        sys.stdout.write(plan_text(exc.plan, color=use_color(sys.stdout)))
         raise
     result = engine.run(plan, cluster, dry_run=dry_run, yes=yes, interactive=_interactive(),
                         wait=True if wait is None else wait, timeout=seconds, out=sys.stdout, err=sys.stderr)

@@ -8,6 +8,8 @@ from typing import Any, Callable
 
 import click
 
+from kubectl_podfix.render.terminal import isatty, terminal_width, use_color  # noqa: F401  (one place decides)
+
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 DRY_RUN_VALUES = ("none", "client", "server")
 OUTPUTS = ("text", "wide", "json", "yaml")
@@ -66,15 +68,11 @@ def connect(opts: dict[str, Any]):
     return Cluster(conn, timeout=timeout, debug=bool(opts.get("debug")))
 
 
-def color_for(stream) -> bool:
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
-
-
 class Progress:
-    """A one-line progress note on stderr, only on a TTY."""
+    """A one-line progress note on stderr, only on a terminal that understands cursor movement."""
 
     def __init__(self) -> None:
-        self.enabled = color_for(sys.stderr) or (sys.stderr.isatty() if hasattr(sys.stderr, "isatty") else False)
+        self.enabled = isatty(sys.stderr) and os.environ.get("TERM") != "dumb"
         self.shown = False
 
     def __call__(self, message: str) -> None:
@@ -102,10 +100,6 @@ def engine_options(func: Callable) -> Callable:
     for option in reversed(options):
         func = option(func)
     return func
-
-
-def isatty(stream: Any) -> bool:
-    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 def parse_wait_timeout(value: str) -> float:

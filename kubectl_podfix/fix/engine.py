@@ -30,6 +30,7 @@ from kubectl_podfix.diagnose.model import dig
 from kubectl_podfix.errors import Exit
 from kubectl_podfix.fix.plan import JSON_PATCH, Plan, Step, WaitSpec
 from kubectl_podfix.render.plan import denied_text, findings_text, plan_text, results_text
+from kubectl_podfix.render.terminal import use_color
 
 # Waiting reasons that mean "the new pod fails again".
 FAIL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "ImageInspectError",
@@ -72,7 +73,7 @@ def run(plan: Plan, cluster, *, dry_run: str = "none", yes: bool = False, intera
     err = err or sys.stderr
     if interactive is None:
         interactive = _isatty(sys.stdin) and _isatty(err)
-    out.write(plan_text(plan))
+    out.write(plan_text(plan, color=use_color(out)))
     if plan.empty:
         if wait and plan.wait is not None and dry_run == "none":
             return _finish_wait(plan, cluster, EngineResult(Exit.OK), timeout, out, err, poll)
