@@ -30,8 +30,19 @@ class PodResult:
             "name": self.ctx.name,
             "phase": dig(pod, "status.phase") or "Unknown",
             "owner": self.ctx.owner,
+            "controlledBy": controlled_by(pod),
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+def controlled_by(pod: dict) -> dict | None:
+    """{"kind", "name"} of the pod's own controller (its ownerReference with controller: true), as
+    ``kubectl describe pod`` shows it ("Controlled By"); ``owner`` is the top controller above it."""
+    refs = [r for r in dig(pod, "metadata.ownerReferences", []) or [] if isinstance(r, dict)]
+    ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+    if not ref or not ref.get("kind"):
+        return None
+    return {"kind": ref.get("kind"), "name": ref.get("name")}
 
 
 def to_report(results: list[PodResult], warnings: list[str] | None = None) -> dict:
