@@ -37,6 +37,13 @@ class UsageError(PodfixError):
         self.command_path: str | None = None  # set on the way out: "kubectl podfix fix memory"
 
 
+class Refused(PodfixError):
+    """A fix refused on its merits (exit 4): the cluster's state makes it wrong or impossible."""
+
+    def __init__(self, message: str, detail: str | None = None):
+        super().__init__(message, Exit.REFUSED, detail)
+
+
 # -- the error map ----------------------------------------------------------------
 #
 # Every failure that reaches the user is phrased here, in one place: API server

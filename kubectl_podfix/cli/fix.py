@@ -25,7 +25,7 @@ from kubectl_podfix.cli.options import (
     parse_wait_timeout,
 )
 from kubectl_podfix.diagnose.model import dig, parse_time
-from kubectl_podfix.errors import Exit, PodfixError, UsageError
+from kubectl_podfix.errors import Exit, PodfixError, Refused, UsageError
 
 TARGET = "POD | TYPE/NAME"
 OOM_REASON = "OOMKilled"
@@ -314,7 +314,7 @@ def probe_cmd(target: str, container: str | None, probe_kind: str | None, initia
         kind = "liveness" if restarted and (spec or {}).get("livenessProbe") else \
             "readiness" if (spec or {}).get("readinessProbe") else None
         if kind is None:
-            raise UsageError(f"no failing probe found for container {name}: choose one with --probe")
+            raise Refused(f"no failing probe found for container {name}: choose one with --probe")
     inp = ProbeInput(w, name, kind, result=result, observed_start=observed_start(w.pods, name),
                      last_run=last_run(w.pod, name))
     _execute(lambda: plan_probe(inp, probe=probe_kind, initial_delay=initial_delay,
@@ -402,6 +402,10 @@ def image_cmd(target: str, container: str | None, new_image: str | None, check_r
     verified = None
     if no_verify:
         notes.append(f"{new_image} was not checked in the registry (--no-verify)")
+    elif dry_run == "client" and not check_registry:
+        notes.append(f"{new_image} was not checked in the registry: --dry-run=client contacts no registry (add "
+                     "--check-registry to check, or run without --dry-run=client: the image is checked before "
+                     "anything is patched)")
     else:
         verified = imgfix.verify(new_image, auth=auth, insecure=insecure_registry, node_platform=platform)
 

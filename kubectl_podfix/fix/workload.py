@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_podfix.diagnose.model import KUBECTL_NAMES, dig, parse_target, selector_string
-from kubectl_podfix.errors import Exit, PodfixError, UsageError
+from kubectl_podfix.errors import Exit, PodfixError, Refused, UsageError
 from kubectl_podfix.fix.plan import STRATEGIC, Plan, Step, WaitSpec
 
 # Controllers whose pod template podfix patches.
@@ -220,7 +220,7 @@ def target_container(w: "Workload", name: str) -> tuple[dict, dict]:
     """(the object a fix patches: the top controller, else the pod; the spec of container ``name`` in it)."""
     source = w.top if w.top is not None else w.pod
     if source is None:
-        raise UsageError("no pod to fix: the workload has no pods and no pod was named")
+        raise Refused("no pod to fix: the workload has no pods and no pod was named")
     spec, _ = find_container(source, name)
     if spec is None:
         raise UsageError(f"{ref(source)} has no container {name!r} (it has: {', '.join(container_names(source))})")
