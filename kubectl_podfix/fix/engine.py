@@ -79,7 +79,7 @@ def run(plan: Plan, cluster, *, dry_run: str = "none", yes: bool = False, intera
             return _finish_wait(plan, cluster, EngineResult(Exit.OK), timeout, out, err, poll)
         return EngineResult(Exit.OK)
     if dry_run == "client":
-        out.write("\nDry run (client): nothing was sent to the API server.\n")
+        out.write("\nDry run (client): nothing was changed (podfix only read from the API server).\n")
         return EngineResult(Exit.OK)
 
     denied = preflight(plan, cluster, err)
