@@ -74,7 +74,7 @@ def _execute(plan_fn: Callable[[], Any], cluster, *, dry_run: str, yes: bool, wa
     try:
         plan = plan_fn()
     except NotPatchable as exc:
-        sys.stdout.write(plan_text(exc.plan, color=use_color(sys.stdout)))
+        sys.stdout.write(plan_text(exc.plan, color=use_color(sys.stdout), blocked=True))
         raise
     result = engine.run(plan, cluster, dry_run=dry_run, yes=yes, interactive=_interactive(),
                         wait=True if wait is None else wait, timeout=seconds, out=sys.stdout, err=sys.stderr)

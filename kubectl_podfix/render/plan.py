@@ -49,14 +49,17 @@ def step_line(step: Step) -> str:
     return f"{step.verb} {step.ref}{where}"
 
 
-def plan_text(plan: Plan, *, diffs: bool = True, color: bool = False) -> str:
+def plan_text(plan: Plan, *, diffs: bool = True, color: bool = False, blocked: bool = False) -> str:
+    """The plan as shown before anything is done. ``blocked``: the planner refused (its warnings say
+    why), so the plan is not "nothing to change"."""
     lines = [_paint(f"Plan: {plan.title}", "bold", color)]
     for warning in plan.warnings:
         lines.append(_indent(f"warning: {warning}", "  ").rstrip("\n"))
     for note in plan.notes:
         lines.append(f"  note: {note}")
     if plan.empty:
-        lines.append("Nothing to change: everything is already in place.")
+        if not blocked:
+            lines.append("Nothing to change: everything is already in place.")
         return "\n".join(lines) + "\n"
     lines.append("")
     for i, step in enumerate(plan.steps, 1):

@@ -332,3 +332,21 @@ def test_a_container_that_was_not_oom_killed_is_left_alone_without_memory(api, p
     assert r.code == 4
     assert "was not OOM-killed" in r.err and "--memory" in r.err
     assert writes(api) == []
+
+
+def test_unreadable_owner_says_what_is_unknown_and_the_value_to_set(api, podfix, oom_deploy):
+    """The ReplicaSet cannot be read: podfix cannot tell which workload holds the template. It changes nothing,
+    says so once (no "Nothing to change: everything is already in place" beside the error) and gives the value
+    to set by hand."""
+    api.deny("get", "replicasets", NS)
+    api.clear_requests()
+    r = podfix("fix", "memory", oom_deploy, "-n", NS, "--yes")
+    assert r.code == 4, r.err
+    assert "Nothing to change" not in r.out and "already in place" not in r.out
+    assert "ReplicaSet/web-5d4f8b7c9d could not be read" in r.out
+    assert "(probably deployment/web), container app: resources.limits.memory: 512Mi" in r.out
+    assert ("kubectl patch deployment web -n default --type=strategic -p "
+            "'{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"app\",\"resources\":{\"limits\":"
+            "{\"memory\":\"512Mi\"}}}]}}}}'") in r.out
+    assert r.err == "error: nothing was changed: ReplicaSet/web-5d4f8b7c9d could not be read (see the warning above)\n"
+    assert [q for q in api.requests if q.method != "GET"] == []
