@@ -98,7 +98,7 @@ COMMANDS: dict[str, Command] = {
         Flag(("--save",), FILE, "Also save the evidence used as a bundle"),
         Flag(("--fix",), None, "Offer the fixes the findings carry"),
         Flag(("--node-check",), None, "Test an image-pull failure from the pod's node"),
-        Flag(("-y", "--yes"), None, "With --node-check: create the check pod without asking"),
+        Flag(("-y", "--yes"), None, "With --fix: apply the fixes; with --node-check: create the check pod"),
         *CONNECTION, HELP,
     )),
     "fix": Command("Fix a diagnosed problem on the workload that owns the pod", (), (HELP,), {

@@ -29,16 +29,19 @@ from kubectl_podfix.errors import Exit, UsageError
 @click.option("--field-selector", metavar="SELECTOR", help="Field selector for pods, e.g. spec.nodeName=node-1.")
 @click.option("--exit-code", is_flag=True, help="Exit 3 when any pod has an error-severity finding.")
 @click.option("--save", metavar="FILE", help="Also save the evidence used (Secret values removed) as a bundle for explain -f.")
-@click.option("--fix", is_flag=True, help="Offer the fixes the findings carry (asks before changing anything).")
+@click.option("--fix", is_flag=True,
+              help="Offer the fixes the findings carry: on a terminal ask fix by fix; otherwise print the commands "
+              "(with --yes: apply those that need no further input).")
 @click.option("--node-check", "node_check", is_flag=True,
               help="Test an image-pull failure from the pod's node with a short-lived check pod "
               "(asks first; see kubectl podfix node-check --help).")
 @click.option("--probe", "node_check", is_flag=True, hidden=True)  # the old name of --node-check
-@click.option("-y", "--yes", "check_yes", is_flag=True, help="With --node-check: create the check pod without asking.")
+@click.option("-y", "--yes", "yes", is_flag=True,
+              help="With --fix: apply the fixes without asking; with --node-check: create the check pod without asking.")
 @connection_options
 def explain(target: str | None, files: tuple[str, ...], output: str, all_namespaces: bool, selector: str | None,
             field_selector: str | None, exit_code: bool, save: str | None, fix: bool = False, node_check: bool = False,
-            check_yes: bool = False, **opts: Any) -> None:
+            yes: bool = False, **opts: Any) -> None:
     """Diagnose failing pods: the root cause, its evidence, the next step.
 
     \b

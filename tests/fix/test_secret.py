@@ -511,5 +511,6 @@ def test_explain_fix_without_a_terminal_prints_the_command(api, kubeconfig, worl
                         "status from GET request to https://registry.example.com/token: 401 Unauthorized"})
     r = run(kubeconfig, "explain", POD, "-n", NS, "--fix", stdin=None)
     assert r.code == 0, r.err
-    assert "To fix pod" in r.out and "kubectl podfix secret regcred" in r.out and "--password-stdin" in r.out
+    assert f"# pod {POD}: image.auth-failed" in r.out and "kubectl podfix secret regcred" in r.out
+    assert "--password-stdin" in r.out
     assert writes(api) == []
