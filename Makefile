@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test bench dist example clean
+.PHONY: help install test bench dist release example readme clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -29,8 +29,11 @@ test: $(STAMP)  ## run the whole test suite
 bench: $(STAMP)  ## benchmark against the loopback API server (docs/benchmarks.md)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) tests/bench.py
 
-dist: $(STAMP)  ## build dist/kubectl-podfix.tar.gz (zipapp + LICENSE) and refresh plugin.yaml's sha256
+dist: $(STAMP)  ## build dist/kubectl-podfix.tar.gz (zipapp + LICENSE); changes nothing outside dist/
 	$(PY) tools/build_dist.py
+
+release: $(STAMP)  ## build the archive and write its version and sha256 into plugin.yaml (the release commit)
+	$(PY) tools/build_dist.py --manifest plugin.yaml
 
 clean:  ## remove build outputs
 	rm -rf build dist *.egg-info .pytest_cache
