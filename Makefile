@@ -41,5 +41,8 @@ dist: $(STAMP)  ## build dist/kubectl-podfix.tar.gz (zipapp + LICENSE); changes 
 release: $(STAMP)  ## build the archive and write its version and sha256 into plugin.yaml (the release commit)
 	$(PY) tools/build_dist.py --manifest plugin.yaml
 
+readme: $(STAMP)  ## regenerate the example outputs quoted in README.md (tools/readme.py)
+	$(PY) tools/readme.py
+
 clean:  ## remove build outputs
 	rm -rf build dist *.egg-info .pytest_cache
