@@ -206,10 +206,27 @@ def no_registry(monkeypatch):
     pin_now(None)
 
 
-def explain_fix_lines(objects: list[dict], now: str, monkeypatch, tmp_path) -> tuple[FakeAPIServer, str, list[str]]:
-    """Seed a started server with ``objects``; (server, kubeconfig, the Fix: commands explain POD prints)."""
+@pytest.fixture(scope="module")
+def server():
+    with FakeAPIServer() as started:
+        yield started
+
+
+def reset(server: FakeAPIServer) -> None:
+    """Empty the server for the next case (starting one per case costs more than the case itself)."""
+    with server._lock:
+        server._store.clear()
+        server._key_cache.clear()
+        server.logs.clear()
+    server.clear_requests()
+    server.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
+
+
+def explain_fix_lines(server: FakeAPIServer, objects: list[dict], now: str, monkeypatch,
+                      tmp_path) -> tuple[str, list[str]]:
+    """Seed the emptied server with ``objects``; (kubeconfig, the Fix: commands explain POD prints)."""
     monkeypatch.setenv("PODFIX_NOW", now)
-    server = FakeAPIServer().start()
+    reset(server)
     ns, name = seed(server, objects)
     kubeconfig = server.write_kubeconfig(str(tmp_path / "kubeconfig"), namespace=ns)
     with captured() as (out, err):
@@ -218,39 +235,34 @@ def explain_fix_lines(objects: list[dict], now: str, monkeypatch, tmp_path) -> t
     lines = [ln.strip() for ln in out.getvalue().splitlines()]
     fixes = [ln.split("Fix: ", 1)[1] for ln in lines if ln.startswith("Fix: ")]
     fixes += [lines[i + 1] for i, ln in enumerate(lines) if ln == "Fix:"]  # a long one, on its own line
-    return server, kubeconfig, fixes
+    return kubeconfig, fixes
 
 
 @pytest.mark.parametrize("case_id, now, objects", WITH_FIX, ids=[c[0] for c in WITH_FIX])
-def test_fix_lines_run_or_refuse_for_a_documented_reason(case_id, now, objects, no_registry, monkeypatch, tmp_path):
-    server, kubeconfig, fixes = explain_fix_lines(objects, now, monkeypatch, tmp_path)
-    try:
-        assert fixes, "the rules give this pod a fix, explain printed no Fix: line"
-        server.clear_requests()
-        for command in fixes:
-            args = shlex.split(command)
-            assert args[:2] == ["kubectl", "podfix"], command
-            with captured(stdin=PASSWORD + "\n") as (out, err):
-                code = run(args[2:] + ["--dry-run=client", "--kubeconfig", kubeconfig])
-            said = err.getvalue().strip().splitlines()
-            if code != 0:
-                reasons = [r for r, (want, pattern) in ALLOWED.items() if code == want and said
-                           and pattern.search(said[-1])]
-                assert reasons, f"{command}\nexit {code}: {err.getvalue()}\n{out.getvalue()}"
-            assert "Traceback" not in err.getvalue()
-            assert PASSWORD not in out.getvalue() + err.getvalue()
-        assert [r for r in server.requests if r.method != "GET"] == [], "a dry run wrote"
-    finally:
-        server.stop()
+def test_fix_lines_run_or_refuse_for_a_documented_reason(case_id, now, objects, server, no_registry, monkeypatch,
+                                                         tmp_path):
+    kubeconfig, fixes = explain_fix_lines(server, objects, now, monkeypatch, tmp_path)
+    assert fixes, "the rules give this pod a fix, explain printed no Fix: line"
+    server.clear_requests()
+    for command in fixes:
+        args = shlex.split(command)
+        assert args[:2] == ["kubectl", "podfix"], command
+        with captured(stdin=PASSWORD + "\n") as (out, err):
+            code = run(args[2:] + ["--dry-run=client", "--kubeconfig", kubeconfig])
+        said = err.getvalue().strip().splitlines()
+        if code != 0:
+            reasons = [r for r, (want, pattern) in ALLOWED.items() if code == want and said
+                       and pattern.search(said[-1])]
+            assert reasons, f"{command}\nexit {code}: {err.getvalue()}\n{out.getvalue()}"
+        assert "Traceback" not in err.getvalue()
+        assert PASSWORD not in out.getvalue() + err.getvalue()
+    assert [r for r in server.requests if r.method != "GET"] == [], "a dry run wrote"
 
 
-def test_no_other_case_prints_a_fix_line(no_registry, monkeypatch, tmp_path):
+def test_no_other_case_prints_a_fix_line(server, no_registry, monkeypatch, tmp_path):
     """The cases above are chosen by the rules run without a cluster; live, the others print no Fix: either."""
     printed = []
     for case_id, now, objects, fixed in CORPUS:
-        if fixed:
-            continue
-        server, _, fixes = explain_fix_lines(objects, now, monkeypatch, tmp_path)
-        server.stop()
-        printed += [(case_id, f) for f in fixes]
+        if not fixed:
+            printed += [(case_id, f) for f in explain_fix_lines(server, objects, now, monkeypatch, tmp_path)[1]]
     assert printed == []

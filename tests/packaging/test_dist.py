@@ -44,23 +44,27 @@ def make(clone: Path, target: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
-def test_make_dist_leaves_a_fresh_clone_clean(clone):
+@pytest.fixture(scope="module")
+def dist(clone) -> dict:
+    """make dist in the clone, once: its output, the sha256 it printed, git status right after."""
     proc = make(clone, "dist")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert git(clone, "status", "--porcelain", "--untracked-files=all") == ""
-    built = re.search(r"sha256:([0-9a-f]{64})", proc.stdout).group(1)
+    return {"sha256": re.search(r"sha256:([0-9a-f]{64})", proc.stdout).group(1),
+            "status": git(clone, "status", "--porcelain", "--untracked-files=all")}
+
+
+def test_make_dist_leaves_a_fresh_clone_clean(clone, dist):
+    assert dist["status"] == ""
     local = yaml.safe_load((clone / "dist" / "plugin.yaml").read_text())
-    assert local["spec"]["platforms"][0]["sha256"] == built  # for kubectl krew install --manifest=dist/plugin.yaml
+    assert local["spec"]["platforms"][0]["sha256"] == dist["sha256"]  # kubectl krew install --manifest=dist/...
 
 
-def test_make_release_writes_the_sha256_of_the_archive_dist_builds(clone):
-    dist = make(clone, "dist")
+def test_make_release_writes_the_sha256_of_the_archive_dist_builds(clone, dist):
     release = make(clone, "release")
-    assert dist.returncode == release.returncode == 0, release.stdout + release.stderr
-    sha = re.search(r"sha256:([0-9a-f]{64})", dist.stdout).group(1)
-    assert re.search(r"sha256:([0-9a-f]{64})", release.stdout).group(1) == sha  # reproducible
+    assert release.returncode == 0, release.stdout + release.stderr
+    assert re.search(r"sha256:([0-9a-f]{64})", release.stdout).group(1) == dist["sha256"]  # reproducible
     assert git(clone, "status", "--porcelain") == " M plugin.yaml\n"
     changed = [line for line in git(clone, "diff", "-U0", "plugin.yaml").splitlines()
                if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
     assert all(re.match(r"^[+-]\s*(sha256|version|uri):", line) for line in changed), changed
-    assert yaml.safe_load((clone / "plugin.yaml").read_text())["spec"]["platforms"][0]["sha256"] == sha
+    assert yaml.safe_load((clone / "plugin.yaml").read_text())["spec"]["platforms"][0]["sha256"] == dist["sha256"]
