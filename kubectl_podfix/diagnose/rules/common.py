@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from typing import Callable
 
 from kubectl_podfix.diagnose.model import PodContext, age, dig, event_first_time, event_time
 
@@ -59,3 +60,8 @@ def describe_event(ev: dict, now: _dt.datetime | None = None) -> str:
 def kubectl(ctx: PodContext, *args: str) -> str:
     """A kubectl command line for this pod's namespace."""
     return " ".join(("kubectl", *args, "-n", ctx.namespace))
+
+
+def all_of(*needles: str) -> Callable[[str], bool]:
+    """A message matcher for a classifier table: true when every needle is in the (lowercased) text."""
+    return lambda low: all(n in low for n in needles)

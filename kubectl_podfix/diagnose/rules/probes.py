@@ -22,13 +22,12 @@ from typing import Iterable
 
 from kubectl_podfix.diagnose.model import Finding, Fix, PodContext, age, dig, event_time, parse_time
 from kubectl_podfix.diagnose.rules.common import describe_event, events_about, kubectl
-from kubectl_podfix.diagnose.rules.containers import (
-    _ran_for,
+from kubectl_podfix.diagnose.rules.containers.logs import log_evidence
+from kubectl_podfix.diagnose.rules.containers.state import (
     kind_label,
     last_termination,
-    log_evidence,
     pod_terminal_reason,
-    probe_kill_events,
+    ran_for,
     restart_phase,
     seconds_since,
     severity_for,
@@ -130,6 +129,24 @@ def probe_result(message: str) -> tuple[str, str]:
     return "other", msg[:200]
 
 
+def probe_kill_events(ctx: PodContext, name: str, kind: str) -> list[dict]:
+    """Killing events saying the kubelet killed ``name`` for a failed liveness/startup probe."""
+    out = []
+    for ev in ctx.events:
+        if ev.get("reason") not in ("Killing", "Unhealthy", "StoppingContainer"):
+            continue
+        msg = ev.get("message") or ""
+        if f"failed {kind} probe" not in msg and not (kind == "liveness" and "is unhealthy, it will be killed" in msg):
+            continue
+        path = dig(ev, "involvedObject.fieldPath", "") or ""
+        if path and not path.endswith(f"{{{name}}}"):
+            continue
+        if not path and f"Container {name} " not in msg and f'"{name}"' not in msg:
+            continue
+        out.append(ev)
+    return out
+
+
 def _unhealthy(ctx: PodContext, name: str, kind: str) -> list[dict]:
     prefix = f"{kind.capitalize()} probe"
     return [ev for ev in events_about(ctx, name, {"Unhealthy", "ProbeWarning"})
@@ -167,7 +184,7 @@ def _restart_probe_rule(ctx: PodContext, kind: str) -> Iterable[Finding]:
                 continue
             if term.get("exitCode") not in _KILL_EXIT_CODES:
                 continue
-            ran = _ran_for(term)
+            ran = ran_for(term)
             if ran is not None and ran + probe_settings(probe)["periodSeconds"] < kill_budget(probe):
                 continue  # it died before the probe could have killed it
             inferred = True
@@ -188,7 +205,7 @@ def _restart_probe_rule(ctx: PodContext, kind: str) -> Iterable[Finding]:
             evidence.append(describe_event(ev, ctx.now))
         log_lines, _note = log_evidence(ctx, name)
         evidence += log_lines
-        ran = _ran_for(term)
+        ran = ran_for(term)
         label = kind_label(spec, is_init)
         if kind == "startup":
             expl = (f"The kubelet restarts {label} {name} because its startup probe never succeeded within "

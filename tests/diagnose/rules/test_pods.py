@@ -7,7 +7,7 @@ import pytest
 from cases import build_ctx, check_case, load_cases
 
 from kubectl_podfix.diagnose.rules import diagnose
-from kubectl_podfix.diagnose.rules.scheduling import blocking_parts, parse_message
+from kubectl_podfix.diagnose.rules.pods.scheduling import blocking_parts, parse_message
 
 CASES = load_cases("pods")
 

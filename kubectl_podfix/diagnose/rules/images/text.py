@@ -1,562 +1,33 @@
-"""Image-pull failures (``image.*``): why the kubelet could not get a container's image.
+"""Writing an ``image.*`` finding: its title, explanation, evidence, suggestions and fix.
 
-Evidence, freshest first:
-
-1. the container's waiting state. ``ErrImagePull``'s message is the runtime's
-   error; ``ImagePullBackOff``'s message is only ``Back-off pulling image "X"``
-   before Kubernetes 1.32 and ``Back-off pulling image "X": ErrImagePull:
-   <error>`` from 1.32 on (kubernetes PR 127918);
-2. the kubelet's events for that container (``Failed``: ``Failed to pull image
-   "X": <error>``, ``InspectFailed``, ``ErrImageNeverPull``, and on very old
-   kubelets the pod-level ``FailedSync``). Events expire after an hour, so an
-   old back-off often has none left;
-3. pod-level ``FailedToRetrieveImagePullSecret`` events (kubelet 1.28+), the
-   pod's ``spec.imagePullSecrets`` and the redacted Secrets in the snapshot,
-   whose ``podfix.io/registries`` annotation lists the registry keys they hold.
-
-The runtime's error text decides the cause. containerd, CRI-O (containers/
-image) and Docker Engine word the same failure differently, and the
-``rpc error: code = ... desc =`` wrapper comes and goes across kubelet and
-runtime versions, so matching never depends on it. The patterns are checked
-in a deliberate order: the specific, unambiguous failures first (a platform
-mismatch says ``code = NotFound`` too, a DNS failure can end in ``i/o
-timeout``, a TLS *handshake timeout* is not a certificate problem), the
-ambiguous "access denied" family last.
-
-Ambiguous denials (Docker Hub's ``pull access denied ... may require
-authorization``/``insufficient_scope``, GHCR refusing an *anonymous* token)
-mean "the repository does not exist, or it is private and you sent no
-credentials". podfix reports them as ``image.not-found`` when the pod has no
-credentials for that registry (the finding says "does not exist or is
-private" and suggests both ways out) and as ``image.auth-failed`` when a pull
-secret for that registry was presented. Official Docker Hub images
-(``library/...``) are all public, so a denial there always means not-found.
+``pull.py`` decides the code; ``Builder`` words it. One method per code
+(``_not_found`` for ``image.not-found``...), each free to use the kind of
+cause ``messages.classify`` found (``dns``, ``expired``, ``ambiguous``...) and
+the pull-secret facts. Every explanation ends with the runtime's own error,
+and every finding carries the same structured ``extra`` (image, registry,
+runtime, cause...).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Iterator
 
-from kubectl_podfix.diagnose.model import Finding, Fix, PodContext, dig, event_first_time, event_time, parse_time
+from kubectl_podfix.diagnose.model import Finding, Fix, dig, event_first_time
 from kubectl_podfix.diagnose.rules import common
+from kubectl_podfix.diagnose.rules.images.messages import SECRET_NAMES, clean, detect_runtime, strip_rpc
+from kubectl_podfix.diagnose.rules.images.registries import (
+    hides_private,
+    host_of,
+    node_provider,
+    registry_endpoint,
+    registry_label,
+)
 from kubectl_podfix.registry import reference as imagelib
 
-CODES: dict[str, str] = {
-    "image.invalid-name": "the image reference in the pod spec cannot be parsed (typo, URL scheme, stray characters)",
-    "image.never-pull": "imagePullPolicy is Never and the image is not on the node",
-    "image.pull-secret-missing": "an imagePullSecret the pod names does not exist, so the pull goes without those credentials",
-    "image.auth-failed": "the registry refused the credentials (or their absence) for this repository",
-    "image.not-found": "the repository or tag does not exist in the registry (or it is private and no credentials were sent)",
-    "image.platform-mismatch": "the image has no variant for the node's OS/architecture",
-    "image.rate-limited": "the registry throttled the pull (Docker Hub's pull rate limit, HTTP 429)",
-    "image.tls-error": "TLS failed between the node and the registry (untrusted or wrong certificate, HTTP-only registry)",
-    "image.registry-unreachable": "the node cannot reach the registry (DNS, connection refused or timed out, proxy, registry 5xx)",
-    "image.pull-timeout": "the pull started but did not finish in time (deadline exceeded, cancelled, TLS handshake timeout)",
-    "image.node-disk-full": "the node ran out of disk space while storing or unpacking the image",
-    "image.pull-failed": "the image could not be pulled and the cause is unknown or uncommon (events expired, corrupt download, inspect error)",
-}
 
-# One finding per container; should another family ever report the same
-# container's pull failure more vaguely, the specific code wins.
-SUPERSEDES: dict[str, frozenset[str]] = {
-    "image.pull-secret-missing": frozenset({"image.auth-failed", "image.not-found", "image.pull-failed"}),
-}
+class Builder:
+    """Writes the finding for one container once ``pull.py`` has decided its code."""
 
-PULL_WAITING_REASONS = frozenset({
-    "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "ImageInspectError",
-    "RegistryUnavailable", "SignatureValidationFailed", "ErrImageNotEnsured",
-})
-_PULL_EVENT_REASONS = frozenset({"Failed", "BackOff", "InspectFailed", "ErrImageNeverPull", "FailedSync",
-                                 "Pulling", "Pulled"})
-SECRET_EVENT = "FailedToRetrieveImagePullSecret"
-_DOCKER_SECRET_TYPES = ("kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg")
-_REGISTRIES_ANNOTATION = "podfix.io/registries"
-
-# --------------------------------------------------------------------------------------------
-# Reading the kubelet's messages
-# --------------------------------------------------------------------------------------------
-
-_COMBINED = re.compile(r"^\(combined from similar events\):\s*", re.I)
-_FAILED_PULL = re.compile(r'^Failed to pull image "([^"]*)":\s*(.*)$', re.S)
-_BACKOFF = re.compile(r'^Back-off pulling image "([^"]*)"(?::\s*(.*))?$', re.S)
-_ERR_PREFIX = re.compile(r"^(ErrImagePull|RegistryUnavailable|SignatureValidationFailed|ImagePullBackOff|"
-                         r"InvalidImageName|ErrImageNeverPull|ImageInspectError):\s*(.*)$", re.S)
-_INSPECT = re.compile(r'^Failed to inspect image "([^"]*)":\s*(.*)$', re.S)
-_DEFAULT_TAG = re.compile(r'^Failed to apply default image tag "([^"]*)":\s*(.*)$', re.S)
-_NEVER = re.compile(r'^Container image "([^"]*)" is not present with pull policy of Never', re.S)
-_FAILED_SYNC = re.compile(r'failed to "StartContainer" for "([^"]+)" with (ErrImagePull|ImagePullBackOff|'
-                          r'InvalidImageName|ErrImageNeverPull|ImageInspectError|RegistryUnavailable): "(.*)"$', re.S)
-_GENERIC_ERROR = re.compile(r"^Error: (ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull|"
-                            r"ImageInspectError|RegistryUnavailable|SignatureValidationFailed)\s*$")
-_SECRET_NAMES = re.compile(r"Unable to retrieve some image pull secrets \(([^)]*)\)")
-_RPC = re.compile(r"rpc error: code = (\w+) desc = ")
-
-
-def _clean(message: str | None) -> str:
-    return _COMBINED.sub("", (message or "").strip())
-
-
-def _strip_rpc(text: str) -> str:
-    return _RPC.sub("", text)
-
-
-@dataclass
-class Cause:
-    """One piece of evidence that carries (or may carry) the pull error."""
-
-    text: str  # the runtime's error, without the kubelet's prefix
-    image: str | None  # the image the message names, when it names one
-    origin: str  # "waiting" or "event"
-    quote: str  # the evidence line to show
-    event: dict | None = None
-    kubelet_reason: str = ""  # ErrImagePull, InvalidImageName, ...
-
-
-def _cause_from_waiting(reason: str, message: str) -> Cause | None:
-    """The cause carried by a waiting state, or None when the message carries none."""
-    message = (message or "").strip()
-    quote = f"waiting: {reason}" + (f": {message}" if message else "")
-    if not message:
-        return None
-    m = _BACKOFF.match(message)
-    if m:
-        rest = (m.group(2) or "").strip()
-        if not rest:
-            return None  # kubelet < 1.32: "Back-off pulling image \"X\"" and nothing else
-        e = _ERR_PREFIX.match(rest)
-        kind, text = (e.group(1), e.group(2)) if e else ("ErrImagePull", rest)
-        return Cause(text, m.group(1), "waiting", quote, kubelet_reason=kind)
-    for rx, kind in ((_DEFAULT_TAG, "InvalidImageName"), (_INSPECT, "ImageInspectError"),
-                     (_NEVER, "ErrImageNeverPull")):
-        m = rx.match(message)
-        if m:
-            return Cause(message, m.group(1), "waiting", quote, kubelet_reason=kind)
-    return Cause(message, None, "waiting", quote, kubelet_reason=reason)
-
-
-def _cause_from_event(ev: dict, now) -> Cause | None:
-    """The cause carried by one kubelet event, or None for events that carry none."""
-    reason = ev.get("reason") or ""
-    message = _clean(ev.get("message"))
-    quote = common.describe_event(ev, now)
-    if reason == "Failed":
-        m = _FAILED_PULL.match(message)
-        if m:
-            return Cause(m.group(2), m.group(1), "event", quote, ev, "ErrImagePull")
-        m = _DEFAULT_TAG.match(message)
-        if m:
-            return Cause(message, m.group(1), "event", quote, ev, "InvalidImageName")
-        return None
-    if reason == "InspectFailed":
-        m = _DEFAULT_TAG.match(message)
-        if m:
-            return Cause(message, m.group(1), "event", quote, ev, "InvalidImageName")
-        m = _INSPECT.match(message)
-        return Cause(message, m.group(1) if m else None, "event", quote, ev, "ImageInspectError")
-    if reason == "ErrImageNeverPull":
-        m = _NEVER.match(message)
-        return Cause(message, m.group(1) if m else None, "event", quote, ev, "ErrImageNeverPull")
-    if reason == "FailedSync":
-        m = _FAILED_SYNC.search(message)
-        if m and m.group(2) != "ImagePullBackOff":
-            return Cause(m.group(3).replace('\\"', '"'), None, "event", quote, ev, m.group(2))
-    return None
-
-
-def _is_pull_noise(ev: dict) -> bool:
-    """Pull-related events that carry no cause (BackOff, "Error: ErrImagePull")."""
-    reason = ev.get("reason") or ""
-    message = _clean(ev.get("message"))
-    if reason == "BackOff" and message.startswith("Back-off pulling image"):
-        return True
-    return reason == "Failed" and bool(_GENERIC_ERROR.match(message))
-
-
-def _failed_sync_container(ev: dict) -> str | None:
-    m = _FAILED_SYNC.search(_clean(ev.get("message")))
-    return m.group(1) if m else None
-
-
-# --------------------------------------------------------------------------------------------
-# Classifying an error text
-# --------------------------------------------------------------------------------------------
-
-@dataclass
-class Verdict:
-    code: str
-    kind: str  # finer cause inside the code, e.g. "dns", "http-to-https", "ambiguous"
-    detail: str = ""  # a fragment worth quoting (platform, status line...)
-
-
-def _has(text: str, *needles: str) -> bool:
-    return any(n in text for n in needles)
-
-
-_OLD_KUBELET_BOILERPLATE = "this may be because there are no credentials on this request"
-_PLATFORM = re.compile(r"no matching manifest for ([\w/.-]+)|architecture (\w+), variant \"?(\w*)\"?, os (\w+)|"
-                       r"does not match the specified platform \(([^)]*)\)")
-_STATUS_5XX = re.compile(r"\b5\d\d \(?(internal server error|bad gateway|service unavailable|gateway time-?out|"
-                         r"service temporarily unavailable)\b|received unexpected http status: 5\d\d|"
-                         r"unexpected status (code|from \w+ request to)[^\n]*?: 5\d\d\b|"
-                         r"invalid status code from registry 5\d\d|: (bad gateway|service unavailable|gateway time-?out)\s*$")
-# Words that only a credentials refusal uses. When one attempt got a 5xx and another a refusal (the old
-# kubelet's "[err1, err2]" list), or Docker Engine wrapped the refusal as "API error (500)", the refusal
-# is the cause: a 5xx clears itself, a refusal does not.
-_AUTH_REFUSAL = re.compile(r"\bunauthorized\b|authentication required|no basic auth credentials|401 unauthorized|"
-                           r"incorrect username or password|is not authorized to perform")
-# Credentials problems that are not ambiguous even inside Docker Hub's "pull access denied ... may
-# require authorization" wording: ECR naming the IAM principal that lacks ecr:BatchGetImage, or a
-# registry saying no credentials arrived at all.
-_EXPLICIT_AUTH = ("no basic auth credentials", "is not authorized to perform", "incorrect username or password",
-                  "invalid username/password")
-# A request that failed before any HTTP response arrived ends in EOF right after its URL (Go's
-# url.Error: `Get "https://...": EOF`); a body cut off mid-download has no URL in front of it.
-_REQUEST_EOF = re.compile(r"\b(get|head|post) \"?https?://[^\s\"]+\"?: (unexpected )?eof\s*$")
-# The node's own image store or snapshotter failed while unpacking: nothing about the registry.
-_UNPACK = ("failed to prepare extraction snapshot", "hcsshim::", "failed to register layer", "re-exec error",
-           "failed to extract layer", "mount callback failed", "failed to create sandbox layer")
-_SIGNATURE = ("source image rejected", "is rejected by policy", "signature was required",
-              "none of the signatures were accepted", "signature verification failed", "invalid signature",
-              "signature validation failed", "no matching signatures")
-
-
-def classify(text: str, kubelet_reason: str = "") -> Verdict:
-    """Map a runtime/kubelet error text to an ``image.*`` code (pure string work)."""
-    t = _strip_rpc(text).lower().replace(_OLD_KUBELET_BOILERPLATE, "")
-    full = text.lower()
-    if kubelet_reason == "ErrImageNeverPull" or "is not present with pull policy of never" in t:
-        return Verdict("image.never-pull", "never")
-    if kubelet_reason == "InvalidImageName" or _has(t, "failed to apply default image tag",
-                                                    "couldn't parse image reference", "couldn't parse image name"):
-        return Verdict("image.invalid-name", "unparsable")
-    if _has(t, "no registries configured while trying to pull an unqualified image",
-            "short-name resolution enforced", "short name mode is enforcing", "returns ambiguous list",
-            "did not resolve to an alias and no unqualified-search registries",
-            "did not resolve to an alias and no containers-registries.conf"):
-        return Verdict("image.invalid-name", "short-name")
-    if _has(t, "no match for platform in manifest", "no matching manifest for", "no image found in manifest list",
-            "does not match the specified platform", "choosing an image from manifest list",
-            "error choosing image instance"):
-        m = _PLATFORM.search(t)
-        detail = ""
-        if m:
-            if m.group(1):
-                detail = m.group(1)
-            elif m.group(2):
-                detail = f"{m.group(4)}/{m.group(2)}" + (f"/{m.group(3)}" if m.group(3) else "")
-            elif m.group(5):
-                detail = m.group(5)
-        return Verdict("image.platform-mismatch", "platform", detail)
-    if "no space left on device" in t:
-        return Verdict("image.node-disk-full", "enospc")
-    if _has(t, *_UNPACK):
-        return Verdict("image.pull-failed", "unpack")
-    if kubelet_reason == "SignatureValidationFailed" or _has(t, *_SIGNATURE):
-        return Verdict("image.pull-failed", "signature")
-    if "proxy authentication required" in t or re.search(r"\b407\b.{0,3}proxy|status(?: code)?:? 407\b", t):
-        return Verdict("image.registry-unreachable", "proxy-auth")
-    if "pull qps exceeded" in t:
-        # The kubelet's own limiter (registryPullQPS/registryBurst), not the registry.
-        return Verdict("image.rate-limited", "kubelet-qps")
-    if _has(t, "toomanyrequests", "429 too many requests", "too many requests", "pull rate limit",
-            "rate limit exceeded", "rate limited"):
-        return Verdict("image.rate-limited", "docker-hub" if _has(t, "docker.com/increase-rate-limit",
-                                                                  "docker.io", "registry-1.docker.io") else "429")
-    if "tls handshake timeout" in t:
-        return Verdict("image.pull-timeout", "tls-handshake-timeout")
-    if "server gave http response to https client" in t or "first record does not look like a tls handshake" in t:
-        return Verdict("image.tls-error", "http-to-https")
-    if _has(t, "x509:", "tls: failed to verify certificate", "certificate signed by unknown authority",
-            "certificate has expired", "certificate is valid for", "certificate is not valid for",
-            "remote error: tls:", "tls: bad certificate", "tls: handshake failure"):
-        kind = "unknown-authority" if "unknown authority" in t else (
-            "expired" if "expired" in t else ("hostname" if _has(t, "valid for", "doesn't contain any ip sans",
-                                                                "legacy common name field") else "tls"))
-        return Verdict("image.tls-error", kind)
-    if "proxyconnect tcp" in t:
-        # Any other failure on the way to the node's HTTP(S) proxy (EOF, reset, DNS of the proxy host).
-        return Verdict("image.registry-unreachable", "connect")
-    if _has(t, "no such host", "server misbehaving", "temporary failure in name resolution",
-            "no address associated with hostname", "name or service not known") or \
-            re.search(r"lookup [^\s:]+( on [^\s]+)?: (read udp [^\s]+: )?(i/o timeout|try again)", t):
-        return Verdict("image.registry-unreachable", "dns")
-    if _has(t, "connection refused", "no route to host", "network is unreachable", "connection reset by peer",
-            "request canceled while waiting for connection", "client.timeout exceeded while awaiting headers",
-            "unable to ping registry endpoint", "dial tcp"):
-        return Verdict("image.registry-unreachable", "connect")
-    if (_STATUS_5XX.search(t) and not _AUTH_REFUSAL.search(t)) or kubelet_reason == "RegistryUnavailable" or \
-            "because the registry is unavailable" in t:
-        return Verdict("image.registry-unreachable", "server-error")
-    if re.search(r"pinging (container|docker) registry [^\s]+: .*(: eof|eof)$", t) or _REQUEST_EOF.search(t):
-        return Verdict("image.registry-unreachable", "connect")
-    if kubelet_reason == "ErrImageNotEnsured" or "does not have the proper auth" in t:
-        return Verdict("image.auth-failed", "not-ensured")
-    # The "access denied" family: explicit credentials problems, then the ambiguous denials, then the
-    # unambiguous not-found, then the remaining refusals.
-    if _has(t, *_EXPLICIT_AUTH):
-        return Verdict("image.auth-failed", "denied")
-    anonymous_refused = "anonymous token" in t and re.search(r"\b(401|403)\b", t)
-    if _has(t, "pull access denied", "may require authorization", "may require 'docker login'",
-            "insufficient_scope", "does not exist or no pull access", "requested access to the resource is denied") \
-            or anonymous_refused:
-        return Verdict("image.not-found", "ambiguous")
-    if _has(t, "manifest unknown", "name unknown", "not found: manifest", "does not exist in the registry",
-            "repository does not exist", "not found in repository") or \
-            re.search(r"manifest for \S+ not found", t) or re.search(r"(^|: )\S+: not found$", t) or \
-            re.search(r"\bimage \S+ not found\b", t) or (
-                "code = notfound" in full and "not found" in t):
-        return Verdict("image.not-found", "missing")
-    if _has(t, "401 unauthorized", "403 forbidden", "unauthorized", "authentication required",
-            "no basic auth credentials", "incorrect username or password", "invalid username/password",
-            "not authorized", "access denied", "denied:", "failed to authorize",
-            "failed to fetch oauth token", "please login", "authorization failed", "forbidden"):
-        return Verdict("image.auth-failed", "denied")
-    if _has(t, "context deadline exceeded", "deadlineexceeded", "context canceled", "i/o timeout",
-            "timeout awaiting response headers", "operation timed out", "because of no progress",
-            "timed out") or re.search(r"code = (deadlineexceeded|canceled|4) desc", full):
-        return Verdict("image.pull-timeout", "deadline")
-    if _has(t, "failed commit on ref", "unexpected commit digest", "unexpected commit size", "unexpected eof",
-            "short read", "digest mismatch", "digest did not match"):
-        return Verdict("image.pull-failed", "corrupt")
-    if kubelet_reason == "ImageInspectError" or "failed to inspect image" in t:
-        return Verdict("image.pull-failed", "inspect")
-    return Verdict("image.pull-failed", "other")
-
-
-def detect_runtime(text: str, node: dict | None = None) -> str:
-    version = (dig(node or {}, "status.nodeInfo.containerRuntimeVersion", "") or "").lower()
-    for prefix, name in (("containerd", "containerd"), ("cri-o", "cri-o"), ("docker", "docker")):
-        if version.startswith(prefix):
-            return name
-    t = text.lower()
-    if _has(t, "error response from daemon", "api error (500)", "failed to register layer"):
-        return "docker"
-    if _has(t, "failed to pull and unpack image", "failed to resolve reference", "httpreadseeker",
-            "failed to do request", "failed to resolve image", "failed to extract layer"):
-        return "containerd"
-    if _has(t, "initializing source docker://", "reading manifest", "pinging container registry",
-            "pinging docker registry", "error choosing image instance", "choosing an image from manifest list",
-            "writing blob", "unable to pull image or oci artifact"):
-        return "cri-o"
-    return ""
-
-
-# --------------------------------------------------------------------------------------------
-# Pull secrets
-# --------------------------------------------------------------------------------------------
-
-@dataclass
-class SecretFacts:
-    names: list[str] = field(default_factory=list)  # spec.imagePullSecrets, in order
-    listed: bool = False  # Secrets of the namespace were read, so absence means absent
-    missing: list[str] = field(default_factory=list)  # known not to exist
-    missing_source: str = ""  # "snapshot" or "event"
-    event: dict | None = None  # the newest FailedToRetrieveImagePullSecret
-    covering: list[tuple[str, str]] = field(default_factory=list)  # (secret, auths key) that match the image
-    present: list[str] = field(default_factory=list)
-    not_docker: list[tuple[str, str]] = field(default_factory=list)  # (secret, type) the kubelet ignores
-    unknown_coverage: list[str] = field(default_factory=list)  # present, but registries not known
-    keys: dict[str, list[str]] = field(default_factory=dict)  # secret -> auths keys
-    sa_secrets: list[str] = field(default_factory=list)  # the ServiceAccount's imagePullSecrets, when known
-    sa_name: str = ""
-
-
-def _secret_facts(ctx: PodContext, image: str) -> SecretFacts:
-    facts = SecretFacts()
-    facts.names = [s.get("name") for s in dig(ctx.pod, "spec.imagePullSecrets", []) or []
-                   if isinstance(s, dict) and s.get("name")]
-    facts.listed = ctx.knows("Secret")
-    secret_events = [ev for ev in common.events_about(ctx, None, {SECRET_EVENT})]
-    if secret_events:
-        facts.event = max(secret_events, key=lambda ev: event_time(ev) or ctx.now)
-    for name in facts.names:
-        secret = ctx.related("Secret", name)
-        if secret is None:
-            continue
-        facts.present.append(name)
-        stype = secret.get("type") or ""
-        if stype and stype not in _DOCKER_SECRET_TYPES:
-            facts.not_docker.append((name, stype))
-            continue
-        raw = dig(secret, "metadata.annotations", {}).get(_REGISTRIES_ANNOTATION)
-        if raw is None:
-            facts.unknown_coverage.append(name)
-            continue
-        keys = [k.strip() for k in raw.split(",") if k.strip()]
-        facts.keys[name] = keys
-        for key in keys:
-            if imagelib.server_matches(key, image):
-                facts.covering.append((name, key))
-    if facts.listed:
-        facts.missing = [n for n in facts.names if n not in facts.present]
-        facts.missing_source = "snapshot" if facts.missing else ""
-    elif facts.event is not None:
-        m = _SECRET_NAMES.search(_clean(facts.event.get("message")))
-        named = [n.strip().strip("<>") for n in (m.group(1).split(",") if m else []) if n.strip()]
-        facts.missing = [n for n in named if n not in facts.present] or named
-        facts.missing_source = "event" if facts.missing else ""
-    sa_name = dig(ctx.pod, "spec.serviceAccountName") or dig(ctx.pod, "spec.serviceAccount") or "default"
-    facts.sa_name = sa_name
-    sa = ctx.related("ServiceAccount", sa_name)
-    if sa is not None:
-        facts.sa_secrets = [s.get("name") for s in sa.get("imagePullSecrets") or []
-                            if isinstance(s, dict) and s.get("name")]
-    return facts
-
-
-# --------------------------------------------------------------------------------------------
-# The rule
-# --------------------------------------------------------------------------------------------
-
-def image_pull(ctx: PodContext) -> Iterator[Finding]:
-    for spec, status, is_init in ctx.containers():
-        finding = _diagnose_container(ctx, spec, status, is_init)
-        if finding is not None:
-            yield finding
-
-
-RULES = (image_pull,)
-
-
-def _container_events(ctx: PodContext, name: str) -> list[dict]:
-    out = []
-    for ev in ctx.events:
-        reason = ev.get("reason") or ""
-        if reason not in _PULL_EVENT_REASONS:
-            continue
-        path = dig(ev, "involvedObject.fieldPath", "") or ""
-        if path:
-            if path.endswith(f"{{{name}}}"):
-                out.append(ev)
-        elif reason == "FailedSync" and _failed_sync_container(ev) == name:
-            out.append(ev)
-    out.sort(key=lambda ev: event_time(ev) or ctx.now)
-    return out
-
-
-def _same_image(a: str | None, b: str) -> bool:
-    if not a:
-        return True
-    if a == b:
-        return True
-    ra, rb = imagelib.parse_image(a), imagelib.parse_image(b)
-    return bool(ra and rb and ra.registry == rb.registry and ra.repository == rb.repository
-                and ra.reference == rb.reference)
-
-
-def _diagnose_container(ctx: PodContext, spec: dict, status: dict | None, is_init: bool) -> Finding | None:
-    name = spec.get("name") or ""
-    image = spec.get("image") or ""
-    reason, message = common.waiting(status)
-    if dig(status or {}, "state.running") or dig(status or {}, "state.terminated"):
-        return None
-    events = _container_events(ctx, name)
-    # Events about another image are from before the spec changed: not this attempt.
-    causes: list[Cause] = []
-    for ev in events:
-        c = _cause_from_event(ev, ctx.now)
-        if c is not None and _same_image(c.image, image):
-            causes.append(c)
-    last_run = common.terminated(status, last=True)
-    since = parse_time(last_run.get("finishedAt")) if last_run else None
-    if since is not None:
-        fresh = [c for c in causes if (event_time(c.event) or since) >= since]
-        causes = fresh or causes
-    noise = [ev for ev in events if _is_pull_noise(ev)]
-    pulled_after = [ev for ev in events if (ev.get("reason") == "Pulled")]
-
-    if reason not in PULL_WAITING_REASONS:
-        # Only a container still being created, with fresh pull failures, is ours.
-        if reason not in ("", "ContainerCreating") or not causes:
-            return None
-        newest_fail = max(event_time(c.event) or ctx.now for c in causes)
-        if any((event_time(ev) or ctx.now) > newest_fail for ev in pulled_after):
-            return None
-
-    waiting_cause = _cause_from_waiting(reason, message) if reason in PULL_WAITING_REASONS else None
-    ordered: list[Cause] = ([waiting_cause] if waiting_cause else []) + list(reversed(causes))
-    chosen: Cause | None = None
-    verdict: Verdict | None = None
-    for c in ordered:
-        v = classify(c.text, c.kubelet_reason)
-        if chosen is None:
-            chosen, verdict = c, v
-        if v.code != "image.pull-failed" or v.kind != "other":
-            chosen, verdict = c, v
-            break
-    if verdict is None:
-        # Only the waiting reason is known (no message with a cause, no event left).
-        fixed = {"InvalidImageName": "image.invalid-name", "ErrImageNeverPull": "image.never-pull",
-                 "RegistryUnavailable": "image.registry-unreachable"}.get(reason)
-        verdict = Verdict(fixed, "reason-only") if fixed else Verdict("image.pull-failed", "unknown")
-
-    secrets = _secret_facts(ctx, image)
-    code = verdict.code
-    # A pull secret that does not exist is the root cause of an auth-ish failure.
-    # Some registries answer a private repository's anonymous pull with a plain "not found": with the
-    # pod's pull secret missing, that is the likelier cause too.
-    hidden = code == "image.not-found" and hides_private(_host_of(image))
-    if secrets.missing and (code in ("image.auth-failed",) or (code == "image.not-found" and verdict.kind == "ambiguous")
-                            or hidden or (code == "image.pull-failed" and verdict.kind in ("unknown", "other"))):
-        code = "image.pull-secret-missing"
-    # An ambiguous denial while credentials for the registry were presented: auth.
-    if code == "image.not-found" and verdict.kind == "ambiguous" and secrets.covering:
-        code = "image.auth-failed"
-    builder = _Builder(ctx, spec, status, is_init, reason, message, chosen, verdict, code, secrets, events, noise)
-    return builder.build()
-
-
-# --------------------------------------------------------------------------------------------
-# Writing the finding
-# --------------------------------------------------------------------------------------------
-
-_NODE_CREDENTIAL_PROVIDERS = (
-    (re.compile(r"^\d+\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$"), "Amazon ECR",
-     "the node's IAM role (ecr:GetAuthorizationToken, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer) through the "
-     "kubelet's ECR credential provider"),
-    (re.compile(r"^([a-z0-9-]+\.)?gcr\.io$|^([a-z0-9-]+-)?docker\.pkg\.dev$"), "Google Artifact Registry/GCR",
-     "the node's Google service account (roles/artifactregistry.reader) through the kubelet's GCP credential provider"),
-    (re.compile(r"^[a-z0-9]+\.azurecr\.(io|cn|us)$"), "Azure Container Registry",
-     "the cluster's kubelet identity with the AcrPull role (az aks update --attach-acr)"),
-)
-
-
-def hides_private(host: str) -> bool:
-    """Registries that answer an anonymous pull of a private repository with "not found"."""
-    return host == "ghcr.io" or host == "gitlab.com" or host.endswith(".gitlab.com")
-
-
-def _node_provider(host: str) -> tuple[str, str] | None:
-    for rx, label, how in _NODE_CREDENTIAL_PROVIDERS:
-        if rx.match(host):
-            return label, how
-    return None
-
-
-def _host_of(image: str) -> str:
-    """The registry host of an image, even when the reference does not parse."""
-    ref = imagelib.parse_image(image)
-    if ref:
-        return ref.registry
-    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", image.strip(), flags=re.I)
-    first, sep, _ = text.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        return first.lower()
-    return imagelib.DOCKER_HUB
-
-
-def _endpoint(host: str) -> str:
-    """Where the runtime actually connects for a registry host."""
-    return "registry-1.docker.io" if host == imagelib.DOCKER_HUB else host
-
-
-def _registry_label(host: str) -> str:
-    return "Docker Hub (docker.io)" if host == imagelib.DOCKER_HUB else host
-
-
-class _Builder:
     def __init__(self, ctx, spec, status, is_init, reason, message, cause, verdict, code, secrets, events, noise):
         self.ctx, self.spec, self.status, self.is_init = ctx, spec, status, is_init
         self.reason, self.message = reason, message
@@ -565,7 +36,7 @@ class _Builder:
         self.name = spec.get("name") or ""
         self.image = spec.get("image") or ""
         self.ref = imagelib.parse_image(self.image)
-        self.host = self.ref.registry if self.ref else _host_of(self.image)
+        self.host = self.ref.registry if self.ref else host_of(self.image)
         self.node = dig(ctx.pod, "spec.nodeName") or ""
         self.pod = ctx.name
         self.ns = ctx.namespace
@@ -599,7 +70,7 @@ class _Builder:
     def secret_fix(self, secret: str, missing: bool) -> Fix:
         what = (f'Create the missing pull secret "{secret}"' if missing
                 else f'Create or update the pull secret "{secret}"')
-        return Fix(id="pull-secret", description=f"{what} with credentials for {_registry_label(self.host)}, "
+        return Fix(id="pull-secret", description=f"{what} with credentials for {registry_label(self.host)}, "
                    "check them against the registry, and restart the pod",
                    command=self.secret_command(secret))
 
@@ -628,7 +99,7 @@ class _Builder:
             self.evidence.append(f"pull secret(s) {', '.join(s.missing)}: {how}")
         if s.event is not None:
             self.evidence.append(common.describe_event(s.event, self.ctx.now))
-            m = _SECRET_NAMES.search(_clean(s.event.get("message")))
+            m = SECRET_NAMES.search(clean(s.event.get("message")))
             named = [n.strip().strip("<>") for n in (m.group(1).split(",") if m else [])]
             for name in named:
                 if s.listed and name in s.present:
@@ -693,7 +164,7 @@ class _Builder:
         if self.cause is None:
             return ""
         where = "the container's waiting message" if self.cause.origin == "waiting" else "the kubelet's last pull event"
-        return f" The error, from {where}: {_strip_rpc(self.cause.text).strip()}"
+        return f" The error, from {where}: {strip_rpc(self.cause.text).strip()}"
 
     # -- per code -----------------------------------------------------------------------------
 
@@ -751,7 +222,7 @@ class _Builder:
         explanation = (f"{checked}the pod's imagePullSecrets name{'' if plural else 's'} {names}, which "
                        f"do{'' if plural else 'es'} not exist in namespace {self.ns}. The kubelet does not stop on "
                        "a missing pull secret: it pulls without those credentials. "
-                       + (f"{_registry_label(self.host)} then refused the pull." + self.cause_sentence()
+                       + (f"{registry_label(self.host)} then refused the pull." + self.cause_sentence()
                           if self.cause is not None else
                           "The pull failed; its error is no longer visible (the kubelet's events expire after an "
                           "hour), but pulling without the credentials this pod was meant to use is the likely cause.")
@@ -769,9 +240,9 @@ class _Builder:
 
     def _auth_failed(self) -> Finding:
         s = self.secrets
-        label = _registry_label(self.host)
+        label = registry_label(self.host)
         title = f'{label} refused to let the node pull "{self.image}"'
-        provider = _node_provider(self.host)
+        provider = node_provider(self.host)
         parts = [f"The registry answered the pull of {self.repo_path()} with an authorization error."]
         if s.covering:
             covering = ", ".join(sorted({n for n, _ in s.covering}))
@@ -825,7 +296,7 @@ class _Builder:
         ambiguous = self.verdict.kind == "ambiguous" and not library
         if ambiguous:
             title = f'Image "{self.image}" does not exist in {self.repo_path()}, or it is private'
-            explanation = (f"The registry {_registry_label(self.host)} denied access to {self.repo_path()} and its "
+            explanation = (f"The registry {registry_label(self.host)} denied access to {self.repo_path()} and its "
                            "answer does not say whether the repository is missing or private. ")
             if s.names:
                 explanation += (f"None of the pod's pull secrets ({', '.join(s.names)}) is known to cover "
@@ -937,7 +408,7 @@ class _Builder:
             # The host whose certificate failed: a proxy, or a blob/CDN host the registry redirected to.
             m = re.search(r'https?://([^/\s"]+)[^\s"]*"?: (?:tls: failed to verify certificate: )?x509', text)
             served_by = m.group(1) if m else ""
-            other_host = served_by if served_by and served_by not in (self.host, _endpoint(self.host)) else ""
+            other_host = served_by if served_by and served_by not in (self.host, registry_endpoint(self.host)) else ""
             whose = ("the HTTPS proxy's certificate" if via_proxy else
                      f"the certificate of {other_host} (where {self.host} sent the runtime to download the image)"
                      if other_host else "the registry's certificate")
@@ -977,7 +448,7 @@ class _Builder:
         kind = self.verdict.kind
         node = self.node or "the node"
         text = self.cause.text if self.cause else ""
-        endpoint = _endpoint(self.host)
+        endpoint = registry_endpoint(self.host)
         # The host the failing request went to: a redirect target (blob CDN, token service, mirror) when
         # the registry sent the runtime elsewhere.
         hosts = re.findall(r'\b(?:get|head|post) "?https?://([^/\s"]+)', text, re.I)
@@ -1035,7 +506,7 @@ class _Builder:
 
     def _pull_timeout(self) -> Finding:
         tls = self.verdict.kind == "tls-handshake-timeout"
-        endpoint = _endpoint(self.host)
+        endpoint = registry_endpoint(self.host)
         title = (f"TLS handshake with registry {endpoint} timed out" if tls
                  else f'Pulling "{self.image}" timed out')
         if tls:

@@ -1,0 +1,197 @@
+"""What the kernel and the runtime report about a container, and what it means.
+
+Exit codes and signals (``explain_exit``), and the runtime's error messages:
+a missing command (runc, crun, shells), an exec format error, a process that
+could not start, a container that could not be created, configuration the
+kubelet could not find. The message-to-cause data are tables beside the
+functions that read them. Pure string work: nothing here looks at the pod.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Union
+
+# -- exit codes and signals ------------------------------------------------------------
+
+SIGNALS = {1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS",
+           8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE", 14: "SIGALRM",
+           15: "SIGTERM", 16: "SIGSTKFLT", 17: "SIGCHLD", 18: "SIGCONT", 19: "SIGSTOP", 20: "SIGTSTP",
+           21: "SIGTTIN", 22: "SIGTTOU", 23: "SIGURG", 24: "SIGXCPU", 25: "SIGXFSZ", 26: "SIGVTALRM",
+           27: "SIGPROF", 28: "SIGWINCH", 29: "SIGIO", 30: "SIGPWR", 31: "SIGSYS"}
+
+_SIGNAL_MEANING = {
+    "SIGKILL": "killed with SIGKILL (kill -9): it could not clean up",
+    "SIGTERM": "stopped with SIGTERM: something asked it to shut down",
+    "SIGSEGV": "a segmentation fault: the process read or wrote memory it does not own (a native crash)",
+    "SIGABRT": "aborted itself (SIGABRT): a failed assertion, a C library abort or a runtime panic in native code",
+    "SIGBUS": "a bus error (SIGBUS): bad memory access, often a truncated memory-mapped file or full /dev/shm",
+    "SIGILL": "an illegal instruction (SIGILL): the binary uses CPU instructions this node's CPU lacks",
+    "SIGFPE": "an arithmetic fault (SIGFPE), such as an integer division by zero",
+    "SIGINT": "interrupted (SIGINT)",
+    "SIGHUP": "hung up (SIGHUP)",
+    "SIGQUIT": "quit (SIGQUIT), often with a thread dump in the log",
+    "SIGPIPE": "wrote to a closed pipe or socket (SIGPIPE)",
+}
+
+
+def signal_name(num: int | None) -> str | None:
+    return SIGNALS.get(num) if num else None
+
+
+def exit_signal(term: dict | None) -> str | None:
+    """The signal that ended a terminated container, from ``signal`` or an exit code of 128+n."""
+    if not term:
+        return None
+    if term.get("signal"):
+        return signal_name(term.get("signal"))
+    code = term.get("exitCode")
+    if isinstance(code, int) and 128 < code < 160:
+        return signal_name(code - 128)
+    return None
+
+
+def explain_exit(code: int | None, term: dict | None = None) -> str:
+    """Plain words for a container exit code."""
+    sig = exit_signal(term if term is not None else {"exitCode": code})
+    if code is None:
+        return "it exited (no exit code recorded)"
+    if code == 0:
+        return "exit code 0: it finished successfully"
+    if code == 1:
+        return "exit code 1: the application reported a general error"
+    if code == 2:
+        return "exit code 2: the application (or its shell) rejected its arguments or configuration"
+    if code == 126:
+        return "exit code 126: the command exists but could not be executed (not executable, or permission denied)"
+    if code == 127:
+        return "exit code 127: a shell could not find the command"
+    if code == 128:
+        return "exit code 128: the runtime could not start the process, or it exited with an invalid code"
+    if sig:
+        meaning = _SIGNAL_MEANING.get(sig, f"killed by signal {sig}")
+        return f"exit code {code} = 128 + {code - 128} ({sig}): {meaning}"
+    if code == 255:
+        return "exit code 255: a fatal error, or exit(-1) from the application"
+    if code < 0:
+        return f"exit code {code}: the runtime failed to run the process"
+    return f"exit code {code}: an application-defined error"
+
+
+# -- runtime messages ------------------------------------------------------------------
+
+EXEC_FORMAT = re.compile(r"exec format error", re.IGNORECASE)
+_NOT_FOUND_PATTERNS = [
+    # runc (containerd/CRI-O/docker), new and old wordings
+    re.compile(r'exec: \\*"(?P<cmd>[^"\\]+)\\*": executable file not found in \$PATH'),
+    re.compile(r'exec: \\*"(?P<cmd>[^"\\]+)\\*": stat [^:]+: no such file or directory'),
+    re.compile(r'exec: \\*"(?P<cmd>[^"\\]+)\\*": no such file or directory'),
+    # crun
+    re.compile(r"executable file `(?P<cmd>[^`]+)` not found"),
+    re.compile(r"(?:crun: )?(?P<cmd>/[^\s:]+): No such file or directory: OCI runtime attempted to invoke a command"),
+    re.compile(r"OCI runtime attempted to invoke a command that was not found"),
+    # runc >= 1.1 reporting from inside the container (log line), Go and C runtimes
+    re.compile(r"^exec (?P<cmd>\S+): no such file or directory", re.MULTILINE),
+    # runc < 1.1 (standard_init_linux.go): the entrypoint, or the interpreter its "#!" line names, is missing
+    re.compile(r'exec user process caused:? \\*"?no such file or directory'),
+    re.compile(r"executable file not found in \$PATH"),
+]
+_SHELL_NOT_FOUND = re.compile(
+    r"(?:^|\s)(?:/bin/)?(?:ba|da|z|a)?sh: (?:line \d+: |\d+: )?(?P<cmd>[^\s:]+): (?:command )?not found", re.MULTILINE)
+# runc ("unable to start container process", before 1.1 "starting container process caused") and crun
+# ("exec the container process"): the OCI runtime failed at exec, which CRI-O reports at CreateContainer.
+PROCESS_START = re.compile(r"unable to start container process|starting container process caused|"
+                           r"exec the container process", re.IGNORECASE)
+START_REASONS = {"StartError", "ContainerCannotRun", "RunContainerError", "PostStartHookError",
+                 "PreStartHookError", "PreStartContainer", "ContainerStatusUnknown"}
+
+
+def find_command_not_found(*texts: str | None) -> str | None:
+    """The missing command named in a runtime error or log, or "" when missing but unnamed."""
+    for text in texts:
+        if not text:
+            continue
+        for pat in _NOT_FOUND_PATTERNS:
+            m = pat.search(text)
+            if m:
+                return (m.groupdict().get("cmd") or "").strip() if m.groupdict() else ""
+        m = _SHELL_NOT_FOUND.search(text)
+        if m:
+            return m.group("cmd")
+    return None
+
+
+Matcher = Union[str, Callable[[str], bool]]
+
+
+def _mount_target_missing(low: str) -> bool:
+    return "mount" in low and ("not a directory" in low or "no such file" in low)
+
+
+# Why the runtime could not start a process: (matchers in the lowercased message, what failed).
+# The first row with a matching substring (or function) wins.
+_START_FAILURES: tuple[tuple[tuple[Matcher, ...], str], ...] = (
+    (("permission denied",), "permission denied"),
+    (("hook", "poststart", "prestart"), "lifecycle hook failed"),
+    (("no space left on device",), "a filesystem on the node is full (no space left on device)"),
+    (("error mounting", _mount_target_missing), "a volume or file could not be mounted into the container"),
+    (("cgroup",), "the runtime could not set up the container's cgroup"),
+    (("seccomp", "apparmor", "selinux"), "a security profile (seccomp/AppArmor/SELinux) rejected the container"),
+    (("oci runtime", "runc", "crun", "shim"), "the OCI runtime reported an error"),
+)
+
+
+def _matches(matcher: Matcher, low: str) -> bool:
+    return matcher in low if isinstance(matcher, str) else matcher(low)
+
+
+def start_failure_kind(msg: str) -> str:
+    """What kept the runtime from starting a container's process, in a few words."""
+    low = msg.lower()
+    for matchers, kind in _START_FAILURES:
+        if any(_matches(m, low) for m in matchers):
+            return kind
+    return "the runtime reported an error"
+
+
+# Why the runtime could not create a container (CreateContainerError): (substrings of the lowercased
+# message, what failed, what to do). The first row with a matching substring wins.
+_CREATE_FAILURES: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("failed to reserve container name", "is reserved for", "name is reserved", "is already in use by container"),
+     "a previous create request is still in progress (container name reserved)",
+     "The runtime is still busy with an earlier attempt that timed out (often slow image unpacking "
+     "or disk I/O on the node); it usually clears, otherwise restart the runtime on the node."),
+    (("no space left on device",), "a filesystem on the node is full",
+     "The node's disk (or a tmpfs such as /run) has no space left: free space on the node "
+     "(crictl rmi --prune, old logs) or move the pod elsewhere."),
+    (("context deadline exceeded",), "the runtime timed out creating the container",
+     "The node's runtime or disk is overloaded; check the node (disk I/O, runtime logs)."),
+    (("no command specified",), "the image has no command",
+     "The image has no ENTRYPOINT/CMD and the pod sets no command: set command in the pod spec."),
+    (("subpath",), "a subPath could not be prepared",
+     "A volumeMount's subPath (or subPathExpr) points to something that cannot be mounted."),
+    (("mkdir", "mount", "not a directory"), "a mount could not be set up",
+     "A volumeMount conflicts with the image's filesystem (file vs directory) or the host path."),
+    (("device",), "a device could not be set up", "A device plugin resource or device mapping failed on the node."),
+)
+
+
+def create_failure(msg: str) -> tuple[str, str]:
+    """(what kept the runtime from creating a container, what to do about it)."""
+    low = msg.lower()
+    for needles, kind, hint in _CREATE_FAILURES:
+        if any(n in low for n in needles):
+            return kind, hint
+    return ("the runtime rejected the container",
+            "Read the runtime's message below; the node's runtime log has more detail.")
+
+
+# CreateContainerConfigError messages (kubelet kuberuntime / kubelet_pods.go), old and new.
+CONFIG_PATTERNS = [
+    (re.compile(r'configmaps? "(?P<name>[^"]+)" not found'), "ConfigMap", None),
+    (re.compile(r'secrets? "(?P<name>[^"]+)" not found'), "Secret", None),
+    (re.compile(r"couldn't find key (?P<key>\S+) in ConfigMap (?:(?P<ns>[^/\s]+)/)?(?P<name>\S+)", re.I), "ConfigMap", "key"),
+    (re.compile(r"couldn't find key (?P<key>\S+) in Secret (?:(?P<ns>[^/\s]+)/)?(?P<name>\S+)", re.I), "Secret", "key"),
+    (re.compile(r"couldn't get configMap (?:(?P<ns>[^/\s]+)/)?(?P<name>[^:\s]+)"), "ConfigMap", None),
+    (re.compile(r"couldn't get secret (?:(?P<ns>[^/\s]+)/)?(?P<name>[^:\s]+)"), "Secret", None),
+]

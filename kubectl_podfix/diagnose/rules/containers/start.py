@@ -1,0 +1,216 @@
+"""The runtime could not create the container or start its process.
+
+Most specific first: a binary built for another CPU (exec format error), a
+command that does not exist in the image, any other failure to start the
+process (permission, lifecycle hook, mounts, cgroups...), and a container that
+could not even be created (CreateContainerError). Each rule leaves the
+messages a more specific one explains to it.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig
+from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, waiting
+from kubectl_podfix.diagnose.rules.containers.logs import log_evidence
+from kubectl_podfix.diagnose.rules.containers.messages import (
+    EXEC_FORMAT,
+    PROCESS_START,
+    START_REASONS,
+    create_failure,
+    find_command_not_found,
+    start_failure_kind,
+)
+from kubectl_podfix.diagnose.rules.containers.state import (
+    command_of,
+    each_container,
+    failed_events,
+    instance_window,
+    kind_label,
+    last_termination,
+    recent_events,
+    restart_phase,
+    severity_for,
+    skip_pod,
+    state_line,
+)
+
+
+def exec_format_rule(ctx: PodContext) -> Iterable[Finding]:
+    if skip_pod(ctx):
+        return
+    for spec, status, is_init, name in each_container(ctx):
+        term, _ = last_termination(status)
+        w_reason, w_msg = waiting(status)
+        texts = [(term or {}).get("message"), w_msg]
+        texts += [ev.get("message") for ev in failed_events(ctx, name, status)]
+        log = ctx.previous_log(name)
+        hit_text = next((t for t in texts if t and EXEC_FORMAT.search(t)), None)
+        log_lines = [ln for ln in (log or "").splitlines() if EXEC_FORMAT.search(ln)]
+        if not hit_text and not log_lines:
+            continue
+        phase = restart_phase(ctx, status)
+        node = ctx.node()
+        arch = dig(node or {}, "status.nodeInfo.architecture") or dig(node or {}, "metadata.labels", {}).get(
+            "kubernetes.io/arch")
+        evidence = state_line(status)
+        if hit_text:
+            evidence.append(f"runtime: {hit_text.strip()[:400]}")
+        evidence += [f"log: {ln.strip()[:300]}" for ln in log_lines[-3:]]
+        expl = (f"The {kind_label(spec, is_init)} {name}'s program ({command_of(spec)}) cannot run on this node: "
+                f"\"exec format error\" means the kernel does not recognise the binary, almost always because the "
+                f"image was built for another CPU architecture (for example an amd64-only image on an arm64 node, "
+                f"or the reverse). A script without a \"#!\" line, or a corrupt binary, gives the same error.")
+        if arch:
+            expl += f" The node {dig(ctx.pod, 'spec.nodeName')} is {arch}."
+            evidence.append(f"node architecture: {arch}")
+        elif dig(ctx.pod, "spec.nodeName"):
+            evidence.append("node architecture: unknown (the Node object is not in the data)")
+        yield Finding(
+            code="container.exec-format-error", severity=severity_for(phase), container=name,
+            title=f"{name}: image built for another CPU architecture",
+            explanation=expl, evidence=evidence,
+            suggestions=[
+                f"docker manifest inspect {spec.get('image') or 'IMAGE'} (or crane manifest): check which platforms the image provides",
+                "rebuild for the node's platform: docker buildx build --platform linux/amd64,linux/arm64 ...",
+                "or pin the pod to matching nodes with nodeSelector kubernetes.io/arch: <arch>",
+                kubectl(ctx, "get", "node", dig(ctx.pod, "spec.nodeName") or "NODE", "-L", "kubernetes.io/arch"),
+            ],
+            extra={"architecture": arch, "image": spec.get("image"), "init": is_init},
+        )
+
+
+def command_not_found_rule(ctx: PodContext) -> Iterable[Finding]:
+    if skip_pod(ctx):
+        return
+    for spec, status, is_init, name in each_container(ctx):
+        term, _ = last_termination(status)
+        w_reason, w_msg = waiting(status)
+        term_msg = (term or {}).get("message") or ""
+        events = failed_events(ctx, name, status)
+        ev_msgs = [ev.get("message") or "" for ev in events]
+        log = ctx.previous_log(name)
+        start_context = (term or {}).get("reason") in START_REASONS or w_reason in (
+            "RunContainerError", "CreateContainerError", "StartError", "ContainerCannotRun")
+        cmd = find_command_not_found(term_msg, w_msg, *ev_msgs) if (start_context or any(
+            "executable file" in m or "exec:" in m or "OCI runtime" in m for m in [term_msg, w_msg, *ev_msgs])) else None
+        source = "runtime"
+        exit_code = (term or {}).get("exitCode")
+        if cmd is None and exit_code == 127:
+            cmd = find_command_not_found(log) or ""
+            source = "exit 127"
+        if cmd is None and log and exit_code not in (None, 0):
+            found = find_command_not_found(log)
+            if found is not None:
+                lines = (log or "").strip().splitlines()
+                # only when the missing-command line is among the last lines (it is what killed the process)
+                if any(found in ln for ln in lines[-3:]):
+                    cmd, source = found, "log"
+        if cmd is None:
+            continue
+        phase = restart_phase(ctx, status)
+        evidence = state_line(status)
+        for ev in events[-2:]:
+            evidence.append(describe_event(ev, ctx.now))
+        log_lines, log_note = log_evidence(ctx, name)
+        evidence += log_lines
+        what = f'"{cmd}"' if cmd else "the command"
+        expl = (f"The {kind_label(spec, is_init)} {name} runs {command_of(spec)}, but {what} does not exist in the "
+                f"image {spec.get('image') or ''}".rstrip() + ". ")
+        if source == "exit 127":
+            expl += "Exit code 127 is what a shell returns when it cannot find a command. "
+        if cmd and not cmd.startswith("/") and "$PATH" in (term_msg + w_msg + " ".join(ev_msgs)):
+            expl += "It is looked up in the image's $PATH, so either the binary is not installed or it lives elsewhere. "
+        if "no such file or directory" in (term_msg + w_msg + (log or "")).lower() and (not cmd or cmd.startswith(("/", "."))):
+            expl += ("The path does not exist in the image, or it is a script whose interpreter (the \"#!\" line) "
+                     "is missing, or it has Windows (CRLF) line endings. ")
+        expl += "Fix the command/args in the pod spec, or the image's ENTRYPOINT/CMD."
+        if log_note:
+            expl += f" ({log_note}.)"
+        yield Finding(
+            code="container.command-not-found", severity=severity_for(phase), container=name,
+            title=f"{name}: command {what} not found in the image",
+            explanation=expl, evidence=evidence,
+            suggestions=[
+                f"kubectl debug -it {ctx.name} --image=busybox --target={name} -n {ctx.namespace} (then ls the path)",
+                f"docker run --rm --entrypoint sh {spec.get('image') or 'IMAGE'} -c 'command -v {cmd or 'CMD'}'",
+                kubectl(ctx, "get", "pod", ctx.name, "-o", f"jsonpath={{.spec.{'initContainers' if is_init else 'containers'}[?(@.name==\"{name}\")].command}}"),
+            ],
+            extra={"command": cmd or None, "exit_code": exit_code, "source": source, "init": is_init},
+        )
+
+
+def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
+    if skip_pod(ctx):
+        return
+    for spec, status, is_init, name in each_container(ctx):
+        term, _ = last_termination(status)
+        w_reason, w_msg = waiting(status)
+        term_reason = (term or {}).get("reason") or ""
+        msg = ""
+        if w_reason in ("RunContainerError", "StartError", "ContainerCannotRun", "PostStartHookError",
+                        "PreStartHookError"):
+            msg = w_msg
+        elif w_reason == "CreateContainerError" and PROCESS_START.search(w_msg):
+            msg = w_msg  # CRI-O runs the OCI runtime's create (and the exec lookup) at CreateContainer
+        if term_reason in ("StartError", "ContainerCannotRun", "PostStartHookError"):
+            msg = msg or (term or {}).get("message") or ""
+        hook_events = recent_events(ctx, name, {"FailedPostStartHook"}, instance_window(status))
+        if not msg and not hook_events and term_reason not in ("StartError", "ContainerCannotRun") and w_reason not in (
+                "RunContainerError", "PostStartHookError"):
+            continue
+        if msg and w_reason == "CreateContainerError" and not PROCESS_START.search(msg):
+            continue
+        if not msg and hook_events:
+            msg = hook_events[-1].get("message") or ""
+        if find_command_not_found(msg) is not None or EXEC_FORMAT.search(msg or ""):
+            continue  # the more specific rules explain these
+        phase = restart_phase(ctx, status)
+        kind = start_failure_kind(msg or w_reason or term_reason)
+        evidence = state_line(status)
+        for ev in (failed_events(ctx, name, status) + hook_events)[-2:]:
+            evidence.append(describe_event(ev, ctx.now))
+        expl = (f"The runtime created the {kind_label(spec, is_init)} {name} but could not start its process: {kind}.")
+        sug = [kubectl(ctx, "describe", "pod", ctx.name)]
+        if kind == "permission denied":
+            expl += (" The entrypoint exists but is not executable for the user the container runs as "
+                     "(missing +x bit, a noexec mount, or runAsUser without access).")
+            sug.insert(0, "make the entrypoint executable in the image (chmod +x) or check securityContext.runAsUser")
+        elif kind == "lifecycle hook failed":
+            expl += " A failing postStart hook makes the kubelet kill the container, which then restarts."
+            sug.insert(0, "fix or remove lifecycle.postStart; run the hook command by hand with kubectl exec")
+        else:
+            sug.append(f"check the container runtime on node {dig(ctx.pod, 'spec.nodeName') or 'NODE'}: "
+                       "journalctl -u containerd (or crio / docker)")
+        yield Finding(
+            code="container.start-failed", severity=severity_for(phase), container=name,
+            title=f"{name}: the runtime could not start the process ({kind})",
+            explanation=expl, evidence=evidence, suggestions=sug,
+            extra={"reason": w_reason or term_reason or "FailedPostStartHook", "kind": kind,
+                   "exit_code": (term or {}).get("exitCode"), "init": is_init},
+        )
+
+
+def create_failed_rule(ctx: PodContext) -> Iterable[Finding]:
+    if skip_pod(ctx):
+        return
+    for spec, status, is_init, name in each_container(ctx):
+        w_reason, w_msg = waiting(status)
+        if w_reason not in ("CreateContainerError", "CreateContainerSandboxError", "PreCreateHookError"):
+            continue
+        events = failed_events(ctx, name, status)
+        msg = w_msg or (events[-1].get("message") if events else "") or ""
+        if find_command_not_found(msg) is not None or EXEC_FORMAT.search(msg) or PROCESS_START.search(msg):
+            continue  # command-not-found, exec-format-error or start-failed explain these
+        kind, hint = create_failure(msg)
+        evidence = state_line(status) + [describe_event(ev, ctx.now) for ev in events[-2:]]
+        yield Finding(
+            code="container.create-failed", severity="error", container=name,
+            title=f"{name}: {w_reason} ({kind})",
+            explanation=f"The runtime could not create the {kind_label(spec, is_init)} {name}: {kind}. {hint}",
+            evidence=evidence,
+            suggestions=[kubectl(ctx, "describe", "pod", ctx.name),
+                         f"on node {dig(ctx.pod, 'spec.nodeName') or 'NODE'}: journalctl -u containerd (or crio)"],
+            extra={"reason": w_reason, "kind": kind, "message": msg, "init": is_init},
+        )

@@ -1,0 +1,40 @@
+"""Pod family: failures of the pod as a whole, before or around its containers.
+
+Scheduling (``scheduling.py``), the node going away or refusing the pod
+(``node``), preemption and node-pressure eviction (``eviction``), the active
+deadline (``deadline``), volume mounts (``volumes``), the pod sandbox
+(``sandbox``: network / pause image), and deletions that never finish
+(``terminating``). ``status`` reads the pod's status and events for all of
+them. Findings here have ``container`` None.
+"""
+
+from __future__ import annotations
+
+from kubectl_podfix.diagnose.rules.pods.deadline import deadline_rule
+from kubectl_podfix.diagnose.rules.pods.eviction import evicted_rule, preempted_rule
+from kubectl_podfix.diagnose.rules.pods.node import node_lost_rule, rejected_rule
+from kubectl_podfix.diagnose.rules.pods.sandbox import sandbox_rule
+from kubectl_podfix.diagnose.rules.pods.terminating import stuck_terminating_rule
+from kubectl_podfix.diagnose.rules.pods.volumes import volume_rule
+from kubectl_podfix.diagnose.rules.pods.scheduling import unschedulable_rule
+
+__all__ = ["CODES", "SUPERSEDES", "RULES"]
+
+CODES: dict[str, str] = {
+    "pod.unschedulable": "the scheduler cannot find a node for the pod",
+    "pod.node-lost": "the pod's node stopped reporting (NodeLost, NotReady, shut down)",
+    "pod.rejected": "the kubelet refused to admit the pod on its node (OutOfcpu, NodeAffinity, ...)",
+    "pod.preempted": "the pod was preempted to make room for a higher-priority pod",
+    "pod.evicted": "the kubelet evicted the pod because the node ran low on a resource",
+    "pod.deadline-exceeded": "the pod ran longer than its activeDeadlineSeconds",
+    "pod.volume-mount-failed": "a volume could not be attached or mounted (FailedMount / FailedAttachVolume)",
+    "pod.sandbox-failed": "the pod sandbox (network, pause container) could not be created",
+    "pod.stuck-terminating": "the pod was deleted long ago but has not gone away",
+}
+
+SUPERSEDES: dict[str, set[str]] = {
+    "pod.node-lost": {"pod.stuck-terminating"},
+}
+
+RULES = (unschedulable_rule, node_lost_rule, rejected_rule, preempted_rule, evicted_rule, deadline_rule,
+         volume_rule, sandbox_rule, stuck_terminating_rule)

@@ -1,0 +1,191 @@
+"""pod.volume-mount-failed: a volume could not be attached or mounted, so no container can start.
+
+Every FailedMount/FailedAttachVolume event is classified (``_MOUNT_FAILURES``)
+and the most specific one explains; the kubelet's generic "unmounted volumes
+... timed out waiting for the condition" only when nothing else is left, and
+then the volumes it names are checked against the objects in the data.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable, Union
+
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time
+from kubectl_podfix.diagnose.rules.common import all_of, describe_event, kubectl
+from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node, events_with, pod_started
+
+_VOL_NAME = re.compile(r'for volume "(?P<vol>[^"]+)"')
+_UNMOUNTED = re.compile(r"unmounted volumes=\[(?P<vols>[^\]]*)\]")
+_MISSING_OBJ = re.compile(r'(?P<kind>configmaps?|secrets?) "(?P<name>[^"]+)" not found')
+_CSI_DRIVER = re.compile(r"driver name (?P<driver>\S+) not found in the list of registered CSI drivers")
+_RPC = re.compile(r"rpc error: code = (?P<code>\w+) desc = (?P<desc>.+)$", re.S)
+
+
+def _volume_spec(ctx: PodContext, vol: str) -> dict | None:
+    for v in dig(ctx.pod, "spec.volumes", []) or []:
+        if v.get("name") == vol:
+            return v
+    return None
+
+
+def _pv_volume(ctx: PodContext, name: str) -> str | None:
+    """The pod volume whose PVC is bound to PV ``name`` ("pvc-...")."""
+    for v in dig(ctx.pod, "spec.volumes", []) or []:
+        claim = dig(v, "persistentVolumeClaim.claimName")
+        if claim:
+            obj = ctx.related("PersistentVolumeClaim", claim)
+            if obj and dig(obj, "spec.volumeName") == name:
+                return v.get("name")
+    return None
+
+
+# Why a volume could not be mounted: (matchers, kind, what failed). A string is a substring of the
+# lowercased message, a regex is searched in the message as written, a function decides. The first
+# matching row wins.
+_MOUNT_FAILURES: tuple[tuple[tuple[Union[str, re.Pattern, Callable[[str], bool]], ...], str, str], ...] = (
+    (("multi-attach",), "multi-attach", "a ReadWriteOnce volume is still attached to another node (or used by "
+                                        "another pod): it can be used on one node at a time"),
+    ((_MISSING_OBJ,), "missing-object", "the ConfigMap or Secret the volume shows does not exist"),
+    (("references non-existent", "couldn't find key"), "missing-key",
+     "an items[].key of the volume does not exist in the ConfigMap/Secret"),
+    ((_CSI_DRIVER,), "csi-driver-missing",
+     "the CSI driver is not registered on this node (its node plugin pod is not running there)"),
+    (("attach timeout", "attachdetachment timeout", "attachvolume.attach failed"), "attach-failed",
+     "the volume could not be attached to the node"),
+    (("timed out waiting for the condition", "timeout expired waiting for volumes",
+      all_of("context deadline exceeded", "unable to attach or mount")), "mount-timeout",
+     "the kubelet gave up waiting for the volumes to attach/mount"),
+    (("mount.nfs", all_of("nfs", "mount failed")), "nfs", "the NFS server refused or did not answer the mount"),
+    (("hostpath type check failed", all_of("path", "does not exist")), "hostpath",
+     "the hostPath does not exist on the node (or is not of the declared type)"),
+    (("rpc error", "kubernetes.io/csi"), "csi-error", "the storage (CSI) driver returned an error"),
+    (("permission denied",), "permission", "the node was denied access to the volume"),
+)
+
+
+def _matches(matcher, message: str, low: str) -> bool:
+    if isinstance(matcher, str):
+        return matcher in low
+    if isinstance(matcher, re.Pattern):
+        return bool(matcher.search(message))
+    return matcher(low)
+
+
+def _classify_mount(message: str) -> tuple[str, str]:
+    """(kind, what failed) for one FailedMount/FailedAttachVolume message."""
+    low = message.lower()
+    for matchers, kind, words in _MOUNT_FAILURES:
+        if any(_matches(m, message, low) for m in matchers):
+            return kind, words
+    return "other", "the volume could not be mounted"
+
+
+def volume_rule(ctx: PodContext) -> Iterable[Finding]:
+    if dig(ctx.pod, "status.phase") in ("Succeeded", "Failed") or dig(ctx.pod, "metadata.deletionTimestamp"):
+        return
+    evs = events_with(ctx, {"FailedMount", "FailedAttachVolume", "FailedMapVolume", "VolumeFailedMount"})
+    evs = [ev for ev in evs if (ev.get("type") or "Warning") == "Warning"]
+    # An attach failure followed by a successful attach of the same volume is history.
+    attached: dict[str, object] = {}
+    for ok in events_with(ctx, {"SuccessfulAttachVolume"}):
+        vm = _VOL_NAME.search(ok.get("message") or "")
+        t = event_time(ok)
+        if vm and t and (vm.group("vol") not in attached or t > attached[vm.group("vol")]):
+            attached[vm.group("vol")] = t
+    if attached:
+        def _stale_attach(ev: dict) -> bool:
+            if ev.get("reason") != "FailedAttachVolume":
+                return False
+            vm = _VOL_NAME.search(ev.get("message") or "")
+            t = event_time(ev)
+            return bool(vm and t and vm.group("vol") in attached and t <= attached[vm.group("vol")])
+        evs = [ev for ev in evs if not _stale_attach(ev)]
+    if not evs:
+        return
+    if pod_started(ctx):
+        evs = after_start(ctx, evs)
+        all_running = all(dig(st, "state.running") for st in dig(ctx.pod, "status.containerStatuses", []) or [])
+        if not evs or all_running:
+            return
+    # The most specific message wins over the generic timeout summary.
+    classified = [(ev, *_classify_mount(ev.get("message") or "")) for ev in evs]
+    order = ["multi-attach", "missing-object", "missing-key", "csi-driver-missing", "attach-failed", "nfs", "hostpath",
+             "csi-error", "permission", "other", "mount-timeout"]
+    classified.sort(key=lambda x: (order.index(x[1]), -(event_time(x[0]) or ctx.now).timestamp()))
+    ev, kind, words = classified[0]
+    msg = ev.get("message") or ""
+    vm = _VOL_NAME.search(msg)
+    volume = vm.group("vol") if vm else None
+    if volume and _volume_spec(ctx, volume) is None:
+        volume = _pv_volume(ctx, volume) or volume
+    unmounted = []
+    for _e, _k, _w in classified:
+        um = _UNMOUNTED.search(_e.get("message") or "")
+        if um:
+            unmounted = [v for v in um.group("vols").split() if v]
+    extra: dict = {"kind": kind, "volume": volume, "unmounted": unmounted, "message": msg}
+    evidence = [describe_event(e, ctx.now) for e, _k, _w in classified[:3]]
+    expl = f"The pod cannot start because {words}"
+    if kind == "missing-object":
+        om = _MISSING_OBJ.search(msg)
+        okind = "ConfigMap" if om.group("kind").startswith("configmap") else "Secret"
+        extra.update({"object_kind": okind, "object": om.group("name")})
+        vspec = _volume_spec(ctx, volume or "") or {}
+        optional = bool(dig(vspec, "configMap.optional") or dig(vspec, "secret.optional"))
+        expl = (f"The pod cannot start: volume {volume or '?'} shows {okind} \"{om.group('name')}\", which does not "
+                f"exist in namespace {ctx.namespace}. Create it (or fix the name); set optional: true on the volume "
+                f"if the pod should start without it.")
+        if optional:
+            expl += " (The volume is marked optional, so this should clear by itself.)"
+        verb = "configmap" if okind == "ConfigMap" else "secret"
+        sugs = [kubectl(ctx, "get", verb, om.group("name")), kubectl(ctx, "get", verb)]
+    elif kind == "multi-attach":
+        expl += (". Another pod (often the old replica of a Deployment during a rolling update, or a pod on a dead "
+                 "node) still holds it. Use strategy Recreate for single-replica Deployments with RWO volumes, a "
+                 "StatefulSet, or a ReadWriteMany storage class; if the old node is gone, delete its VolumeAttachment.")
+        sugs = ["kubectl get volumeattachment | grep " + (volume or "PV"), kubectl(ctx, "get", "pods", "-o", "wide")]
+    elif kind == "csi-driver-missing":
+        drv = _CSI_DRIVER.search(msg).group("driver")
+        extra["driver"] = drv
+        expl += f": driver {drv} has no running node plugin on {assigned_node(ctx) or 'this node'}."
+        sugs = ["kubectl get csidrivers",
+                f"kubectl get pods -A -o wide | grep {assigned_node(ctx) or 'NODE'} | grep -i csi"]
+    elif kind == "mount-timeout":
+        expl += (f" (unmounted: {', '.join(unmounted) or '?'}). The generic timeout hides the cause: the other "
+                 f"FailedMount/FailedAttachVolume events, the PVC and the CSI driver's logs say why.")
+        notes = []
+        for v in unmounted:
+            vs = _volume_spec(ctx, v) or {}
+            cm = dig(vs, "configMap.name")
+            sec = dig(vs, "secret.secretName")
+            claim = dig(vs, "persistentVolumeClaim.claimName")
+            if cm and ctx.knows("ConfigMap") and ctx.related("ConfigMap", cm) is None and not dig(vs, "configMap.optional"):
+                notes.append(f'volume {v}: ConfigMap "{cm}" does not exist')
+            if sec and ctx.knows("Secret") and ctx.related("Secret", sec) is None and not dig(vs, "secret.optional"):
+                notes.append(f'volume {v}: Secret "{sec}" does not exist')
+            if claim:
+                pvc = ctx.related("PersistentVolumeClaim", claim)
+                if pvc is not None and dig(pvc, "status.phase") != "Bound":
+                    notes.append(f'volume {v}: PVC "{claim}" is {dig(pvc, "status.phase") or "?"}')
+        if notes:
+            expl += " In the data: " + "; ".join(notes) + "."
+            evidence += notes
+        sugs = [kubectl(ctx, "get", "pvc"), kubectl(ctx, "describe", "pod", ctx.name)]
+    else:
+        rpc = _RPC.search(msg)
+        if rpc:
+            extra.update({"rpc_code": rpc.group("code"), "rpc_desc": rpc.group("desc").strip()[:300]})
+            expl += f": the driver said {rpc.group('code')}: {rpc.group('desc').strip()[:300]}"
+        else:
+            expl += f": {msg.strip()[:300]}"
+        expl += "."
+        sugs = [kubectl(ctx, "describe", "pvc"), "kubectl get volumeattachment",
+                "check the CSI driver's controller and node plugin logs"]
+    sugs.append(kubectl(ctx, "describe", "pod", ctx.name))
+    yield Finding(
+        code="pod.volume-mount-failed", severity="error", container=None,
+        title=f"volume {volume or (unmounted[0] if unmounted else '?')} cannot be mounted ({kind})",
+        explanation=expl, evidence=evidence, suggestions=sugs,
+        since=ev.get("firstTimestamp"), extra=extra,
+    )

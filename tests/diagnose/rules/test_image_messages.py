@@ -1,0 +1,101 @@
+"""Reading image-pull messages (kubectl_podfix/diagnose/rules/images/messages.py): which cause an error
+text names, whatever runtime or kubelet wrote it. The whole rule on real texts is in test_images.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from kubectl_podfix.diagnose.rules.images.messages import classify
+
+
+@pytest.mark.parametrize("text,code", [
+    ("no match for platform in manifest: not found", "image.platform-mismatch"),
+    ("rpc error: code = Unknown desc = Error response from daemon: Get https://registry-1.docker.io/v2/: "
+     "net/http: TLS handshake timeout", "image.pull-timeout"),
+    ("Get https://r.example.com/v2/: dial tcp 10.0.0.1:443: i/o timeout", "image.registry-unreachable"),
+    ("failed to do request: Head \"https://r.example.com/v2/a/manifests/1\": x509: certificate has expired or is "
+     "not yet valid", "image.tls-error"),
+    ("reading manifest v1 in quay.io/org/app: manifest unknown", "image.not-found"),
+    ("initializing source docker://quay.io/org/app:v1: reading manifest v1 in quay.io/org/app: unauthorized: "
+     "authentication required", "image.auth-failed"),
+    ("writing blob: storing blob to file \"/var/tmp/storage1/2\": write /var/tmp/storage1/2: no space left on device",
+     "image.node-disk-full"),
+    ("Error response from daemon: unauthorized: incorrect username or password", "image.auth-failed"),
+    ("something nobody has seen before", "image.pull-failed"),
+])
+def test_classify_snippets(text, code):
+    assert classify(text).code == code
+
+
+@pytest.mark.parametrize("text,code,kind", [
+    # A proxy asking for its own credentials is not the registry refusing the pull.
+    ('failed to do request: Head "https://registry-1.docker.io/v2/library/nginx/manifests/latest": '
+     "Proxy Authentication Required", "image.registry-unreachable", "proxy-auth"),
+    ('Get "https://r.example.com/v2/": proxyconnect tcp: dial tcp 10.0.0.9:3128: connect: connection refused',
+     "image.registry-unreachable", "connect"),
+    ('failed to do request: Head "https://registry-1.docker.io/v2/library/nginx/manifests/latest": '
+     "proxyconnect tcp: x509: certificate signed by unknown authority", "image.tls-error", "unknown-authority"),
+    # Docker Engine's "API error (500)" wraps any daemon error; the refusal inside decides.
+    ("API error (500): Get https://1.dkr.ecr.eu-west-1.amazonaws.com/v2/zre/manifests/latest: no basic auth "
+     "credentials", "image.auth-failed", "denied"),
+    # One attempt got a 5xx, the other a refusal: the refusal is the cause.
+    ("[Get https://a.azurecr.io/v2/x/manifests/1: received unexpected HTTP status: 500 Internal Server Error, "
+     "Get https://a.azurecr.io/v2/x/manifests/1: unauthorized: authentication required]", "image.auth-failed", "denied"),
+    ("initializing source docker://quay.io/a/b:1: Requesting bearer token: invalid status code from registry 500 "
+     "(Internal Server Error)", "image.registry-unreachable", "server-error"),
+    ('Head "https://registry-1.docker.io/v2/library/nginx/manifests/latest": Get "https://auth.docker.io/token": '
+     "Bad Gateway", "image.registry-unreachable", "server-error"),
+    # EOF right after a URL: no response at all. EOF while reading a layer: a cut-off download.
+    ("Error response from daemon: Get https://registry-1.docker.io/v2/: unexpected EOF",
+     "image.registry-unreachable", "connect"),
+    ("failed to copy: httpReadSeeker: failed open: failed to do request: Get \"https://cdn.example.com/blob\": EOF",
+     "image.registry-unreachable", "connect"),
+    ("writing blob: happened during read: unexpected EOF", "image.pull-failed", "corrupt"),
+    # Credentials problems stay auth even inside the ambiguous "pull access denied" wording.
+    ("pull access denied, repository does not exist or may require authorization: authorization failed: "
+     "no basic auth credentials", "image.auth-failed", "denied"),
+    ("pull access denied for 1.dkr.ecr.us-west-2.amazonaws.com/a, repository does not exist or may require "
+     "'docker login': denied: User: arn:aws:iam::1:user/u is not authorized to perform: ecr:BatchGetImage on "
+     "resource: x", "image.auth-failed", "denied"),
+    # The node's snapshotter "not found" is not a missing image.
+    ("rpc error: code = NotFound desc = failed to pull and unpack image \"a/b:1\": failed to prepare extraction "
+     "snapshot \"extract-1 sha256:aa\": parent snapshot sha256:bb does not exist: not found", "image.pull-failed",
+     "unpack"),
+    ("failed to extract layer sha256:aa: hcsshim::ImportLayer failed in Win32: The system cannot find the path "
+     "specified. (0x3): unknown", "image.pull-failed", "unpack"),
+    ("failed to extract layer sha256:aa: write /var/lib/containerd/x: no space left on device",
+     "image.node-disk-full", "enospc"),
+    # containers/image signature policy rejections.
+    ("Source image rejected: A signature was required, but no signature exists", "image.pull-failed", "signature"),
+    ("Source image rejected: Running image docker://quay.io/a/b:latest is rejected by policy.",
+     "image.pull-failed", "signature"),
+])
+def test_classify_precedence_of_new_variants(text, code, kind):
+    v = classify(text)
+    assert (v.code, v.kind) == (code, kind)
+
+
+@pytest.mark.parametrize("text,code,kind", [
+    ('failed to do request: Head "https://x.io/v2/a/manifests/1": proxyconnect tcp: EOF',
+     "image.registry-unreachable", "connect"),
+    ("unexpected status from HEAD request to https://x.io/v2/a/manifests/1: 504 Gateway Time-out",
+     "image.registry-unreachable", "server-error"),
+    ("failed to copy: httpReadSeeker: failed open: unexpected status code https://x.io/v2/a/blobs/sha256:aa: "
+     "503 Service Unavailable", "image.registry-unreachable", "server-error"),
+    ("x509: cannot validate certificate for 10.0.0.5 because it doesn't contain any IP SANs", "image.tls-error",
+     "hostname"),
+    ('short-name "nginx" did not resolve to an alias and no unqualified-search registries are defined in '
+     '"/etc/containers/registries.conf"', "image.invalid-name", "short-name"),
+    # The kubelet's own pull limiter (registryPullQPS): mapped to rate-limited, explained as the kubelet's.
+    ("pull QPS exceeded", "image.rate-limited", "kubelet-qps"),
+])
+def test_classify_more_variants(text, code, kind):
+    v = classify(text)
+    assert (v.code, v.kind) == (code, kind)
+
+
+def test_image_names_do_not_trigger_signature_or_unpack_words():
+    # The error text carries the image name; a repository called "cosign" is still just not found.
+    v = classify('failed to resolve reference "gcr.io/projectsigstore/cosign:v9": '
+                 "gcr.io/projectsigstore/cosign:v9: not found")
+    assert v.code == "image.not-found"
