@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from kubectl_podfix.cli.options import CONTEXT_SETTINGS, color_for, connect, connection_options
+from kubectl_podfix.cli.options import CONTEXT_SETTINGS, connect, connection_options, terminal_width, use_color
 from kubectl_podfix.errors import Exit, UsageError
 
 WAIT_OUTPUTS = ("text", "json", "yaml")
@@ -56,7 +56,7 @@ def wait(target: str, output: str, timeout: str, fail_fast: bool, **opts: Any) -
 
     outcome = follow(cluster, kind, cluster.conn.namespace, name, timeout=limit, fail_fast=fail_fast,
                      progress=progress, note=note)
-    wait_output(outcome, sys.stdout, output, color=color_for(sys.stdout))
+    wait_output(outcome, sys.stdout, output, color=use_color(sys.stdout), width=terminal_width(sys.stdout))
     sys.stdout.flush()
     line = verdict(outcome)
     if line:

@@ -92,7 +92,7 @@ class Watching:
         self.last_snapshot = snap
         return [PodResult(ctx, diagnose(ctx)) for ctx in contexts(snap)]
 
-    def initial(self, out: TextIO, fmt: str, color: bool, when: str) -> None:
+    def initial(self, out: TextIO, fmt: str, color: bool, width: int | None, when: str) -> None:
         pods = self.pods()
         shown = pods if self.kind == "Pod" else [p for p in pods if gather.is_suspect(p)]
         results = self.diagnose(shown, enrich=True)
@@ -109,8 +109,8 @@ class Watching:
             results = [r for r in results if r.problem]
         snap = self.live.owners()
         owners = [(dig(p, "metadata.namespace", ""), top_owner(p, snap)) for p in pods]
-        FORMATS[fmt](results, out, color=color, warnings=warnings, owners_of_all=owners,
-                     scope=self.kind != "Pod")
+        FORMATS[fmt](results, out, color=color, width=width, warnings=warnings, owners_of_all=owners,
+                     scope=self.kind != "Pod", all_namespaces=self.scope_ns is None)
         out.flush()
 
     def step(self, changes, recheck: bool) -> tuple[list[PodResult], list[tuple[dict | None, str, str]]]:
@@ -157,10 +157,11 @@ class Watching:
         shown = self.diagnose(changed, enrich=True) if changed else []
         return shown, ended
 
-    def run(self, out: TextIO, fmt: str, *, color: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
+    def run(self, out: TextIO, fmt: str, *, color: bool = False, width: int | None = None,
+            clock: Callable[[], float] = time.monotonic) -> None:
         """Print the diagnosis, then the changes, until interrupted (KeyboardInterrupt)."""
         self.start()
-        self.initial(out, fmt, color, _now())
+        self.initial(out, fmt, color, width, _now())
         last_check = clock()
         while True:
             changes = self.live.poll(0.5)
@@ -171,7 +172,7 @@ class Watching:
                 continue
             shown, ended = self.step(changes, recheck)
             if shown or ended:
-                watch_block(shown, out, fmt, when=_now(), color=color, recovered=ended,
+                watch_block(shown, out, fmt, when=_now(), color=color, width=width, recovered=ended,
                             warnings=missing_warnings(self.last_snapshot) if shown else None)
 
     def stop(self) -> None:

@@ -11,7 +11,7 @@ import json
 from typing import Any, TextIO
 
 from kubectl_podfix.diagnose.report import PodResult, to_report
-from kubectl_podfix.render.report import FORMATS, _finding_lines, _pod_text, _Style
+from kubectl_podfix.render.report import FORMATS, _finding_lines, _Layout, _pod_text
 
 
 def _duration(seconds: float) -> str:
@@ -29,15 +29,15 @@ def wait_report(outcome) -> dict:
     return report
 
 
-def workload_text(outcome, style: _Style) -> list[str]:
+def workload_text(outcome, lay: _Layout) -> list[str]:
     lines = []
     for finding in outcome.workload_findings:
-        lines.append(style(f"{outcome.target} in namespace {outcome.namespace}", "bold"))
-        lines.extend(_finding_lines(finding, style, full=True))
+        lines.append(lay.style(f"{outcome.target} in namespace {outcome.namespace}", "bold"))
+        lines.extend(_finding_lines(finding, lay, full=True))
     return lines
 
 
-def wait_output(outcome, out: TextIO, fmt: str, *, color: bool = False) -> None:
+def wait_output(outcome, out: TextIO, fmt: str, *, color: bool = False, width: int | None = None) -> None:
     """stdout: the completion line, or the diagnosis (text), or the report (json/yaml)."""
     if fmt in ("json", "yaml"):
         report = wait_report(outcome)
@@ -52,16 +52,15 @@ def wait_output(outcome, out: TextIO, fmt: str, *, color: bool = False) -> None:
     if outcome.result == "complete":
         out.write(outcome.message + "\n")
         return
-    style = _Style(color)
-    lines = workload_text(outcome, style)
+    lines = workload_text(outcome, _Layout(color, width))
     if lines:
         out.write("\n".join(lines) + "\n")
     if outcome.results or not lines:
         if lines:
             out.write("\n")
         FORMATS["wide" if fmt == "wide" else "text"](
-            outcome.results, out, color=color, warnings=outcome.warnings, owners_of_all=outcome.owners_of_all,
-            scope=outcome.kind != "Pod")
+            outcome.results, out, color=color, width=width, warnings=outcome.warnings,
+            owners_of_all=outcome.owners_of_all, scope=outcome.kind != "Pod")
 
 
 def verdict(outcome) -> str | None:
@@ -94,7 +93,8 @@ def _state(pod: dict | None) -> str:
 
 
 def watch_block(results: list[PodResult], out: TextIO, fmt: str, *, when: str, color: bool = False,
-                recovered: list[tuple[dict | None, str, str]] = (), warnings: list[str] | None = None) -> None:
+                width: int | None = None, recovered: list[tuple[dict | None, str, str]] = (),
+                warnings: list[str] | None = None) -> None:
     """One block of ``explain --watch``: pods with a new diagnosis, pods that recovered or are gone.
 
     ``recovered``: (the pod or None, "namespace/name", "recovered" | "gone")."""
@@ -111,18 +111,19 @@ def watch_block(results: list[PodResult], out: TextIO, fmt: str, *, when: str, c
             yaml.safe_dump(report, out, sort_keys=False, allow_unicode=True)
         out.flush()
         return
-    style = _Style(color)
+    lay = _Layout(color, width)
+    style = lay.style
     lines = ["", style(f"--- {when}", "dim")]
     for i, r in enumerate(results):
         if i:
             lines.append("")
-        lines.extend(_pod_text(r, style, fmt == "wide"))
+        lines.extend(_pod_text(r, lay, fmt == "wide"))
     for pod, name, how in recovered:
         if how == "gone":
             lines.append(style(f"pod {name}", "bold") + ": gone (deleted)")
         else:
             lines.append(style(f"pod {name}", "bold") + f": recovered ({_state(pod)})")
     for w in warnings or []:
-        lines.append(style(f"note: {w}", "dim"))
+        lines.extend(style(line, "dim") for line in lay.line(f"note: {w}", "", "  "))
     out.write("\n".join(lines) + "\n")
     out.flush()
