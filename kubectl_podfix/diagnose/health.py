@@ -379,6 +379,9 @@ def _pending_problems(pod: dict, views: list[ContainerView], created: float | No
         where = "not scheduled (PodScheduled=False" + (f", {sched.get('reason')}" if sched.get("reason") else "") + ")"
     else:
         where = "not scheduled to a node yet"
+    reason, message = _str(status.get("reason")), _str(status.get("message")).strip()
+    if reason or message:
+        where += f", reason {reason or '?'}" + (f": {message}" if message else "")
     return [Problem("pending", _stuck_severity(created), f"Pending {_waited(created)}, {where}")]
 
 

@@ -236,7 +236,7 @@ def _restart_probe_rule(ctx: PodContext, kind: str) -> Iterable[Finding]:
             explanation=expl, evidence=evidence,
             suggestions=[kubectl(ctx, "describe", "pod", ctx.name),
                          f"kubectl logs {ctx.name} -c {name} --previous -n {ctx.namespace}",
-                         _probe_try(ctx, name, probe)],
+                         probe_try(ctx, name, probe)],
             fix=Fix(id="probe", description=f"adjust the {kind} probe of container {name}",
                     command=f"kubectl podfix fix probe {ctx.name} -n {ctx.namespace}"),
             since=(term or {}).get("finishedAt"),
@@ -247,7 +247,8 @@ def _restart_probe_rule(ctx: PodContext, kind: str) -> Iterable[Finding]:
         )
 
 
-def _probe_try(ctx: PodContext, name: str, probe: dict) -> str:
+def probe_try(ctx: PodContext, name: str, probe: dict) -> str:
+    """A command that runs the probe by hand."""
     if probe.get("httpGet"):
         h = probe["httpGet"]
         return (f"kubectl exec {ctx.name} -c {name} -n {ctx.namespace} -- wget -qO- "
@@ -298,7 +299,7 @@ def readiness_rule(ctx: PodContext) -> Iterable[Finding]:
                 explanation=(f"Container {name} has been running {age(running_for)} but is not Ready. Events are "
                              f"not in the data, so the readiness probe's failures cannot be quoted; check them."),
                 evidence=evidence,
-                suggestions=[kubectl(ctx, "describe", "pod", ctx.name), _probe_try(ctx, name, probe)],
+                suggestions=[kubectl(ctx, "describe", "pod", ctx.name), probe_try(ctx, name, probe)],
                 fix=Fix(id="probe", description=f"adjust the readiness probe of container {name}",
                         command=f"kubectl podfix fix probe {ctx.name} -n {ctx.namespace}"),
                 extra={"probe": {"kind": "readiness", "description": describe_probe(probe, spec), **s},
@@ -314,7 +315,7 @@ def readiness_rule(ctx: PodContext) -> Iterable[Finding]:
             code="container.readiness-probe-failed", severity="error", container=name,
             title=f"{name}: not Ready, readiness probe failing ({result_words.split(' (')[0].split(':')[0]})",
             explanation=expl, evidence=evidence,
-            suggestions=[_probe_try(ctx, name, probe), f"kubectl logs {ctx.name} -c {name} -n {ctx.namespace}",
+            suggestions=[probe_try(ctx, name, probe), f"kubectl logs {ctx.name} -c {name} -n {ctx.namespace}",
                          kubectl(ctx, "describe", "pod", ctx.name)],
             fix=Fix(id="probe", description=f"adjust the readiness probe of container {name}",
                     command=f"kubectl podfix fix probe {ctx.name} -n {ctx.namespace}"),
