@@ -10,7 +10,8 @@ the same container supersedes, and orders the rest so the first finding is
 the diagnosis. Then it keeps podfix's first promise, *silence means healthy*:
 ``diagnose.health`` says whether the pod is at its desired state, and
 ``fallback`` adds ``pod.unexplained``, ranked last, for every problem no
-finding covers.
+finding covers. A pod inside its deletion grace period gets no error: it is
+going away.
 """
 
 from __future__ import annotations
@@ -49,5 +50,9 @@ def diagnose(ctx: PodContext) -> list[Finding]:
         if not hidden_by:
             kept.append(f)
     health = assess(ctx.pod, ctx.now)
+    if health.state == "terminating":
+        for f in kept:
+            if f.severity == "error":
+                f.severity = "warning"
     kept.sort(key=lambda f: (SEVERITIES.index(f.severity), _RANK.get(f.code, len(_RANK))))
     return kept + fallback.unexplained(ctx, kept, health)

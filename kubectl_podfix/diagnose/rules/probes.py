@@ -20,6 +20,7 @@ import datetime as _dt
 import re
 from typing import Iterable
 
+from kubectl_podfix.diagnose.health import start_budget
 from kubectl_podfix.diagnose.model import Finding, Fix, PodContext, age, dig, event_time, parse_time
 from kubectl_podfix.diagnose.rules.common import describe_event, events_about, kubectl
 from kubectl_podfix.diagnose.rules.containers.logs import log_evidence
@@ -307,12 +308,18 @@ def readiness_rule(ctx: PodContext) -> Iterable[Finding]:
             )
             continue
         result_kind, result_words = probe_result(fails[-1].get("message") or "")
+        budget = start_budget(spec)
+        starting = running_for is not None and running_for < budget
         expl = (f"Container {name} is running but not Ready: its readiness probe fails ({result_words}). "
                 f"Services send it no traffic until the probe passes. It has been running {age(running_for)}.")
-        if result_kind == "connection-refused" and running_for is not None and running_for < 120:
+        if starting:
+            expl += (f" That is still inside its start budget of {budget}s (probe delay + period x "
+                     f"failureThreshold), so it may simply still be starting.")
+            evidence.append(f"start budget: {budget}s, running {age(running_for)}")
+        elif result_kind == "connection-refused" and running_for is not None and running_for < 120:
             expl += " It may simply still be starting."
         yield Finding(
-            code="container.readiness-probe-failed", severity="error", container=name,
+            code="container.readiness-probe-failed", severity="info" if starting else "error", container=name,
             title=f"{name}: not Ready, readiness probe failing ({result_words.split(' (')[0].split(':')[0]})",
             explanation=expl, evidence=evidence,
             suggestions=[probe_try(ctx, name, probe), f"kubectl logs {ctx.name} -c {name} -n {ctx.namespace}",

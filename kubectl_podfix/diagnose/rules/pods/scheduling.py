@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from kubectl_podfix.diagnose.model import Finding, PodContext, dig, parse_time
+from kubectl_podfix.diagnose.health import PENDING_GRACE
+from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig, parse_time
 from kubectl_podfix.diagnose.rules.common import describe_event, kubectl
 
 _HEAD = re.compile(r"^\s*(?P<avail>\d+)/(?P<total>\d+) nodes are available:?\s*", re.I)
@@ -253,6 +254,12 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
     since = (cond or {}).get("lastTransitionTime") or (events[0].get("firstTimestamp") if events else None)
     waited = (ctx.now - parse_time(since)).total_seconds() if parse_time(since) else None
     sev = "warning" if any(ev.get("reason") == "TriggeredScaleUp" for ev in scale) else "error"
+    created = parse_time(dig(pod, "metadata.creationTimestamp"))
+    pending_for = (ctx.now - created).total_seconds() if created else None
+    if sev == "error" and pending_for is not None and pending_for < PENDING_GRACE:
+        # A pod scheduling for a few seconds (a volume binding, a node coming up) is not failing yet.
+        sev = "warning"
+        expl += f" The pod was created only {age(pending_for)} ago: this may still resolve by itself."
     title = "cannot be scheduled"
     if top:
         title += ": " + top["reason"] + (f" ({top['count']} nodes)" if top.get("count") else "")
