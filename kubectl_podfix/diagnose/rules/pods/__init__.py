@@ -3,7 +3,8 @@
 Scheduling (``scheduling.py``), the node going away or refusing the pod
 (``node``), preemption and node-pressure eviction (``eviction``), the active
 deadline (``deadline``), volume mounts (``volumes``), the pod sandbox
-(``sandbox``: network / pause image), and deletions that never finish
+(``sandbox``: network / pause image), readiness gates no controller has set
+(``gates``), and deletions that never finish
 (``terminating``). ``status`` reads the pod's status and events for all of
 them. Findings here have ``container`` None.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from kubectl_podfix.diagnose.rules.pods.deadline import deadline_rule
 from kubectl_podfix.diagnose.rules.pods.eviction import evicted_rule, preempted_rule
+from kubectl_podfix.diagnose.rules.pods.gates import readiness_gate_rule
 from kubectl_podfix.diagnose.rules.pods.node import node_lost_rule, rejected_rule
 from kubectl_podfix.diagnose.rules.pods.sandbox import sandbox_rule
 from kubectl_podfix.diagnose.rules.pods.terminating import stuck_terminating_rule
@@ -29,6 +31,7 @@ CODES: dict[str, str] = {
     "pod.deadline-exceeded": "the pod ran longer than its activeDeadlineSeconds",
     "pod.volume-mount-failed": "a volume could not be attached or mounted (FailedMount / FailedAttachVolume)",
     "pod.sandbox-failed": "the pod sandbox (network, pause container) could not be created",
+    "pod.readiness-gate": "every container is Ready but a readiness gate (set by a load balancer controller) is not",
     "pod.stuck-terminating": "the pod was deleted long ago but has not gone away",
 }
 
@@ -37,4 +40,4 @@ SUPERSEDES: dict[str, set[str]] = {
 }
 
 RULES = (unschedulable_rule, node_lost_rule, rejected_rule, preempted_rule, evicted_rule, deadline_rule,
-         volume_rule, sandbox_rule, stuck_terminating_rule)
+         volume_rule, sandbox_rule, readiness_gate_rule, stuck_terminating_rule)
