@@ -180,7 +180,10 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
         return
     if dig(pod, "metadata.deletionTimestamp"):
         return
-    cond = next((c for c in dig(pod, "status.conditions", []) or [] if c.get("type") == "PodScheduled"), None)
+    conds = [c for c in dig(pod, "status.conditions", []) or [] if isinstance(c, dict) and c.get("type") == "PodScheduled"]
+    cond = next((c for c in conds if c.get("reason") == "Unschedulable"), conds[0] if conds else None)
+    if cond and cond.get("reason") == "Unschedulable" and not cond.get("status"):
+        cond = {**cond, "status": "False"}  # a partial condition (k8sgpt's test pods have no status field)
     gates = [g.get("name") for g in dig(pod, "spec.schedulingGates", []) or [] if isinstance(g, dict)]
     events = [ev for ev in ctx.events if ev.get("reason") in ("FailedScheduling", "Unschedulable")]
     scale = [ev for ev in ctx.events if ev.get("reason") in ("TriggeredScaleUp", "NotTriggerScaleUp", "Nominated")]
@@ -263,6 +266,11 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
             expl += " (Control-plane nodes are tainted on purpose; the other nodes are the ones to fix.)"
     else:
         expl = f"The scheduler cannot place the pod: {message or 'PodScheduled is False'}."
+        if not message.strip():
+            expl = ("The scheduler cannot place the pod (PodScheduled is False, reason "
+                    f"{(cond or {}).get('reason') or 'none'}), but it recorded no reason: the condition's message "
+                    "is empty and no FailedScheduling event is in the data (events expire after an hour). The "
+                    "scheduler's events or its log say why; podfix does not guess.")
     if parsed.get("preemption"):
         if "not helpful" in parsed["preemption"].lower() or "no preemption victims" in parsed["preemption"].lower():
             expl += " Evicting lower-priority pods would not help either."
@@ -285,6 +293,9 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
         sugs.append("kubectl describe nodes")
     if "resource-claim" in cats:
         sugs.append(kubectl(ctx, "get", "resourceclaim") + "; kubectl get deviceclass,resourceslices")
+    if not message.strip():
+        sugs.append(kubectl(ctx, "get", "events", "--field-selector", f"involvedObject.name={ctx.name}"))
+        sugs.append("kubectl logs -n kube-system -l component=kube-scheduler --tail=200 (the scheduler's log)")
     sugs.append(kubectl(ctx, "describe", "pod", ctx.name))
     since = (cond or {}).get("lastTransitionTime") or (events[0].get("firstTimestamp") if events else None)
     waited = (ctx.now - parse_time(since)).total_seconds() if parse_time(since) else None
