@@ -300,7 +300,8 @@ def restart_probe_finding(ctx: PodContext, spec: dict, status: dict | None, is_i
         expl = (f"The {label} {name} most likely was killed by its {kind} probe. No probe event is left to "
                 f"confirm it, but it ran {age(ran)} ({int(ran)}s), about the {budget}s its {kind} probe allows "
                 f"(initialDelaySeconds {s['initialDelaySeconds']} + failureThreshold {s['failureThreshold']} x "
-                f"periodSeconds {s['periodSeconds']}, + timeoutSeconds {s['timeoutSeconds']}), and ended with exit code "
+                f"periodSeconds {s['periodSeconds']}, + timeoutSeconds {s['timeoutSeconds']}), and ended with exit "
+                f"code "
                 f"{how.get(exit_code, exit_code)}, which is how a probe kill ends. A process that crashes by itself "
                 f"rarely dies that close to the probe's budget.")
         if kind == "startup":

@@ -28,9 +28,10 @@ from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node
     pod_started
 
 _PREPARE = "Failed to prepare dynamic resources: "
-_CLAIM_NAME = re.compile(r'resourceclaims?(?:\.resource\.k8s\.io)? "?(?P<name>[a-z0-9][a-z0-9.-]*)"? (?:not found|is being '
-                         r'deleted|is in the process of being allocated)|resource claim (?P<name2>[a-z0-9][a-z0-9.-]*) is in'
-                         r' the process|ResourceClaim (?P<name3>[a-z0-9][a-z0-9.-]*)', re.I)
+_CLAIM_NAME = re.compile(r'resourceclaims?(?:\.resource\.k8s\.io)? "?(?P<name>[a-z0-9][a-z0-9.-]*)"? '
+                         r'(?:not found|is being deleted|is in the process of being allocated)'
+                         r'|resource claim (?P<name2>[a-z0-9][a-z0-9.-]*) is in the process'
+                         r'|ResourceClaim (?P<name3>[a-z0-9][a-z0-9.-]*)', re.I)
 _DRIVER = re.compile(r"DRA driver (?P<driver>\S+) is not registered", re.I)
 
 # (matcher in the lowercased message, kind, what is wrong, what to do). First match wins.
@@ -102,8 +103,9 @@ def resource_claim_rule(ctx: PodContext) -> Iterable[Finding]:
     elif not dig(ctx.pod, "spec.nodeName"):
         msg, event = _scheduler_message(ctx)
         low = msg.lower()
+        kubelet_only = ("is not registered", "nodeprepareresources failed")
         if ("resourceclaim" in low or "resource claim" in low or "resource driver" in low) and any(
-                needle in low for needle, *_ in _KINDS if needle not in ("is not registered", "nodeprepareresources failed")):
+                needle in low for needle, *_ in _KINDS if needle not in kubelet_only):
             text, where = msg, "scheduler"
     if not text:
         return

@@ -25,8 +25,9 @@ from kubectl_podfix.diagnose.rules.pods.status import pod_condition
 _CONTROLLERS = (
     ("target-health.elbv2.k8s.aws/", "the AWS Load Balancer Controller",
      "kubectl logs -n kube-system deployment/aws-load-balancer-controller"),
-    ("target-health.alb.ingress.k8s.aws/", "the AWS ALB Ingress Controller (v1, the Load Balancer Controller's "
-                                           "predecessor)", "kubectl logs -n kube-system deployment/alb-ingress-controller"),
+    ("target-health.alb.ingress.k8s.aws/",
+     "the AWS ALB Ingress Controller (v1, the Load Balancer Controller's predecessor)",
+     "kubectl logs -n kube-system deployment/alb-ingress-controller"),
     ("cloud.google.com/load-balancer-neg-ready", "GKE's NEG controller (container-native load balancing)",
      "kubectl get svcneg -A (and the backend service's health check in the Cloud console)"),
 )
@@ -87,8 +88,9 @@ def readiness_gate_rule(ctx: PodContext) -> Iterable[Finding]:
     waited = (ctx.now - since_t).total_seconds() if since_t else None
     evidence = []
     if ready:
-        evidence.append(f"condition Ready={ready.get('status') or '?'}" + (f" ({ready['reason']})" if ready.get("reason")
-                        else "") + (f": {ready['message']}" if ready.get("message") else ""))
+        evidence.append(f"condition Ready={ready.get('status') or '?'}"
+                        + (f" ({ready['reason']})" if ready.get("reason") else "")
+                        + (f": {ready['message']}" if ready.get("message") else ""))
     if anchor is not ready and anchor:
         evidence.append(f"condition ContainersReady={anchor.get('status') or '?'} since "
                         f"{anchor.get('lastTransitionTime') or '?'}")
@@ -117,8 +119,8 @@ def readiness_gate_rule(ctx: PodContext) -> Iterable[Finding]:
         if reason in _TARGET_REASONS:
             expl += f" {reason} means {_TARGET_REASONS[reason]}."
         elif cond is None and gate.startswith("target-health."):
-            expl += (" It never set it: the controller is not running, or no Ingress or TargetGroupBinding (target type "
-                     "ip) selects this pod, or it cannot register targets (IAM).")
+            expl += (" It never set it: the controller is not running, or no Ingress or TargetGroupBinding "
+                     "(target type ip) selects this pod, or it cannot register targets (IAM).")
         elif gate.startswith("cloud.google.com/load-balancer-neg-ready"):
             expl += (" The NEG controller sets it once the load balancer's health check sees the pod healthy in "
                      "one of its network endpoint groups (NEG): check the backend service's health check (path, "

@@ -180,7 +180,8 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
         return
     if dig(pod, "metadata.deletionTimestamp"):
         return
-    conds = [c for c in dig(pod, "status.conditions", []) or [] if isinstance(c, dict) and c.get("type") == "PodScheduled"]
+    conds = [c for c in dig(pod, "status.conditions", []) or []
+             if isinstance(c, dict) and c.get("type") == "PodScheduled"]
     cond = next((c for c in conds if c.get("reason") == "Unschedulable"), conds[0] if conds else None)
     if cond and cond.get("reason") == "Unschedulable" and not cond.get("status"):
         cond = {**cond, "status": "False"}  # a partial condition (k8sgpt's test pods have no status field)
