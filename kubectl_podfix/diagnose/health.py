@@ -239,7 +239,10 @@ def assess(pod: Any, now: _dt.datetime) -> Health:
     reason, message = _str(status.get("reason")), _str(status.get("message")).strip()
     why = (f" ({reason}" + (f": {message}" if message else "") + ")") if reason or message else ""
     if phase == "Failed":
-        return Health("broken", (Problem("failed", "error", "phase Failed" + why),))
+        # Which containers failed, for whoever explains it (the exits, not readiness or restarts).
+        views = list(container_views(pod))
+        stopped = [p for p in _container_problems(pod, views, phase, None, now) if p.kind in ("terminated", "waiting")]
+        return Health("broken", (Problem("failed", "error", "phase Failed" + why), *stopped))
     if phase == "Unknown":
         return Health("broken", (Problem("phase-unknown", "error", "phase Unknown" + why),))
     created = seconds_since(now, meta.get("creationTimestamp"))

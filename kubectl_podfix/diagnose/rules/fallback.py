@@ -47,9 +47,10 @@ def unexplained(ctx: PodContext, findings: list[Finding], health: Health) -> lis
     if not left:
         return []
     severity = "error" if any(p.severity == "error" for p in left) else "warning"
-    names = {p.container for p in left}
-    single = next(iter(names)) if len(names) == 1 else None
-    container = single if single is not None and all(p.in_spec for p in left) else None
+    # The one container concerned (besides the pod as a whole), when it is in the spec.
+    named = {p.container for p in left if p.container is not None}
+    single = next(iter(named)) if len(named) == 1 else None
+    container = single if single is not None and all(p.in_spec for p in left if p.container == single) else None
     evidence = _evidence(ctx, left)
     explanation = ("podfix has no rule that explains what this pod shows, so here is exactly what is visible: "
                    + "; ".join(p.summary for p in left) + ". " + _next(ctx, left))
@@ -95,7 +96,11 @@ def _evidence(ctx: PodContext, left: list[Problem]) -> list[str]:
     if gates and any(p.kind in ("readiness-gate", "pod-not-ready") for p in left):
         out.append("readiness gates: " + ", ".join(str(g) for g in gates))
     wanted = {p.container for p in left if p.container is not None}
-    for v in container_views(pod):
+    views = list(container_views(pod))
+    if not wanted:  # a pod-level problem: show every container that is not running and Ready
+        wanted = {v.name for v in views if not v.ephemeral and not (
+            dig(v.status, "state.running") and v.status.get("ready") is True)}
+    for v in views:
         if v.name not in wanted:
             continue
         who = f"{v.label} {v.name}".rstrip()
@@ -163,7 +168,7 @@ def _next(ctx: PodContext, left: list[Problem]) -> str:
         parts.append("Nothing in the data says why it is not Ready: a failing readiness probe leaves Unhealthy "
                      "events (kept for an hour), a container without one is Ready once it runs")
     if "restarting" in kinds or "terminated" in kinds:
-        parts.append("Why the process stopped is in its previous log")
+        parts.append("Why the process stopped is in its log (kubectl logs, with --previous once it restarted)")
     if "pending" in kinds or "starting-stuck" in kinds or "initializing" in kinds:
         parts.append("The scheduler and the kubelet record why a pod is still starting in its events")
     if "readiness-gate" in kinds:
@@ -172,6 +177,18 @@ def _next(ctx: PodContext, left: list[Problem]) -> str:
         parts.append("Phase Unknown means the pod's node stopped reporting: look at the node")
     if "no-status" in kinds:
         parts.append("The pod's status is missing or partial in the data: read it from the cluster")
+    lost = [v for v in container_views(ctx.pod if isinstance(ctx.pod, dict) else {})
+            if "ContainerStatusUnknown" in (dig(v.status, "state.terminated.reason"),
+                                            dig(v.status, "lastState.terminated.reason"))]
+    if lost:
+        text = ("ContainerStatusUnknown means the runtime lost the container (the pod was deleted or evicted while "
+                "it ran): its exit code 137 is a placeholder, not a kill or an out-of-memory")
+        limited = [v.name for v in lost if dig(v.spec, "resources.limits.ephemeral-storage")]
+        if limited:
+            text += (f"; {', '.join(limited)} sets an ephemeral-storage limit "
+                     f"({dig(lost[0].spec, 'resources.limits.ephemeral-storage') if lost[0].name in limited else ''})"
+                     f", and going over it evicts the pod: look for an eviction before blaming the application")
+        parts.append(text)
     if "stuck-terminating" in kinds:
         parts.append("Finalizers, an unreachable node or a container that does not stop keep a deleted pod")
     if "ephemeral" in kinds:
