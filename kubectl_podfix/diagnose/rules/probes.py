@@ -175,12 +175,20 @@ _ERRORED = re.compile(r"^(?P<kind>Liveness|Readiness|Startup) probe (?:errored|e
 
 
 def errored_events(ctx: PodContext, name: str) -> list[tuple[str, str, dict]]:
-    """(kind, error, event) for every "<Kind> probe errored: ..." (or OpenShift ProbeError) event of ``name``."""
+    """(kind, error, event) for every "<Kind> probe errored: ..." event of ``name``.
+
+    OpenShift's kubelet adds a ``ProbeError`` event ("Readiness probe error: <output> body: <body>") next to
+    every ordinary failure (openshift/origin#26766 shows both for one connection refused): it counts here only
+    when its text says the probe could not run at all (its command is missing).
+    """
     out = []
     for ev in events_about(ctx, name, {"Unhealthy", "ProbeError"}):
         m = _ERRORED.match(event_message(ev))
-        if m and not probe_error_noise(m.group("error")):
-            out.append((m.group("kind").lower(), m.group("error").strip(), ev))
+        if not m or probe_error_noise(m.group("error")):
+            continue
+        if ev.get("reason") == "ProbeError" and find_command_not_found(m.group("error")) is None:
+            continue
+        out.append((m.group("kind").lower(), m.group("error").strip(), ev))
     return out
 
 
