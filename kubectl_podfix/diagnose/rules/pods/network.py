@@ -68,7 +68,7 @@ def network_not_ready_rule(ctx: PodContext) -> Iterable[Finding]:
         expl += (f" kubenet has no PodCIDR for {node_txt}: the controller manager assigns one only with "
                  "--allocate-node-cidrs and a --cluster-cidr large enough for every node.")
         sugs.append(f"kubectl get node {node_name or 'NODE'} -o jsonpath={{.spec.podCIDR}}")
-    elif "uninitiali" in low or "not initiali" in low or "no networks found" in low:
+    elif "uninitiali" in low or "not initiali" in low or "no networks found" in low or "no cni configuration" in low:
         expl += (" No CNI configuration is in /etc/cni/net.d on the node yet: no pod network add-on is installed, "
                  "or its node agent (a DaemonSet pod) has not written its config there yet, or is crashing.")
     else:
