@@ -256,9 +256,10 @@ def assess(pod: Any, now: _dt.datetime) -> Health:
     views = list(container_views(pod))
     problems += _container_problems(pod, views, phase, created, now)
     if phase == "Pending" and not any(p.container is not None and not p.ephemeral for p in problems):
-        problems += _pending_problems(pod, views, created)
+        problems += _pending_problems(pod, views, created, now)
     if phase == "Running" and not any(not p.ephemeral for p in problems):
-        problems += _readiness_problems(pod, views, created, now)
+        # A Running pod re-runs its init containers when its sandbox is recreated (a node reboot).
+        problems += _initializing(views, None, now) or _readiness_problems(pod, views, created, now)
     if not problems:
         young = created is not None and created < max(PENDING_GRACE, STUCK_AFTER if phase == "Pending" else 0)
         return Health("starting" if phase == "Pending" or young else "healthy")
@@ -362,15 +363,29 @@ def _container_problems(pod: dict, views: list[ContainerView], phase: str, creat
     return out
 
 
-def _pending_problems(pod: dict, views: list[ContainerView], created: float | None) -> list[Problem]:
+def _initializing(views: list[ContainerView], created: float | None, now: _dt.datetime) -> list[Problem] | None:
+    """None when no init container runs; else [] while it is young, or the problem once it runs too long.
+
+    A running init container may be slow work (a migration) or a loop that never ends: a warning, never an
+    error. ``created`` is the pod's age (a Pending pod has been initializing since then); without it, the
+    init container's own start counts.
+    """
     running_inits = [v for v in views if v.init and not v.sidecar and _state(v.status)[1] is not None]
-    if running_inits:
-        v = running_inits[0]
-        if created is not None and created < STUCK_AFTER:
-            return []
-        # A running init container may be slow work (a migration) or a loop that never ends: a warning.
-        return [Problem("initializing", "warning", f"Pending {_waited(created)}: init container {v.name} is "
-                        "still running", container=v.name, init=True, in_spec=v.in_spec)]
+    if not running_inits:
+        return None
+    v = running_inits[0]
+    since = created if created is not None else seconds_since(now, _state(v.status)[1].get("startedAt"))
+    if since is not None and since < STUCK_AFTER:
+        return []
+    return [Problem("initializing", "warning", f"initializing {_waited(since)}: init container {v.name} is "
+                    "still running", container=v.name, init=True, in_spec=v.in_spec)]
+
+
+def _pending_problems(pod: dict, views: list[ContainerView], created: float | None,
+                      now: _dt.datetime) -> list[Problem]:
+    init = _initializing(views, created, now)
+    if init is not None:
+        return init
     if created is not None and created < PENDING_GRACE:
         return []
     spec, status = _dict(pod.get("spec")), _dict(pod.get("status"))

@@ -210,3 +210,13 @@ def test_scan_never_drops_a_pod_health_calls_unhealthy(phase, sts, init, created
         p["metadata"]["deletionTimestamp"] = ts(deleted)
     if not assess(p, NOW).healthy:
         assert is_suspect(p, NOW)
+
+
+def test_a_running_pod_re_running_its_init_containers():
+    # After its sandbox is recreated (a node reboot) a Running pod runs its init containers again: fine for a
+    # while, a warning when one has run for more than STUCK_AFTER (a wait-for loop that never ends).
+    p = pod(statuses=[waiting(reason="PodInitializing", restarts=1)])
+    p["status"]["initContainerStatuses"] = [running("wait-for-db", ago=60, ready=False)]
+    assert assess(p, NOW).healthy
+    p["status"]["initContainerStatuses"] = [running("wait-for-db", ago=3600, ready=False)]
+    assert kinds(p) == [("initializing", "warning", "wait-for-db")]
