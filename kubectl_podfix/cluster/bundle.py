@@ -200,6 +200,31 @@ def _status_shapes(prefix: str) -> dict[str, type | tuple]:
     return out
 
 
+def _workload_shapes(kind: str) -> dict[str, type | tuple]:
+    """The fields the workload rules walk (diagnose/workloads/), for a controller of ``kind``."""
+    tmpl = "spec.jobTemplate.spec.template" if kind == "CronJob" else "spec.template"
+    out: dict[str, type | tuple] = {
+        **_META, "metadata.generation": int, "spec": dict, "status": dict, "spec.selector": dict,
+        "spec.replicas": int, "spec.paused": bool, "spec.suspend": bool, "spec.backoffLimit": int,
+        "spec.activeDeadlineSeconds": int, "spec.completions": int, "spec.parallelism": int,
+        "spec.progressDeadlineSeconds": int, "spec.podManagementPolicy": str, "spec.concurrencyPolicy": str,
+        "spec.startingDeadlineSeconds": int, "spec.schedule": str, "spec.jobTemplate": dict,
+        "spec.jobTemplate.spec": dict, "spec.volumeClaimTemplates": list, "spec.volumeClaimTemplates[]": dict,
+        tmpl: dict, f"{tmpl}.metadata": dict, f"{tmpl}.spec": dict, f"{tmpl}.spec.volumes": list,
+        f"{tmpl}.spec.volumes[]": dict, f"{tmpl}.spec.nodeSelector": dict,
+        **_container_shapes(f"{tmpl}.spec.containers"), **_container_shapes(f"{tmpl}.spec.initContainers"),
+        "status.conditions": list, "status.conditions[]": dict, "status.conditions[].type": str,
+        "status.conditions[].status": str, "status.conditions[].reason": str, "status.conditions[].message": str,
+        "status.observedGeneration": int, "status.lastScheduleTime": str, "status.startTime": str,
+    }
+    for key in ("replicas", "readyReplicas", "updatedReplicas", "availableReplicas", "currentReplicas",
+                "desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled",
+                "numberAvailable", "numberMisscheduled", "succeeded", "failed", "ready"):
+        out[f"status.{key}"] = int
+    out["status.active"] = list if kind == "CronJob" else int
+    return out
+
+
 _META: dict[str, type | tuple] = {
     "metadata": dict, "metadata.name": str, "metadata.namespace": str, "metadata.uid": str,
     "metadata.labels": dict, "metadata.annotations": dict, "metadata.ownerReferences": list,
@@ -241,6 +266,13 @@ SHAPES: dict[str, dict[str, type | tuple]] = {
     "Node": {**_META, "spec": dict, "status": dict, "spec.taints": list, "spec.taints[]": dict,
              "status.allocatable": dict, "status.capacity": dict, "status.conditions": list,
              "status.conditions[]": dict, "status.nodeInfo": dict},
+    **{kind: _workload_shapes(kind) for kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job",
+                                                 "CronJob")},
+    "PersistentVolumeClaim": {**_META, "spec": dict, "status": dict, "spec.storageClassName": str,
+                              "spec.volumeName": str, "status.phase": str},
+    "ResourceQuota": {**_META, "spec": dict, "status": dict, "spec.hard": dict, "status.hard": dict,
+                      "status.used": dict},
+    "StorageClass": {**_META},
 }
 _KIND_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", bool: "true or false"}
 

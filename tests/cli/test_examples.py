@@ -22,12 +22,13 @@ def test_workload_example_offline():
     run = run_podfix(["explain", "-f", "examples/deployment-quota.yaml", "-o", "json", "--exit-code"],
                      env={"PATH": "/usr/bin:/bin"})
     assert run.code == 3, run.err
-    (web,) = [w for w in run.json["workloads"] if w["name"] == "web"]
+    (web,) = [w for w in run.json["workloads"] if w["name"] == "checkout"]
     first = web["findings"][0]
     assert first["code"] == "workload.quota-exceeded"
     assert first["details"]["quota"] == "compute-quota"
-    assert "deployment/api (limits.cpu=4)" in first["explanation"]
-    text = run_podfix(["explain", "-f", "examples/deployment-quota.yaml", "deploy/web"], env={"PATH": "/usr/bin:/bin"})
+    assert "deployment/search (limits.cpu=4)" in first["explanation"]
+    text = run_podfix(["explain", "-f", "examples/deployment-quota.yaml", "deploy/checkout"],
+                      env={"PATH": "/usr/bin:/bin"})
     assert text.code == 0, text.err
-    assert text.out.startswith("NAMESPACE")
-    assert "deployment shop/web (0/3 ready)" in text.out
+    assert text.out.split()[:5] == ["WORKLOAD", "PODS", "SINCE", "DIAGNOSIS", "SUMMARY"]
+    assert "deployment shop/checkout (0/3 ready)" in text.out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from kubectl_podfix.diagnose.model import Snapshot, dig, event_time, parse_time, utcnow
+from kubectl_podfix.diagnose.model import Snapshot, dig, event_time, parse_time, report_now
 from kubectl_podfix.diagnose.report import PodResult
 from kubectl_podfix.diagnose.workloads.model import WORKLOAD_KINDS, WorkloadContext
 
@@ -50,7 +50,7 @@ def _children_index(snapshot: Snapshot) -> dict[tuple, list[dict]]:
             index.setdefault((ref["kind"], ns, "uid", ref["uid"]), []).append(child)
         index.setdefault((ref["kind"], ns, "name", ref.get("name")), []).append(child)
     for children in index.values():
-        children.sort(key=lambda c: parse_time(dig(c, "metadata.creationTimestamp")) or utcnow(), reverse=True)
+        children.sort(key=lambda c: parse_time(dig(c, "metadata.creationTimestamp")) or report_now(), reverse=True)
     return index
 
 
@@ -66,7 +66,7 @@ def _children(index: dict[tuple, list[dict]], obj: dict) -> list[dict]:
     if not by_name:
         return list(by_uid)
     both = by_uid + [c for c in by_name if c not in by_uid]
-    return sorted(both, key=lambda c: parse_time(dig(c, "metadata.creationTimestamp")) or utcnow(), reverse=True)
+    return sorted(both, key=lambda c: parse_time(dig(c, "metadata.creationTimestamp")) or report_now(), reverse=True)
 
 
 def claim_names(obj: dict, children: list[dict]) -> set[str]:
@@ -86,7 +86,7 @@ def claim_names(obj: dict, children: list[dict]) -> set[str]:
 def workload_contexts(snapshot: Snapshot, results: Iterable[PodResult], *,
                       target: tuple[str, str, str] | None = None, now=None) -> list[WorkloadContext]:
     """One context per top-level workload (or only ``target``: (kind, namespace, name))."""
-    now = now or utcnow()
+    now = now or report_now()
     if target:
         obj = snapshot.get(*target)
         objs = [obj] if obj else []

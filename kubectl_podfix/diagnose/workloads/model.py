@@ -12,7 +12,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubectl_podfix.diagnose.model import KUBECTL_NAMES, Finding, Snapshot, age, dig, event_time, parse_time, utcnow
+from kubectl_podfix.diagnose.model import KUBECTL_NAMES, Finding, Snapshot, age, dig, event_time, parse_time, report_now
 from kubectl_podfix.diagnose.report import PodResult
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet")
@@ -57,7 +57,7 @@ class WorkloadContext:
     children: list[dict] = field(default_factory=list)  # ReplicaSets of a Deployment, Jobs of a CronJob; newest first
     pvcs: list[dict] = field(default_factory=list)  # claims its pods use (when read)
     pod_total: int | None = None  # pods of the workload seen in the scan (healthy ones included)
-    now: _dt.datetime = field(default_factory=utcnow)
+    now: _dt.datetime = field(default_factory=report_now)
 
     @property
     def kind(self) -> str:
