@@ -25,7 +25,8 @@ from kubectl_podfix.diagnose.workloads.model import WorkloadContext, WorkloadRes
 from kubectl_podfix.diagnose.workloads.rollout import daemonset_rule, deployment_rule, statefulset_rule
 from kubectl_podfix.diagnose.workloads.volumes import volume_rule
 
-__all__ = ["CODES", "RULES", "CREATION_REJECTED", "diagnose_workload", "explain_workloads", "WorkloadContext",
+__all__ = ["CODES", "RULES", "CREATION_REJECTED", "creation_rejected", "diagnose_workload", "explain_workloads",
+           "WorkloadContext",
            "WorkloadResult", "workload_contexts", "workloads"]
 
 CODES: dict[str, str] = {
@@ -90,6 +91,12 @@ def diagnose_workload(ctx: WorkloadContext) -> list[Finding]:
         kept = [f for f in kept if f.code != "workload.not-ready"]
     kept.sort(key=lambda f: (SEVERITIES.index(f.severity), _RANK.get(f.code, len(_RANK))))
     return kept
+
+
+def creation_rejected(findings: list[Finding]) -> Finding | None:
+    """The finding that says the API server refuses the workload's pods (quota, LimitRange, Pod Security, a
+    webhook, a missing ServiceAccount, an invalid template), error severity only: what ``wait`` fails fast on."""
+    return next((f for f in findings if f.code in CREATION_REJECTED and f.severity == "error"), None)
 
 
 def explain_workloads(snapshot, results, *, target: tuple[str, str, str] | None = None,

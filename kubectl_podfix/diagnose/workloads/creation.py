@@ -265,7 +265,15 @@ def _quota(ctx, info, subject, what, evidence) -> Finding:
         sugg.append(f"free room: delete unused claims (kubectl get pvc -n {ctx.namespace}), or request less storage")
     sugg.append(f"or ask the cluster admin to raise the quota's hard limits (kubectl edit resourcequota {name} "
                 f"-n {ctx.namespace}); podfix never changes a quota")
-    return Finding("workload.quota-exceeded", "error", None, title, " ".join(expl), evidence, sugg,
+    terminating = [dig(p, "metadata.name") for p in ctx.snapshot.pods
+                   if dig(p, "metadata.namespace", "") == ctx.namespace and dig(p, "metadata.deletionTimestamp")]
+    severity = "error"
+    if terminating and what != "PVC":  # their end frees quota: a rolling update waits on it, nothing is stuck yet
+        severity = "warning"
+        expl.append(f"{len(terminating)} pod{'s are' if len(terminating) != 1 else ' is'} terminating in the "
+                    f"namespace ({', '.join(terminating[:3])}{' ...' if len(terminating) > 3 else ''}): the quota "
+                    "frees up when they are gone, unless they are stuck terminating.")
+    return Finding("workload.quota-exceeded", severity, None, title, " ".join(expl), evidence, sugg,
                    extra={"quota": name, "resources": details,
                           "used_by": [{"workload": wl, "usage": {r: fmt_quantity(r, n) for r, n in u.items()}}
                                       for wl, u in users[:10]]})

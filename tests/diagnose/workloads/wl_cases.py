@@ -151,6 +151,8 @@ def _pod(p: dict, ns: str, by_name: dict) -> tuple[dict, list[dict]]:
         pod["metadata"]["ownerReferences"][0]["uid"] = owner_obj["metadata"]["uid"]
     if p.get("pod_status"):
         pod["status"].update(_times(copy.deepcopy(p["pod_status"])))
+    if p.get("meta_deleted"):
+        pod["metadata"]["deletionTimestamp"] = ts(30)
     if p.get("ready", True) and statuses and not p.get("waiting") and not p.get("terminated"):
         pod["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
     evs = []
