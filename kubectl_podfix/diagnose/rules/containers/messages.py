@@ -123,6 +123,8 @@ def find_command_not_found(*texts: str | None) -> str | None:
 
 Matcher = Union[str, Callable[[str], bool]]
 
+WINDOWS_VERSION_MISMATCH = "the image's Windows version does not match the node's"
+
 
 def _mount_target_missing(low: str) -> bool:
     return "mount" in low and ("not a directory" in low or "no such file" in low)
@@ -131,6 +133,9 @@ def _mount_target_missing(low: str) -> bool:
 # Why the runtime could not start a process: (matchers in the lowercased message, what failed).
 # The first row with a matching substring (or function) wins.
 _START_FAILURES: tuple[tuple[tuple[Matcher, ...], str], ...] = (
+    (("container operating system does not match the host operating system",
+      "operating system of the container does not match the operating system of the host"),
+     WINDOWS_VERSION_MISMATCH),
     (("permission denied",), "permission denied"),
     (("hook", "poststart", "prestart"), "lifecycle hook failed"),
     (("no space left on device",), "a filesystem on the node is full (no space left on device)"),

@@ -18,6 +18,7 @@ from kubectl_podfix.diagnose.rules.containers.messages import (
     EXEC_FORMAT,
     PROCESS_START,
     START_REASONS,
+    WINDOWS_VERSION_MISMATCH,
     create_failure,
     find_command_not_found,
     start_failure_kind,
@@ -164,6 +165,12 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
             continue
         if not msg and hook_events:
             msg = hook_events[-1].get("message") or ""
+        if not msg:
+            # The waiting message can be empty while the kubelet's "Error: ..." event carries the runtime's words.
+            errors = [ev for ev in failed_events(ctx, name, status) if (ev.get("message") or "").startswith("Error: ")
+                      and not (ev.get("message") or "").startswith(("Error: ImagePull", "Error: ErrImagePull"))]
+            if errors:
+                msg = (errors[-1].get("message") or "")[len("Error: "):]
         if find_command_not_found(msg) is not None or EXEC_FORMAT.search(msg or ""):
             continue  # the more specific rules explain these
         phase = restart_phase(ctx, status)
@@ -177,6 +184,14 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
             expl += (" The entrypoint exists but is not executable for the user the container runs as "
                      "(missing +x bit, a noexec mount, or runAsUser without access).")
             sug.insert(0, "make the entrypoint executable in the image (chmod +x) or check securityContext.runAsUser")
+        elif kind == WINDOWS_VERSION_MISMATCH:
+            expl += (" A Windows container shares the node's kernel (process isolation), so its base image must "
+                     "be built for the node's Windows build: a Windows Server 2019 (1809/ltsc2019) image does not "
+                     "start on a Windows Server 2022 node, and the reverse. Use the image tag for the node's "
+                     "version, or pin the pod to nodes of that version (node label node.kubernetes.io/windows-build).")
+            sug.insert(0, "compare the image's OS version (crane config IMAGE | jq .os.version) with the node's "
+                          f"(kubectl get node {dig(ctx.pod, 'spec.nodeName') or 'NODE'} "
+                          "-L node.kubernetes.io/windows-build)")
         elif kind == "lifecycle hook failed":
             expl += " A failing postStart hook makes the kubelet kill the container, which then restarts."
             sug.insert(0, "fix or remove lifecycle.postStart; run the hook command by hand with kubectl exec")

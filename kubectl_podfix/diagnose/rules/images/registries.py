@@ -18,9 +18,26 @@ _NODE_CREDENTIAL_PROVIDERS = (
      "kubelet's ECR credential provider"),
     (re.compile(r"^([a-z0-9-]+\.)?gcr\.io$|^([a-z0-9-]+-)?docker\.pkg\.dev$"), "Google Artifact Registry/GCR",
      "the node's Google service account (roles/artifactregistry.reader) through the kubelet's GCP credential provider"),
-    (re.compile(r"^[a-z0-9]+\.azurecr\.(io|cn|us)$"), "Azure Container Registry",
+    (re.compile(r"^[^./]+\.azurecr\.(io|cn|us)$"), "Azure Container Registry",
      "the cluster's kubelet identity with the AcrPull role (az aks update --attach-acr)"),
 )
+
+
+# Registries (and public mirrors of them) that serve every image to anyone and hold nothing private:
+# a 403 there is not about credentials but about what stands in front of them (an IP block, a mirror's
+# allow-list, a proxy).
+_PUBLIC_ONLY = re.compile(r"^(registry\.k8s\.io|k8s\.gcr\.io|mcr\.microsoft\.com|public\.ecr\.aws|"
+                          r"[a-z0-9-]+\.azk8s\.cn|[a-z0-9-]+\.m\.daocloud\.io)$")
+
+
+def public_only(host: str) -> bool:
+    """Registries and mirrors where every image is public, so credentials never decide a pull."""
+    return bool(_PUBLIC_ONLY.match(host or ""))
+
+
+def is_mirror(host: str) -> bool:
+    """Public mirrors that only serve what their allow-list names, under the upstream's paths."""
+    return host.endswith(".m.daocloud.io") or host.endswith(".azk8s.cn")
 
 
 def hides_private(host: str) -> bool:

@@ -18,7 +18,9 @@ from kubectl_podfix.diagnose.rules.images.messages import SECRET_NAMES, clean, d
 from kubectl_podfix.diagnose.rules.images.registries import (
     hides_private,
     host_of,
+    is_mirror,
     node_provider,
+    public_only,
     registry_endpoint,
     registry_label,
 )
@@ -239,6 +241,8 @@ class Builder:
         return self.finding(title, explanation, self.secret_fix(target, missing=True))
 
     def _auth_failed(self) -> Finding:
+        if self.verdict.kind == "blocked":
+            return self._blocked()
         s = self.secrets
         label = registry_label(self.host)
         title = f'{label} refused to let the node pull "{self.image}"'
@@ -268,6 +272,20 @@ class Builder:
                          "check that before adding a pull secret.")
         if self.verdict.kind == "ambiguous":
             parts.append("The registry's answer cannot tell a missing repository from a private one.")
+        if s.covering and hides_private(self.host):
+            parts.append(f"{self.host} does not fall back to an anonymous pull when the credentials it gets are "
+                         "refused: an expired token or one without the read:packages scope breaks the pull even of "
+                         "a public image. Refresh the pull secret (or remove it for a public image).")
+        if "artifactregistry.repositories.downloadartifacts" in cause_text:
+            parts.append("Artifact Registry names the permission the caller lacks (artifactregistry.repositories."
+                         "downloadArtifacts, granted by roles/artifactregistry.reader) on that repository, and adds "
+                         "'or it may not exist': check the project, location and repository in the image name too. "
+                         "On GKE the node pool's service account needs the role on that repository's project, and "
+                         "the node pool's OAuth access scopes must allow storage read (devstorage.read_only or "
+                         "cloud-platform); scopes are fixed when the node pool is created.")
+        if self.host.endswith(".azurecr.io") and "authentication required" in cause_text:
+            parts.append("ACR gives the same 'unauthorized: authentication required' for a tag or repository that "
+                         "does not exist: check the tag too (az acr repository show-tags).")
         if "is not authorized to perform" in cause_text:
             parts.append("The registry named the identity it saw and the permission it lacks (e.g. "
                          "ecr:BatchGetImage): grant it in the IAM policy or the repository policy. ECR gives the "
@@ -287,6 +305,44 @@ class Builder:
             self.suggestions.append(f"the service account {s.sa_name} has pull secrets the pod lacks: re-create the "
                                     f"pod (kubectl delete pod {self.pod} -n {self.ns}) so admission copies them")
         return self.finding(title, explanation, self.secret_fix(secret, missing=False))
+
+    def _blocked(self) -> Finding:
+        """A 403 that is not about credentials: a public registry, or an HTML page from what is in front."""
+        text = self.cause.text if self.cause else ""
+        low = text.lower()
+        html = "error parsing http 403 response body" in low
+        endpoint = registry_endpoint(self.host)
+        title = (f'{registry_label(self.host)} refused "{self.image}" with 403 Forbidden: the node is blocked, '
+                 "credentials are not the problem")
+        parts = []
+        if public_only(self.host):
+            parts.append(f"{self.host} is a public registry: it serves its images to anyone and asks for no "
+                         "credentials, so a pull secret does not help.")
+        if html:
+            parts.append("The 403 came back as a web page, not as a registry error: something in front of the "
+                         "registry answered (a proxy, firewall, CDN or storage endpoint policy).")
+        parts.append("A 403 here comes from what stands between the node and the images: the registry or its CDN "
+                     "blocking the node's public IP range, a mirror that only serves the images on its allow-list "
+                     "(under the upstream's exact paths), or an HTTP(S) proxy or egress policy.")
+        if is_mirror(self.host):
+            parts.append(f"{self.host} is a public mirror: the image must be on its allow-list, under the same path "
+                         "as upstream.")
+        if self.ref and self.ref.repository.split("/")[-1] == "coredns" and "/" not in self.ref.repository:
+            parts.append("CoreDNS lives at coredns/coredns on registry.k8s.io (k8s.gcr.io/coredns:1.x became "
+                         "registry.k8s.io/coredns/coredns:v1.x), so a mirror of it has coredns/coredns too.")
+        if self.ref and "/blobs/" in text:
+            parts.append("The refusal came while downloading a layer (the manifest was readable): often a proxy "
+                         "or storage/VPC endpoint policy in front of the registry's blob storage.")
+        explanation = " ".join(parts) + self.cause_sentence()
+        self.secret_evidence()
+        self.suggestions += [
+            f"from the node: curl -sSI https://{endpoint}/v2/   (and the manifest URL in the error)",
+            "pull through a mirror you are allowed to use, or copy the image to your own registry: crane copy "
+            f"{self.image} REGISTRY/REPOSITORY:TAG",
+            "check the runtime's proxy settings (HTTPS_PROXY/NO_PROXY in the containerd/CRI-O/docker systemd unit) "
+            "and the egress firewall",
+        ]
+        return self.finding(title, explanation, None)
 
     def _not_found(self) -> Finding:
         s = self.secrets
@@ -312,6 +368,10 @@ class Builder:
                                "so Docker Hub's 'pull access denied / may require authorization' answer here almost "
                                "always means there is no such repository: check the spelling, or add the "
                                "organisation (e.g. bitnami/redis instead of redis-bitnami). ")
+            elif self.verdict.kind == "gcr-project":
+                explanation = ("Google answered that the Container Registry API is not enabled for the project in "
+                               "the image path: that project has no registry (a wrong project id, an image copied "
+                               "elsewhere, or Container Registry shut down in favour of Artifact Registry). ")
             else:
                 explanation = (f"The registry has no manifest for {tag!r} in {self.repo_path()}: the tag or digest "
                                "does not exist (typo, not pushed yet, deleted, or the repository name is wrong). ")
@@ -331,6 +391,8 @@ class Builder:
         return self.finding(title, explanation, self.image_fix())
 
     def _platform_mismatch(self) -> Finding:
+        if self.verdict.kind == "os":
+            return self._os_mismatch()
         arch = dig(self.ctx.node() or {}, "status.nodeInfo.architecture") or ""
         osname = dig(self.ctx.node() or {}, "status.nodeInfo.operatingSystem") or ""
         platform = self.verdict.detail or (f"{osname}/{arch}" if arch else "")
@@ -342,7 +404,15 @@ class Builder:
                        + (f" ({platform})" if platform else "") + ". The runtime words this as 'not found' "
                        "(containerd: 'no match for platform in manifest'), which is not a missing tag. "
                        "Use a multi-arch tag, an image built for this architecture, or schedule the pod onto "
-                       "matching nodes (nodeSelector kubernetes.io/arch)." + self.cause_sentence())
+                       "matching nodes (nodeSelector kubernetes.io/arch).")
+        build = re.search(r"windows/\w+ (10\.0\.(\d+))", self.cause.text if self.cause else "")
+        if build:
+            name = _WINDOWS_BUILDS.get(build.group(2), "")
+            explanation += (f" {build.group(1)} is the node's Windows build" + (f" ({name})" if name else "")
+                            + ": Windows containers must be built for the node's Windows version (process isolation),"
+                            " so the image needs a variant for that exact build (a tag such as ltsc2019/ltsc2022, or "
+                            "a manifest list that includes it).")
+        explanation += self.cause_sentence()
         self.suggestions += [
             f"see which platforms the image has: crane manifest {self.image} | jq '.manifests[].platform'   "
             f"(or: docker manifest inspect {self.image})",
@@ -350,6 +420,30 @@ class Builder:
         ]
         if self.node:
             self.suggestions.append(f"kubectl get node {self.node} -o jsonpath='{{.status.nodeInfo.architecture}}'")
+        return self.finding(title, explanation, self.image_fix())
+
+    def _os_mismatch(self) -> Finding:
+        image_os = (self.verdict.detail or "").lower() or "another OS"
+        node_os = (dig(self.ctx.node() or {}, "status.nodeInfo.operatingSystem") or "").lower()
+        if not node_os or node_os == image_os:
+            node_os = "windows" if image_os == "linux" else "linux"
+        label = {"windows": "Windows", "linux": "Linux"}
+        node = self.node or "the node"
+        title = (f'Image "{self.image}" is a {label.get(image_os, image_os)} image; node {node} runs '
+                 f"{label.get(node_os, node_os)} containers")
+        explanation = (f"The runtime on {node} refused the image because of its operating system (image operating "
+                       f"system \"{image_os}\" cannot be used on this platform): a {label.get(node_os, node_os)} "
+                       f"node cannot run {label.get(image_os, image_os)} containers, whatever the architecture. "
+                       "Schedule the pod onto nodes of the image's OS (nodeSelector kubernetes.io/os: "
+                       f"{image_os}), or use a build of the image for {label.get(node_os, node_os)} (a manifest list "
+                       f"with a {node_os} entry)." + self.cause_sentence())
+        self.suggestions += [
+            f"see which platforms the image has: crane manifest {self.image} | jq '.manifests[].platform'",
+            f"set nodeSelector kubernetes.io/os: {image_os} (Windows nodes are usually tainted "
+            "os=windows:NoSchedule, so Linux pods only land there when they tolerate it)",
+        ]
+        if self.node:
+            self.suggestions.append(f"kubectl get node {self.node} -L kubernetes.io/os,kubernetes.io/arch")
         return self.finding(title, explanation, self.image_fix())
 
     def _rate_limited(self) -> Finding:
@@ -607,6 +701,12 @@ class Builder:
                                  f"kubectl get events -n {self.ns} --field-selector involvedObject.name={self.pod}"]
         self.secret_evidence()
         return self.finding(title, explanation, None)
+
+
+# Windows build numbers (10.0.N) in platform errors -> the Windows release they belong to.
+_WINDOWS_BUILDS = {"14393": "Windows Server 2016", "17134": "Windows Server 1803", "17763": "Windows Server 2019",
+                   "18362": "Windows Server 1903", "18363": "Windows Server 1909", "19041": "Windows Server 2004",
+                   "19042": "Windows Server 20H2", "20348": "Windows Server 2022", "26100": "Windows Server 2025"}
 
 
 def _name_problems(image: str) -> list[str]:
