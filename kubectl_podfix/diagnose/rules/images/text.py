@@ -262,16 +262,23 @@ class Builder:
                          f"{'is known to cover' if s.unknown_coverage else 'covers'} {self.host}, so no credentials "
                          "were sent for this registry.")
         else:
-            parts.append(f"The pod has no imagePullSecrets, so the kubelet passed no credentials for {self.host}.")
+            parts.append(f"The pod has no imagePullSecrets, so no credentials for {self.host} came from the pod.")
         cause_text = (self.cause.text if self.cause else "").lower()
-        if not s.covering and "oauth token" in cause_text and "anonymous" not in cause_text:
-            parts.append("The runtime still presented credentials (it asked for an OAuth token with them), so they "
-                         "come from the node's runtime configuration or a credential provider, and were rejected.")
-        if provider:
-            parts.append(f"For {provider[0]} the node itself can authenticate through {provider[1]}; "
-                         "check that before adding a pull secret.")
-        if self.verdict.kind == "ambiguous":
-            parts.append("The registry's answer cannot tell a missing repository from a private one.")
+        acr = bool(re.search(r"\.azurecr\.(io|cn|us)$", self.host))
+        anonymous, oauth = "anonymous token" in cause_text, "oauth token" in cause_text
+        if acr and not s.covering and (anonymous or oauth):
+            title, acr_parts = self._acr_refusal(anonymous, oauth)
+            parts += acr_parts
+        else:
+            if not s.covering and oauth and not anonymous:
+                parts.append("The runtime still presented credentials (it asked for an OAuth token with them), so "
+                             "they come from the node's runtime configuration or a credential provider, and were "
+                             "rejected.")
+            if provider:
+                parts.append(f"For {provider[0]} the node itself can authenticate through {provider[1]}; "
+                             "check that before adding a pull secret.")
+            if self.verdict.kind == "ambiguous":
+                parts.append("The registry's answer cannot tell a missing repository from a private one.")
         if s.covering and hides_private(self.host):
             parts.append(f"{self.host} does not fall back to an anonymous pull when the credentials it gets are "
                          "refused: an expired token or one without the read:packages scope breaks the pull even of "
@@ -296,15 +303,49 @@ class Builder:
         explanation = " ".join(parts) + self.hub_key_note() + self.cause_sentence()
         self.secret_evidence()
         secret = (sorted({n for n, _ in s.covering})[0] if s.covering else "regcred")
+        if acr and not s.covering:
+            registry = self.host.split(".")[0]
+            self.suggestions += [
+                f"on AKS, give the kubelet identity AcrPull on the registry: az aks update -n CLUSTER -g "
+                f"RESOURCE_GROUP --attach-acr {registry}",
+                f"then check from the cluster: az aks check-acr -n CLUSTER -g RESOURCE_GROUP --acr {self.host}",
+            ]
         self.suggestions.append(self.secret_command(secret))
         self.suggestions.append(f"test the credentials from a workstation: crane auth login {self.host} -u USERNAME "
                                 f"--password-stdin && crane manifest {self.image}")
-        if provider:
+        if provider and not acr:
             self.suggestions.append(f"check the node's registry access ({provider[0]}): {provider[1]}")
         if not s.names and s.sa_secrets:
             self.suggestions.append(f"the service account {s.sa_name} has pull secrets the pod lacks: re-create the "
                                     f"pod (kubectl delete pod {self.pod} -n {self.ns}) so admission copies them")
         return self.finding(title, explanation, self.secret_fix(secret, missing=False))
+
+    def _acr_refusal(self, anonymous: bool, oauth: bool) -> tuple[str, list[str]]:
+        """ACR's token service refused the runtime: with no credentials at all, or with the node's."""
+        registry = self.host.split(".")[0]
+        if oauth:
+            title = f'{self.host} refused the node\'s credentials for "{self.image}"'
+            parts = ["The runtime asked ACR for a token with credentials (failed to fetch oauth token: 401) and was "
+                     "refused" + (", then retried anonymously and was refused again" if anonymous else "") + ". With "
+                     "no pull secret for the registry those credentials are the kubelet identity's (the node pool's "
+                     "managed identity, through the kubelet's Azure credential provider): that identity has no "
+                     "AcrPull role on this registry, the role was granted to another identity (the cluster's "
+                     "control-plane identity instead of the kubelet identity, or an old one after switching to a "
+                     "user-assigned identity), the assignment is still propagating (minutes), or the registry's "
+                     "network rules (firewall, private endpoint) reject the node."]
+        else:
+            title = f'{self.host} refused an anonymous pull of "{self.image}": no credentials reached the registry'
+            parts = ["The runtime asked ACR for an anonymous token (failed to fetch anonymous token: 401): no "
+                     "credentials reached the registry, neither from a pull secret nor from the kubelet identity "
+                     "(the node pool's managed identity, through the kubelet's Azure credential provider). ACR only "
+                     "serves anonymous pulls when the registry enables them."]
+        parts.append(f"On AKS, attach the registry so the kubelet identity gets the AcrPull role (az aks update "
+                     f"--attach-acr {registry}) and check the result with az aks check-acr. If the same image pulls "
+                     "on the next attempt, the credential provider was only slow to get a token. If the registry is "
+                     "not yours (an AKS extension's, add-on's or vendor's image), you cannot attach it: its owner "
+                     "has to grant access or fix the image reference. Outside AKS, use a pull secret with the "
+                     "registry's credentials (a token or service principal).")
+        return title, parts
 
     def _blocked(self) -> Finding:
         """A 403 that is not about credentials: a public registry, or an HTML page from what is in front."""
