@@ -144,3 +144,21 @@ def test_settle_refusal(host, covered, text, code, kind):
     first = "ambiguous" if "anonymous" in text else "refused"
     v = settle_refusal(Verdict("image.not-found", first), host, covered, text)
     assert (v.code, v.kind) == (code, kind)
+
+
+@pytest.mark.parametrize("image,text,want", [
+    ("tusc/ntopng-udm:latest", "Error initializing source docker://quay.io/tusc/ntopng-udm:latest: Error reading "
+     "manifest latest in quay.io/tusc/ntopng-udm: unauthorized", "quay.io/tusc/ntopng-udm:latest"),
+    ("debian:stable", "reading manifest stable in quay.io/debian: manifest unknown", "quay.io/debian:stable"),
+    ("app:1", "pinging container registry registry.example.com: Get \"https://registry.example.com/v2/\": EOF",
+     "registry.example.com/app:1"),
+    # Docker Hub, several registries, or a qualified name: nothing to say.
+    ("debian:stable", "initializing source docker://debian:stable: reading manifest stable in docker.io/library/debian: "
+     "toomanyrequests", None),
+    ("x/y:1", "* initializing source docker://quay.io/x/y:1: unauthorized * initializing source "
+     "docker://registry.fedoraproject.org/x/y:1: manifest unknown", None),
+    ("quay.io/x/y:1", "initializing source docker://quay.io/x/y:1: reading manifest 1 in quay.io/x/y: unauthorized", None),
+])
+def test_short_name_resolved_to_another_registry(image, text, want):
+    from kubectl_podfix.diagnose.rules.images.registries import resolved_reference
+    assert resolved_reference(image, text) == want

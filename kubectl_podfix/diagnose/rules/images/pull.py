@@ -44,7 +44,13 @@ from kubectl_podfix.diagnose.rules.images.messages import (
     is_pull_noise,
 )
 from kubectl_podfix.diagnose.rules.images.pull_secrets import secret_facts
-from kubectl_podfix.diagnose.rules.images.registries import hides_private, host_of, node_provider, public_only
+from kubectl_podfix.diagnose.rules.images.registries import (
+    hides_private,
+    host_of,
+    node_provider,
+    public_only,
+    resolved_reference,
+)
 from kubectl_podfix.diagnose.rules.images.text import Builder
 from kubectl_podfix.registry import reference as imagelib
 
@@ -136,13 +142,15 @@ def _diagnose_container(ctx: PodContext, spec: dict, status: dict | None, is_ini
                  "RegistryUnavailable": "image.registry-unreachable"}.get(reason)
         verdict = Verdict(fixed, "reason-only") if fixed else Verdict("image.pull-failed", "unknown")
 
-    secrets = secret_facts(ctx, image)
-    verdict = settle_refusal(verdict, host_of(image), bool(secrets.covering), chosen.text if chosen else "")
+    # A short name may have been resolved to another registry than Docker Hub (CRI-O's search list).
+    target = resolved_reference(image, chosen.text if chosen else "") or image
+    secrets = secret_facts(ctx, target)
+    verdict = settle_refusal(verdict, host_of(target), bool(secrets.covering), chosen.text if chosen else "")
     code = verdict.code
     # A pull secret that does not exist is the root cause of an auth-ish failure.
     # Some registries answer a private repository's anonymous pull with a plain "not found": with the
     # pod's pull secret missing, that is the likelier cause too.
-    hidden = code == "image.not-found" and hides_private(host_of(image))
+    hidden = code == "image.not-found" and hides_private(host_of(target))
     if secrets.missing and (code in ("image.auth-failed",) or (code == "image.not-found" and verdict.kind == "ambiguous")
                             or hidden or (code == "image.pull-failed" and verdict.kind in ("unknown", "other"))):
         code = "image.pull-secret-missing"

@@ -23,6 +23,7 @@ from kubectl_podfix.diagnose.rules.images.registries import (
     public_only,
     registry_endpoint,
     registry_label,
+    resolved_reference,
 )
 from kubectl_podfix.registry import reference as imagelib
 
@@ -37,8 +38,12 @@ class Builder:
         self.events, self.noise = events, noise
         self.name = spec.get("name") or ""
         self.image = spec.get("image") or ""
-        self.ref = imagelib.parse_image(self.image)
-        self.host = self.ref.registry if self.ref else host_of(self.image)
+        # A short name the runtime resolved to another registry than Docker Hub: that registry is the one
+        # that answered, so it is the one to name, check and hold credentials for.
+        self.resolved = resolved_reference(self.image, cause.text if cause else "")
+        self.ref = imagelib.parse_image(self.resolved or self.image)
+        self.host = self.ref.registry if self.ref else host_of(self.resolved or self.image)
+        self.remote = self.resolved or self.image  # the reference to ask the registry about
         self.node = dig(ctx.pod, "spec.nodeName") or ""
         self.pod = ctx.name
         self.ns = ctx.namespace
@@ -156,7 +161,10 @@ class Builder:
             extra["covering_secrets"] = sorted({n for n, _ in self.secrets.covering})
         if self.verdict.detail:
             extra["detail"] = self.verdict.detail
+        if self.resolved:
+            extra["resolved"] = self.resolved
         extra = {k: v for k, v in extra.items() if v not in (None, "", [])}
+        self.resolved_suggestion()
         explanation = re.sub(r"\s{2,}", " ", explanation).strip()
         return Finding(code=self.code, severity="error", container=self.name, title=title,
                        explanation=explanation, evidence=self.evidence, suggestions=self.suggestions,
@@ -166,7 +174,22 @@ class Builder:
         if self.cause is None:
             return ""
         where = "the container's waiting message" if self.cause.origin == "waiting" else "the kubelet's last pull event"
-        return f" The error, from {where}: {strip_rpc(self.cause.text).strip()}"
+        return self.resolved_note() + f" The error, from {where}: {strip_rpc(self.cause.text).strip()}"
+
+    def resolved_suggestion(self) -> None:
+        if self.resolved:
+            path = self.image.split("@", 1)[0]
+            hub = "docker.io/" + (path if "/" in path else "library/" + path)
+            self.suggestions.insert(0, f"write the image in full, e.g. {hub} for Docker Hub or {self.resolved} "
+                                       f"for {self.host}, so no search list decides")
+
+    def resolved_note(self) -> str:
+        if not self.resolved:
+            return ""
+        return (f' "{self.image}" is a short name: the node\'s runtime (CRI-O, through unqualified-search-registries '
+                f"in /etc/containers/registries.conf) resolved it to {self.resolved}, and {self.host} is the registry "
+                "that answered. If the image is meant to come from Docker Hub, write docker.io/... in full: the "
+                "Docker Hub attempt's own error (a rate limit, for example) is hidden behind this one.")
 
     # -- per code -----------------------------------------------------------------------------
 
@@ -290,6 +313,9 @@ class Builder:
                          "On GKE the node pool's service account needs the role on that repository's project, and "
                          "the node pool's OAuth access scopes must allow storage read (devstorage.read_only or "
                          "cloud-platform); scopes are fixed when the node pool is created.")
+        if self.host == "quay.io" and not s.covering and "not authorized" in cause_text:
+            parts.append("quay.io answers an anonymous pull of a repository that does not exist exactly like one of "
+                         "a private repository: check the name too.")
         if self.host.endswith(".azurecr.io") and "authentication required" in cause_text:
             parts.append("ACR gives the same 'unauthorized: authentication required' for a tag or repository that "
                          "does not exist: check the tag too (az acr repository show-tags).")
@@ -312,7 +338,7 @@ class Builder:
             ]
         self.suggestions.append(self.secret_command(secret))
         self.suggestions.append(f"test the credentials from a workstation: crane auth login {self.host} -u USERNAME "
-                                f"--password-stdin && crane manifest {self.image}")
+                                f"--password-stdin && crane manifest {self.remote}")
         if provider and not acr:
             self.suggestions.append(f"check the node's registry access ({provider[0]}): {provider[1]}")
         if not s.names and s.sa_secrets:
@@ -379,7 +405,7 @@ class Builder:
         self.suggestions += [
             f"from the node: curl -sSI https://{endpoint}/v2/   (and the manifest URL in the error)",
             "pull through a mirror you are allowed to use, or copy the image to your own registry: crane copy "
-            f"{self.image} REGISTRY/REPOSITORY:TAG",
+            f"{self.remote} REGISTRY/REPOSITORY:TAG",
             "check the runtime's proxy settings (HTTPS_PROXY/NO_PROXY in the containerd/CRI-O/docker systemd unit) "
             "and the egress firewall",
         ]
@@ -425,7 +451,7 @@ class Builder:
         repo_ref = self.repo_path()
         self.suggestions += [
             f"list the repository's tags: crane ls {repo_ref}   (or: skopeo list-tags docker://{repo_ref})",
-            f"check the exact reference: crane manifest {self.image}",
+            f"check the exact reference: crane manifest {self.remote}",
         ]
         if ambiguous:
             self.suggestions.append("if the repository is private: " + self.secret_command("regcred"))
@@ -455,7 +481,7 @@ class Builder:
                             "a manifest list that includes it).")
         explanation += self.cause_sentence()
         self.suggestions += [
-            f"see which platforms the image has: crane manifest {self.image} | jq '.manifests[].platform'   "
+            f"see which platforms the image has: crane manifest {self.remote} | jq '.manifests[].platform'   "
             f"(or: docker manifest inspect {self.image})",
             "or schedule it onto nodes of an architecture the image has, e.g. nodeSelector: {kubernetes.io/arch: amd64}",
         ]
@@ -479,7 +505,7 @@ class Builder:
                        f"{image_os}), or use a build of the image for {label.get(node_os, node_os)} (a manifest list "
                        f"with a {node_os} entry)." + self.cause_sentence())
         self.suggestions += [
-            f"see which platforms the image has: crane manifest {self.image} | jq '.manifests[].platform'",
+            f"see which platforms the image has: crane manifest {self.remote} | jq '.manifests[].platform'",
             f"set nodeSelector kubernetes.io/os: {image_os} (Windows nodes are usually tainted "
             "os=windows:NoSchedule, so Linux pods only land there when they tolerate it)",
         ]
@@ -521,7 +547,7 @@ class Builder:
         self.suggestions += [
             self.secret_command("regcred"),
             "configure a registry mirror / pull-through cache on the nodes (containerd hosts.toml, CRI-O registries.conf)",
-            "copy the image to a registry you control: crane copy " + self.image + " <your-registry>/<repo>:<tag>",
+            "copy the image to a registry you control: crane copy " + self.remote + " REGISTRY/REPOSITORY:TAG",
             "the kubelet keeps retrying with back-off (at most 5 minutes between attempts); it recovers once the limit resets",
         ]
         return self.finding(title, explanation, None)
@@ -657,7 +683,7 @@ class Builder:
         explanation += self.cause_sentence()
         self.suggestions += [
             f"from the node: time crictl pull {self.image}   (does it finish, and how long does it take?)",
-            f"check the image size: crane manifest {self.image}",
+            f"check the image size: crane manifest {self.remote}",
             "use a registry or mirror closer to the cluster, a smaller image, or pre-pull large images on the nodes",
         ]
         if self.node:
