@@ -203,10 +203,22 @@ class Builder:
         short = self.verdict.kind == "short-name"
         if short:
             title = f'Image "{self.image}" is a short name the node\'s runtime cannot resolve'
-            explanation = ("The runtime (CRI-O/containers-image) has no unqualified-search registries for short "
-                           "image names, or its short-name mode refuses an ambiguous one. Write the full "
-                           "reference with the registry host, e.g. docker.io/library/nginx:1.27." + self.cause_sentence())
-            self.suggestions += [f"use a fully qualified image, e.g. docker.io/{self.ref.repository if self.ref else self.image}",
+            low = (self.cause.text if self.cause else "").lower()
+            if "ambiguous" in low or "enforcing" in low:
+                why = ("The name matches more than one of the node's unqualified-search-registries and the "
+                       "runtime's short-name mode is 'enforcing' (CRI-O's default since 1.34), so it refuses to "
+                       "guess which registry is meant.")
+            else:
+                why = ("The runtime (CRI-O/containers-image) has no unqualified-search registries for short image "
+                       "names (CRI-O 1.34 and later no longer search docker.io by default), so it cannot tell which "
+                       "registry is meant.")
+            full = "docker.io/library/nginx:1.27"
+            if self.ref:
+                sep = "@" if self.ref.digest else ":"
+                full = f"docker.io/{self.ref.repository}{sep}{self.ref.reference}"
+            explanation = (why + " Kubernetes itself does not add docker.io: write the full reference with the "
+                           f"registry host, e.g. {full}." + self.cause_sentence())
+            self.suggestions += [f"use a fully qualified image, e.g. {full}",
                                  "or configure unqualified-search-registries in /etc/containers/registries.conf on the nodes"]
         else:
             title = f'Image name "{self.image}" is not a valid image reference'
