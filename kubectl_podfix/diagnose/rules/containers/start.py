@@ -12,15 +12,17 @@ from __future__ import annotations
 from typing import Iterable
 
 from kubectl_podfix.diagnose.model import Finding, PodContext, dig
-from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, waiting
+from kubectl_podfix.diagnose.rules.common import describe_event, events_about, kubectl, waiting
 from kubectl_podfix.diagnose.rules.containers.logs import log_evidence
 from kubectl_podfix.diagnose.rules.containers.messages import (
     EXEC_FORMAT,
     PROCESS_START,
+    OCI_HOOK_FAILED,
     START_REASONS,
     WINDOWS_VERSION_MISMATCH,
     create_failure,
     find_command_not_found,
+    hook_failure,
     start_failure_kind,
 )
 from kubectl_podfix.diagnose.rules.containers.state import (
@@ -158,8 +160,9 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
         if term_reason in ("StartError", "ContainerCannotRun", "PostStartHookError"):
             msg = msg or (term or {}).get("message") or ""
         hook_events = recent_events(ctx, name, {"FailedPostStartHook"}, instance_window(status))
+        msg_event = None
         if not msg and not hook_events and term_reason not in ("StartError", "ContainerCannotRun") and w_reason not in (
-                "RunContainerError", "PostStartHookError"):
+                "RunContainerError", "PostStartHookError", "PreStartHookError"):
             continue
         if msg and w_reason == "CreateContainerError" and not PROCESS_START.search(msg):
             continue
@@ -167,17 +170,37 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
             msg = hook_events[-1].get("message") or ""
         if not msg:
             # The waiting message can be empty while the kubelet's "Error: ..." event carries the runtime's words.
-            errors = [ev for ev in failed_events(ctx, name, status) if (ev.get("message") or "").startswith("Error: ")
-                      and not (ev.get("message") or "").startswith(("Error: ImagePull", "Error: ErrImagePull"))]
+            def _errors(evs: list[dict]) -> list[dict]:
+                return [ev for ev in evs if (ev.get("message") or "").startswith("Error: ")
+                        and not (ev.get("message") or "").startswith(("Error: ImagePull", "Error: ErrImagePull"))]
+            errors = _errors(failed_events(ctx, name, status))
+            if not errors and term_reason in ("StartError", "ContainerCannotRun"):
+                # A start failure with no fresh event: the newest "Error:" event of this container still says why.
+                errors = _errors(events_about(ctx, name, {"Failed"}))
             if errors:
                 msg = (errors[-1].get("message") or "")[len("Error: "):]
+                msg_event = errors[-1]
         if find_command_not_found(msg) is not None or EXEC_FORMAT.search(msg or ""):
             continue  # the more specific rules explain these
         phase = restart_phase(ctx, status)
         kind = start_failure_kind(msg or w_reason or term_reason)
         evidence = state_line(status)
-        for ev in (failed_events(ctx, name, status) + hook_events)[-2:]:
+        shown = (failed_events(ctx, name, status) + hook_events)[-2:]
+        if msg_event is not None and msg_event not in shown:
+            shown.append(msg_event)
+        for ev in shown:
             evidence.append(describe_event(ev, ctx.now))
+        hook = hook_failure([msg] + [ev.get("message") or "" for ev in failed_events(ctx, name, status)]
+                            + [ev.get("message") or "" for ev in hook_events], {w_reason, term_reason})
+        if hook is not None:
+            title, expl, sug = _hook_words(ctx, hook, spec, is_init, name, msg)
+            yield Finding(
+                code="container.start-failed", severity=severity_for(phase), container=name, title=title,
+                explanation=expl, evidence=evidence, suggestions=sug,
+                extra={"reason": w_reason or term_reason, "kind": _HOOK_KINDS[hook["source"]], "hook": hook,
+                       "exit_code": (term or {}).get("exitCode"), "init": is_init},
+            )
+            continue
         expl = (f"The runtime created the {kind_label(spec, is_init)} {name} but could not start its process: {kind}.")
         sug = [kubectl(ctx, "describe", "pod", ctx.name)]
         if kind == "permission denied":
@@ -207,6 +230,79 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
         )
 
 
+_HOOK_KINDS = {"kubelet": "kubelet pre-start step failed", "nvidia": "NVIDIA container toolkit hook failed",
+               "oci": OCI_HOOK_FAILED}
+
+
+def _runtime_of(text: str) -> str:
+    low = text.lower()
+    if "containerd" in low:
+        return "containerd"
+    if "error response from daemon" in low or "container_linux.go" in low and "containerd" not in low:
+        return "Docker"
+    if "container create failed" in low or "error executing hook" in low:
+        return "CRI-O"
+    return "the container runtime"
+
+
+def _hook_words(ctx: PodContext, hook: dict, spec: dict, is_init: bool, name: str, msg: str
+                ) -> tuple[str, str, list[str]]:
+    """(title, explanation, suggestions) for a hook that failed before the process started.
+
+    Three different things are called a hook here, and users mix them up: the kubelet's own pre-start step
+    (PreStartHookError), an OCI hook the node's runtime runs (the NVIDIA toolkit's above all), and the pod's
+    lifecycle.postStart (which runs after the start and is not this).
+    """
+    node = dig(ctx.pod, "spec.nodeName") or "NODE"
+    what = f"{kind_label(spec, is_init)} {name}"
+    if hook["source"] == "kubelet":
+        title = f"{name}: the kubelet's pre-start step failed ({hook['manager']}), not a lifecycle hook"
+        expl = (f"The kubelet could not start the {what}: PreStartHookError is not the pod's lifecycle hook but the "
+                "kubelet's own step before a container starts, where its resource managers hand the container what "
+                "it was promised: exclusive CPUs (CPU manager, static policy), NUMA-aligned memory (memory "
+                "manager), topology alignment (topology manager) and devices (a device plugin's PreStartContainer "
+                f"call). Here {hook['meaning']}. The pod spec is usually fine; the node's state is not.")
+        sug = [f"kubectl describe node {node}   (Allocated resources, the CPU/memory/topology manager policies)",
+               f"on {node}: journalctl -u kubelet | grep -iE 'cpu_manager|memory_manager|topology|PreStartContainer'"]
+        if hook["manager"] == "CPU manager":
+            sug.append(f"on {node}: cat /var/lib/kubelet/cpu_manager_state (CPUs still assigned to containers "
+                       "that are gone); if it is stale: drain the node, remove that file, restart the kubelet")
+        elif hook["manager"] == "device plugin":
+            sug.append(f"kubectl get pods -A -o wide --field-selector spec.nodeName={node} | grep -i plugin   "
+                       "(then the device plugin pod's logs)")
+        sug.append(kubectl(ctx, "delete", "pod", ctx.name) + "   (its controller recreates it, maybe on another node)")
+        return title, expl, sug
+    runtime = _runtime_of(msg)
+    err = hook.get("stderr") or ""
+    if hook["source"] == "nvidia":
+        title = f"{name}: the NVIDIA container toolkit's hook failed on node {node}, before the process started"
+        expl = (f"{runtime} ran an OCI hook configured on the node (the NVIDIA Container Toolkit's "
+                f"{'nvidia-container-runtime-hook' if 'runtime-hook' in (hook.get('hook') or msg) else 'nvidia-container-cli'},"
+                f" which mounts the GPU driver and devices into the container) while starting the {what}, and the "
+                f"hook failed: {hook['meaning']}. This is the node's GPU driver and toolkit, not the application, and "
+                "not the pod's lifecycle hooks (PreStartHookError would be the kubelet's own step).")
+        if err:
+            expl += f" The hook's stderr: {err}"
+        sug = [f"on {node}: nvidia-smi   (is the driver loaded, does it see the GPUs?)",
+               f"on {node}: nvidia-container-cli -k -d /dev/tty info",
+               f"kubectl get pods -A -o wide --field-selector spec.nodeName={node} | grep -iE 'nvidia|gpu'   "
+               "(then the logs of the device plugin / GPU operator driver and toolkit pods)",
+               hook["todo"]]
+        return title, expl, sug
+    hook_name = hook.get("hook") or "an OCI hook"
+    title = f"{name}: an OCI hook of the node's runtime failed ({hook_name}), before the process started"
+    expl = (f"{runtime} ran {hook_name}, a hook configured on the node (in the runtime's hooks directory or "
+            f"OCI config, not the pod's lifecycle hooks), while creating or starting the {what}, and it failed. "
+            "Whatever installed that hook on the node (a GPU or device toolkit, a security or monitoring agent) is "
+            "where to look.")
+    if err:
+        expl += f" The hook's stderr: {err}"
+    sug = [f"on {node}: ls /usr/share/containers/oci/hooks.d /etc/containers/oci/hooks.d   (CRI-O) or check the "
+           "runtime's config for hooks (containerd/Docker runtime wrappers)",
+           f"on {node}: journalctl -u containerd -u crio -u docker | grep -i hook"]
+    return title, expl, sug
+
+
 def create_failed_rule(ctx: PodContext) -> Iterable[Finding]:
     if skip_pod(ctx):
         return
@@ -220,6 +316,16 @@ def create_failed_rule(ctx: PodContext) -> Iterable[Finding]:
             continue  # command-not-found, exec-format-error or start-failed explain these
         kind, hint = create_failure(msg)
         evidence = state_line(status) + [describe_event(ev, ctx.now) for ev in events[-2:]]
+        hook = hook_failure([msg] + [ev.get("message") or "" for ev in events], {w_reason})
+        if hook is not None:
+            title, expl, sug = _hook_words(ctx, hook, spec, is_init, name, msg)
+            yield Finding(
+                code="container.create-failed", severity="error", container=name, title=title,
+                explanation=expl, evidence=evidence, suggestions=sug,
+                extra={"reason": w_reason, "kind": _HOOK_KINDS[hook["source"]], "hook": hook, "message": msg,
+                       "init": is_init},
+            )
+            continue
         yield Finding(
             code="container.create-failed", severity="error", container=name,
             title=f"{name}: {w_reason} ({kind})",

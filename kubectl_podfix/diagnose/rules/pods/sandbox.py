@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable, Union
 
-from kubectl_podfix.diagnose.model import Finding, PodContext, dig
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time
 from kubectl_podfix.diagnose.rules.common import all_of, describe_event, kubectl
 from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node, events_with, pod_started
 
@@ -62,6 +62,14 @@ def sandbox_rule(ctx: PodContext) -> Iterable[Finding]:
         return
     if pod_started(ctx):
         evs = after_start(ctx, evs)
+        if not evs:
+            return
+    # A container-level event (a pull, a create or start attempt of an init or app container) after the
+    # sandbox failure means a sandbox was created since: that failure is history.
+    container_times = [event_time(e) for e in ctx.events if dig(e, "involvedObject.fieldPath")]
+    container_times = [t for t in container_times if t]
+    if container_times:
+        evs = [e for e in evs if (event_time(e) or max(container_times)) > max(container_times)]
         if not evs:
             return
     ev = evs[-1]
