@@ -14,6 +14,7 @@ from typing import Iterable
 from kubectl_podfix.diagnose.model import Finding, PodContext
 from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, waiting
 from kubectl_podfix.diagnose.rules.containers.messages import CONFIG_PATTERNS
+from kubectl_podfix.diagnose.rules.containers.mounts import mount_failure
 from kubectl_podfix.diagnose.rules.containers.state import (
     each_container,
     failed_events,
@@ -86,6 +87,20 @@ def config_error_rule(ctx: PodContext) -> Iterable[Finding]:
             kept.append(item)
         evidence = state_line(status) + [describe_event(ev, ctx.now) for ev in events[-2:]]
         if not kept and not msg:
+            continue
+        mount = mount_failure(ctx, spec, msg) if not kept else None
+        if mount is not None:
+            if not events:
+                evidence += [describe_event(ev, ctx.now) for ev in failed_events(ctx, name, status)[-1:]]
+            yield Finding(
+                code="container.config-error", severity="error", container=name, title=mount["title"],
+                explanation=mount["explanation"], evidence=evidence,
+                suggestions=mount["suggestions"] + [kubectl(ctx, "get", "pod", ctx.name, "-o",
+                                                           "jsonpath={.spec.volumes}"),
+                                                    kubectl(ctx, "describe", "pod", ctx.name)],
+                extra={"missing": [], "message": msg, "init": is_init, "kind": mount["kind"],
+                       "volume": mount["volume"], "mount": mount["mount"], "target": mount["target"]},
+            )
             continue
         if kept:
             first = kept[0]

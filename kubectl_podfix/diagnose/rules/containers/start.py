@@ -14,6 +14,7 @@ from typing import Iterable
 from kubectl_podfix.diagnose.model import Finding, PodContext, dig
 from kubectl_podfix.diagnose.rules.common import describe_event, events_about, kubectl, waiting
 from kubectl_podfix.diagnose.rules.containers.logs import log_evidence
+from kubectl_podfix.diagnose.rules.containers.mounts import mount_failure
 from kubectl_podfix.diagnose.rules.containers.messages import (
     EXEC_FORMAT,
     PROCESS_START,
@@ -192,6 +193,17 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
             evidence.append(describe_event(ev, ctx.now))
         hook = hook_failure([msg] + [ev.get("message") or "" for ev in failed_events(ctx, name, status)]
                             + [ev.get("message") or "" for ev in hook_events], {w_reason, term_reason})
+        mount = mount_failure(ctx, spec, msg) if hook is None else None
+        if mount is not None:
+            yield Finding(
+                code="container.start-failed", severity=severity_for(phase), container=name, title=mount["title"],
+                explanation=mount["explanation"], evidence=evidence,
+                suggestions=mount["suggestions"] + [kubectl(ctx, "describe", "pod", ctx.name)],
+                extra={"reason": w_reason or term_reason, "kind": mount["kind"], "volume": mount["volume"],
+                       "mount": mount["mount"], "target": mount["target"], "exit_code": (term or {}).get("exitCode"),
+                       "init": is_init},
+            )
+            continue
         if hook is not None:
             title, expl, sug = _hook_words(ctx, hook, spec, is_init, name, msg)
             yield Finding(
@@ -317,6 +329,16 @@ def create_failed_rule(ctx: PodContext) -> Iterable[Finding]:
         kind, hint = create_failure(msg)
         evidence = state_line(status) + [describe_event(ev, ctx.now) for ev in events[-2:]]
         hook = hook_failure([msg] + [ev.get("message") or "" for ev in events], {w_reason})
+        mount = mount_failure(ctx, spec, msg) if hook is None else None
+        if mount is not None:
+            yield Finding(
+                code="container.create-failed", severity="error", container=name, title=mount["title"],
+                explanation=mount["explanation"], evidence=evidence,
+                suggestions=mount["suggestions"] + [kubectl(ctx, "describe", "pod", ctx.name)],
+                extra={"reason": w_reason, "kind": mount["kind"], "volume": mount["volume"], "mount": mount["mount"],
+                       "target": mount["target"], "message": msg, "init": is_init},
+            )
+            continue
         if hook is not None:
             title, expl, sug = _hook_words(ctx, hook, spec, is_init, name, msg)
             yield Finding(

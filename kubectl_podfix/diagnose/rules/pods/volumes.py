@@ -81,6 +81,57 @@ def _classify_mount(message: str) -> tuple[str, str]:
     return "other", "the volume could not be mounted"
 
 
+_HOSTPATH_TYPE = re.compile(r"hostPath type check failed: (?P<path>\S+) is not an? (?P<what>[\w ]+?)\s*$")
+_PATH_MISSING = re.compile(r'path "(?P<path>[^"]+)" does not exist')
+
+
+def _hostpath(ctx: PodContext, classified: list, volume: str | None, extra: dict) -> tuple[str, list[str]]:
+    """The hostPath volumes the kubelet refused: which path, which type, and why it may look fine on the host."""
+    node = assigned_node(ctx) or "the node"
+    failures = []
+    for ev, kind, _w in classified:
+        if kind != "hostpath":
+            continue
+        msg = ev.get("message") or ""
+        vm = _VOL_NAME.search(msg)
+        m = _HOSTPATH_TYPE.search(msg)
+        pm = _PATH_MISSING.search(msg)
+        path = m.group("path") if m else pm.group("path") if pm else ""
+        what = f"is not a {m.group('what')}" if m else "does not exist"
+        vol = vm.group("vol") if vm else ""
+        if (vol, path) not in [(f[0], f[1]) for f in failures]:
+            failures.append((vol, path, what))
+    parts = []
+    for vol, path, what in failures:
+        vspec = _volume_spec(ctx, vol) or {}
+        vtype = dig(vspec, "hostPath.type")
+        parts.append(f"volume {vol or '?'}: {path or 'its path'} {what} on {node}"
+                     + (f" (declared type {vtype})" if vtype else ""))
+    extra["hostpaths"] = [{"volume": v, "path": p, "problem": w} for v, p, w in failures]
+    expl = ("The pod cannot start: the kubelet checked its hostPath volumes against the node's filesystem and "
+            + "; ".join(parts) + ". A hostPath volume is the node's own filesystem, so the path has to exist on "
+            "every node the pod can land on, as the declared type (DirectoryOrCreate and FileOrCreate create it). "
+            "If the path does exist on the host, the kubelet is looking at another filesystem: a kubelet that runs "
+            "in a container (kind and k3d nodes, minikube's container drivers, some appliance distributions) checks "
+            "paths inside its own mount namespace.")
+    paths = [p for _v, p, _w in failures]
+    if any("docker.sock" in p or p.rstrip("/").endswith("/var/lib/docker") for p in paths):
+        expl += (" /var/run/docker.sock and /var/lib/docker belong to Docker Engine: a node that runs containerd "
+                 "(kind nodes, and most clusters since Kubernetes 1.24 removed dockershim) has neither. Use the "
+                 "containerd socket (/run/containerd/containerd.sock) or a build tool that needs no Docker daemon.")
+    sugs = [f"on {node}: ls -ld {' '.join(p for p in paths if p) or 'PATH'}",
+            kubectl(ctx, "get", "pod", ctx.name, "-o", "jsonpath={.spec.volumes}")]
+    return expl, sugs
+
+
+def _title(kind: str, volume: str | None, unmounted: list[str], extra: dict, node: str) -> str:
+    if kind == "hostpath" and extra.get("hostpaths"):
+        first = extra["hostpaths"][0]
+        return (f"hostPath volume {first['volume'] or volume or '?'} cannot be mounted: {first['path'] or 'its path'} "
+                f"{first['problem']} on node {node or '?'}")
+    return f"volume {volume or (unmounted[0] if unmounted else '?')} cannot be mounted ({kind})"
+
+
 def volume_rule(ctx: PodContext) -> Iterable[Finding]:
     if dig(ctx.pod, "status.phase") in ("Succeeded", "Failed") or dig(ctx.pod, "metadata.deletionTimestamp"):
         return
@@ -140,6 +191,8 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
             expl += " (The volume is marked optional, so this should clear by itself.)"
         verb = "configmap" if okind == "ConfigMap" else "secret"
         sugs = [kubectl(ctx, "get", verb, om.group("name")), kubectl(ctx, "get", verb)]
+    elif kind == "hostpath":
+        expl, sugs = _hostpath(ctx, classified, volume, extra)
     elif kind == "multi-attach":
         expl += (". Another pod (often the old replica of a Deployment during a rolling update, or a pod on a dead "
                  "node) still holds it. Use strategy Recreate for single-replica Deployments with RWO volumes, a "
@@ -185,7 +238,7 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
     sugs.append(kubectl(ctx, "describe", "pod", ctx.name))
     yield Finding(
         code="pod.volume-mount-failed", severity="error", container=None,
-        title=f"volume {volume or (unmounted[0] if unmounted else '?')} cannot be mounted ({kind})",
+        title=_title(kind, volume, unmounted, extra, assigned_node(ctx)),
         explanation=expl, evidence=evidence, suggestions=sugs,
         since=ev.get("firstTimestamp"), extra=extra,
     )
