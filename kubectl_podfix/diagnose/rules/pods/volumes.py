@@ -11,13 +11,16 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable, Union
 
-from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time, parse_time
 from kubectl_podfix.diagnose.rules.common import all_of, describe_event, kubectl
 from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node, events_with, pod_started
 
 _VOL_NAME = re.compile(r'for volume "(?P<vol>[^"]+)"')
 _UNMOUNTED = re.compile(r"unmounted volumes=\[(?P<vols>[^\]]*)\]")
 _MISSING_OBJ = re.compile(r'(?P<kind>configmaps?|secrets?) "(?P<name>[^"]+)" not found')
+# The kubelet's object cache had not registered the pod's object yet (kubelet start, a pod just bound):
+# `object "ns"/"name" not registered`. Not a missing object.
+_NOT_REGISTERED = re.compile(r'object "(?P<ns>[^"]*)"/"(?P<name>[^"]+)" not registered')
 _CSI_DRIVER = re.compile(r"driver name (?P<driver>\S+) not found in the list of registered CSI drivers")
 _RPC = re.compile(r"rpc error: code = (?P<code>\w+) desc = (?P<desc>.+)$", re.S)
 
@@ -47,6 +50,7 @@ _MOUNT_FAILURES: tuple[tuple[tuple[Union[str, re.Pattern, Callable[[str], bool]]
     (("multi-attach",), "multi-attach", "a ReadWriteOnce volume is still attached to another node (or used by "
                                         "another pod): it can be used on one node at a time"),
     ((_MISSING_OBJ,), "missing-object", "the ConfigMap or Secret the volume shows does not exist"),
+    ((_NOT_REGISTERED,), "not-registered", "the kubelet had not registered the ConfigMap or Secret the volume shows"),
     (("references non-existent", "couldn't find key"), "missing-key",
      "an items[].key of the volume does not exist in the ConfigMap/Secret"),
     ((_CSI_DRIVER,), "csi-driver-missing",
@@ -124,12 +128,119 @@ def _hostpath(ctx: PodContext, classified: list, volume: str | None, extra: dict
     return expl, sugs
 
 
+def _object_of_volume(ctx: PodContext, volume: str | None, name: str) -> str:
+    """ConfigMap or Secret: which kind of object a pod volume (or a projected source) names."""
+    vspec = _volume_spec(ctx, volume or "") or {}
+    if vspec.get("secret"):
+        return "Secret"
+    if vspec.get("configMap"):
+        return "ConfigMap"
+    for src in dig(vspec, "projected.sources", []) or []:
+        if dig(src, "secret.name") == name:
+            return "Secret"
+        if dig(src, "configMap.name") == name:
+            return "ConfigMap"
+    return "ConfigMap" if name == "kube-root-ca.crt" else ""
+
+
+def _missing_objects(ctx: PodContext, classified: list, ev: dict, volume: str | None, extra: dict
+                     ) -> tuple[str, list[str]]:
+    """ConfigMaps/Secrets the kubelet reported "not found", checked against the objects in the data."""
+    seen: list[tuple[str, str, str, dict]] = []  # (volume, kind, name, event)
+    for e, k, _w in classified:
+        if k != "missing-object":
+            continue
+        m = _MISSING_OBJ.search(e.get("message") or "")
+        vm = _VOL_NAME.search(e.get("message") or "")
+        okind = "ConfigMap" if m.group("kind").startswith("configmap") else "Secret"
+        vol = vm.group("vol") if vm else ""
+        if (okind, m.group("name")) not in [(x[1], x[2]) for x in seen]:
+            seen.append((vol, okind, m.group("name"), e))
+    first_vol, okind, name, _e = seen[0]
+    extra.update({"object_kind": okind, "object": name, "object_seen": ctx.related(okind, name) is not None,
+                  "objects": [{"volume": v, "kind": k, "name": n} for v, k, n, _ in seen]})
+    ns = ctx.namespace
+    parts, sugs = [], []
+    for vol, k, n, e in seen:
+        verb = "configmap" if k == "ConfigMap" else "secret"
+        obj = ctx.related(k, n)
+        label = f'volume {vol or volume or "?"} shows {k} "{n}"'
+        if obj is not None:
+            created = dig(obj, "metadata.creationTimestamp") or ""
+            newer = parse_time(created) and event_time(e) and parse_time(created) > event_time(e)
+            if newer:
+                parts.append(f"{label}, which exists now (created {created}, after the kubelet's last failure): the "
+                             "kubelet mounts it on its next retry, within about two minutes.")
+            else:
+                parts.append(
+                    f"{label}, and the kubelet reports it not found, but it exists in namespace {ns}: the kubelet "
+                    "cannot see it. The node authorizer only lets a kubelet read the objects of pods bound to its "
+                    "node, so check the node's identity and RBAC (a kubelet not in system:nodes, or with another "
+                    "node name); otherwise the kubelet's cache is stale (a broken watch on the API server, or the "
+                    "object was recreated): restart the kubelet or delete the pod. Do not create it again.")
+                sugs.append(f"on {assigned_node(ctx) or 'NODE'}: journalctl -u kubelet | grep -i '{n}'")
+            sugs.append(kubectl(ctx, "get", verb, n, "-o", "jsonpath={.metadata.creationTimestamp}"))
+            continue
+        checked = ctx.knows(k)
+        text = f"{label}, which does not exist in namespace {ns}"
+        if not checked:
+            text += (f" (as the kubelet reports; the {k}s were not in the data, so podfix could not check: if it "
+                     "does exist, the kubelet cannot see it)")
+        if n == "kube-root-ca.crt":
+            text += (". kube-root-ca.crt is published into every namespace by kube-controller-manager (its "
+                     "root-ca-cert-publisher): when it is missing, the namespace is brand new or that controller is "
+                     "not running; do not create it by hand.")
+        elif k == "Secret" and re.search(r"tls|cert", n, re.I):
+            text += (". A TLS secret like this one is usually issued by cert-manager from a Certificate: check that "
+                     f"Certificate and its issuer (kubectl get certificate -n {ns}); create the secret yourself only "
+                     "if nothing issues it.")
+            sugs.append(kubectl(ctx, "get", "certificate"))
+        else:
+            text += (". Create it (or fix the name); set optional: true on the volume if the pod should start "
+                     "without it.")
+        parts.append(text)
+        sugs += [kubectl(ctx, "get", verb, n), kubectl(ctx, "get", verb)]
+    vspec = _volume_spec(ctx, first_vol or volume or "") or {}
+    if dig(vspec, "configMap.optional") or dig(vspec, "secret.optional"):
+        parts.append("(The volume is marked optional, so this should clear by itself.)")
+    expl = "The pod cannot start: " + " Also, ".join(parts)
+    return expl, list(dict.fromkeys(sugs))
+
+
+def _not_registered(ctx: PodContext, msg: str, volume: str | None, extra: dict) -> tuple[str, list[str]]:
+    m = _NOT_REGISTERED.search(msg)
+    name = m.group("name") if m else "?"
+    okind = _object_of_volume(ctx, volume, name) or "ConfigMap or Secret"
+    extra.update({"object_kind": okind, "object": name})
+    obj = ctx.related(okind, name) if okind in ("ConfigMap", "Secret") else None
+    exists = (f" It exists in namespace {ctx.namespace}." if obj is not None else
+              f" ({okind}s were not in the data, so whether it exists was not checked.)"
+              if okind in ("ConfigMap", "Secret") and not ctx.knows(okind) else "")
+    expl = (f"The pod cannot start: volume {volume or '?'} shows {okind} \"{name}\", and the kubelet says the object "
+            "is \"not registered\": it had not yet added the pod's ConfigMaps and Secrets to its own cache. That is "
+            "not the same as \"not found\": it happens for a moment when the kubelet restarts or a pod has just "
+            "been bound, and clears on the next retry. If it persists, the kubelet's connection to the API server "
+            "(its watch) is broken: check the kubelet's log and restart it." + exists)
+    node = assigned_node(ctx) or "NODE"
+    return expl, [f"on {node}: journalctl -u kubelet | grep -i 'not registered'",
+                  kubectl(ctx, "get", "events", "--field-selector", f"involvedObject.name={ctx.name}")]
+
+
 def _title(kind: str, volume: str | None, unmounted: list[str], extra: dict, node: str) -> str:
     if kind == "hostpath" and extra.get("hostpaths"):
         first = extra["hostpaths"][0]
         return (f"hostPath volume {first['volume'] or volume or '?'} cannot be mounted: {first['path'] or 'its path'} "
                 f"{first['problem']} on node {node or '?'}")
-    return f"volume {volume or (unmounted[0] if unmounted else '?')} cannot be mounted ({kind})"
+    vol = volume or (unmounted[0] if unmounted else "?")
+    if kind == "missing-object" and extra.get("object"):
+        what = f'{extra.get("object_kind")} "{extra["object"]}"'
+        if extra.get("object_seen"):
+            return f"volume {vol} cannot be mounted: {what} exists, but the kubelet reports it not found"
+        return f"volume {vol} cannot be mounted: {what} not found"
+    if kind == "not-registered" and extra.get("object"):
+        return (f"volume {vol} cannot be mounted yet: the kubelet has not registered "
+                f'{extra.get("object_kind")} "{extra["object"]}"')
+    return f"volume {vol} cannot be mounted ({kind})"
 
 
 def volume_rule(ctx: PodContext) -> Iterable[Finding]:
@@ -162,7 +273,7 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
     # The most specific message wins over the generic timeout summary.
     classified = [(ev, *_classify_mount(ev.get("message") or "")) for ev in evs]
     order = ["multi-attach", "missing-object", "missing-key", "csi-driver-missing", "attach-failed", "nfs", "hostpath",
-             "csi-error", "permission", "other", "mount-timeout"]
+             "csi-error", "permission", "other", "not-registered", "mount-timeout"]
     classified.sort(key=lambda x: (order.index(x[1]), -(event_time(x[0]) or ctx.now).timestamp()))
     ev, kind, words = classified[0]
     msg = ev.get("message") or ""
@@ -179,18 +290,9 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
     evidence = [describe_event(e, ctx.now) for e, _k, _w in classified[:3]]
     expl = f"The pod cannot start because {words}"
     if kind == "missing-object":
-        om = _MISSING_OBJ.search(msg)
-        okind = "ConfigMap" if om.group("kind").startswith("configmap") else "Secret"
-        extra.update({"object_kind": okind, "object": om.group("name")})
-        vspec = _volume_spec(ctx, volume or "") or {}
-        optional = bool(dig(vspec, "configMap.optional") or dig(vspec, "secret.optional"))
-        expl = (f"The pod cannot start: volume {volume or '?'} shows {okind} \"{om.group('name')}\", which does not "
-                f"exist in namespace {ctx.namespace}. Create it (or fix the name); set optional: true on the volume "
-                f"if the pod should start without it.")
-        if optional:
-            expl += " (The volume is marked optional, so this should clear by itself.)"
-        verb = "configmap" if okind == "ConfigMap" else "secret"
-        sugs = [kubectl(ctx, "get", verb, om.group("name")), kubectl(ctx, "get", verb)]
+        expl, sugs = _missing_objects(ctx, classified, ev, volume, extra)
+    elif kind == "not-registered":
+        expl, sugs = _not_registered(ctx, msg, volume, extra)
     elif kind == "hostpath":
         expl, sugs = _hostpath(ctx, classified, volume, extra)
     elif kind == "multi-attach":
