@@ -102,3 +102,50 @@ def test_malformed_pods_do_not_crash(pod):
                      snapshot=Snapshot(), now=dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc))
     for f in diagnose(ctx):
         assert f.code and f.title
+
+
+@pytest.mark.parametrize("message,parts,total", [
+    # The 1.8 wording has no "following" and a single colon; "No nodes" must not lose its "No".
+    ("No nodes are available that match all of the predicates: Insufficient ephemeral-storage (1), "
+     "PodToleratesNodeTaints (3).", [(1, "resources"), (3, "taint")], 4),
+    ("No nodes are available that match all of the following predicates:: Insufficient cpu (11), Insufficient memory "
+     "(18), MatchNodeSelector (18).", [(18, "resources"), (18, "node-affinity"), (11, "resources")], 18),
+    ("No nodes are available that match all of the following predicates:: NodeUnderMemoryPressure (1).",
+     [(1, "node-not-ready")], 1),
+    ("fit failure summary on nodes : MatchNodeSelector (2), PodFitsResources (1)", [(2, "node-affinity"),
+                                                                                    (1, "resources")], 2),
+])
+def test_old_predicate_messages(message, parts, total):
+    p = parse_message(message)
+    got = [(x["count"], x["category"]) for x in blocking_parts(p)]
+    assert sorted(got) == sorted(parts)
+    assert p["total"] == total and p["available"] == 0
+    f = diagnose(build_ctx({"id": "x", "family": "pods", "phase": "Pending", "node": None,
+                            "containers": [{"name": "app"}],
+                            "events": [{"reason": "FailedScheduling", "message": message, "ago": 20}],
+                            "expect": {}}))[0]
+    assert f.code == "pod.unschedulable"
+    assert "nodes are available that match" not in f.title  # the meaning must not be reversed
+    for part in p["parts"]:
+        assert part["reason"] in f.explanation  # every part named
+
+
+@pytest.mark.parametrize("name,category", [
+    ("MatchNodeSelector", "node-affinity"), ("NodeUnschedulable", "cordoned"),
+    ("CheckNodeDiskPressure", "node-not-ready"), ("CheckNodeMemoryPressure", "node-not-ready"),
+    ("PodFitsHostPorts", "ports"), ("NoVolumeZoneConflict", "volume"), ("MaxVolumeCount", "volume"),
+    ("MatchInterPodAffinity", "pod-affinity"), ("CheckVolumeBinding", "volume"), ("NoDiskConflict", "volume"),
+    ("GeneralPredicates", "resources"), ("PodFitsResources", "resources"), ("PodToleratesNodeTaints", "taint"),
+    ("HostName", "node-affinity"), ("CheckNodeCondition", "node-not-ready"), ("MaxEBSVolumeCount", "volume"),
+])
+def test_every_old_predicate_name_has_a_category_and_meaning(name, category):
+    part = parse_message(f"No nodes are available that match all of the following predicates:: {name} (2).")["parts"][0]
+    assert (part["category"], part["predicate"]) == (category, name) and part["meaning"]
+
+
+def test_condition_taints_are_not_to_be_tolerated():
+    p = parse_message("0/3 nodes are available: 3 node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }.")
+    assert p["parts"][0]["category"] == "node-not-ready"
+    f = diagnose(build_ctx({"id": "x", "family": "pods", "phase": "Pending", "node": None, "containers": [{"name": "a"}],
+                            "events": [{"reason": "FailedScheduling", "ago": 5, "message": p["raw"]}], "expect": {}}))[0]
+    assert "disk pressure" in f.explanation and "a toleration would only place the pod on a broken node" in f.explanation
