@@ -94,6 +94,7 @@ COMMANDS: dict[str, Command] = {
         Flag(("--field-selector",), TEXT, "Field selector for pods"),
         Flag(("--exit-code",), None, "Exit 3 when any pod has an error-severity finding"),
         Flag(("--save",), FILE, "Also save the evidence used as a bundle"),
+        Flag(("--save-logs",), None, "With --save: include the containers' log lines"),
         Flag(("--fix",), None, "Offer the fixes the findings carry"),
         Flag(("--node-check",), None, "Test an image-pull failure from the pod's node"),
         Flag(("-y", "--yes"), None, "With --node-check: create the check pod without asking"),

@@ -21,6 +21,8 @@ from kubectl_podfix.errors import Exit, UsageError
 @click.option("--field-selector", metavar="SELECTOR", help="Field selector for pods, e.g. spec.nodeName=node-1.")
 @click.option("--exit-code", is_flag=True, help="Exit 3 when any pod has an error-severity finding.")
 @click.option("--save", metavar="FILE", help="Also save the evidence used (Secret values removed) as a bundle for explain -f.")
+@click.option("--save-logs", is_flag=True,
+              help="With --save: include the containers' log lines (they may hold anything the application printed).")
 @click.option("--fix", is_flag=True, help="Offer the fixes the findings carry (asks before changing anything).")
 @click.option("--node-check", "node_check", is_flag=True,
               help="Test an image-pull failure from the pod's node with a short-lived check pod "
@@ -29,8 +31,8 @@ from kubectl_podfix.errors import Exit, UsageError
 @click.option("-y", "--yes", "check_yes", is_flag=True, help="With --node-check: create the check pod without asking.")
 @connection_options
 def explain(target: str | None, files: tuple[str, ...], output: str, all_namespaces: bool, selector: str | None,
-            field_selector: str | None, exit_code: bool, save: str | None, fix: bool = False, node_check: bool = False,
-            check_yes: bool = False, **opts: Any) -> None:
+            field_selector: str | None, exit_code: bool, save: str | None, save_logs: bool = False, fix: bool = False,
+            node_check: bool = False, check_yes: bool = False, **opts: Any) -> None:
     """Diagnose failing pods: the root cause, its evidence, the next step.
 
     \b
@@ -41,6 +43,8 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
     from kubectl_podfix.diagnose.model import parse_target
     from kubectl_podfix.render import report as render
 
+    if save_logs and not save:
+        raise UsageError("--save-logs needs --save FILE")
     if files and fix:
         raise UsageError("--fix needs a cluster: it cannot be combined with -f")
     if files and (all_namespaces or selector or field_selector):
@@ -79,7 +83,7 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
     if save:
         from kubectl_podfix.cluster import bundle
 
-        bundle.write(save, outcome.snapshot, [r.ctx.pod for r in outcome.results])
+        bundle.write(save, outcome.snapshot, [r.ctx.pod for r in outcome.results], logs=save_logs)
     render.FORMATS[output](outcome.results, sys.stdout, color=color_for(sys.stdout), warnings=outcome.warnings,
                            owners_of_all=outcome.snapshot.owners_of_all, scope=outcome.scope)
     if fix:

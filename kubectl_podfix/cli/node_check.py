@@ -56,6 +56,7 @@ def node_check(pod: str | None, yes: bool, image: str | None, timeout: str, outp
     deleted afterwards (also on failure, timeout and Ctrl-C). podfix shows the pod and asks first.
     """
     from kubectl_podfix.nodecheck.run import report_text, run_check
+    from kubectl_podfix.redact import scrub
     from kubectl_podfix.nodecheck.script import SCRIPT
 
     if show_script:
@@ -72,11 +73,11 @@ def node_check(pod: str | None, yes: bool, image: str | None, timeout: str, outp
     if output == "json":
         doc = {"kind": "PodfixNodeCheck", "apiVersion": "podfix.io/v1", "namespace": namespace, "pod": pod,
                "check": report.to_dict()}
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(scrub(json.dumps(doc, indent=2)) + "\n")
     else:
         sys.stdout.write("\n" + report_text(report))
     if report.outcome == "rejected":
-        click.echo(f"error: {report.message}", err=True)
+        click.echo(f"error: {scrub(report.message)}", err=True)
     if report.code:
         raise SystemExit(int(report.code))
 

@@ -95,7 +95,9 @@ def _bare(plan: Plan, w: wl.Workload, recreate_bare: bool) -> Plan:
     plan.warnings.append(f"pod {name} has no controller: it is deleted and created again from its manifest "
                          "(--recreate-bare); anything not in the manifest (its IP, its local data) is lost")
     plan.steps.append(Step("delete", "Pod", w.namespace, name, before=pod, uid=dig(pod, "metadata.uid"),
-                           description=f"delete bare pod {name} (no controller will recreate it)", undo=""))
+                           resource_version=dig(pod, "metadata.resourceVersion"),
+                           description=f"delete bare pod {name} (no controller will recreate it; its manifest is "
+                                       "saved to a file first)", undo="(the next step creates it again)"))
     plan.steps.append(Step("create", "Pod", w.namespace, name, body=manifest, after=manifest,
                            description=f"create pod {name} again from its manifest",
                            undo=wl.kubectl("delete", "pod", name, "-n", w.namespace)))

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubectl_podfix.redact import scrub
+
 PREFIX = "PODFIX-CHECK "
 OUT_PREFIX = "PODFIX-OUT "
 ORDER = ("dns", "tcp", "tls", "v2")
@@ -75,13 +77,15 @@ class Verdict:
     node_wide: bool = False
 
 
-_USERINFO = re.compile(r"(//)[^/@\s]*@")
+# up to the last "@" of the authority: a password may hold an unencoded "@" or "/"
+_USERINFO = re.compile(r"(//)[^\s'\"]*@(?=[^@\s'\"]+)")
 _PROXY_AUTH = re.compile(r"(?i)(proxy-authorization:).*")
 
 
 def redact(line: str) -> str:
-    """Drop ``user:password@`` from URLs and Proxy-Authorization values (the script does too)."""
-    return _PROXY_AUTH.sub(r"\1 (removed)", _USERINFO.sub(r"\1", line))
+    """Drop ``user:password@`` from URLs and Proxy-Authorization values (the script does too), and every
+    secret podfix holds (kubectl_podfix.redact: the proxy credentials it copied into the check pod)."""
+    return scrub(_PROXY_AUTH.sub(r"\1 (removed)", _USERINFO.sub(r"\1", scrub(line))))
 
 
 def parse(text: str) -> CheckLog:

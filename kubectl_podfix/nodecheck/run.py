@@ -9,7 +9,11 @@ The order is fixed:
    no terminal and no ``--yes``: nothing is created, exit 4;
 3. delete the leftovers, create the check pod, poll it until it finished, failed, could not pull
    its own image, or the timeout passed; read its log;
-4. delete it in a ``finally``: on success, failure, timeout, API errors and Ctrl-C;
+4. delete it in a ``finally``: on success, failure, timeout, API errors, Ctrl-C, SIGTERM and SIGHUP
+   (turned into KeyboardInterrupt around the check when the process has no handler of its own). The
+   pod's name is chosen before the create is sent, so a create whose answer never came (an interrupt or
+   a client timeout while it was in flight) is cleaned up too: podfix deletes the name, and when the
+   server has not stored it yet, tries again for a few seconds (``UNCERTAIN_CLEANUP``);
 5. parse the log (``parse``) into steps and a verdict; for disk findings add the Node's
    conditions, capacity and the kubelet's summary API (``/api/v1/nodes/N/proxy/stats/summary``).
 
@@ -19,6 +23,7 @@ Every request goes through ``Cluster``; nothing here imports the Kubernetes clie
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -26,6 +31,7 @@ from typing import Any, Callable, TextIO
 
 from kubectl_podfix.diagnose.model import Finding, dig, parse_time, utcnow
 from kubectl_podfix.errors import Exit, PodfixError
+from kubectl_podfix import redact
 from kubectl_podfix.nodecheck import parse, spec
 
 PULL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable"}
@@ -33,6 +39,7 @@ START_FAILURES = {"CreateContainerConfigError", "CreateContainerError", "RunCont
 DISK_CODES = {"image.node-disk-full"}
 LEFTOVER_AGE = spec.DEADLINE + 60  # a younger check pod may belong to a run still going on
 LOG_LINES = 500
+UNCERTAIN_CLEANUP = 8.0  # seconds to look for a check pod whose create got no answer
 
 
 @dataclass
@@ -91,6 +98,19 @@ class CheckReport:
             out["notes"] = list(self.notes)
         out["cleanup"] = list(self.cleanup)
         return out
+
+
+class _Scrubbed:
+    """A text stream whose writes pass through the one scrubber (plan, progress, cleanup lines)."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(redact.scrub(text))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 # -- reading what the node check needs -----------------------------------------------------------------
@@ -222,7 +242,7 @@ def plan_text(manifest: dict, report: CheckReport, old: list[dict], young: list[
 # -- running it -------------------------------------------------------------------------------------------
 
 def _rejection(exc) -> str:
-    said = " ".join((getattr(exc, "server_message", "") or "").split())
+    said = redact.scrub(" ".join((getattr(exc, "server_message", "") or "").split()))
     low = said.lower()
     if "podsecurity" in low:
         return f"the check pod was rejected by Pod Security admission: {said}"
@@ -256,8 +276,8 @@ def run_check(cluster, namespace: str, pod_name: str, *, findings: list[Finding]
               sleep: Callable[[float], None] = time.sleep, name: str | None = None) -> CheckReport:
     from kubectl_podfix.cluster.api import ApiError
 
-    out = out or sys.stdout
-    err = err or sys.stderr
+    out = _Scrubbed(out or sys.stdout)
+    err = _Scrubbed(err or sys.stderr)
     try:
         pod = cluster.get("Pod", namespace, pod_name)
     except ApiError as exc:
@@ -275,8 +295,16 @@ def run_check(cluster, namespace: str, pod_name: str, *, findings: list[Finding]
         raise PodfixError(f"pod {pod_name} names no image to check")
     notes: list[str] = []
     node = read_node(cluster, node_name, notes)
+    try:
+        spec.registry_endpoint(target_image)
+    except spec.BadEndpoint as exc:
+        raise PodfixError(f"{exc} (image {target_image!r} of pod {pod_name}): podfix does not pass it to the check "
+                          "pod's tools; nothing was created", Exit.REFUSED) from None
     image, why = spec.choose_image(node, check_image)
     manifest = spec.build(pod, node, image=image, target_image=target_image, container=container, name=name)
+    for env in manifest["spec"]["containers"][0]["env"]:
+        if env["name"] in spec.PROXY_VARS:  # user:password of a proxy URL: never printed, logged or saved
+            redact.remember_url_credentials(env.get("value"))
     check_name = manifest["metadata"]["name"]
     host, port = spec.registry_endpoint(target_image)
     report = CheckReport(namespace, pod_name, node_name, check_name, image, why, f"{host}:{port}", target_image,
@@ -304,24 +332,63 @@ def run_check(cluster, namespace: str, pod_name: str, *, findings: list[Finding]
     for p in old:
         _delete(cluster, namespace, dig(p, "metadata.name"), report, "leftover")
 
-    created = False
+    sent = answered = False
     text = ""
-    try:
+    with signals_as_interrupt():
         try:
-            cluster.create("Pod", namespace, manifest)
-            created = True
-        except ApiError as exc:
-            if exc.status in (403, 422, 400):
-                report.outcome, report.code = "rejected", Exit.REFUSED
-                report.message = _rejection(exc)
-                return report
+            try:
+                # from here on the check pod may exist, even when the answer never comes: its name was chosen
+                # before sending, so the finally can delete it whatever happens next
+                sent = True
+                cluster.create("Pod", namespace, manifest)
+                answered = True
+            except ApiError as exc:  # the server answered with an error: nothing was created
+                sent = False
+                if exc.status in (403, 422, 400):
+                    report.outcome, report.code = "rejected", Exit.REFUSED
+                    report.message = _rejection(exc)
+                    return report
+                raise
+            text = _wait(cluster, namespace, check_name, report, timeout=timeout, poll=poll, sleep=sleep, err=err)
+        except BaseException:
+            if sent:  # leaving early (Ctrl-C, SIGTERM, a timeout): the report is never printed, say it here
+                _delete(cluster, namespace, check_name, report, "check", uncertain=not answered)
+                sent = False
+                for line in report.cleanup:
+                    err.write(f"cleanup: {line}\n")
             raise
-        text = _wait(cluster, namespace, check_name, report, timeout=timeout, poll=poll, sleep=sleep, err=err)
-    finally:
-        if created:
-            _delete(cluster, namespace, check_name, report, "check")
+        finally:
+            if sent:
+                _delete(cluster, namespace, check_name, report, "check", uncertain=not answered)
     _conclude(cluster, report, text, node)
     return report
+
+
+@contextlib.contextmanager
+def signals_as_interrupt():
+    """SIGTERM and SIGHUP raise KeyboardInterrupt (like Ctrl-C) while the check pod may exist, so the
+    ``finally`` that deletes it runs. Only where the process has no handler of its own for them (the
+    default action would end it without cleanup); the previous handlers come back afterwards."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    installed = []
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
+            installed.append((sig, signal.signal(sig, interrupt)))
+    try:
+        yield
+    finally:
+        for sig, previous in installed:
+            signal.signal(sig, previous)
 
 
 def _diagnose(cluster, namespace: str, pod_name: str) -> list[Finding]:
@@ -393,18 +460,36 @@ def _log(cluster, namespace: str, name: str) -> str:
         return ""
 
 
-def _delete(cluster, namespace: str, name: str, report: CheckReport, what: str) -> None:
+def _delete(cluster, namespace: str, name: str, report: CheckReport, what: str, *, uncertain: bool = False,
+            sleep: Callable[[float], None] = time.sleep) -> None:
+    """Delete pod ``name``. ``uncertain``: its create got no answer, so the server may store it after a
+    first 404: look again for ``UNCERTAIN_CLEANUP`` seconds before concluding it was never created."""
     from kubectl_podfix.cluster.api import ApiError
 
+    deadline = time.monotonic() + (UNCERTAIN_CLEANUP if uncertain else 0)
     try:
-        cluster.delete("Pod", namespace, name)
-        report.cleanup.append(f"deleted {what} pod {name}")
-    except ApiError as exc:
-        if exc.status == 404:
-            report.cleanup.append(f"{what} pod {name} already gone")
-        else:
-            report.cleanup.append(f"could NOT delete {what} pod {name}: {exc.message}; delete it with: "
-                                  f"kubectl delete pod {name} -n {namespace}")
+        while True:
+            try:
+                cluster.delete("Pod", namespace, name)
+                report.cleanup.append(f"deleted {what} pod {name}")
+                return
+            except ApiError as exc:
+                if exc.status != 404:
+                    report.cleanup.append(f"could NOT delete {what} pod {name}: {exc.message}; delete it with: "
+                                          f"kubectl delete pod {name} -n {namespace}")
+                    return
+                if time.monotonic() >= deadline:
+                    report.cleanup.append(
+                        f"{what} pod {name} already gone" if not uncertain else
+                        f"{what} pod {name} was not found (its create got no answer); if it shows up later: "
+                        f"kubectl delete pod {name} -n {namespace} (it stops by itself after "
+                        f"{spec.DEADLINE}s, and the next node check deletes it as a leftover)")
+                    return
+            except PodfixError as exc:  # no answer to the delete either (timeout, connection)
+                report.cleanup.append(f"could NOT delete {what} pod {name}: {exc.message}; delete it with: "
+                                      f"kubectl delete pod {name} -n {namespace}")
+                return
+            sleep(0.25)
     except KeyboardInterrupt:
         report.cleanup.append(f"interrupted while deleting {what} pod {name}: kubectl delete pod {name} -n {namespace}")
         raise
@@ -503,7 +588,7 @@ def report_text(report: CheckReport) -> str:
         lines.append(f"Node disk: {report.node_disk['summary']}")
     for c in report.cleanup:
         lines.append(f"Cleanup: {c}")
-    return "\n".join(lines) + "\n"
+    return redact.scrub("\n".join(lines) + "\n")
 
 
 # -- explain --node-check -------------------------------------------------------------------------------

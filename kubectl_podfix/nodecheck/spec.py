@@ -81,14 +81,46 @@ def choose_image(node: dict | None, override: str | None = None) -> tuple[str, s
                            "certificate chain (use --image curlimages/curl:8.10.1 or nicolaka/netshoot for that)")
 
 
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+class BadEndpoint(ValueError):
+    """A registry host or port that is not a plain host name, IP literal or port number."""
+
+
+def valid_host(host: str) -> bool:
+    """An RFC 1123 host name (labels of letters, digits and inner hyphens, at most 253 characters) or an
+    IPv4/IPv6 literal: nothing a shell tool could read as an option ("-e...") or anything else."""
+    import ipaddress
+
+    if not host or len(host) > 253:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    return all(_LABEL.fullmatch(label) for label in labels)
+
+
 def registry_endpoint(image: str) -> tuple[str, int]:
-    """(host, port) the runtime connects to for ``image`` (Docker Hub's API host for docker.io)."""
+    """(host, port) the runtime connects to for ``image`` (Docker Hub's API host for docker.io), strictly
+    validated (``valid_host``, port 1-65535): they end up as arguments of nslookup, nc, openssl, curl.
+    Raises BadEndpoint otherwise."""
     registry = imagelib.registry_of(image) or imagelib.DOCKER_HUB
     if registry == imagelib.DOCKER_HUB:
         return "registry-1.docker.io", 443
     host, port = imagelib._split_port(registry)
-    host = host.strip("[]")
-    return host, int(port) if port.isdigit() else 443
+    bracketed = host.startswith("[") and host.endswith("]")
+    host = host[1:-1] if bracketed else host
+    if not valid_host(host) or (bracketed and ":" not in host) or (":" in host and not bracketed):
+        raise BadEndpoint(f"the image's registry host {host!r} is not a valid host name or IP address")
+    if port == "":
+        return host, 443
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise BadEndpoint(f"the image's registry port {port!r} is not a port number (1-65535)")
+    return host, int(port)
 
 
 def tolerations(node: dict | None) -> list[dict]:

@@ -51,8 +51,12 @@ def apply_patch(req: Request, res: Res, old: dict) -> dict:
             raise ApiError(400, "json: cannot unmarshal object into Go value of type jsonpatch.Patch")
         try:
             return json_patch(current, body)
-        except (ValueError, TypeError, AttributeError) as e:
-            raise ApiError(422, details={"causes": [{"reason": "UnexpectedServerResponse", "message": str(e)}]})
+        except (ValueError, TypeError, AttributeError):
+            # like the real server (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go): the patch
+            # library's error becomes NewGenericServerResponse(422, ...) with no causes, so a failed ``test``
+            # op and a path that does not exist both read "the server rejected our request due to an error
+            # in our request", reason Invalid, details {}
+            raise ApiError(422, details={})
     raise ApiError(415, "the body of the request was in an unknown format - accepted media types include: "
                         "application/json-patch+json, application/merge-patch+json, "
                         "application/strategic-merge-patch+json")
@@ -63,9 +67,20 @@ class Writes:
 
     They change the server's ``_store`` (via ``_lookup``, ``_next_rv``, ``_uid``, ``_seq`` too), queue its
     ``on_write``/``on_delete`` hooks, and deletecollection lists through ``Reads._list``.
+
+    ``before_write`` (set on the instance: a list of ``hook(verb, kind, namespace, name)``) runs at the start
+    of every create/update/patch/delete, before the stored object is looked at: a test's "someone else"
+    changes the object there (``server.add``), between podfix's read and its write.
     """
 
+    before_write: tuple = ()
+
+    def _before(self, verb: str, res: Res, ns: str | None, name: str | None) -> None:
+        for hook in list(self.before_write):
+            hook(verb, res.kind, ns, name)
+
     def _write(self, req: Request, res: Res, verb: str, ns: str | None, name: str | None, hooks) -> tuple[int, dict]:
+        self._before(verb, res, ns, name)
         old = self._lookup(res.store, ns or "", name) if name else None
         if verb in ("update", "patch") and old is None:
             raise not_found(res, name)
@@ -143,6 +158,7 @@ class Writes:
         return (201 if verb == "create" else 200), render(req, res, obj)
 
     def _delete(self, req: Request, res: Res, ns: str | None, name: str, hooks) -> tuple[int, dict]:
+        self._before("delete", res, ns, name)
         obj = self._lookup(res.store, ns or "", name)
         if obj is None:
             raise not_found(res, name)

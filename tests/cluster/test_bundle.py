@@ -112,12 +112,17 @@ def test_saved_bundle_round_trips(tmp_path):
     snap.logs[("shop", "web-1", "app")] = "panic: boom"
     snap.missing.discard("logs")
     out = tmp_path / "saved.yaml"
-    bundle.write(str(out), snap, snap.pods)
+    bundle.write(str(out), snap, snap.pods, logs=True)  # --save-logs
     again = bundle.read([str(out)])
     assert again.pods == snap.pods
     assert again.events == snap.events
     assert again.logs == {("shop", "web-1", "app"): "panic: boom"}
     assert "logs" not in again.missing
+    # without --save-logs the log lines stay out, and the bundle says the logs are missing
+    bundle.write(str(out), snap, snap.pods)
+    again = bundle.read([str(out)])
+    assert again.logs == {} and "logs" in again.missing and "panic: boom" not in out.read_text()
+    assert "were not saved (use --save-logs)" in out.read_text()
 
 
 def test_file_with_no_pods_in_the_asked_namespace_says_so(tmp_path):

@@ -11,7 +11,7 @@ import json
 import pytest
 import registry_servers as rs
 from clitools import cli_env, run_podfix
-from world import NS, STRATEGIC, act_as_controllers, add_workload, container, patches, tpl_container
+from world import JSON_PATCH, NS, TPL, act_as_controllers, guarded, add_workload, container, patches, tpl_container
 
 from kubectl_podfix.errors import PodfixError
 from kubectl_podfix.fix import image as imgfix
@@ -131,8 +131,8 @@ def test_mistyped_tag_fixed_in_one_command(api, kubeconfig, registry, test_ca):
     fixed = f"{registry.host}/team/app:latest"
     [patch] = patches(api)
     assert patch.path == "/apis/apps/v1/namespaces/default/deployments/web"
-    assert patch.content_type == STRATEGIC
-    assert patch.json == {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": fixed}]}}}}
+    assert patch.content_type == JSON_PATCH
+    assert patch.json == guarded(TPL, "app", {"/image": image}, [("replace", "/image", fixed)])
     assert "chosen: " + fixed in r.out and "verified: " + fixed in r.out
     assert "registry credentials: pull secret regcred" in r.out
     assert f"-        image: {image}" in r.out and f"+        image: {fixed}" in r.out

@@ -356,6 +356,46 @@ def test_interrupt_in_a_real_process_deletes_the_pod(api, kubeconfig):
     assert len(posts(api)) == 1 and check_pods(api) == [] and len(deletes(api)) == 1
 
 
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_signal_while_the_create_is_in_flight_still_deletes_the_pod(api, kubeconfig, signame):
+    """The create's answer is late (the server stores the pod 2s after the request arrived); the signal
+    comes while podfix waits for it. The check pod's name was chosen before sending: podfix deletes it,
+    looking again until the late create has landed. Exit 130, no check pod left."""
+    import signal
+    import time
+
+    from clitools import BIN, cli_env
+
+    world(api)
+    kubelet(api, phase=None)
+    api.fail("POST", r"/namespaces/default/pods$", None, delay=2.0, times=1)
+    proc = subprocess.Popen([str(BIN / "kubectl-podfix"), "node-check", "web", "--yes", "--timeout", "60s"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(kubeconfig))
+    deadline = time.monotonic() + 30
+    while not posts(api) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # the POST is in flight: the server has not answered (nor stored the pod) yet
+    assert check_pods(api) == []
+    proc.send_signal(getattr(signal, signame))
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == Exit.INTERRUPTED, err
+    assert err.strip().splitlines()[-1].startswith("error: ")  # "interrupted" or "aborted": cli/root.py words it
+    name = posts(api)[0].json["metadata"]["name"]
+    assert f"cleanup: deleted check pod {name}" in err
+    time.sleep(0.2)
+    assert check_pods(api) == [] and len(posts(api)) == 1
+    assert any(d.path.endswith(f"/pods/{name}") for d in deletes(api))
+
+
+def test_a_rejected_create_deletes_nothing(api, cluster):
+    """An error answer means nothing was created: no DELETE of a name that may be someone else's."""
+    world(api)
+    api.fail("POST", r"/namespaces/default/pods$", 409, reason="AlreadyExists", message="pods exists", times=1)
+    with pytest.raises(Exception):
+        run(cluster, yes=True)
+    assert deletes(api) == []
+
+
 def test_leftovers_are_removed_young_ones_of_another_run_kept(api, cluster):
     world(api)
     kubelet(api, log=LOGS["busybox-refused"])
@@ -621,3 +661,33 @@ def test_script_under_busybox(busybox_path):
         log = run_script(busybox_path, REGISTRY_HOST="localhost", REGISTRY_PORT=str(plain.port),
                          PODFIX_DNS_SERVER="127.0.0.1", PODFIX_DNS_PORT=str(dns.port))
         assert live_verdict(log) == ("tls", "not-tls") and "v2http" in log.checks
+
+
+@pytest.mark.parametrize("host, ok", [
+    ("registry.example.com", True), ("r-1.example.com", True), ("localhost", True), ("10.0.0.5", True),
+    ("::1", True), ("fe80::1", True), ("example.com.", True),
+    ("-e.example.com", False), ("a_b.example.com", False), ("reg$(id).example.com", False), ("", False),
+    ("a..b", False), ("x" * 64 + ".com", False), ("host name", False), ("-V", False),
+])
+def test_registry_hosts_are_validated_strictly(host, ok):
+    assert check_spec.valid_host(host) is ok
+
+
+@pytest.mark.parametrize("image, why", [
+    ("-e.example.com/team/app:1.0", "not a valid host name"),
+    ("registry.example.com:99999/team/app:1.0", "not a port number"),
+    ("registry.example.com:0/team/app:1.0", "not a port number"),
+])
+def test_a_hostile_registry_host_never_reaches_the_check_pod(api, podfix, image, why):
+    api.add(pod_obj("web", containers=[{"name": "app", "image": image}], node=NODE,
+                    statuses=[waiting("app", "ErrImagePull", "pull failed", image=image)]), node_obj())
+    r = podfix("node-check", "web", "--yes")
+    assert r.code == Exit.REFUSED, r.out + r.err
+    assert why in r.err and "nothing was created" in r.err
+    assert posts(api) == []
+
+
+def test_endpoints_reach_the_tools_after_a_double_dash():
+    assert 'getent hosts -- "$H"' in SCRIPT and 'nc -w "$T" -- "$H" "$P"' in SCRIPT
+    assert '--max-time "$T" -- "$URL"' in SCRIPT and '--no-check-certificate -- "$URL"' in SCRIPT
+    assert check_spec.registry_endpoint("[::1]:5000/team/app:1") == ("::1", 5000)
