@@ -677,3 +677,16 @@ def test_auth_failure_without_listed_secrets_does_not_claim_coverage():
     assert f.code == "image.auth-failed"
     assert "could not be checked" in f.explanation
     assert "none of them covers" not in f.explanation
+
+
+def test_a_pull_secret_with_an_empty_config_covers_no_registry():
+    """{"auths": {}} (the redacted Secret then carries an empty podfix.io/registries): it covers nothing,
+    which is not the same as not knowing what it covers."""
+    pod, events = _pull_failure_pod(DEFAULT_IMAGE, AUTH_401, pull_secrets=["regcred"])
+    ctx = context(pod, events, secrets=[redacted_secret("regcred", [])], list_secrets=True)
+    f = diagnose(ctx)[0]
+    assert f.code == "image.auth-failed"
+    text = "\n".join([f.explanation, *f.evidence])
+    assert "covers no registry" in text
+    assert "not known" not in text and "is known to cover" not in f.explanation
+    assert "none of them covers registry.example.com" in f.explanation

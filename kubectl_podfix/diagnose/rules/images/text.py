@@ -118,8 +118,13 @@ class Builder:
             self.evidence.append(f'secret {name} covers registry {self.host} (auths key "{key}")')
         for name in s.present:
             if name in s.keys and not any(n == name for n, _ in s.covering):
-                keys = ", ".join(s.keys[name]) or "no registry"
-                self.evidence.append(f"secret {name} holds credentials for {keys}, not for {self.host}")
+                if s.keys[name]:
+                    self.evidence.append(f"secret {name} holds credentials for {', '.join(s.keys[name])}, "
+                                         f"not for {self.host}")
+                else:
+                    self.evidence.append(f"secret {name} covers no registry: its docker config holds no "
+                                         "credentials (an empty auths map, or entries without auth), so the "
+                                         "kubelet sends nothing from it")
         for name, stype in s.not_docker:
             self.evidence.append(f"secret {name} has type {stype}; the kubelet only uses "
                                  "kubernetes.io/dockerconfigjson and kubernetes.io/dockercfg secrets")
@@ -293,9 +298,14 @@ class Builder:
                          f"whether one of them holds credentials for {self.host} could not be checked: see the "
                          "commands below.")
         elif s.names:
+            empty = [n for n in s.present if n in s.keys and not s.keys[n]]
             parts.append(f"The pod has imagePullSecrets ({', '.join(s.names)}) but none of them "
                          f"{'is known to cover' if s.unknown_coverage else 'covers'} {self.host}, so no credentials "
-                         "were sent for this registry.")
+                         "were sent for this registry."
+                         + (f" {', '.join(empty)} covers no registry at all: its docker config holds no "
+                            "credentials (an empty auths map, or a config.json whose credentials live in a "
+                            "credential store such as credsStore: desktop)."
+                            if empty else ""))
         else:
             parts.append(f"The pod has no imagePullSecrets, so no credentials for {self.host} came from the pod.")
         cause_text = (self.cause.text if self.cause else "").lower()
