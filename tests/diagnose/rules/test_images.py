@@ -690,3 +690,15 @@ def test_a_pull_secret_with_an_empty_config_covers_no_registry():
     assert "covers no registry" in text
     assert "not known" not in text and "is known to cover" not in f.explanation
     assert "none of them covers registry.example.com" in f.explanation
+
+
+def test_a_truncated_digest_is_named_not_quoted_as_empty():
+    image = "registry.example.com/team/app@sha256:" + "4f" * 20  # 40 hex digits: a digest cut off when copied
+    cause = (f'failed to pull and unpack image "{image}": failed to resolve reference "{image}": '
+             f'{image}: not found')
+    pod, events = _pull_failure_pod(image, cause)
+    f = diagnose(context(pod, events))[0]
+    assert f.code == "image.not-found"
+    assert "''" not in f.explanation and "40 hex digits" in f.explanation
+
+

@@ -12,7 +12,7 @@ import shlex
 from typing import Iterable
 
 from kubectl_podfix.diagnose.model import Finding, PodContext, dig
-from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, waiting
+from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, node_phrase, waiting
 from kubectl_podfix.diagnose.rules.containers.messages import CONFIG_PATTERNS
 from kubectl_podfix.diagnose.rules.containers.mounts import mount_failure
 from kubectl_podfix.diagnose.rules.containers.state import (
@@ -150,7 +150,7 @@ def config_error_rule(ctx: PodContext) -> Iterable[Finding]:
             if first.get("key"):
                 sugs.append(kubectl(ctx, "get", verb, first["name"], "-o", "jsonpath={.data}"))
             elif seen:
-                sugs.append(f"on {dig(ctx.pod, 'spec.nodeName') or 'NODE'}: journalctl -u kubelet | "
+                sugs.append(f"on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: journalctl -u kubelet | "
                             f"grep -i '{first['name']}'")
             else:
                 # the keys the container reads from it, so the created object satisfies them

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 
 from kubectl_podfix.diagnose.model import PodContext, dig
-from kubectl_podfix.diagnose.rules.common import kubectl
+from kubectl_podfix.diagnose.rules.common import kubectl, node_phrase
 
 _Q = r"[\"']"
 _KUBELET = (
@@ -179,7 +179,7 @@ def _kubelet_failure(ctx: PodContext, spec: dict, mounts: list[dict], kind: str,
     source, _ = _source(ctx, vol)
     vol_name = mount.get("name") or g.get("mount") or "?"
     where = _describe(mount) if mount else f"volumeMount {vol_name!r}"
-    node = dig(ctx.pod, "spec.nodeName") or "NODE"
+    node = node_phrase(dig(ctx.pod, "spec.nodeName"))
     sugs: list[str] = []
     if kind == "prepare":
         title = f"{name}: the kubelet could not bind-mount the subPath of volumeMount {vol_name!r}"
@@ -225,7 +225,7 @@ def _kubelet_failure(ctx: PodContext, spec: dict, mounts: list[dict], kind: str,
                 "pod: the volume is missing from spec.volumes, or it failed to mount (see the pod's FailedMount "
                 "events).")
     else:  # volume-dir-missing
-        title = f"{name}: the directory behind a volume does not exist on node {node} ({g.get('path')})"
+        title = f"{name}: the directory behind a volume does not exist on {node} ({g.get('path')})"
         expl = (f"Preparing a subPath the kubelet looked at {g.get('path')}, the volume's own directory on the "
                 "node, and it does not exist: a hostPath-backed PersistentVolume (local-path, a manual hostPath PV, "
                 "a kind/k3d/minikube host mount) whose directory is missing on this node, or was never created.")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from kubectl_podfix.diagnose.model import Finding, PodContext, dig
-from kubectl_podfix.diagnose.rules.common import describe_event, events_about, kubectl, waiting
+from kubectl_podfix.diagnose.rules.common import describe_event, events_about, kubectl, node_arg, node_phrase, waiting
 from kubectl_podfix.diagnose.rules.containers.logs import log_evidence
 from kubectl_podfix.diagnose.rules.containers.mounts import mount_failure
 from kubectl_podfix.diagnose.rules.containers.messages import (
@@ -79,7 +79,7 @@ def exec_format_rule(ctx: PodContext) -> Iterable[Finding]:
                 f"docker manifest inspect {spec.get('image') or 'IMAGE'} (or crane manifest): check which platforms the image provides",
                 "rebuild for the node's platform: docker buildx build --platform linux/amd64,linux/arm64 ...",
                 "or pin the pod to matching nodes with nodeSelector kubernetes.io/arch: <arch>",
-                kubectl(ctx, "get", "node", dig(ctx.pod, "spec.nodeName") or "NODE", "-L", "kubernetes.io/arch"),
+                kubectl(ctx, "get", "node", node_arg(ctx), "-L", "kubernetes.io/arch"),
             ],
             extra={"architecture": arch, "image": spec.get("image"), "init": is_init},
         )
@@ -119,10 +119,17 @@ def command_not_found_rule(ctx: PodContext) -> Iterable[Finding]:
             evidence.append(describe_event(ev, ctx.now))
         log_lines, log_note = log_evidence(ctx, name)
         evidence += log_lines
-        what = f'"{cmd}"' if cmd else "the command"
-        expl = (f"The {kind_label(spec, is_init)} {name} runs {command_of(spec)}, but {what} does not exist in the "
-                f"image {spec.get('image') or ''}".rstrip() + ". ")
-        if source == "exit 127":
+        image = spec.get("image") or ""
+        in_image = f"the image {image}" if image else "the image"
+        if cmd:
+            expl = f"The {kind_label(spec, is_init)} {name} runs {command_of(spec)}, but \"{cmd}\" does not exist in {in_image}. "
+        elif source == "exit 127":
+            expl = (f"The {kind_label(spec, is_init)} {name} runs {command_of(spec)} and exited with code 127: a shell "
+                    "could not find a command it was asked to run. Which one is not named here; the shell prints "
+                    "\"<name>: not found\" in the container's log. ")
+        else:
+            expl = f"The {kind_label(spec, is_init)} {name} runs {command_of(spec)}, but that command does not exist in {in_image}. "
+        if source == "exit 127" and cmd:
             expl += "Exit code 127 is what a shell returns when it cannot find a command. "
         if cmd and not cmd.startswith("/") and "$PATH" in (term_msg + w_msg + " ".join(ev_msgs)):
             expl += "It is looked up in the image's $PATH, so either the binary is not installed or it lives elsewhere. "
@@ -134,11 +141,14 @@ def command_not_found_rule(ctx: PodContext) -> Iterable[Finding]:
             expl += f" ({log_note}.)"
         yield Finding(
             code="container.command-not-found", severity=severity_for(phase), container=name,
-            title=f"{name}: command {what} not found in the image",
+            title=(f'{name}: command "{cmd}" not found in the image' if cmd else
+                   f"{name}: a command it runs was not found (exit code 127)" if source == "exit 127" else
+                   f"{name}: its command was not found in the image"),
             explanation=expl, evidence=evidence,
             suggestions=[
                 f"kubectl debug -it {ctx.name} --image=busybox --target={name} -n {ctx.namespace} (then ls the path)",
-                f"docker run --rm --entrypoint sh {spec.get('image') or 'IMAGE'} -c 'command -v {cmd or 'CMD'}'",
+                (f"docker run --rm --entrypoint sh {image or 'IMAGE'} -c 'command -v {cmd}'" if cmd else
+                 kubectl(ctx, "logs", ctx.name, "-c", name, "--previous") + "   (the shell names the missing command)"),
                 kubectl(ctx, "get", "pod", ctx.name, "-o", f"jsonpath={{.spec.{'initContainers' if is_init else 'containers'}[?(@.name==\"{name}\")].command}}"),
             ],
             extra={"command": cmd or None, "exit_code": exit_code, "source": source, "init": is_init},
@@ -225,13 +235,13 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
                      "start on a Windows Server 2022 node, and the reverse. Use the image tag for the node's "
                      "version, or pin the pod to nodes of that version (node label node.kubernetes.io/windows-build).")
             sug.insert(0, "compare the image's OS version (crane config IMAGE | jq .os.version) with the node's "
-                          f"(kubectl get node {dig(ctx.pod, 'spec.nodeName') or 'NODE'} "
+                          f"(kubectl get node {node_arg(ctx)} "
                           "-L node.kubernetes.io/windows-build)")
         elif kind == "lifecycle hook failed":
             expl += " A failing postStart hook makes the kubelet kill the container, which then restarts."
             sug.insert(0, "fix or remove lifecycle.postStart; run the hook command by hand with kubectl exec")
         else:
-            sug.append(f"check the container runtime on node {dig(ctx.pod, 'spec.nodeName') or 'NODE'}: "
+            sug.append(f"check the container runtime on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: "
                        "journalctl -u containerd (or crio / docker)")
         yield Finding(
             code="container.start-failed", severity=severity_for(phase), container=name,
@@ -265,7 +275,8 @@ def _hook_words(ctx: PodContext, hook: dict, spec: dict, is_init: bool, name: st
     (PreStartHookError), an OCI hook the node's runtime runs (the NVIDIA toolkit's above all), and the pod's
     lifecycle.postStart (which runs after the start and is not this).
     """
-    node = dig(ctx.pod, "spec.nodeName") or "NODE"
+    node_name = dig(ctx.pod, "spec.nodeName")
+    node, arg = node_phrase(node_name), node_arg(ctx)
     what = f"{kind_label(spec, is_init)} {name}"
     if hook["source"] == "kubelet":
         title = f"{name}: the kubelet's pre-start step failed ({hook['manager']}), not a lifecycle hook"
@@ -274,20 +285,20 @@ def _hook_words(ctx: PodContext, hook: dict, spec: dict, is_init: bool, name: st
                 "it was promised: exclusive CPUs (CPU manager, static policy), NUMA-aligned memory (memory "
                 "manager), topology alignment (topology manager) and devices (a device plugin's PreStartContainer "
                 f"call). Here {hook['meaning']}. The pod spec is usually fine; the node's state is not.")
-        sug = [f"kubectl describe node {node}   (Allocated resources, the CPU/memory/topology manager policies)",
+        sug = [f"kubectl describe node {arg}   (Allocated resources, the CPU/memory/topology manager policies)",
                f"on {node}: journalctl -u kubelet | grep -iE 'cpu_manager|memory_manager|topology|PreStartContainer'"]
         if hook["manager"] == "CPU manager":
             sug.append(f"on {node}: cat /var/lib/kubelet/cpu_manager_state (CPUs still assigned to containers "
                        "that are gone); if it is stale: drain the node, remove that file, restart the kubelet")
         elif hook["manager"] == "device plugin":
-            sug.append(f"kubectl get pods -A -o wide --field-selector spec.nodeName={node} | grep -i plugin   "
+            sug.append(f"kubectl get pods -A -o wide --field-selector spec.nodeName={arg} | grep -i plugin   "
                        "(then the device plugin pod's logs)")
         sug.append(kubectl(ctx, "delete", "pod", ctx.name) + "   (its controller recreates it, maybe on another node)")
         return title, expl, sug
     runtime = _runtime_of(msg)
     err = hook.get("stderr") or ""
     if hook["source"] == "nvidia":
-        title = f"{name}: the NVIDIA container toolkit's hook failed on node {node}, before the process started"
+        title = f"{name}: the NVIDIA container toolkit's hook failed on {node}, before the process started"
         expl = (f"{runtime} ran an OCI hook configured on the node (the NVIDIA Container Toolkit's "
                 f"{'nvidia-container-runtime-hook' if 'runtime-hook' in (hook.get('hook') or msg) else 'nvidia-container-cli'},"
                 f" which mounts the GPU driver and devices into the container) while starting the {what}, and the "
@@ -297,7 +308,7 @@ def _hook_words(ctx: PodContext, hook: dict, spec: dict, is_init: bool, name: st
             expl += f" The hook's stderr: {err}"
         sug = [f"on {node}: nvidia-smi   (is the driver loaded, does it see the GPUs?)",
                f"on {node}: nvidia-container-cli -k -d /dev/tty info",
-               f"kubectl get pods -A -o wide --field-selector spec.nodeName={node} | grep -iE 'nvidia|gpu'   "
+               f"kubectl get pods -A -o wide --field-selector spec.nodeName={arg} | grep -iE 'nvidia|gpu'   "
                "(then the logs of the device plugin / GPU operator driver and toolkit pods)",
                hook["todo"]]
         return title, expl, sug
@@ -354,6 +365,6 @@ def create_failed_rule(ctx: PodContext) -> Iterable[Finding]:
             explanation=f"The runtime could not create the {kind_label(spec, is_init)} {name}: {kind}. {hint}",
             evidence=evidence,
             suggestions=[kubectl(ctx, "describe", "pod", ctx.name),
-                         f"on node {dig(ctx.pod, 'spec.nodeName') or 'NODE'}: journalctl -u containerd (or crio)"],
+                         f"on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: journalctl -u containerd (or crio)"],
             extra={"reason": w_reason, "kind": kind, "message": msg, "init": is_init},
         )

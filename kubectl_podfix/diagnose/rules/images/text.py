@@ -57,6 +57,10 @@ class Builder:
     def kubectl(self, *args: str) -> str:
         return common.kubectl(self.ctx, *args)
 
+    def node_phrase(self) -> str:
+        """ "node worker-1", or "the node" when the pod names none (never "node the node")."""
+        return f"node {self.node}" if self.node else "the node"
+
     def where(self) -> str:
         kind = "init container" if self.is_init else "container"
         return f'{kind} "{self.name}"'
@@ -232,13 +236,14 @@ class Builder:
                            "one tag." + (" Problem: " + "; ".join(problems) + "." if problems else "")
                            + self.cause_sentence())
             self.suggestions += [f"fix the image in the workload's pod template: {self.kubectl('get', 'pod', self.pod, '-o', 'jsonpath={..image}')}",
-                                 "check templated values (Helm/kustomize variables that rendered empty, 'None', or a tag appended twice)"]
+                                 "check templated values (Helm/kustomize variables that rendered empty or as a null value, or a tag "
+                                 "appended twice)"]
         self.evidence.append(f'image field: {self.image!r}')
         return self.finding(title, explanation, None)
 
     def _never_pull(self) -> Finding:
-        node = self.node or "the node"
-        title = f'Image "{self.image}" is not on node {node} and imagePullPolicy is Never'
+        node = self.node_phrase()
+        title = f'Image "{self.image}" is not on {node} and imagePullPolicy is Never'
         explanation = ("With imagePullPolicy: Never the kubelet only uses images already in the node's container "
                        "runtime store and never pulls. The image is not there — typical when it was built or "
                        "loaded into a different runtime or node (e.g. a local Docker Engine while the cluster uses "
@@ -462,8 +467,13 @@ class Builder:
                                "the image path: that project has no registry (a wrong project id, an image copied "
                                "elsewhere, or Container Registry shut down in favour of Artifact Registry). ")
             else:
-                explanation = (f"The registry has no manifest for {tag!r} in {self.repo_path()}: the tag or digest "
+                explanation = (f"The registry has no manifest for {_quoted_reference(self.remote, tag)} in "
+                               f"{self.repo_path()}: the tag or digest "
                                "does not exist (typo, not pushed yet, deleted, or the repository name is wrong). ")
+                short = _short_digest(self.remote)
+                if short:
+                    explanation += (f"Its digest has {short} hex digits where a sha256 digest has 64: it was "
+                                    "probably cut off when it was copied. ")
                 if not s.covering and hides_private(self.host):
                     explanation += ("This registry also answers 'not found' for private repositories when no "
                                     "credentials are sent. ")
@@ -485,7 +495,7 @@ class Builder:
         arch = dig(self.ctx.node() or {}, "status.nodeInfo.architecture") or ""
         osname = dig(self.ctx.node() or {}, "status.nodeInfo.operatingSystem") or ""
         platform = self.verdict.detail or (f"{osname}/{arch}" if arch else "")
-        node = self.node or "the node"
+        node = self.node_phrase()
         target = platform or "the node's platform"
         title = (f'Image "{self.image}" has no variant for {target}'
                  + (f" (node {self.node})" if self.node else ""))
@@ -517,8 +527,8 @@ class Builder:
         if not node_os or node_os == image_os:
             node_os = "windows" if image_os == "linux" else "linux"
         label = {"windows": "Windows", "linux": "Linux"}
-        node = self.node or "the node"
-        title = (f'Image "{self.image}" is a {label.get(image_os, image_os)} image; node {node} runs '
+        node = self.node_phrase()
+        title = (f'Image "{self.image}" is a {label.get(image_os, image_os)} image; {node} runs '
                  f"{label.get(node_os, node_os)} containers")
         explanation = (f"The runtime on {node} refused the image because of its operating system (image operating "
                        f"system \"{image_os}\" cannot be used on this platform): a {label.get(node_os, node_os)} "
@@ -538,7 +548,7 @@ class Builder:
     def _rate_limited(self) -> Finding:
         hub = self.host == imagelib.DOCKER_HUB or self.verdict.kind == "docker-hub"
         if self.verdict.kind == "kubelet-qps":
-            node = self.node or "the node"
+            node = self.node_phrase()
             title = f'The kubelet on {node} throttled its own image pulls (pull QPS exceeded) for "{self.image}"'
             explanation = ("The registry was not asked: the kubelet limits how many pulls it starts per second "
                            "(KubeletConfiguration registryPullQPS, default 5, with registryBurst 10) and refused "
@@ -547,7 +557,7 @@ class Builder:
                            "no limit) if it keeps happening." + self.cause_sentence())
             self.suggestions += [
                 (f"kubectl get --raw /api/v1/nodes/{self.node}/proxy/configz   (registryPullQPS, registryBurst)"
-                 if self.node else "kubectl get --raw /api/v1/nodes/<node>/proxy/configz"),
+                 if self.node else f"kubectl get --raw /api/v1/nodes/{common.node_arg(self.ctx)}/proxy/configz"),
                 f"kubectl get events -n {self.ns} --field-selector involvedObject.name={self.pod} -w",
             ]
             return self.finding(title, explanation, None)
@@ -576,7 +586,7 @@ class Builder:
 
     def _tls_error(self) -> Finding:
         kind = self.verdict.kind
-        node = self.node or "the node"
+        node = self.node_phrase()
         if kind == "http-to-https":
             title = f"Registry {self.host} speaks plain HTTP but the runtime uses HTTPS"
             explanation = (f"The runtime on {node} tried HTTPS and the registry answered in plain HTTP. Either "
@@ -597,7 +607,7 @@ class Builder:
                      if other_host else "the registry's certificate")
             m = re.search(r"certificate is valid for (.+?), not ([^\s,\"]+)", text)
             if kind == "expired":
-                title = f"TLS certificate of registry {self.host} has expired (or node {node}'s clock is wrong)"
+                title = f"TLS certificate of registry {self.host} has expired (or {node}'s clock is wrong)"
                 reason = ("has expired or is not yet valid. Renew it on the server; if it is in fact valid, the "
                           f"clock of {node} is wrong (check timedatectl/chrony)")
             elif kind == "hostname":
@@ -606,8 +616,8 @@ class Builder:
                           + ": the name resolves to the wrong server (DNS, ingress default certificate) or a "
                           "TLS-intercepting proxy/gateway answered in its place")
             else:
-                title = (f"TLS certificate of the proxy in front of registry {self.host} is not trusted by node {node}"
-                         if via_proxy else f"TLS certificate of registry {self.host} is not trusted by node {node}")
+                title = (f"TLS certificate of the proxy in front of registry {self.host} is not trusted by {node}"
+                         if via_proxy else f"TLS certificate of registry {self.host} is not trusted by {node}")
                 reason = {"unknown-authority": "is signed by a CA the node does not trust (private CA or a "
                                                "TLS-intercepting proxy)"}.get(kind, "was rejected")
             if kind in ("expired", "hostname"):
@@ -629,7 +639,7 @@ class Builder:
 
     def _registry_unreachable(self) -> Finding:
         kind = self.verdict.kind
-        node = self.node or "the node"
+        node = self.node_phrase()
         text = self.cause.text if self.cause else ""
         endpoint = registry_endpoint(self.host)
         # The host the failing request went to: a redirect target (blob CDN, token service, mirror) when
@@ -642,7 +652,7 @@ class Builder:
         looked_up = m.group(1) if m else endpoint.split(":")[0]
         dns_server = m.group(2) if m and m.group(2) else ""
         if kind == "dns":
-            title = f"Node {node} cannot resolve registry host {looked_up}"
+            title = f"{node[0].upper() + node[1:]} cannot resolve registry host {looked_up}"
             explanation = (f"The runtime on {node} could not resolve {looked_up}"
                            + (f" (asking DNS server {dns_server})" if dns_server else "") + ". The runtime resolves "
                            "registry names with the node's own resolver (/etc/resolv.conf on the host), not with the "
@@ -656,7 +666,7 @@ class Builder:
         elif kind == "proxy-auth" or "proxyconnect" in text.lower():
             m = re.search(r"proxyconnect tcp: (?:dial tcp )?([^\s:]+:\d+)", text)
             proxy = m.group(1) if m else ""
-            title = (f"The HTTP(S) proxy of node {node}'s runtime" + (f" ({proxy})" if proxy else "")
+            title = (f"The HTTP(S) proxy of {node}'s runtime" + (f" ({proxy})" if proxy else "")
                      + (" requires authentication" if kind == "proxy-auth" else " cannot be reached")
                      + f" while pulling from {endpoint}")
             explanation = (f"The runtime on {node} sends registry traffic through the proxy set in its environment "
@@ -668,7 +678,7 @@ class Builder:
                               "loopback, not your workstation; fix the proxy address or add the registry to NO_PROXY.")
                            + " The registry itself was never asked.")
         else:
-            title = f"Node {node} cannot connect to registry {endpoint}"
+            title = f"{node[0].upper() + node[1:]} cannot connect to registry {endpoint}"
             explanation = (f"The runtime on {node} could not open a connection to {endpoint} (refused, no route, "
                            "timed out, reset, closed before any answer (EOF), or a proxy/firewall in the way). This "
                            "is not a missing image: the registry never answered."
@@ -713,8 +723,8 @@ class Builder:
         return self.finding(title, explanation, None)
 
     def _node_disk_full(self) -> Finding:
-        node = self.node or "the node"
-        title = f'Node {node} ran out of disk space while pulling "{self.image}"'
+        node = self.node_phrase()
+        title = f'{node[0].upper() + node[1:]} ran out of disk space while pulling "{self.image}"'
         explanation = ("Writing or unpacking the image's layers failed with 'no space left on device'. The "
                        "runtime's storage (/var/lib/containerd, /var/lib/containers, /var/lib/docker, or CRI-O's "
                        "temporary directory /var/tmp) is full. The kubelet's image garbage collection starts at "
@@ -722,7 +732,7 @@ class Builder:
                        + self.cause_sentence())
         self.suggestions += [
             (f"kubectl describe node {self.node}   (DiskPressure condition, ephemeral-storage)" if self.node
-             else "kubectl describe node <node>"),
+             else f"kubectl describe node {common.node_arg(self.ctx)}"),
             "on the node: df -h /var/lib/containerd /var/lib/containers /var/tmp; crictl rmi --prune",
             "grow the node's disk or use a smaller image",
         ]
@@ -730,7 +740,7 @@ class Builder:
 
     def _pull_failed(self) -> Finding:
         kind = self.verdict.kind
-        node = self.node or "the node"
+        node = self.node_phrase()
         if kind in ("unknown", "reason-only") or self.cause is None:
             title = f'Pulling "{self.image}" failed; the cause is no longer visible'
             parts = [f"The {self.where()} is in {self.reason or 'a pull failure'}, but no message with the pull "
@@ -758,7 +768,7 @@ class Builder:
                            "unhealthy — not a registry problem." + self.cause_sentence())
             self.suggestions += [f"on the node: crictl inspecti {self.image}; crictl rmi {self.image}",
                                  "restart the runtime on the node, then delete the pod",
-                                 f"kubectl describe node {self.node or '<node>'}"]
+                                 f"kubectl describe node {self.node or common.node_arg(self.ctx)}"]
         elif kind == "unpack":
             title = f'The runtime on {node} could not unpack "{self.image}" into its image store'
             explanation = ("The layers were downloaded, but storing or unpacking them on the node failed (the "
@@ -768,7 +778,7 @@ class Builder:
             self.suggestions += [f"on the node: crictl rmi {self.image} (remove the partial image) and let the kubelet retry",
                                  "check the runtime's log on the node (journalctl -u containerd / crio / docker) "
                                  "and restart the runtime if its store is inconsistent",
-                                 f"kubectl describe node {self.node or '<node>'}"]
+                                 f"kubectl describe node {self.node or common.node_arg(self.ctx)}"]
         elif kind == "corrupt":
             title = f'The download of "{self.image}" was corrupted or cut off'
             explanation = ("A layer arrived with the wrong size or digest, or the connection ended early: a proxy "
@@ -790,6 +800,22 @@ class Builder:
                                  f"kubectl get events -n {self.ns} --field-selector involvedObject.name={self.pod}"]
         self.secret_evidence()
         return self.finding(title, explanation, None)
+
+
+def _quoted_reference(image: str, tag: str) -> str:
+    """'v1.2' or 'sha256:...' for a sentence; "this reference" when the image names none we can read."""
+    if tag:
+        return repr(tag)
+    if "@" in image:
+        return repr(image.split("@", 1)[1]) if image.split("@", 1)[1] else "this reference"
+    last = image.rsplit("/", 1)[-1]
+    return repr(last.split(":", 1)[1]) if ":" in last and last.split(":", 1)[1] else "this reference"
+
+
+def _short_digest(image: str) -> int:
+    """The number of hex digits of a sha256 digest that is too short (0 when it is whole or absent)."""
+    m = re.search(r"@sha256:([0-9a-fA-F]*)", image or "")
+    return len(m.group(1)) if m and len(m.group(1)) != 64 else 0
 
 
 # Windows build numbers (10.0.N) in platform errors -> the Windows release they belong to.
@@ -818,6 +844,8 @@ def _name_problems(image: str) -> list[str]:
     path = path.split(":")[0]
     if path != path.lower():
         out.append("the repository path has uppercase letters (must be lowercase)")
+    if _short_digest(image):
+        out.append(f"its sha256 digest has {_short_digest(image)} hex digits instead of 64 (cut off?)")
     if image in ("None:None", "None", "null", "<no value>") or image.startswith("None:"):
         out.append("it looks like an unset template value")
     return out

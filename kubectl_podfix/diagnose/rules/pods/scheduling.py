@@ -271,10 +271,15 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
     if gates or (cond and cond.get("reason") == "SchedulingGated"):
         yield Finding(
             code="pod.unschedulable", severity="warning", container=None,
-            title="waiting for scheduling gates: " + (", ".join(g for g in gates if g) or "?"),
+            title=("waiting for scheduling gates: " + ", ".join(g for g in gates if g) if any(gates)
+                   else "waiting for scheduling gates"),
             explanation=("The pod has schedulingGates; the scheduler ignores it until a controller removes them. "
-                         "Something (a queue controller such as Kueue, or a custom operator) is expected to lift them."),
-            evidence=[f"spec.schedulingGates: {gates}"] + ([f"condition PodScheduled=False ({cond.get('reason')})"] if cond else []),
+                         "Something (a queue controller such as Kueue, or a custom operator) is expected to lift them."
+                         + ("" if any(gates) else " The gates themselves are not in the data (only the "
+                            "SchedulingGated condition is): the pod spec shows which.")),
+            evidence=([f"spec.schedulingGates: {', '.join(g for g in gates if g)}"] if any(gates) else [])
+            + ([f"condition PodScheduled=False ({cond.get('reason')})"
+                + (f": {cond.get('message')}" if cond.get("message") else "")] if cond else []),
             suggestions=[kubectl(ctx, "get", "pod", ctx.name, "-o", "jsonpath={.spec.schedulingGates}")],
             extra={"scheduling_gates": gates, "blocking": [{"category": "scheduling-gates", "reason": "schedulingGates"}]},
         )
@@ -290,7 +295,8 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
     blocking = blocking_parts(parsed)
     evidence = []
     if cond and cond.get("status") == "False":
-        evidence.append(f"condition PodScheduled=False ({cond.get('reason') or '?'}) since {cond.get('lastTransitionTime') or '?'}")
+        evidence.append("condition PodScheduled=False" + (f" ({cond.get('reason')})" if cond.get("reason") else "")
+                        + (f" since {cond.get('lastTransitionTime')}" if cond.get("lastTransitionTime") else ""))
     if events:
         evidence.append(describe_event(events[-1], ctx.now))
     elif message:
@@ -306,8 +312,8 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
     if reqs:
         evidence.append("pod requests: " + ", ".join(f"{k}={v}" for k, v in sorted(reqs.items())))
     sel = dig(pod, "spec.nodeSelector")
-    if sel:
-        evidence.append(f"nodeSelector: {sel}")
+    if isinstance(sel, dict) and sel:
+        evidence.append("nodeSelector: " + ", ".join(f"{k}={v}" for k, v in sorted(sel.items())))
     # PVCs named by the pod, checked against the data when available
     pvc_notes = []
     for vol in dig(pod, "spec.volumes", []) or []:
@@ -316,7 +322,7 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
             continue
         obj = ctx.related("PersistentVolumeClaim", claim)
         if obj is not None:
-            phase = dig(obj, "status.phase") or "?"
+            phase = dig(obj, "status.phase") or "not bound"
             if phase != "Bound":
                 pvc_notes.append(f'PVC "{claim}" is {phase} (storageClass {dig(obj, "spec.storageClassName") or "default"})')
         elif ctx.knows("PersistentVolumeClaim"):

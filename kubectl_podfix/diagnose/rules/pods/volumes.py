@@ -12,7 +12,7 @@ import re
 from typing import Callable, Iterable, Union
 
 from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time, parse_time
-from kubectl_podfix.diagnose.rules.common import all_of, describe_event, kubectl
+from kubectl_podfix.diagnose.rules.common import all_of, describe_event, kubectl, node_arg, node_phrase
 from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node, events_with, pod_started
 
 _VOL_NAME = re.compile(r'for volume "(?P<vol>[^"]+)"')
@@ -91,7 +91,7 @@ _PATH_MISSING = re.compile(r'path "(?P<path>[^"]+)" does not exist')
 
 def _hostpath(ctx: PodContext, classified: list, volume: str | None, extra: dict) -> tuple[str, list[str]]:
     """The hostPath volumes the kubelet refused: which path, which type, and why it may look fine on the host."""
-    node = assigned_node(ctx) or "the node"
+    node = node_phrase(assigned_node(ctx))
     failures = []
     for ev, kind, _w in classified:
         if kind != "hostpath":
@@ -109,7 +109,7 @@ def _hostpath(ctx: PodContext, classified: list, volume: str | None, extra: dict
     for vol, path, what in failures:
         vspec = _volume_spec(ctx, vol) or {}
         vtype = dig(vspec, "hostPath.type")
-        parts.append(f"volume {vol or '?'}: {path or 'its path'} {what} on {node}"
+        parts.append(f"{('volume ' + vol) if vol else 'a volume'}: {path or 'its path'} {what} on {node}"
                      + (f" (declared type {vtype})" if vtype else ""))
     extra["hostpaths"] = [{"volume": v, "path": p, "problem": w} for v, p, w in failures]
     expl = ("The pod cannot start: the kubelet checked its hostPath volumes against the node's filesystem and "
@@ -164,7 +164,7 @@ def _missing_objects(ctx: PodContext, classified: list, ev: dict, volume: str | 
     for vol, k, n, e in seen:
         verb = "configmap" if k == "ConfigMap" else "secret"
         obj = ctx.related(k, n)
-        label = f'volume {vol or volume or "?"} shows {k} "{n}"'
+        label = (f"volume {vol or volume}" if vol or volume else "a volume") + f' shows {k} "{n}"'
         if obj is not None:
             created = dig(obj, "metadata.creationTimestamp") or ""
             newer = parse_time(created) and event_time(e) and parse_time(created) > event_time(e)
@@ -178,7 +178,7 @@ def _missing_objects(ctx: PodContext, classified: list, ev: dict, volume: str | 
                     "node, so check the node's identity and RBAC (a kubelet not in system:nodes, or with another "
                     "node name); otherwise the kubelet's cache is stale (a broken watch on the API server, or the "
                     "object was recreated): restart the kubelet or delete the pod. Do not create it again.")
-                sugs.append(f"on {assigned_node(ctx) or 'NODE'}: journalctl -u kubelet | grep -i '{n}'")
+                sugs.append(f"on {node_phrase(assigned_node(ctx))}: journalctl -u kubelet | grep -i '{n}'")
             sugs.append(kubectl(ctx, "get", verb, n, "-o", "jsonpath={.metadata.creationTimestamp}"))
             continue
         checked = ctx.knows(k)
@@ -216,31 +216,33 @@ def _not_registered(ctx: PodContext, msg: str, volume: str | None, extra: dict) 
     exists = (f" It exists in namespace {ctx.namespace}." if obj is not None else
               f" ({okind}s were not in the data, so whether it exists was not checked.)"
               if okind in ("ConfigMap", "Secret") and not ctx.knows(okind) else "")
-    expl = (f"The pod cannot start: volume {volume or '?'} shows {okind} \"{name}\", and the kubelet says the object "
+    expl = (f"The pod cannot start: {('volume ' + volume) if volume else 'a volume'} shows {okind} \"{name}\", and the kubelet says the object "
             "is \"not registered\": it had not yet added the pod's ConfigMaps and Secrets to its own cache. That is "
             "not the same as \"not found\": it happens for a moment when the kubelet restarts or a pod has just "
             "been bound, and clears on the next retry. If it persists, the kubelet's connection to the API server "
             "(its watch) is broken: check the kubelet's log and restart it." + exists)
-    node = assigned_node(ctx) or "NODE"
+    node = node_phrase(assigned_node(ctx))
     return expl, [f"on {node}: journalctl -u kubelet | grep -i 'not registered'",
                   kubectl(ctx, "get", "events", "--field-selector", f"involvedObject.name={ctx.name}")]
 
 
 def _title(kind: str, volume: str | None, unmounted: list[str], extra: dict, node: str) -> str:
+    vol = volume or (unmounted[0] if unmounted else "")
     if kind == "hostpath" and extra.get("hostpaths"):
         first = extra["hostpaths"][0]
-        return (f"hostPath volume {first['volume'] or volume or '?'} cannot be mounted: {first['path'] or 'its path'} "
-                f"{first['problem']} on node {node or '?'}")
-    vol = volume or (unmounted[0] if unmounted else "?")
+        name = first["volume"] or vol
+        return (f"hostPath {'volume ' + name if name else 'volume'} cannot be mounted: "
+                f"{first['path'] or 'its path'} {first['problem']} on {node_phrase(node)}")
+    what_vol = f"volume {vol}" if vol else "a volume"
     if kind == "missing-object" and extra.get("object"):
         what = f'{extra.get("object_kind")} "{extra["object"]}"'
         if extra.get("object_seen"):
-            return f"volume {vol} cannot be mounted: {what} exists, but the kubelet reports it not found"
-        return f"volume {vol} cannot be mounted: {what} not found"
+            return f"{what_vol} cannot be mounted: {what} exists, but the kubelet reports it not found"
+        return f"{what_vol} cannot be mounted: {what} not found"
     if kind == "not-registered" and extra.get("object"):
-        return (f"volume {vol} cannot be mounted yet: the kubelet has not registered "
+        return (f"{what_vol} cannot be mounted yet: the kubelet has not registered "
                 f'{extra.get("object_kind")} "{extra["object"]}"')
-    return f"volume {vol} cannot be mounted ({kind})"
+    return f"{what_vol} cannot be mounted ({kind})"
 
 
 def volume_rule(ctx: PodContext) -> Iterable[Finding]:
@@ -305,9 +307,9 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
         extra["driver"] = drv
         expl += f": driver {drv} has no running node plugin on {assigned_node(ctx) or 'this node'}."
         sugs = ["kubectl get csidrivers",
-                f"kubectl get pods -A -o wide | grep {assigned_node(ctx) or 'NODE'} | grep -i csi"]
+                f"kubectl get pods -A -o wide --field-selector spec.nodeName={node_arg(ctx)} | grep -i csi"]
     elif kind == "mount-timeout":
-        expl += (f" (unmounted: {', '.join(unmounted) or '?'}). The generic timeout hides the cause: the other "
+        expl += ((f" (unmounted: {', '.join(unmounted)})" if unmounted else "") + ". The generic timeout hides the cause: the other "
                  f"FailedMount/FailedAttachVolume events, the PVC and the CSI driver's logs say why.")
         notes = []
         for v in unmounted:
@@ -322,7 +324,7 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
             if claim:
                 pvc = ctx.related("PersistentVolumeClaim", claim)
                 if pvc is not None and dig(pvc, "status.phase") != "Bound":
-                    notes.append(f'volume {v}: PVC "{claim}" is {dig(pvc, "status.phase") or "?"}')
+                    notes.append(f'volume {v}: PVC "{claim}" is ' + (dig(pvc, "status.phase") or "not bound"))
         if notes:
             expl += " In the data: " + "; ".join(notes) + "."
             evidence += notes
