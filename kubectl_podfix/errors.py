@@ -54,8 +54,18 @@ class PodfixError(Exception):
 
 
 class UsageError(PodfixError):
+    """The command line itself is wrong or incomplete (exit 2): the message ends with where its help is."""
+
     def __init__(self, message: str, detail: str | None = None):
         super().__init__(message, Exit.USAGE, detail)
+        self.command_path: str | None = None  # set on the way out: "kubectl podfix fix memory"
+
+
+class Refused(PodfixError):
+    """A fix refused on its merits (exit 4): the cluster's state makes it wrong or impossible."""
+
+    def __init__(self, message: str, detail: str | None = None):
+        super().__init__(message, Exit.REFUSED, detail)
 
 
 # -- the error map ----------------------------------------------------------------

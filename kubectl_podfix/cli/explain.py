@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from kubectl_podfix.cli.options import CONTEXT_SETTINGS, OUTPUTS, Progress, color_for, connect, connection_options
+from kubectl_podfix.cli.options import (
+    CONTEXT_SETTINGS,
+    OUTPUTS,
+    Progress,
+    connect,
+    connection_options,
+    terminal_width,
+    use_color,
+)
 from kubectl_podfix.errors import Exit, UsageError
 
 
@@ -23,16 +31,19 @@ from kubectl_podfix.errors import Exit, UsageError
 @click.option("--save", metavar="FILE", help="Also save the evidence used (Secret values removed) as a bundle for explain -f.")
 @click.option("--save-logs", is_flag=True,
               help="With --save: include the containers' log lines (they may hold anything the application printed).")
-@click.option("--fix", is_flag=True, help="Offer the fixes the findings carry (asks before changing anything).")
+@click.option("--fix", is_flag=True,
+              help="Offer the fixes the findings carry: on a terminal ask fix by fix; otherwise print the commands "
+              "(with --yes: apply those that need no further input).")
 @click.option("--node-check", "node_check", is_flag=True,
               help="Test an image-pull failure from the pod's node with a short-lived check pod "
               "(asks first; see kubectl podfix node-check --help).")
 @click.option("--probe", "node_check", is_flag=True, hidden=True)  # the old name of --node-check
-@click.option("-y", "--yes", "check_yes", is_flag=True, help="With --node-check: create the check pod without asking.")
+@click.option("-y", "--yes", "yes", is_flag=True,
+              help="With --fix: apply the fixes without asking; with --node-check: create the check pod without asking.")
 @connection_options
 def explain(target: str | None, files: tuple[str, ...], output: str, all_namespaces: bool, selector: str | None,
             field_selector: str | None, exit_code: bool, save: str | None, save_logs: bool = False, fix: bool = False,
-            node_check: bool = False, check_yes: bool = False, **opts: Any) -> None:
+            node_check: bool = False, yes: bool = False, **opts: Any) -> None:
     """Diagnose failing pods: the root cause, its evidence, the next step.
 
     \b
@@ -78,18 +89,20 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
         from kubectl_podfix.cli.node_check import interactive
         from kubectl_podfix.nodecheck.run import attach
 
-        check_code, more = attach(cluster, outcome.results, yes=check_yes, interactive=interactive(), err=sys.stderr)
+        check_code, more = attach(cluster, outcome.results, yes=yes, interactive=interactive(), err=sys.stderr)
         outcome.warnings.extend(more)
     if save:
         from kubectl_podfix.cluster import bundle
 
         bundle.write(save, outcome.snapshot, [r.ctx.pod for r in outcome.results], logs=save_logs)
-    render.FORMATS[output](outcome.results, sys.stdout, color=color_for(sys.stdout), warnings=outcome.warnings,
-                           owners_of_all=outcome.snapshot.owners_of_all, scope=outcome.scope)
+    render.FORMATS[output](outcome.results, sys.stdout, color=use_color(sys.stdout), width=terminal_width(sys.stdout),
+                           warnings=outcome.warnings, owners_of_all=outcome.snapshot.owners_of_all,
+                           scope=outcome.scope, all_namespaces=all_namespaces)
     if fix:
         from kubectl_podfix.cli.fix_offer import offer
 
-        fixed = offer(cluster, outcome.results)
+        fixed = offer(outcome.results, opts=opts, yes=yes, cluster=cluster,
+                      out=sys.stdout if output in ("text", "wide") else sys.stderr)
         if fixed:
             raise SystemExit(fixed)
     if check_code:

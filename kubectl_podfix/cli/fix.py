@@ -18,6 +18,7 @@ import click
 
 from kubectl_podfix.cli.options import (
     CONTEXT_SETTINGS,
+    Group,
     connect,
     connection_options,
     engine_options,
@@ -25,7 +26,7 @@ from kubectl_podfix.cli.options import (
     parse_wait_timeout,
 )
 from kubectl_podfix.diagnose.model import dig, parse_time
-from kubectl_podfix.errors import Exit, PodfixError, UsageError
+from kubectl_podfix.errors import Exit, PodfixError, Refused, UsageError
 
 TARGET = "POD | TYPE/NAME"
 OOM_REASON = "OOMKilled"
@@ -40,7 +41,7 @@ def _target_options(func: Callable) -> Callable:
     return func
 
 
-@click.group("fix", context_settings=CONTEXT_SETTINGS)
+@click.group("fix", cls=Group, context_settings=CONTEXT_SETTINGS)
 def fix() -> None:
     """Fix a diagnosed problem on the workload that owns the pod.
 
@@ -72,6 +73,7 @@ def _execute(plan_fn: Callable[..., Any], cluster, *, dry_run: str, yes: bool, w
     from kubectl_podfix.fix import engine
     from kubectl_podfix.fix.workload import NotPatchable, resolve
     from kubectl_podfix.render.plan import plan_text
+    from kubectl_podfix.render.terminal import use_color
 
     seconds = parse_wait_timeout(timeout)
 
@@ -79,7 +81,7 @@ def _execute(plan_fn: Callable[..., Any], cluster, *, dry_run: str, yes: bool, w
         try:
             return plan_fn(resolve(cluster, cluster.conn.namespace, target) if fresh else None)
         except NotPatchable as exc:
-            sys.stdout.write(plan_text(exc.plan))
+            sys.stdout.write(plan_text(exc.plan, color=use_color(sys.stdout), blocked=True))
             raise
 
     plan = build(False)
@@ -329,7 +331,7 @@ def probe_cmd(target: str, container: str | None, probe_kind: str | None, initia
         kind = "liveness" if restarted and (spec or {}).get("livenessProbe") else \
             "readiness" if (spec or {}).get("readinessProbe") else None
         if kind is None:
-            raise UsageError(f"no failing probe found for container {name}: choose one with --probe")
+            raise Refused(f"no failing probe found for container {name}: choose one with --probe")
     inp = ProbeInput(w, name, kind, result=result, observed_start=observed_start(w.pods, name),
                      last_run=last_run(w.pod, name))
     _execute(lambda fresh: plan_probe(replace(inp, workload=fresh) if fresh else inp, probe=probe_kind,
@@ -418,6 +420,10 @@ def image_cmd(target: str, container: str | None, new_image: str | None, check_r
     verified = None
     if no_verify:
         notes.append(f"{new_image} was not checked in the registry (--no-verify)")
+    elif dry_run == "client" and not check_registry:
+        notes.append(f"{new_image} was not checked in the registry: --dry-run=client contacts no registry (add "
+                     "--check-registry to check, or run without --dry-run=client: the image is checked before "
+                     "anything is patched)")
     else:
         verified = imgfix.verify(new_image, auth=auth, insecure=insecure_registry, node_platform=platform)
 

@@ -280,7 +280,7 @@ def check_registry(creds, image: str | None, *, insecure: bool) -> None:
                                     repository=ref.repository if same else None,
                                     reference=ref.reference if same else None, insecure=insecure)
     except RegistryError as exc:
-        raise PodfixError(f"--verify: {exc.message}. Nothing was created", Exit.REFUSED) from None
+        raise PodfixError(f"--verify: {exc.message}. Nothing was created", Exit.ERROR) from None
     if not answer.ok:
         raise PodfixError(f"--verify failed: {answer.message}. Nothing was created", Exit.REFUSED)
     print(f"verified: {scrub(answer.message)}", file=sys.stderr)

@@ -152,6 +152,7 @@ def gather_pod(cluster, namespace: str, name: str) -> Snapshot:
     if uid:
         selector += f",involvedObject.uid={uid}"
     _try_list(snap, cluster, "Event", namespace, field_selector=selector)
+    _fetch_controller(snap, cluster, pod)
     _fetch_related(snap, cluster, [pod])
     if needs_node(pod):
         _try_get(snap, cluster, "Node", None, dig(pod, "spec.nodeName"))
@@ -161,6 +162,25 @@ def gather_pod(cluster, namespace: str, name: str) -> Snapshot:
         _fetch_metrics(snap, cluster, namespace, name)
     _fetch_logs(snap, cluster, [pod])
     return snap
+
+
+def controller_to_read(pod: dict) -> tuple[str, str] | None:
+    """The pod's controller when the top controller cannot be told without reading it: a Job (its CronJob,
+    if any, is named only in the Job), or a ReplicaSet whose Deployment the pod-template-hash does not
+    give away. The same rule as a scan, which lists ReplicaSets and Jobs (diagnose.context.top_owner)."""
+    ref = next((r for r in dig(pod, "metadata.ownerReferences", []) or [] if r.get("controller")), None)
+    if not ref or ref.get("kind") not in ("ReplicaSet", "Job") or not ref.get("name"):
+        return None
+    hash_ = (dig(pod, "metadata.labels", {}) or {}).get("pod-template-hash")
+    if ref["kind"] == "ReplicaSet" and isinstance(hash_, str) and hash_ and str(ref["name"]).endswith("-" + hash_):
+        return None  # a Deployment's: known without a request
+    return ref["kind"], ref["name"]
+
+
+def _fetch_controller(snap: Snapshot, cluster, pod: dict) -> None:
+    wanted = controller_to_read(pod)
+    if wanted is not None:
+        _try_get(snap, cluster, wanted[0], dig(pod, "metadata.namespace", ""), wanted[1])
 
 
 def _names(cluster, kind: str, namespace: str | None, **selectors) -> list[tuple[str, str]] | None:

@@ -103,6 +103,20 @@ def utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
 
+_PINNED_NOW: _dt.datetime | None = None
+
+
+def pin_now(value: _dt.datetime | None) -> None:
+    """Fix the time diagnoses and reports are made at (``PODFIX_NOW``, for tests and docs only)."""
+    global _PINNED_NOW
+    _PINNED_NOW = value
+
+
+def report_now() -> _dt.datetime:
+    """The time a diagnosis is made at: now, unless pinned (``pin_now``)."""
+    return _PINNED_NOW or utcnow()
+
+
 def age(seconds: float | None) -> str:
     """kubectl-style short duration: 45s, 12m, 3h, 5d."""
     if seconds is None:

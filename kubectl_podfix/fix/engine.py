@@ -27,6 +27,7 @@ cluster on a fixer's behalf. The order is fixed:
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from kubectl_podfix.errors import Exit
 from kubectl_podfix.redact import scrub
 from kubectl_podfix.fix.plan import JSON_PATCH, Plan, Step, WaitSpec, what_changed
 from kubectl_podfix.render.plan import denied_text, findings_text, plan_text, results_text
+from kubectl_podfix.render.terminal import use_color
 
 # Waiting reasons that mean "the new pod fails again".
 FAIL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "ImageInspectError",
@@ -131,13 +133,13 @@ def _step_ref(step: Step) -> str:
 
 def _run_once(plan: Plan, cluster, *, dry_run: str, yes: bool, interactive: bool, wait: bool, timeout: float,
               out: TextIO, err: TextIO, confirm: Callable[[str], bool] | None, poll: float) -> EngineResult:
-    out.write(plan_text(plan))
+    out.write(plan_text(plan, color=use_color(out)))
     if plan.empty:
         if wait and plan.wait is not None and dry_run == "none":
             return _finish_wait(plan, cluster, EngineResult(Exit.OK), timeout, out, err, poll)
         return EngineResult(Exit.OK)
     if dry_run == "client":
-        out.write("\nDry run (client): nothing was sent to the API server.\n")
+        out.write("\nDry run (client): nothing was changed (podfix only read from the API server).\n")
         return EngineResult(Exit.OK)
 
     denied = preflight(plan, cluster, err)
@@ -542,11 +544,46 @@ def diagnose_pod(cluster, namespace: str, name: str) -> str:
     return findings_text(diagnose(ctxs[0]) if ctxs else [], name)
 
 
+def follow_command(spec: WaitSpec) -> str:
+    """The kubectl command that keeps watching what ``--wait`` watched."""
+    kind = (spec.owner_kind or "").lower()
+    if kind in ("deployment", "statefulset", "daemonset") and spec.owner_name:
+        return f"kubectl rollout status {kind}/{spec.owner_name} -n {spec.namespace}"
+    if spec.selector:
+        return f"kubectl get pods -n {spec.namespace} -l {shlex.quote(spec.selector)} -w"
+    if spec.pod_name:
+        return f"kubectl get pod {spec.pod_name} -n {spec.namespace} -w"
+    return f"kubectl get pods -n {spec.namespace} -w"
+
+
+def interrupted_text(plan: Plan, result: EngineResult) -> str:
+    """Ctrl-C while waiting: the change is in the cluster; how to follow it and how to undo it."""
+    assert plan.wait is not None
+    if not result.applied:
+        return (f"\ninterrupted while waiting: podfix changed nothing.\n"
+                f"  follow the pods: {follow_command(plan.wait)}\n")
+    undo = [r.step.undo for r in result.results
+            if r.status == "done" and r.step.undo and not r.step.undo.startswith("(")]
+    lines = ["", "interrupted while waiting: the change stays applied (podfix does not roll it back).",
+             f"  follow it: {follow_command(plan.wait)}"]
+    if undo:
+        lines.append("  undo it:" if len(undo) == 1 else "  undo it (in this order):")
+        lines.extend(f"    {u}" for u in reversed(undo))
+    else:
+        lines.append("  undo: nothing to undo by a command (deleted pods are recreated by their controller)")
+    return "\n".join(lines) + "\n"
+
+
 def _finish_wait(plan: Plan, cluster, result: EngineResult, timeout: float, out: TextIO, err: TextIO,
                  poll: float) -> EngineResult:
     spec = plan.wait
     assert spec is not None
-    outcome = wait_for(spec, cluster, timeout=timeout, err=err, poll=poll)
+    try:
+        outcome = wait_for(spec, cluster, timeout=timeout, err=err, poll=poll)
+    except KeyboardInterrupt:
+        err.write(interrupted_text(plan, result))
+        result.code = Exit.INTERRUPTED
+        return result
     result.wait = outcome
     secs = f"{outcome.seconds:.0f}s"
     if outcome.outcome == "ready":

@@ -190,7 +190,7 @@ def verify(image: str, *, auth: RegistryAuth | None = None, insecure: bool = Fal
         answer = manifest_exists(ref.registry, ref.repository, ref.reference, **_kw(auth, insecure))
     except RegistryError as exc:
         raise PodfixError(f"cannot check that {image} exists: {exc.message}. Nothing was changed "
-                          "(pass --no-verify to patch without checking)", Exit.REFUSED) from None
+                          "(pass --no-verify to patch without checking)", Exit.ERROR) from None
     if not answer.ok:
         raise PodfixError(f"{image} cannot be pulled: {answer.message}. Nothing was changed", Exit.REFUSED)
     note = f"verified: {image} exists in the registry" + (f" ({answer.digest})" if answer.digest else "")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from kubectl_podfix.diagnose.model import dig
-from kubectl_podfix.errors import Exit, PodfixError, UsageError
+from kubectl_podfix.errors import Exit, PodfixError, Refused, UsageError
 from kubectl_podfix.fix import workload as wl
 from kubectl_podfix.fix.plan import Plan
 from kubectl_podfix.fix.quantity import format_quantity, parse_quantity
@@ -97,7 +97,7 @@ def plan_memory(inp: MemoryInput, *, memory: str | None = None) -> Plan:
     else:
         new = default_limit(limit, request, inp.peak)
         if new is None:
-            raise UsageError(f"container {inp.container} has no memory limit or request and no usage metrics are "
+            raise Refused(f"container {inp.container} has no memory limit or request and no usage metrics are "
                              "available, so podfix cannot pick a value: pass --memory, e.g. --memory 512Mi")
         new_text = format_quantity(new)
         parts = []

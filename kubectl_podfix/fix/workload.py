@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_podfix.diagnose.model import KUBECTL_NAMES, dig, parse_target, selector_string
-from kubectl_podfix.errors import Exit, PodfixError, UsageError
+from kubectl_podfix.errors import Exit, PodfixError, Refused, UsageError
 from kubectl_podfix.fix.plan import JSON_PATCH, Plan, Step, WaitSpec, pointer
 
 # Controllers whose pod template podfix patches.
@@ -226,7 +226,7 @@ def target_container(w: "Workload", name: str) -> tuple[dict, dict]:
     """(the object a fix patches: the top controller, else the pod; the spec of container ``name`` in it)."""
     source = w.top if w.top is not None else w.pod
     if source is None:
-        raise UsageError("no pod to fix: the workload has no pods and no pod was named")
+        raise Refused("no pod to fix: the workload has no pods and no pod was named")
     spec, _ = find_container(source, name)
     if spec is None:
         raise UsageError(f"{ref(source)} has no container {name!r} (it has: {', '.join(container_names(source))})")
@@ -470,9 +470,54 @@ def job_manifest(job: dict) -> dict:
     return out
 
 
-def not_patchable(w: Workload, what: str, fixed: dict | None = None) -> tuple[list[str], str | None]:
-    """Warnings for a target whose pod template cannot be patched (bare pod, Job without CronJob):
-    (warnings, the reason in one line) — or ([], None) when the top controller can be patched."""
+def _leaves(fields: dict, prefix: str = "") -> list[str]:
+    """``{"resources": {"limits": {"memory": "1Gi"}}}`` -> ``["resources.limits.memory: 1Gi"]``."""
+    out = []
+    for key, value in fields.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.extend(_leaves(value, path + "."))
+        else:
+            out.append(f"{path}: {compact(value) if isinstance(value, (dict, list)) else value}")
+    return out
+
+
+def guess_owner(missing: str, pod: dict | None) -> str | None:
+    """kubectl's TYPE/NAME of the workload above an unreadable ReplicaSet, when the pod's
+    pod-template-hash gives it away (a Deployment names its ReplicaSets NAME-HASH)."""
+    kind, _, name = missing.partition("/")
+    hash_ = (dig(pod, "metadata.labels", {}) or {}).get("pod-template-hash") if pod else None
+    if kind == "ReplicaSet" and isinstance(hash_, str) and hash_ and name.endswith("-" + hash_):
+        return f"deployment/{name[: -len(hash_) - 1]}"
+    return None
+
+
+def unknown_owner_warning(w: Workload, container: str | None = None, fields: dict | None = None) -> str:
+    """What podfix could not find out when the pod's controller cannot be read, and the change to make by hand."""
+    guess = guess_owner(w.missing_owner or "", w.pod)
+    text = (f"the pod's controller {w.missing_owner} could not be read (not found, forbidden, or a custom "
+            "resource), so podfix does not know which workload's pod template holds the container, and changed "
+            "nothing")
+    if container and fields:
+        text += (f". Set this by hand in the pod template of the workload that owns the pod"
+                 f"{f' (probably {guess})' if guess else ''}, container {container}: "
+                 + "; ".join(_leaves(fields)))
+        if guess:
+            kind, name = guess.split("/", 1)
+            is_init = bool(w.pod) and find_container(w.pod, container)[1]
+            # a strategic merge patch, keyed by container name: what a person types (no index to look up)
+            patch = nest(template_path("Deployment") + ("spec",),
+                         {"initContainers" if is_init else "containers": [{"name": container, **fields}]})
+            text += (" (for example: "
+                     f"{kubectl('patch', kind, name, '-n', w.namespace, '--type=strategic', '-p', compact(patch))})")
+    return text
+
+
+def not_patchable(w: Workload, what: str, fixed: dict | None = None, container: str | None = None,
+                  fields: dict | None = None) -> tuple[list[str], str | None]:
+    """Warnings for a target whose pod template cannot be patched (bare pod, Job without CronJob, a
+    controller that cannot be read): (warnings, the reason in one line) — or ([], None) when the top
+    controller can be patched. ``container``/``fields``: the change, to say what to set by hand."""
     from kubectl_podfix.fix.plan import to_yaml
 
     top = w.top
@@ -489,8 +534,7 @@ def not_patchable(w: Workload, what: str, fixed: dict | None = None) -> tuple[li
         return [f"{ref(top)} is not a controller podfix patches: change its owner's pod template instead"], \
             f"{ref(top)} cannot be patched by podfix"
     if w.missing_owner:
-        return [f"the pod's controller {w.missing_owner} could not be read (not found, forbidden, or a custom "
-                f"resource): change its pod template there"], f"{w.missing_owner} could not be read"
+        return [unknown_owner_warning(w, container, fields)], f"{w.missing_owner} could not be read"
     pod = w.pod or {}
     name = dig(pod, "metadata.name")
     manifest = recreate_manifest(fixed or pod)
@@ -505,7 +549,8 @@ def finish(plan: Plan, w: Workload, container: str, fields: dict, change: str, *
     """Add the container patch to ``plan`` (or explain why the target cannot be patched), GitOps warning,
     undo notes and what to wait for. Shared by the memory, probe and image fixes."""
     top = w.top
-    warnings, reason = not_patchable(w, what, fixed=_fixed_copy(w, container, fields))
+    warnings, reason = not_patchable(w, what, fixed=_fixed_copy(w, container, fields), container=container,
+                                     fields=fields)
     if reason:
         plan.warnings.extend(warnings)
         raise NotPatchable(plan, reason)

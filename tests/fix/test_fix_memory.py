@@ -218,7 +218,7 @@ def test_dry_run_changes_nothing(api, podfix, oom_deploy, mode):
         assert len(sent) == 1 and sent[0].query.get("dryRun") == ["All"]
         assert "nothing was persisted" in r.out
     else:
-        assert sent == [] and "nothing was sent" in r.out
+        assert sent == [] and "nothing was changed" in r.out
 
 
 @pytest.mark.skipif(not have_kubectl(), reason="needs kubectl")
@@ -342,6 +342,66 @@ def test_a_container_that_was_not_oom_killed_is_left_alone_without_memory(api, p
     assert r.code == 4
     assert "was not OOM-killed" in r.err and "--memory" in r.err
     assert writes(api) == []
+
+
+def test_unreadable_owner_says_what_is_unknown_and_the_value_to_set(api, podfix, oom_deploy):
+    """The ReplicaSet cannot be read: podfix cannot tell which workload holds the template. It changes nothing,
+    says so once (no "Nothing to change: everything is already in place" beside the error) and gives the value
+    to set by hand."""
+    api.deny("get", "replicasets", NS)
+    api.clear_requests()
+    r = podfix("fix", "memory", oom_deploy, "-n", NS, "--yes")
+    assert r.code == 4, r.err
+    assert "Nothing to change" not in r.out and "already in place" not in r.out
+    assert "ReplicaSet/web-5d4f8b7c9d could not be read" in r.out
+    assert "(probably deployment/web), container app: resources.limits.memory: 512Mi" in r.out
+    assert ("kubectl patch deployment web -n default --type=strategic -p "
+            "'{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"app\",\"resources\":{\"limits\":"
+            "{\"memory\":\"512Mi\"}}}]}}}}'") in r.out
+    assert r.err == "error: nothing was changed: ReplicaSet/web-5d4f8b7c9d could not be read (see the warning above)\n"
+    assert [q for q in api.requests if q.method != "GET"] == []
+
+
+def test_ctrl_c_while_waiting_leaves_the_change_and_says_how_to_follow_and_undo(api, kubeconfig):
+    """No controller acts here, so no new pod comes: podfix waits. Ctrl-C (SIGINT) then must not look like
+    a failure to apply: the change is in the cluster; podfix says how to follow it and how to undo it, 130."""
+    import signal
+    import subprocess
+    import time
+
+    from clitools import BIN, ROOT, cli_env
+
+    pod = add_workload(api, "Deployment")
+    proc = subprocess.Popen([str(BIN / "kubectl-podfix"), "fix", "memory", pod, "-n", NS, "--yes", "--timeout", "2m"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(kubeconfig), cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while not patches(api) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert patches(api), "the change was never applied"
+    time.sleep(0.5)  # into the wait
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Applied:" in out and "Traceback" not in err
+    assert "interrupted while waiting: the change stays applied" in err
+    assert "follow it: kubectl rollout status deployment/web -n default" in err
+    assert "undo it:\n    kubectl rollout undo deployment/web -n default" in err
+    assert tpl_container(api, "Deployment")["resources"]["limits"]["memory"] == "512Mi"  # still applied
+
+
+def test_interrupted_text_for_restarts_and_unapplied_plans():
+    from kubectl_podfix.fix import engine
+    from kubectl_podfix.fix.plan import Plan, Step, WaitSpec
+
+    plan = Plan("restart", "restart", NS, steps=[Step("delete", "Pod", NS, "web-1", undo="")],
+                wait=WaitSpec(NS, "StatefulSet", "db", "app=db"))
+    done = engine.EngineResult(0, applied=True, results=[engine.StepResult(plan.steps[0], "done")])
+    text = engine.interrupted_text(plan, done)
+    assert "follow it: kubectl rollout status statefulset/db -n default" in text
+    assert "nothing to undo by a command" in text
+    bare = Plan("restart", "restart", NS, wait=WaitSpec(NS, pod_name="web-1"))
+    assert "podfix changed nothing" in engine.interrupted_text(bare, engine.EngineResult(0))
+    assert "kubectl get pod web-1 -n default -w" in engine.interrupted_text(bare, engine.EngineResult(0))
 
 
 def test_a_failed_patch_ends_with_one_error_line_on_stderr(api, podfix, oom_deploy):

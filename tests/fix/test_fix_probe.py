@@ -22,7 +22,7 @@ from world import (
     world,
 )
 
-from kubectl_podfix.errors import UsageError
+from kubectl_podfix.errors import Exit, Refused
 from kubectl_podfix.fix import probe as pr
 
 LIVENESS = {"httpGet": {"path": "/healthz", "port": 8080}, "initialDelaySeconds": 5, "periodSeconds": 10,
@@ -97,23 +97,24 @@ def test_explicit_flags_change_only_those_fields():
 
 def test_long_runner_is_not_a_slow_starter():
     w, _ = world("Deployment", containers=[slow()])
-    with pytest.raises(UsageError, match="not a slow start"):
+    with pytest.raises(Refused, match="not a slow start") as refused:  # on its merits: exit 4, not 2
         pr.plan_probe(pr.ProbeInput(w, "app", "liveness", result="http-500", last_run=3600))
+    assert refused.value.code == Exit.REFUSED == 4
     plan = pr.plan_probe(pr.ProbeInput(w, "app", "liveness", result="timeout", last_run=3600))
     assert sets(plan.steps[0].body) == {"/livenessProbe/timeoutSeconds": 5}
 
 
 def test_readiness_defaults():
     w, _ = world("Deployment", containers=[slow(readinessProbe=dict(READINESS))])
-    with pytest.raises(UsageError, match="would not cure"):
+    with pytest.raises(Refused, match="would not cure"):
         pr.plan_probe(pr.ProbeInput(w, "app", "readiness", result="http-503"))
     plan = pr.plan_probe(pr.ProbeInput(w, "app", "readiness", result="timeout"))
     assert sets(plan.steps[0].body) == {"/readinessProbe/timeoutSeconds": 5}
 
 
-def test_missing_probe_is_a_usage_error():
+def test_missing_probe_is_refused():
     w, _ = world("Deployment", containers=[container()])
-    with pytest.raises(UsageError, match="no liveness probe"):
+    with pytest.raises(Refused, match="no liveness probe"):
         pr.plan_probe(pr.ProbeInput(w, "app", "liveness"))
 
 
@@ -188,3 +189,18 @@ def test_flags_through_the_command(api, podfix):
 def test_bad_flag_value_is_a_usage_error(podfix):
     r = podfix("fix", "probe", "x", "--failure-threshold", "0")
     assert r.code == 2
+
+
+def test_a_refusal_on_its_merits_exits_4_not_2(api, podfix):
+    """A liveness probe failing long after the start: fix probe refuses (loosening it would hide a hang).
+    That is a refusal (4), with no pointer at --help, not a usage error (2)."""
+    pod = add_workload(api, "Deployment", containers=[slow()], pod_statuses=[killed_status(ran_seconds=59)])
+    status = api.get("Pod", NS, pod)
+    status["status"]["containerStatuses"][0]["lastState"]["terminated"]["startedAt"] = "2026-11-20T08:00:00Z"
+    api.add(status)
+    add_events(api, pod)
+    api.clear_requests()
+    r = podfix("fix", "probe", pod, "-n", NS, "--yes")
+    assert r.code == Exit.REFUSED == 4, r.err
+    assert "not a slow start" in r.err and "--help" not in r.err
+    assert patches(api) == []

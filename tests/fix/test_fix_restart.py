@@ -90,3 +90,13 @@ def test_pod_target_restarts_only_that_pod(api, podfix):
     assert r.code == 0, r.err
     assert f"delete pod/{pod}" in r.out and "delete pod/web-5d4f8b7c9d-other" not in r.out
     assert "other failing pods of deployment/web: web-5d4f8b7c9d-other" in r.out
+
+
+def test_unreadable_owner_is_not_nothing_to_change(api, podfix):
+    pod = add_workload(api, "Deployment")
+    api.deny("get", "replicasets", NS)
+    r = podfix("fix", "restart", pod, "-n", NS, "--yes")
+    assert r.code == 4, r.err
+    assert "Nothing to change" not in r.out
+    assert f"kubectl delete pod {pod} -n {NS}" in r.out and "could not be read" in r.err
+    assert writes(api) == []

@@ -237,8 +237,12 @@ def _restart_probe_rule(ctx: PodContext, kind: str) -> Iterable[Finding]:
             suggestions=[kubectl(ctx, "describe", "pod", ctx.name),
                          f"kubectl logs {ctx.name} -c {name} --previous -n {ctx.namespace}",
                          _probe_try(ctx, name, probe)],
-            fix=Fix(id="probe", description=f"adjust the {kind} probe of container {name}",
-                    command=f"kubectl podfix fix probe {ctx.name} -n {ctx.namespace}"),
+            # NB: fix probe refuses a liveness probe that failed long after start, unless it timed out
+            # (loosening it would hide an application that stopped answering): no fix to offer then.
+            fix=None if kind == "liveness" and ran is not None and ran > budget + 3 * s["periodSeconds"]
+            and result_kind != "timeout" else
+            Fix(id="probe", description=f"adjust the {kind} probe of container {name}",
+                command=f"kubectl podfix fix probe {ctx.name} -n {ctx.namespace}"),
             since=(term or {}).get("finishedAt"),
             extra={"probe": {"kind": kind, "description": describe_probe(probe, spec), **s},
                    "budget_seconds": budget, "result": result_kind, "result_message": last_msg,
@@ -299,8 +303,6 @@ def readiness_rule(ctx: PodContext) -> Iterable[Finding]:
                              f"not in the data, so the readiness probe's failures cannot be quoted; check them."),
                 evidence=evidence,
                 suggestions=[kubectl(ctx, "describe", "pod", ctx.name), _probe_try(ctx, name, probe)],
-                fix=Fix(id="probe", description=f"adjust the readiness probe of container {name}",
-                        command=f"kubectl podfix fix probe {ctx.name} -n {ctx.namespace}"),
                 extra={"probe": {"kind": "readiness", "description": describe_probe(probe, spec), **s},
                        "result": "unknown"},
             )
@@ -316,8 +318,10 @@ def readiness_rule(ctx: PodContext) -> Iterable[Finding]:
             explanation=expl, evidence=evidence,
             suggestions=[_probe_try(ctx, name, probe), f"kubectl logs {ctx.name} -c {name} -n {ctx.namespace}",
                          kubectl(ctx, "describe", "pod", ctx.name)],
-            fix=Fix(id="probe", description=f"adjust the readiness probe of container {name}",
-                    command=f"kubectl podfix fix probe {ctx.name} -n {ctx.namespace}"),
+            # NB: a longer probe cures only a timeout; fix probe refuses anything else
+            fix=Fix(id="probe", description=f"raise the readiness probe's timeout of container {name}",
+                    command=f"kubectl podfix fix probe {ctx.name} -n {ctx.namespace}")
+            if result_kind == "timeout" else None,
             since=fails[0].get("firstTimestamp"),
             extra={"probe": {"kind": "readiness", "description": describe_probe(probe, spec), **s},
                    "budget_seconds": kill_budget(probe), "result": result_kind,

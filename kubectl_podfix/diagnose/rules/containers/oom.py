@@ -61,8 +61,10 @@ def oom_rule(ctx: PodContext) -> Iterable[Finding]:
             expl += " It is not running now."
         elif phase == "recovered":
             expl += " It has been running again for a while; this is an earlier restart."
+        # NB: with no limit, no request and no usage, fix memory has nothing to base a value on (it refuses)
         fix = Fix(id="memory", description=f"raise the memory limit and request of container {name}",
-                  command=f"kubectl podfix fix memory {ctx.name} -n {ctx.namespace}")
+                  command=f"kubectl podfix fix memory {ctx.name} -n {ctx.namespace}") \
+            if limit or request or used else None
         yield Finding(
             code="container.oom-killed", severity=severity_for(phase), container=name,
             title=f"{name}: killed for using too much memory (OOMKilled)" + (
