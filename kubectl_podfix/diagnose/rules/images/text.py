@@ -455,6 +455,11 @@ class Builder:
                 explanation += f"The pod has no pull secret for {self.host}, so the request went without credentials. "
             explanation += ("Either the name is wrong (typo, missing organisation or registry prefix, an image "
                             "that was never pushed) or the repository is private and needs a pull secret.")
+            if self.verdict.detail == "refused" and hides_private(self.host):
+                explanation += (f" One more cause gives the same bare 'denied': credentials for {self.host} that the "
+                                "node's runtime holds itself (a docker login on the node, a configured credential) "
+                                "and that have expired or lack the read:packages scope; those break even the pull "
+                                "of a public image.")
         else:
             title = f'Image "{self.image}" does not exist in {self.repo_path()}'
             if library and self.verdict.kind == "ambiguous":
