@@ -343,6 +343,11 @@ class Builder:
         if self.host == "quay.io" and not s.covering and "not authorized" in cause_text:
             parts.append("quay.io answers an anonymous pull of a repository that does not exist exactly like one of "
                          "a private repository: check the name too.")
+        if "unauthorized to access repository" in cause_text:
+            parts.append("This is Harbor's answer: the account (or an anonymous pull) may not pull from that "
+                         "project, which for a private project means it is not a member (robot accounts need the "
+                         "pull permission on it); Harbor gives the same answer for a repository that does not "
+                         "exist, so check the project and repository names too.")
         if self.host.endswith(".azurecr.io") and "authentication required" in cause_text:
             parts.append("ACR gives the same 'unauthorized: authentication required' for a tag or repository that "
                          "does not exist: check the tag too (az acr repository show-tags).")
