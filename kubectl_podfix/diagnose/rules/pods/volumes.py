@@ -116,9 +116,12 @@ def _hostpath(ctx: PodContext, classified: list, volume: str | None, extra: dict
             + "; ".join(parts) + ". A hostPath volume is the node's own filesystem, so the path has to exist on "
             "every node the pod can land on, as the declared type (DirectoryOrCreate and FileOrCreate create it). "
             "If the path does exist on the host, the kubelet is looking at another filesystem: a kubelet that runs "
-            "in a container (kind and k3d nodes, minikube's container drivers, some appliance distributions) checks "
-            "paths inside its own mount namespace.")
+            "in a container (kind and k3d nodes, minikube's container drivers, RKE1's kubelet container, some "
+            "appliance distributions) checks paths inside its own mount namespace.")
     paths = [p for _v, p, _w in failures]
+    if any(re.match(r"^(/home/|/Users/|[A-Za-z]:\\)", p) for p in paths):
+        expl += (" A path under a user's home directory is usually a workstation's: the node is another machine "
+                 "(or a VM or container on it), and it has no such file.")
     if any("docker.sock" in p or p.rstrip("/").endswith("/var/lib/docker") for p in paths):
         expl += (" /var/run/docker.sock and /var/lib/docker belong to Docker Engine: a node that runs containerd "
                  "(kind nodes, and most clusters since Kubernetes 1.24 removed dockershim) has neither. Use the "
