@@ -170,7 +170,7 @@ _KUBELET_MANAGERS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("memory manager", "memorymanager", "numa"), "memory manager",
      "the memory manager could not pin the container's memory to NUMA nodes as its policy requires"),
     (("topology",), "topology manager", "the topology manager could not align the container's CPUs and devices"),
-    (("device", "plugin", "allocate"), "device plugin",
+    (("device", "plugin", "allocate", "endpoint not found", "registered resource"), "device plugin",
      "a device plugin failed the PreStartContainer call the kubelet makes before starting a container with its devices"),
 )
 
