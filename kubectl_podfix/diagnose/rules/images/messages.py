@@ -155,7 +155,7 @@ def _has(text: str, *needles: str) -> bool:
 
 
 _OLD_KUBELET_BOILERPLATE = "this may be because there are no credentials on this request"
-_PLATFORM = re.compile(r"no matching manifest for ([\w/.-]+)|architecture (\w+), variant \"?(\w*)\"?, os (\w+)|"
+_PLATFORM = re.compile(r"no matching manifest for ([\w/.()-]+)|architecture (\w+), variant \"?(\w*)\"?, os (\w+)|"
                        r"does not match the specified platform \(([^)]*)\)")
 # Docker Engine on Windows (and on Linux, the reverse): the image's OS, not its architecture.
 _IMAGE_OS = re.compile(r'image operating system \\?"?(\w+)\\?"? cannot be used on this platform')
@@ -230,6 +230,10 @@ def _platform(t: str) -> tuple[str, str]:
     if m:
         if m.group(1):
             detail = m.group(1)
+            # Docker 24+: "windows(10.0.17763)/amd64" -> "windows/amd64 10.0.17763", as older Dockers wrote it.
+            v = re.match(r"^(\w+)\(([\d.]+)\)(/[\w/]+)$", detail)
+            if v:
+                detail = f"{v.group(1)}{v.group(3)} {v.group(2)}"
         elif m.group(2):
             detail = f"{m.group(4)}/{m.group(2)}" + (f"/{m.group(3)}" if m.group(3) else "")
         elif m.group(5):

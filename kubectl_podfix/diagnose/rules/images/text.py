@@ -514,13 +514,14 @@ class Builder:
                        "(containerd: 'no match for platform in manifest'), which is not a missing tag. "
                        "Use a multi-arch tag, an image built for this architecture, or schedule the pod onto "
                        "matching nodes (nodeSelector kubernetes.io/arch).")
-        build = re.search(r"windows/\w+ (10\.0\.(\d+))", self.cause.text if self.cause else "")
+        build = re.search(r"windows(?:/\w+ |\()(10\.0\.(\d+))", self.cause.text if self.cause else "")
         if build:
             name = _WINDOWS_BUILDS.get(build.group(2), "")
             explanation += (f" {build.group(1)} is the node's Windows build" + (f" ({name})" if name else "")
                             + ": Windows containers must be built for the node's Windows version (process isolation),"
                             " so the image needs a variant for that exact build (a tag such as ltsc2019/ltsc2022, or "
-                            "a manifest list that includes it).")
+                            "a manifest list that includes it). A Linux-only image cannot run on a Windows node at "
+                            "all: schedule it onto Linux nodes (nodeSelector kubernetes.io/os: linux).")
         explanation += self.cause_sentence()
         self.suggestions += [
             f"see which platforms the image has: crane manifest {self.remote} | jq '.manifests[].platform'   "
