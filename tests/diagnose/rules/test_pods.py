@@ -48,6 +48,7 @@ def test_scheduler_message_old_taint_with_comma():
     ("0/3 nodes are available: 3 node(s) didn't match pod topology spread constraints.", "topology-spread"),
     ("0/3 nodes are available: 3 node(s) had volume node affinity conflict.", "volume"),
     ("0/3 nodes are available: 3 Too many pods.", "too-many-pods"),
+    ("fit failure summary on nodes : Insufficient pods (1), PodToleratesNodeTaints (1)", "too-many-pods"),
     ("0/2 nodes are available: 2 Insufficient nvidia.com/gpu.", "resources"),
     ("0/1 nodes are available: 1 pod has unbound immediate PersistentVolumeClaims.", "volume"),
     ('0/1 nodes are available: persistentvolumeclaim "data" not found.', "volume"),

@@ -30,6 +30,7 @@ _TAINT = re.compile(r"\{(?P<key>[^:}]+):\s*(?P<value>[^}]*)\}")
 # (category, matcher) in match order; matchers are lowercase substrings or regexes.
 _CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("no-nodes", ("no nodes available",)),
+    ("too-many-pods", ("insufficient pods",)),  # the old wording of "Too many pods" (max pods per node)
     ("resources", ("insufficient ", "podfitsresources", "didn't have enough resource", "node(s) did not have enough free storage")),
     ("too-many-pods", ("too many pods",)),
     ("taint", ("taint", "podtoleratesnodetaints", "tainttoleration")),
@@ -203,8 +204,10 @@ def parse_message(message: str) -> dict:
     if out.get("legacy") and out["parts"] and out["total"] is None:
         # No total in the old wording. A node fails every check of GeneralPredicates that it fails, but stops
         # at its first failing predicate otherwise: the most nodes of the first group plus the others.
-        general = [p["count"] for p in out["parts"] if p.get("predicate") in _GENERAL or p["category"] == "resources"]
-        others = [p["count"] for p in out["parts"] if not (p.get("predicate") in _GENERAL or p["category"] == "resources")]
+        def in_general(p: dict) -> bool:
+            return p.get("predicate") in _GENERAL or p["reason"].lower().startswith("insufficient ")
+        general = [p["count"] for p in out["parts"] if in_general(p)]
+        others = [p["count"] for p in out["parts"] if not in_general(p)]
         out["total"] = (max(general) if general else 0) + sum(others)
         out["total_estimated"] = True
         out["available"] = 0
