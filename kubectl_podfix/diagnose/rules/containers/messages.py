@@ -135,6 +135,9 @@ _KUBELET_HOOK = re.compile(r"internal pre(start|create)container hook failed", r
 _OCI_HOOK = re.compile(r"error running (?:prestart |createruntime |createcontainer |startcontainer )?hook|"
                        r"running (?:prestart )?hook #?\d|error executing hook|nvidia-container-(?:cli|runtime-hook)", re.I)
 _NVIDIA = re.compile(r"nvidia-container-(?:cli|runtime-hook|toolkit)|nvidia-ctk|libnvidia-container", re.I)
+# Container Device Interface: the runtime injects devices from specs in /etc/cdi and /var/run/cdi
+# ("failed to inject CDI devices: unresolvable CDI devices nvidia.com/gpu=all", "CDI device injection failed: ...").
+_CDI = re.compile(r"unresolvable CDI devices? (?P<dev>[^\s,;]+)", re.I)
 _HOOK_PATH = re.compile(r"error executing hook `(?P<path>[^`]+)`", re.I)
 _HOOK_STDERR = re.compile(r"stderr: (?P<err>.+?)(?::\s*unknown\.?)?\s*$", re.I | re.S)
 
@@ -192,6 +195,13 @@ def hook_failure(texts: list[str], reasons: set[str]) -> dict | None:
                 manager, meaning = name, words
                 break
         return {"source": "kubelet", "manager": manager, "meaning": meaning}
+    cdi = _CDI.search(joined)
+    if cdi:
+        return {"source": "cdi", "device": cdi.group("dev").strip().rstrip(":,"), "hook": "", "stderr": "",
+                "meaning": "the runtime found no CDI spec for the device the container was given",
+                "todo": "regenerate the node's CDI specs (nvidia-ctk cdi generate --output=/var/run/cdi/nvidia.yaml, "
+                        "or let the GPU operator's toolkit pod do it) and check what the device plugin or DRA driver "
+                        "assigned"}
     if not _OCI_HOOK.search(joined):
         return None
     path = _HOOK_PATH.search(joined)
@@ -265,6 +275,8 @@ _CREATE_FAILURES: tuple[tuple[tuple[str, ...], str, str], ...] = (
      "(crictl rmi --prune, old logs) or move the pod elsewhere."),
     (("context deadline exceeded",), "the runtime timed out creating the container",
      "The node's runtime or disk is overloaded; check the node (disk I/O, runtime logs)."),
+    (("unresolvable cdi device", "cdi device injection failed"), "a CDI device could not be injected",
+     "The runtime found no CDI spec for a device the container was given."),
     (("error executing hook", "error running hook", "running hook #", "running prestart hook",
       "nvidia-container-cli", "nvidia-container-runtime-hook"), OCI_HOOK_FAILED,
      "An OCI hook configured in the node's runtime (not the pod's lifecycle hooks) failed."),

@@ -253,7 +253,7 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
 
 
 _HOOK_KINDS = {"kubelet": "kubelet pre-start step failed", "nvidia": "NVIDIA container toolkit hook failed",
-               "oci": OCI_HOOK_FAILED}
+               "oci": OCI_HOOK_FAILED, "cdi": "CDI device injection failed"}
 
 
 def _runtime_of(text: str) -> str:
@@ -297,6 +297,20 @@ def _hook_words(ctx: PodContext, hook: dict, spec: dict, is_init: bool, name: st
         return title, expl, sug
     runtime = _runtime_of(msg)
     err = hook.get("stderr") or ""
+    if hook["source"] == "cdi":
+        dev = hook.get("device") or "a device"
+        title = f"{name}: the runtime could not inject CDI device {dev} on {node}"
+        expl = (f"{runtime} could not set up the {what}: it was given the device {dev} (Container Device Interface), "
+                "and no CDI spec on the node (in /etc/cdi or /var/run/cdi) describes it. The spec is written by the "
+                "device's toolkit (for NVIDIA: nvidia-ctk cdi generate, or the GPU operator's toolkit pod); it is "
+                "missing, stale (a GPU UUID or index it does not list), or under another vendor/class name than the "
+                "device plugin or DRA driver uses. This is the node's GPU/device setup, not the application.")
+        sug = [f"on {node}: nvidia-ctk cdi list   (the devices the specs describe); ls /etc/cdi /var/run/cdi",
+               f"on {node}: nvidia-smi -L   (the GPUs and their UUIDs)",
+               f"kubectl get pods -A -o wide --field-selector spec.nodeName={arg} | grep -iE 'nvidia|gpu|dra'   "
+               "(the toolkit, device plugin or DRA driver pods and their logs)",
+               hook["todo"]]
+        return title, expl, sug
     if hook["source"] == "nvidia":
         title = f"{name}: the NVIDIA container toolkit's hook failed on {node}, before the process started"
         expl = (f"{runtime} ran an OCI hook configured on the node (the NVIDIA Container Toolkit's "
