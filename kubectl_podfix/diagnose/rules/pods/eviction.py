@@ -109,6 +109,10 @@ def evicted_rule(ctx: PodContext) -> Iterable[Finding]:
     m = _LOW.search(text)
     if m:
         res = m.group("res")
+    old_cond = re.search(r"The node was low on resource: \[(?P<cond>\w+)\]", text)  # 1.7-1.9: the condition
+    if old_cond and not res:
+        res = {"MemoryPressure": "memory", "DiskPressure": "ephemeral-storage",
+               "PIDPressure": "pids"}.get(old_cond.group("cond"), old_cond.group("cond"))
     t = _THRESHOLD.search(text + " ")
     if t:
         extra["threshold"], extra["available"] = t.group("thr").strip(), t.group("avail").strip()
