@@ -162,3 +162,22 @@ def test_settle_refusal(host, covered, text, code, kind):
 def test_short_name_resolved_to_another_registry(image, text, want):
     from kubectl_podfix.diagnose.rules.images.registries import resolved_reference
     assert resolved_reference(image, text) == want
+
+
+@pytest.mark.parametrize("text,code,kind", [
+    ('failed to resolve reference "x": unexpected media type text/html for sha256:abc: not found',
+     "image.registry-unreachable", "html"),
+    ("Error response from daemon: error parsing HTTP 404 response body: invalid character '<' looking for beginning "
+     "of value", "image.registry-unreachable", "html"),
+    ("Error response from daemon: Get https://quay.io/v2/x/manifests/1: unknown: Tag 1 was deleted or has expired. "
+     "To pull, revive via time machine", "image.not-found", "missing"),
+    ("Error response from daemon: Get https://gcr.io/v2/x/y/manifests/z: unknown: Project 'project:x' not found or "
+     "deleted.", "image.not-found", "gcr-project"),
+    ('failed to resolve reference "x": unexpected status from HEAD request to https://x/v2/a/manifests/b: 404 Not Found',
+     "image.not-found", "missing"),
+    ('rpc error: code = NotFound desc = failed to pull and unpack image "x": failed to unpack image on snapshotter '
+     "overlayfs: unexpected media type application/octet-stream for sha256:y: not found", "image.pull-failed", "unpack"),
+])
+def test_classify_more_registry_answers(text, code, kind):
+    v = classify(text)
+    assert (v.code, v.kind) == (code, kind)

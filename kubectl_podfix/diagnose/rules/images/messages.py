@@ -179,7 +179,8 @@ _EXPLICIT_AUTH = ("no basic auth credentials", "is not authorized to perform", "
 _REQUEST_EOF = re.compile(r"\b(get|head|post) \"?https?://[^\s\"]+\"?: (unexpected )?eof\s*$")
 # The node's own image store or snapshotter failed while unpacking: nothing about the registry.
 _UNPACK = ("failed to prepare extraction snapshot", "hcsshim::", "failed to register layer", "re-exec error",
-           "failed to extract layer", "mount callback failed", "failed to create sandbox layer")
+           "failed to extract layer", "mount callback failed", "failed to create sandbox layer",
+           "failed to unpack image on snapshotter")
 _SIGNATURE = ("source image rejected", "is rejected by policy", "signature was required",
               "none of the signatures were accepted", "signature verification failed", "invalid signature",
               "signature validation failed", "no matching signatures")
@@ -310,13 +311,20 @@ CAUSES: tuple[tuple[tuple[str, ...], tuple[Matcher, ...], str, Kind], ...] = (
     # answers JSON): not the registry judging credentials.
     ((), ("error parsing http 403 response body",),
      "image.auth-failed", "blocked"),
+    # A web page where the registry API answers JSON: not a registry at that address (a web server, a wrong
+    # port or path), or a proxy, captive portal or firewall page in between.
+    ((), (re.compile(r"error parsing http \d+ response body: invalid character '<'"),
+          re.compile(r"unexpected media type text/html")), "image.registry-unreachable", "html"),
     # Google: the project in the path has no Container Registry (wrong project id, or GCR turned off).
-    ((), ("enable the google container registry api", "containerregistry.googleapis.com"), "image.not-found",
-     "gcr-project"),
+    ((), ("enable the google container registry api", "containerregistry.googleapis.com",
+          re.compile(r"project '[^']*' not found or deleted")), "image.not-found", "gcr-project"),
+    # Quay: a tag past its expiry (quay.expires-after) or deleted.
+    ((), ("was deleted or has expired",), "image.not-found", "missing"),
     ((), ("manifest unknown", "name unknown", "not found: manifest", "does not exist in the registry",
           "repository does not exist", "not found in repository", re.compile(r"manifest for \S+ not found"),
           re.compile(r"(^|: )\S+: not found$"), re.compile(r"\bimage \S+ not found\b"), _not_found_rpc),
      "image.not-found", "missing"),
+    ((), (re.compile(r"/manifests/\S+:? 404 not found\s*$"),), "image.not-found", "missing"),
     ((), (_bare_refusal,), "image.not-found", "refused"),
     ((), ("401 unauthorized", "403 forbidden", "unauthorized", "authentication required", "no basic auth credentials",
           "incorrect username or password", "invalid username/password", "not authorized", "access denied",

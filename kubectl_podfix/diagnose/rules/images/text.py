@@ -669,6 +669,13 @@ class Builder:
                            "registry names with the node's own resolver (/etc/resolv.conf on the host), not with the "
                            "pod's DNS settings, so a cluster Service name only works if the node can resolve it. "
                            "This is not a missing image: the registry was never asked.")
+        elif kind == "html":
+            title = f"{endpoint} answered with a web page, not as a container registry"
+            explanation = (f"The runtime on {node} asked {endpoint} for the image and got an HTML page where a "
+                           "registry answers with its API: nothing at that address serves the registry API (a web "
+                           "server or ingress at that name, a wrong port or path prefix), or a proxy, captive portal "
+                           "or firewall answered in its place. Check the registry host and port in the image name, "
+                           "and the node's proxy settings.")
         elif kind == "server-error":
             title = f'Registry {self.host} is failing (server error) for "{self.image}"'
             explanation = ("The registry, or a proxy/mirror in front of it, answered with a 5xx server error (or the "
