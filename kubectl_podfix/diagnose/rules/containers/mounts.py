@@ -46,6 +46,9 @@ _RUNC_OLD = re.compile(r'mounting \\*"(?P<src>[^"\\]+)\\*" to rootfs (?:\\*"(?P<
 _RUNC_NEW = re.compile(r'error mounting \\*"(?P<src>[^"\\]+)\\*" to rootfs at \\*"(?P<dst>[^"\\]+)\\*"')
 _SUBPATH_SRC = re.compile(r"/volume-subpaths/(?P<volume>[^/]+)/(?P<container>[^/]+)/(?P<index>\d+)")
 _VOLUME_SRC = re.compile(r"/volumes/kubernetes\.io~(?P<plugin>[^/]+)/(?P<volume>[^/\s\"\\]+)")
+# containerd generating the spec: it could not stat a mount source, tried to create it, and found it there
+# (`failed to mkdir "/var/lib/kubelet/pods/<uid>/volume-subpaths/<vol>/<ctr>/<i>": mkdir ...: file exists`).
+_MKDIR_EXISTS = re.compile(r'failed to mkdir \\*"(?P<path>[^"\\]+)\\*": mkdir \S+: file exists')
 _MISMATCH = ("not a directory", "mount a directory onto a file", "is a directory", "file exists")
 
 
@@ -119,6 +122,10 @@ def mount_failure(ctx: PodContext, spec: dict, msg: str) -> dict | None:
         m = rx.search(text.strip())
         if m:
             return _kubelet_failure(ctx, spec, mounts, kind, m.groupdict(), name)
+    mk = _MKDIR_EXISTS.search(text)
+    if mk and _SUBPATH_SRC.search(mk.group("path")):
+        return _stale_subpath(ctx, spec, mounts, {"src": mk.group("path"), "dst": "", "root": ""}, name,
+                              mkdir=True)
     m = _RUNC_OLD.search(text) or _RUNC_NEW.search(text)
     if m and any(w in text.lower() for w in _MISMATCH):
         return _runtime_failure(ctx, spec, mounts, m.groupdict(), text, name)
@@ -127,8 +134,9 @@ def mount_failure(ctx: PodContext, spec: dict, msg: str) -> dict | None:
     return None
 
 
-def _stale_subpath(ctx: PodContext, spec: dict, mounts: list[dict], g: dict, name: str) -> dict:
-    """A subPath bind mount whose source vanished: a ConfigMap/Secret edited under a running pod."""
+def _stale_subpath(ctx: PodContext, spec: dict, mounts: list[dict], g: dict, name: str, mkdir: bool = False) -> dict:
+    """A subPath bind mount whose source vanished (a ConfigMap/Secret edited under a running pod), or that
+    the runtime cannot use any more (left behind by a restart: containerd's "failed to mkdir ... file exists")."""
     sp = _SUBPATH_SRC.search(g.get("src") or "")
     idx = int(sp.group("index")) if sp else -1
     vol_name = sp.group("volume") if sp else ""
@@ -150,7 +158,16 @@ def _stale_subpath(ctx: PodContext, spec: dict, mounts: list[dict], g: dict, nam
             "is removed and the next start of the container fails like this (kubernetes#68211). Delete the pod so "
             "the kubelet prepares the subPath again. To receive updates, mount the whole volume at a directory "
             "instead of using subPath.")
-    if vol and not any(k in vol for k in ("configMap", "secret", "projected", "downwardAPI")):
+    if mkdir:
+        title = f"{name}: the prepared subPath of volume {vol_name or '?'} is stale on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}"
+        expl = (f"The runtime could not use the subPath bind mount the kubelet prepared for volume {vol_name or '?'}"
+                + (f" ({source})" if source else "") + (f" at {target}" if target != "?" else "") + ": it could not "
+                "read it, tried to create it, and found it already there (\"file exists\"). This is a subPath "
+                "mount left behind under /var/lib/kubelet/pods/.../volume-subpaths by an earlier run, a kubelet or "
+                "containerd restart or a reboot, not a problem in the pod spec. Delete the pod so the kubelet "
+                "prepares fresh mounts; if it keeps happening on that node, restart the kubelet and containerd "
+                "(reported on k0s and NixOS nodes).")
+    elif vol and not any(k in vol for k in ("configMap", "secret", "projected", "downwardAPI")):
         expl = (f"The runtime could not bind-mount subPath {sub!r} of volume {vol_name}"
                 + (f" ({source})" if source else "") + f" at {target}: its source no longer exists (no such file or "
                 "directory). The subPath was prepared by the kubelet and then removed or replaced in the volume "
