@@ -150,3 +150,13 @@ def test_condition_taints_are_not_to_be_tolerated():
     f = diagnose(build_ctx({"id": "x", "family": "pods", "phase": "Pending", "node": None, "containers": [{"name": "a"}],
                             "events": [{"reason": "FailedScheduling", "ago": 5, "message": p["raw"]}], "expect": {}}))[0]
     assert "disk pressure" in f.explanation and "a toleration would only place the pod on a broken node" in f.explanation
+
+
+def test_a_missing_service_account_token_names_the_service_account():
+    case = {"id": "x", "family": "pods", "phase": "Pending", "containers": [{"name": "app", "waiting": {"reason": "ContainerCreating"}}],
+            "events": [{"reason": "FailedMount", "ago": 20, "count": 4, "message":
+                        'MountVolume.SetUp failed for volume "kube-api-access-abcde" : failed to fetch token: '
+                        'serviceaccounts "builder" not found'}], "expect": {}}
+    f = diagnose(build_ctx(case))[0]
+    assert (f.code, f.extra["kind"], f.extra["service_account"]) == ("pod.volume-mount-failed", "token", "builder")
+    assert 'ServiceAccount "builder" does not exist' in f.explanation

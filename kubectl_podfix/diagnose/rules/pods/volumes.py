@@ -51,6 +51,9 @@ _MOUNT_FAILURES: tuple[tuple[tuple[Union[str, re.Pattern, Callable[[str], bool]]
                                         "another pod): it can be used on one node at a time"),
     ((_MISSING_OBJ,), "missing-object", "the ConfigMap or Secret the volume shows does not exist"),
     ((_NOT_REGISTERED,), "not-registered", "the kubelet had not registered the ConfigMap or Secret the volume shows"),
+    (("failed to fetch token",), "token", "the kubelet could not get a ServiceAccount token for a projected volume"),
+    (("failed to sync configmap cache", "failed to sync secret cache"), "cache-sync",
+     "the kubelet could not read the volume's ConfigMap or Secret from the API server in time"),
     (("references non-existent", "couldn't find key"), "missing-key",
      "an items[].key of the volume does not exist in the ConfigMap/Secret"),
     ((_CSI_DRIVER,), "csi-driver-missing",
@@ -278,7 +281,7 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
     # The most specific message wins over the generic timeout summary.
     classified = [(ev, *_classify_mount(ev.get("message") or "")) for ev in evs]
     order = ["multi-attach", "missing-object", "missing-key", "csi-driver-missing", "attach-failed", "nfs", "hostpath",
-             "csi-error", "permission", "other", "not-registered", "mount-timeout"]
+             "csi-error", "permission", "token", "other", "cache-sync", "not-registered", "mount-timeout"]
     classified.sort(key=lambda x: (order.index(x[1]), -(event_time(x[0]) or ctx.now).timestamp()))
     ev, kind, words = classified[0]
     msg = ev.get("message") or ""
@@ -298,6 +301,31 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
         expl, sugs = _missing_objects(ctx, classified, ev, volume, extra)
     elif kind == "not-registered":
         expl, sugs = _not_registered(ctx, msg, volume, extra)
+    elif kind == "token":
+        sa = re.search(r'serviceaccounts? "([^"]+)" not found', msg)
+        if sa:
+            extra["service_account"] = sa.group(1)
+            expl = (f"The pod cannot start: its ServiceAccount \"{sa.group(1)}\" does not exist (any more), so the "
+                    f"kubelet cannot request the token for volume {volume or 'kube-api-access'}. The ServiceAccount "
+                    "was checked when the pod was created and deleted since (or the namespace's default one was "
+                    "removed): recreate it, or recreate the pod with an existing one.")
+            sugs = [kubectl(ctx, "get", "serviceaccount", sa.group(1))]
+        else:
+            expl = (f"The pod cannot start: the kubelet could not get a ServiceAccount token for volume "
+                    f"{volume or 'of the pod'} (a projected serviceAccountToken). \"the server could not find the requested "
+                    "resource\" or \"does not have TokenRequest endpoints enabled\" means the API server does not "
+                    "serve the TokenRequest API: it runs without --service-account-issuer and "
+                    "--service-account-signing-key-file (old or hand-made control planes), or is older than the "
+                    "kubelet.")
+            sugs = ["kubectl get --raw /api/v1 | grep -o serviceaccounts/token",
+                    "check the kube-apiserver flags --service-account-issuer, --service-account-signing-key-file, "
+                    "--api-audiences"]
+    elif kind == "cache-sync":
+        expl = (f"The pod cannot start: the kubelet could not read the ConfigMap or Secret behind volume "
+                f"{volume or 'of the pod'} from the API server in time (its watch cache did not sync). The object itself may "
+                "be fine: the kubelet's connection to the API server is slow or broken, or the node authorizer "
+                "refuses it. If the pod started since, this was a moment's delay.")
+        sugs = [f"on {node_phrase(assigned_node(ctx))}: journalctl -u kubelet | grep -iE 'cache|forbidden|timeout'"]
     elif kind == "hostpath":
         expl, sugs = _hostpath(ctx, classified, volume, extra)
     elif kind == "multi-attach":
