@@ -12,13 +12,15 @@ Which extra objects a pod needs is decided by pure functions over the pod
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import gc
 import re
 from typing import Callable, Iterable
 
+from kubectl_podfix.diagnose import health
 from kubectl_podfix.diagnose.context import top_owner
-from kubectl_podfix.diagnose.model import Snapshot, dig, parse_target, selector_string
+from kubectl_podfix.diagnose.model import Snapshot, dig, parse_target, selector_string, utcnow
 from kubectl_podfix.errors import PodfixError
 
 IMAGE_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
@@ -114,17 +116,24 @@ def needs_kill_events(pod: dict) -> bool:
     return any(s.get("name") in probed and (s.get("restartCount") or 0) > 0 for s in _statuses(pod))
 
 
-def is_suspect(pod: dict) -> bool:
-    """Whether a pod may have a problem worth diagnosing (cheap, over-inclusive)."""
+def is_suspect(pod: dict, now: datetime.datetime | None = None) -> bool:
+    """Whether a pod may have a problem worth diagnosing (cheap, over-inclusive).
+
+    Never drops a pod that ``diagnose.health`` calls unhealthy (a scan must not be silent on a pod
+    ``explain POD`` would report); also keeps pods with any restart or waiting container, and every
+    pod being deleted. Only healthy pods are left out, and they cost no request either way.
+    """
     phase = dig(pod, "status.phase")
-    if phase == "Succeeded":
+    if phase == "Succeeded" and not dig(pod, "metadata.deletionTimestamp"):
         return False
     if phase != "Running" or dig(pod, "metadata.deletionTimestamp"):
         return True
     for cond in dig(pod, "status.conditions", []) or []:
-        if cond.get("type") == "Ready" and cond.get("status") != "True":
+        if isinstance(cond, dict) and cond.get("type") == "Ready" and cond.get("status") != "True":
             return True
-    return any((s.get("restartCount") or 0) > 0 or dig(s, "state.waiting") for s in _statuses(pod))
+    if any((s.get("restartCount") or 0) > 0 or dig(s, "state.waiting") for s in _statuses(pod)):
+        return True
+    return not health.is_healthy(pod, now or utcnow())
 
 
 # -- live gathering ---------------------------------------------------------------

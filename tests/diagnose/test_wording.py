@@ -1,6 +1,6 @@
 """Every finding podfix writes for a real text reads as a sentence: no placeholder left empty.
 
-Each case of both fixtures (rules/failure_texts.yaml and rules/image_pull_texts.yaml) is diagnosed as
+Each case of the fixtures (rules/failure_texts.yaml, health_texts.yaml, image_pull_texts.yaml) is diagnosed as
 written and once more without a node (a pod whose spec names none, as in a partial object or a file
 snapshot); the title, explanation, evidence and suggestions of every finding must not show the artefacts
 of an empty or missing value: "the the", "Node the node", a lone "?", "''", "None", a literal CMD...
@@ -30,7 +30,7 @@ ARTEFACTS = {
     "the the": re.compile(r"\bthe the\b", re.I),
     "Node the node": re.compile(r"\b(\w+) the \1\b", re.I),  # "node the node", "command the command"
     "a lone ?": re.compile(r"(?:^|(?<=[\s(:=/]))\?(?=$|[\s),.;:'\"/])"),
-    "''": re.compile(r"''"),
+    "''": re.compile(r"(?<![\"\\])''(?![\"'])"),  # an empty quote, not shell quoting ('"'"')
     '""': re.compile(r'(?<![\w\\])""(?![\w"])'),
     "None": re.compile(r"\bNone\b"),
     "CMD": re.compile(r"(?<![/\w])CMD(?![/\w])"),
@@ -39,7 +39,8 @@ ARTEFACTS = {
     "empty quotes": re.compile(r"(?:image|container|volume|secret|configmap|node) \"\"", re.I),
 }
 
-FAILURE_CASES = yaml.safe_load((RULES / "failure_texts.yaml").read_text(encoding="utf-8"))["cases"]
+FAILURE_CASES = [c for name in ("failure_texts.yaml", "health_texts.yaml")
+                 for c in yaml.safe_load((RULES / name).read_text(encoding="utf-8"))["cases"]]
 IMAGE_ENTRIES = yaml.safe_load((RULES / "image_pull_texts.yaml").read_text(encoding="utf-8"))
 
 

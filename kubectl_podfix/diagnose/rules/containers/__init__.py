@@ -1,12 +1,13 @@
 """Container family: why a container crashes, restarts, or never starts.
 
 Codes, root cause first: an out-of-memory kill, a binary built for another
-CPU, a missing command, other start failures, create failures, missing
+CPU, a missing command, a failed lifecycle hook (``hooks``), other start
+failures, create failures, missing
 configuration, then the generic crash loop and the "exits 0 but is
 restarted" case. Probes live in ``probes.py``; pod-level causes (eviction,
 scheduling, volumes...) in ``pods``.
 
-One module per kind of failure (``oom``, ``start``, ``config``, ``crash``),
+One module per kind of failure (``oom``, ``start``, ``hooks``, ``config``, ``crash``),
 on top of what they read: ``messages`` (exit codes, signals, runtime
 messages), ``state`` (the container's spec and status, restart timing),
 ``logs`` (the previous log: what to fetch and what to quote) and
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from kubectl_podfix.diagnose.rules.containers.config import config_error_rule
 from kubectl_podfix.diagnose.rules.containers.crash import completed_rule, crash_rule
+from kubectl_podfix.diagnose.rules.containers.hooks import hook_failed_rule
 from kubectl_podfix.diagnose.rules.containers.logs import needs_logs, quote_log
 from kubectl_podfix.diagnose.rules.containers.messages import exit_signal, explain_exit, find_command_not_found
 from kubectl_podfix.diagnose.rules.containers.oom import oom_rule
@@ -35,6 +37,7 @@ CODES: dict[str, str] = {
     "container.oom-killed": "the container was killed for exceeding its memory limit (OOMKilled)",
     "container.exec-format-error": "the image's binary is built for another CPU architecture (exec format error)",
     "container.command-not-found": "the command or entrypoint does not exist in the image",
+    "container.hook-failed": "a postStart or preStop lifecycle hook failed, or a postStart hook never returns",
     "container.start-failed": "the runtime could not start the container's process",
     "container.create-failed": "the runtime could not create the container (CreateContainerError)",
     "container.config-error": "a ConfigMap, Secret or key the container needs is missing (CreateContainerConfigError)",
@@ -49,6 +52,8 @@ SUPERSEDES: dict[str, set[str]] = {
                                                    "container.create-failed", "container.readiness-probe-failed"},
     "container.command-not-found": _CRASH_CODES | {"container.start-failed", "container.create-failed",
                                                    "container.readiness-probe-failed"},
+    "container.hook-failed": _CRASH_CODES | {"container.command-not-found", "container.start-failed",
+                                             "container.readiness-probe-failed"},
     "container.start-failed": _CRASH_CODES | {"container.readiness-probe-failed"},
     "container.create-failed": _CRASH_CODES,
     "container.config-error": _CRASH_CODES | {"container.create-failed"},
@@ -56,5 +61,5 @@ SUPERSEDES: dict[str, set[str]] = {
     "container.completed-restarting": {"container.readiness-probe-failed"},
 }
 
-RULES = (oom_rule, exec_format_rule, command_not_found_rule, start_failed_rule, create_failed_rule,
-         config_error_rule, crash_rule, completed_rule)
+RULES = (oom_rule, exec_format_rule, command_not_found_rule, hook_failed_rule, start_failed_rule,
+         create_failed_rule, config_error_rule, crash_rule, completed_rule)

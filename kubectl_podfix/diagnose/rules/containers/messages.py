@@ -273,6 +273,9 @@ _CREATE_FAILURES: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("no space left on device",), "a filesystem on the node is full",
      "The node's disk (or a tmpfs such as /run) has no space left: free space on the node "
      "(crictl rmi --prune, old logs) or move the pod elsewhere."),
+    (("sd-bus", ".slice", "cgroup"), "the pod's cgroup (systemd slice) on the node is missing",
+     "systemd did not create, or no longer has, the pod's cgroup slice: a node problem (restart the kubelet and "
+     "the runtime, or drain and reboot the node), not the image or the pod spec."),
     (("context deadline exceeded",), "the runtime timed out creating the container",
      "The node's runtime or disk is overloaded; check the node (disk I/O, runtime logs)."),
     (("unresolvable cdi device", "cdi device injection failed"), "a CDI device could not be injected",

@@ -13,11 +13,10 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Iterator
 
+from kubectl_podfix.diagnose.health import FLAPPING_RESTARTS, RECOVERED_AFTER
 from kubectl_podfix.diagnose.model import PodContext, dig, event_time, parse_time
 from kubectl_podfix.diagnose.rules.common import events_about, terminated
 
-RECOVERED_AFTER = 600  # seconds a restarted container must run (and be Ready) to count as recovered
-FLAPPING_RESTARTS = 3  # a container running for less than RECOVERED_AFTER with this many restarts is still crashing
 
 # Pod-level reasons that explain why the containers stopped: the container rules stay quiet.
 POD_TERMINAL_REASONS = {"Evicted", "DeadlineExceeded", "Preempting", "NodeLost", "Shutdown", "Terminated",
@@ -71,7 +70,11 @@ def seconds_since(ctx: PodContext, when: _dt.datetime | None) -> float | None:
 
 
 def restart_phase(ctx: PodContext, status: dict | None) -> str:
-    """How current a container's last failure is: "current", "flapping" or "recovered"."""
+    """How current a container's last failure is: "current", "flapping" or "recovered".
+
+    A container that runs and is Ready now is never "current": however recent its restarts, it works
+    (at most a warning). One that is not Ready after FLAPPING_RESTARTS restarts is still failing.
+    """
     if not status:
         return "current"
     if dig(status, "state.waiting") or dig(status, "state.terminated"):
@@ -81,7 +84,10 @@ def restart_phase(ctx: PodContext, status: dict | None) -> str:
     ready = status.get("ready") is not False
     if running_for is not None and running_for >= RECOVERED_AFTER and ready:
         return "recovered"
-    if (status.get("restartCount") or 0) >= FLAPPING_RESTARTS and (running_for is None or running_for < RECOVERED_AFTER):
+    if dig(status, "state.running") and status.get("ready") is True:
+        return "flapping"
+    restarts = status.get("restartCount") if isinstance(status.get("restartCount"), int) else 0
+    if restarts >= FLAPPING_RESTARTS and (running_for is None or running_for < RECOVERED_AFTER):
         return "current"
     return "flapping"
 

@@ -63,11 +63,33 @@ _PULL_EVENT_REASONS = frozenset({"Failed", "BackOff", "InspectFailed", "ErrImage
 
 
 def image_pull(ctx: PodContext) -> Iterator[Finding]:
-    """One finding per container whose image cannot be pulled."""
+    """One finding per container whose image cannot be pulled, ephemeral (debug) containers included."""
     for spec, status, is_init in ctx.containers():
         finding = _diagnose_container(ctx, spec, status, is_init)
         if finding is not None:
             yield finding
+    for spec, status, _ in ctx.ephemeral_containers():
+        finding = _diagnose_container(ctx, spec, status, False)
+        if finding is not None:
+            yield as_ephemeral(ctx, finding)
+
+
+def as_ephemeral(ctx: PodContext, finding: Finding) -> Finding:
+    """A debug container's pull failure: never breaks the pod (a warning at most), and says so."""
+    if finding.severity == "error":
+        finding.severity = "warning"
+    finding.fix = None  # the fixers change the workload's template: a debug container is not in it
+    # Re-creating the pod to retry the pull would restart the application for a debug session.
+    finding.suggestions = [s for s in finding.suggestions if "delete pod" not in s]
+    finding.suggestions.append(f"an ephemeral container cannot be removed or changed: start another one with an "
+                               f"image the node can pull, kubectl debug -it {ctx.name} -n {ctx.namespace} "
+                               f"--image=busybox")
+    finding.title += " (ephemeral debug container)"
+    finding.explanation = (f"{finding.container} is an ephemeral container (kubectl debug), not part of the "
+                           f"application: the app is not affected, but the debug session cannot start "
+                           f"(kubectl debug waits for it). " + finding.explanation)
+    finding.extra["ephemeral"] = True
+    return finding
 
 
 def _container_events(ctx: PodContext, name: str) -> list[dict]:

@@ -15,10 +15,12 @@ from kubectl_podfix.diagnose.model import Finding, PodContext, dig
 from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, node_arg, node_phrase, the_node
 from kubectl_podfix.diagnose.rules.containers.resources import format_bytes
 from kubectl_podfix.diagnose.rules.pods.status import (
+    after_start,
     assigned_node,
     events_with,
     node_ready,
     pod_condition,
+    pod_started,
     reason_and_message,
 )
 
@@ -48,7 +50,9 @@ def node_lost_rule(ctx: PodContext) -> Iterable[Finding]:
         kind = kind or "taint-eviction"
         evidence.append(f"condition DisruptionTarget ({dt.get('reason')}): {dt.get('message') or ''}".strip())
     taint_ev = events_with(ctx, {"TaintManagerEviction"})
-    nr_ev = [ev for ev in events_with(ctx, {"NodeNotReady"})]
+    nr_ev = events_with(ctx, {"NodeNotReady"})
+    if pod_started(ctx):
+        nr_ev = after_start(ctx, nr_ev)  # the node was back before the containers (re)started: history
     pod_ready = pod_condition(ctx, "Ready")
     if node is not None and ready in ("False", "Unknown") and dig(ctx.pod, "status.phase") in ("Running", "Pending", None):
         kind = kind or "not-ready"

@@ -57,7 +57,10 @@ def _classify_sandbox(message: str) -> tuple[str, str]:
 def sandbox_rule(ctx: PodContext) -> Iterable[Finding]:
     if dig(ctx.pod, "status.phase") in ("Succeeded", "Failed") or dig(ctx.pod, "metadata.deletionTimestamp"):
         return
-    evs = [ev for ev in events_with(ctx, {"FailedCreatePodSandBox", "FailedCreatePodSandbox"})]
+    evs = [ev for ev in events_with(ctx, {"FailedCreatePodSandBox", "FailedCreatePodSandbox", "FailedSync"})
+           if ev.get("reason") != "FailedSync" or "CreatePodSandbox" in (ev.get("message") or "")]
+    # NB: kubelets before about 1.8 reported it as FailedSync: failed to "CreatePodSandbox" ... with
+    # CreatePodSandboxError: "..."
     if not evs:
         return
     if pod_started(ctx):

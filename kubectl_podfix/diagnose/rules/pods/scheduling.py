@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from kubectl_podfix.diagnose.model import Finding, PodContext, dig, parse_time
+from kubectl_podfix.diagnose.health import PENDING_GRACE
+from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig, parse_time
 from kubectl_podfix.diagnose.rules.common import describe_event, kubectl
 
 _HEAD = re.compile(r"^\s*(?P<avail>\d+)/(?P<total>\d+) nodes are available:?\s*", re.I)
@@ -31,6 +32,8 @@ _TAINT = re.compile(r"\{(?P<key>[^:}]+):\s*(?P<value>[^}]*)\}")
 _CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("no-nodes", ("no nodes available",)),
     ("too-many-pods", ("insufficient pods",)),  # the old wording of "Too many pods" (max pods per node)
+    ("resource-claim", ("resourceclaim", "resource claim", "cannot allocate all claims", "device class",
+                        "dynamicresources")),
     ("resources", ("insufficient ", "podfitsresources", "didn't have enough resource", "node(s) did not have enough free storage")),
     ("too-many-pods", ("too many pods",)),
     ("taint", ("taint", "podtoleratesnodetaints", "tainttoleration")),
@@ -145,6 +148,8 @@ def parse_message(message: str) -> dict:
     """Split a FailedScheduling message into {available, total, parts: [{count, reason, category, ...}], preemption}."""
     msg = (message or "").strip()
     out: dict = {"available": None, "total": None, "parts": [], "preemption": None, "raw": msg}
+    # DRA's PostFilter adds "still not schedulable" to the message: noise, not a reason.
+    msg = re.sub(r"\.?\s*still not schedulable,?", ".", msg)
     main = msg
     if "preemption:" in msg:
         main, preemption = msg.split("preemption:", 1)
@@ -224,10 +229,30 @@ def blocking_parts(parsed: dict) -> list[dict]:
     return sorted(parsed["parts"], key=key)
 
 
+def _claim_advice(reason: str) -> str:
+    """What a DRA (ResourceClaim) part of the scheduler's message means."""
+    low = reason.lower()
+    dc = re.search(r"device class (\S+) does not exist", reason, re.I)
+    if dc:
+        return (f"the DeviceClass {dc.group(1)} a ResourceClaim asks for does not exist: its DRA driver is not "
+                f"installed, or the class name is wrong (kubectl get deviceclass)")
+    if "in use" in low:
+        return ("the ResourceClaim is already reserved by another pod: a claim named with resourceClaimName is "
+                "shared, so this pod waits until it is released (a resourceClaimTemplate gives each pod its own)")
+    if "cannot allocate all claims" in low:
+        return ("no node has free devices matching the pod's ResourceClaims: every matching device is allocated, "
+                "or the claims' selectors are too strict (kubectl get resourceslices)")
+    if "not available on the node" in low:
+        return "the ResourceClaim is allocated to devices on other nodes"
+    return "the pod's ResourceClaims (DRA) cannot be satisfied on those nodes"
+
+
 def _advice(part: dict) -> str:
     cat = part["category"]
     if cat == "no-nodes":
         return "the cluster has no schedulable nodes at all: add nodes"
+    if cat == "resource-claim":
+        return _claim_advice(part["reason"])
     taints = part.get("taints") or []
     if taints and all(t.split("=")[0] in _CONDITION_TAINTS for t in taints):
         return (f"{part.get('meaning')}: the taint {', '.join(taints)} is set by Kubernetes for that condition, so fix "
@@ -267,7 +292,11 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
         return
     if dig(pod, "metadata.deletionTimestamp"):
         return
-    cond = next((c for c in dig(pod, "status.conditions", []) or [] if c.get("type") == "PodScheduled"), None)
+    conds = [c for c in dig(pod, "status.conditions", []) or []
+             if isinstance(c, dict) and c.get("type") == "PodScheduled"]
+    cond = next((c for c in conds if c.get("reason") == "Unschedulable"), conds[0] if conds else None)
+    if cond and cond.get("reason") == "Unschedulable" and not cond.get("status"):
+        cond = {**cond, "status": "False"}  # a partial condition (k8sgpt's test pods have no status field)
     gates = [g.get("name") for g in dig(pod, "spec.schedulingGates", []) or [] if isinstance(g, dict)]
     events = [ev for ev in ctx.events if ev.get("reason") in ("FailedScheduling", "Unschedulable")]
     scale = [ev for ev in ctx.events if ev.get("reason") in ("TriggeredScaleUp", "NotTriggerScaleUp", "Nominated")]
@@ -317,6 +346,15 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
     sel = dig(pod, "spec.nodeSelector")
     if isinstance(sel, dict) and sel:
         evidence.append("nodeSelector: " + ", ".join(f"{k}={v}" for k, v in sorted(sel.items())))
+    claims = [c for c in dig(pod, "spec.resourceClaims", []) or [] if isinstance(c, dict)]
+    if claims and any(p["category"] == "resource-claim" for p in parse_message(message)["parts"]):
+        named = []
+        for c in claims:
+            src = c.get("source") if isinstance(c.get("source"), dict) else c
+            target = src.get("resourceClaimName") or src.get("resourceClaimTemplateName") or "?"
+            named.append(f"{c.get('name') or '?'} -> {'ResourceClaim' if src.get('resourceClaimName') else 'template'}"
+                         f" {target}")
+        evidence.append("pod resourceClaims: " + ", ".join(named))
     # PVCs named by the pod, checked against the data when available
     pvc_notes = []
     for vol in dig(pod, "spec.volumes", []) or []:
@@ -365,6 +403,11 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
             expl += " (Control-plane nodes are tainted on purpose; the other nodes are the ones to fix.)"
     else:
         expl = f"The scheduler cannot place the pod: {message or 'PodScheduled is False'}."
+        if not message.strip():
+            expl = ("The scheduler cannot place the pod (PodScheduled is False, reason "
+                    f"{(cond or {}).get('reason') or 'none'}), but it recorded no reason: the condition's message "
+                    "is empty and no FailedScheduling event is in the data (events expire after an hour). The "
+                    "scheduler's events or its log say why; podfix does not guess.")
     if parsed.get("preemption"):
         if "not helpful" in parsed["preemption"].lower() or "no preemption victims" in parsed["preemption"].lower():
             expl += " Evicting lower-priority pods would not help either."
@@ -387,10 +430,21 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
         sugs.append("kubectl describe nodes   (conditions, taints, and the kubelet's last heartbeat)")
     if "taint" in cats and any(not p.get("taints") for p in blocking if p["category"] == "taint"):
         sugs.append("kubectl describe nodes | grep -i taints")
+    if "resource-claim" in cats:
+        sugs.append(kubectl(ctx, "get", "resourceclaim") + "; kubectl get deviceclass,resourceslices")
+    if not message.strip():
+        sugs.append(kubectl(ctx, "get", "events", "--field-selector", f"involvedObject.name={ctx.name}"))
+        sugs.append("kubectl logs -n kube-system -l component=kube-scheduler --tail=200 (the scheduler's log)")
     sugs.append(kubectl(ctx, "describe", "pod", ctx.name))
     since = (cond or {}).get("lastTransitionTime") or (events[0].get("firstTimestamp") if events else None)
     waited = (ctx.now - parse_time(since)).total_seconds() if parse_time(since) else None
     sev = "warning" if any(ev.get("reason") == "TriggeredScaleUp" for ev in scale) else "error"
+    created = parse_time(dig(pod, "metadata.creationTimestamp"))
+    pending_for = (ctx.now - created).total_seconds() if created else None
+    if sev == "error" and pending_for is not None and pending_for < PENDING_GRACE:
+        # A pod scheduling for a few seconds (a volume binding, a node coming up) is not failing yet.
+        sev = "warning"
+        expl += f" The pod was created only {age(pending_for)} ago: this may still resolve by itself."
     title = "cannot be scheduled"
     if top:
         count = top.get("count")

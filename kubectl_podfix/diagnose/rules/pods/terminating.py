@@ -42,8 +42,8 @@ def stuck_terminating_rule(ctx: PodContext) -> Iterable[Finding]:
         causes.append("node-unreachable")
     for ev in kill_evs[-2:]:
         evidence.append(describe_event(ev, ctx.now))
-    if kill_evs:
-        causes.append("runtime-kill-failed")
+    if any(ev.get("reason") != "FailedPreStopHook" for ev in kill_evs):
+        causes.append("runtime-kill-failed")  # a failed preStop hook does not stop the kill: not this
     if running:
         evidence.append("still running: " + ", ".join(running))
         if "runtime-kill-failed" not in causes:
