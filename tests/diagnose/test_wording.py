@@ -79,7 +79,8 @@ def _check(findings, inputs: list[str], label: str) -> None:
             clean = _scrub(text, inputs)
             for name, rx in ARTEFACTS.items():
                 m = rx.search(clean)
-                assert m is None, f"{label}: {f.code} {part} shows {name!r}: ...{clean[max(0, m.start() - 60):m.end() + 60]}..."
+                context = clean[max(0, m.start() - 60):m.end() + 60] if m else ""
+                assert m is None, f"{label}: {f.code} {part} shows {name!r}: ...{context}..."
 
 
 def _without_node(case: dict) -> dict:

@@ -113,7 +113,8 @@ def test_image_names_do_not_trigger_signature_or_unpack_words():
     ("Get https://gitlab.example.com/v2/a/b/manifests/latest: denied: access forbidden", "image.not-found", "refused"),
     # ...but not a refusal that says why.
     ('Head "https://europe-docker.pkg.dev/v2/p/r/a/manifests/1": denied: Permission '
-     '"artifactregistry.repositories.downloadArtifacts" denied on resource "projects/p/locations/europe/repositories/r" '
+     '"artifactregistry.repositories.downloadArtifacts" denied on resource '
+     '"projects/p/locations/europe/repositories/r" '
      "(or it may not exist)", "image.auth-failed", "denied"),
     ('Head "https://r.example.com/v2/a/manifests/1": 401 Unauthorized', "image.auth-failed", "denied"),
     # An HTML 403 page is a proxy/CDN/firewall, not the registry.
@@ -153,11 +154,12 @@ def test_settle_refusal(host, covered, text, code, kind):
     ("app:1", "pinging container registry registry.example.com: Get \"https://registry.example.com/v2/\": EOF",
      "registry.example.com/app:1"),
     # Docker Hub, several registries, or a qualified name: nothing to say.
-    ("debian:stable", "initializing source docker://debian:stable: reading manifest stable in docker.io/library/debian: "
-     "toomanyrequests", None),
+    ("debian:stable", "initializing source docker://debian:stable: reading manifest stable in "
+     "docker.io/library/debian: toomanyrequests", None),
     ("x/y:1", "* initializing source docker://quay.io/x/y:1: unauthorized * initializing source "
      "docker://registry.fedoraproject.org/x/y:1: manifest unknown", None),
-    ("quay.io/x/y:1", "initializing source docker://quay.io/x/y:1: reading manifest 1 in quay.io/x/y: unauthorized", None),
+    ("quay.io/x/y:1", "initializing source docker://quay.io/x/y:1: reading manifest 1 in quay.io/x/y: unauthorized",
+     None),
 ])
 def test_short_name_resolved_to_another_registry(image, text, want):
     from kubectl_podfix.diagnose.rules.images.registries import resolved_reference
@@ -173,10 +175,12 @@ def test_short_name_resolved_to_another_registry(image, text, want):
      "To pull, revive via time machine", "image.not-found", "missing"),
     ("Error response from daemon: Get https://gcr.io/v2/x/y/manifests/z: unknown: Project 'project:x' not found or "
      "deleted.", "image.not-found", "gcr-project"),
-    ('failed to resolve reference "x": unexpected status from HEAD request to https://x/v2/a/manifests/b: 404 Not Found',
+    ('failed to resolve reference "x": unexpected status from HEAD request to https://x/v2/a/manifests/b: '
+     '404 Not Found',
      "image.not-found", "missing"),
     ('rpc error: code = NotFound desc = failed to pull and unpack image "x": failed to unpack image on snapshotter '
-     "overlayfs: unexpected media type application/octet-stream for sha256:y: not found", "image.pull-failed", "unpack"),
+     "overlayfs: unexpected media type application/octet-stream for sha256:y: not found", "image.pull-failed",
+     "unpack"),
 ])
 def test_classify_more_registry_answers(text, code, kind):
     v = classify(text)

@@ -147,13 +147,16 @@ def test_every_old_predicate_name_has_a_category_and_meaning(name, category):
 def test_condition_taints_are_not_to_be_tolerated():
     p = parse_message("0/3 nodes are available: 3 node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }.")
     assert p["parts"][0]["category"] == "node-not-ready"
-    f = diagnose(build_ctx({"id": "x", "family": "pods", "phase": "Pending", "node": None, "containers": [{"name": "a"}],
-                            "events": [{"reason": "FailedScheduling", "ago": 5, "message": p["raw"]}], "expect": {}}))[0]
-    assert "disk pressure" in f.explanation and "a toleration would only place the pod on a broken node" in f.explanation
+    f = diagnose(build_ctx({"id": "x", "family": "pods", "phase": "Pending", "node": None,
+                            "containers": [{"name": "a"}], "expect": {},
+                            "events": [{"reason": "FailedScheduling", "ago": 5, "message": p["raw"]}]}))[0]
+    assert "disk pressure" in f.explanation
+    assert "a toleration would only place the pod on a broken node" in f.explanation
 
 
 def test_a_missing_service_account_token_names_the_service_account():
-    case = {"id": "x", "family": "pods", "phase": "Pending", "containers": [{"name": "app", "waiting": {"reason": "ContainerCreating"}}],
+    case = {"id": "x", "family": "pods", "phase": "Pending",
+            "containers": [{"name": "app", "waiting": {"reason": "ContainerCreating"}}],
             "events": [{"reason": "FailedMount", "ago": 20, "count": 4, "message":
                         'MountVolume.SetUp failed for volume "kube-api-access-abcde" : failed to fetch token: '
                         'serviceaccounts "builder" not found'}], "expect": {}}

@@ -133,7 +133,8 @@ _KUBELET_HOOK = re.compile(r"internal pre(start|create)container hook failed", r
 # "error running prestart hook #0", before 1.1 "running prestart hook 1 caused" / "Running hook #0::"; CRI-O
 # "error executing hook `/path` (exit code: 1)"). The NVIDIA Container Toolkit is by far the commonest.
 _OCI_HOOK = re.compile(r"error running (?:prestart |createruntime |createcontainer |startcontainer )?hook|"
-                       r"running (?:prestart )?hook #?\d|error executing hook|nvidia-container-(?:cli|runtime-hook)", re.I)
+                       r"running (?:prestart )?hook #?\d|error executing hook|"
+                       r"nvidia-container-(?:cli|runtime-hook)", re.I)
 _NVIDIA = re.compile(r"nvidia-container-(?:cli|runtime-hook|toolkit)|nvidia-ctk|libnvidia-container", re.I)
 # Container Device Interface: the runtime injects devices from specs in /etc/cdi and /var/run/cdi
 # ("failed to inject CDI devices: unresolvable CDI devices nvidia.com/gpu=all", "CDI device injection failed: ...").
@@ -160,7 +161,8 @@ _NVIDIA_FAILURES: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("unknown device", "device error"), "the GPU the container was given (NVIDIA_VISIBLE_DEVICES) is not a device on "
      "this node: a GPU-sharing (GPU share) extender or device plugin put a placeholder there because it assigned no "
      "GPU, or a GPU index is wrong",
-     "check what the device plugin / GPU-sharing extender assigned (the container's NVIDIA_VISIBLE_DEVICES) and its logs"),
+     "check what the device plugin / GPU-sharing extender assigned (the container's NVIDIA_VISIBLE_DEVICES) "
+     "and its logs"),
     (("mount error", "ldcache error", "load library failed", "detection error", "nvml error"),
      "the toolkit or the driver on the node is installed incompletely or in versions that do not fit together",
      "reinstall the NVIDIA Container Toolkit and configure the runtime for it (nvidia-ctk runtime configure)"),
@@ -174,7 +176,8 @@ _KUBELET_MANAGERS: tuple[tuple[tuple[str, ...], str, str], ...] = (
      "the memory manager could not pin the container's memory to NUMA nodes as its policy requires"),
     (("topology",), "topology manager", "the topology manager could not align the container's CPUs and devices"),
     (("device", "plugin", "allocate", "endpoint not found", "registered resource"), "device plugin",
-     "a device plugin failed the PreStartContainer call the kubelet makes before starting a container with its devices"),
+     "a device plugin failed the PreStartContainer call the kubelet makes before starting a container with its "
+     "devices"),
 )
 
 

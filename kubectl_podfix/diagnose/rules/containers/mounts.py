@@ -159,7 +159,8 @@ def _stale_subpath(ctx: PodContext, spec: dict, mounts: list[dict], g: dict, nam
             "the kubelet prepares the subPath again. To receive updates, mount the whole volume at a directory "
             "instead of using subPath.")
     if mkdir:
-        title = f"{name}: the prepared subPath of volume {vol_name or '?'} is stale on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}"
+        title = (f"{name}: the prepared subPath of volume {vol_name or '?'} is stale on "
+                 f"{node_phrase(dig(ctx.pod, 'spec.nodeName'))}")
         expl = (f"The runtime could not use the subPath bind mount the kubelet prepared for volume {vol_name or '?'}"
                 + (f" ({source})" if source else "") + (f" at {target}" if target != "?" else "") + ": it could not "
                 "read it, tried to create it, and found it already there (\"file exists\"). This is a subPath "
@@ -201,7 +202,8 @@ def _kubelet_failure(ctx: PodContext, spec: dict, mounts: list[dict], kind: str,
     if kind == "prepare":
         title = f"{name}: the kubelet could not bind-mount the subPath of volumeMount {vol_name!r}"
         expl = (f"Before creating the container the kubelet bind-mounts each subPath out of its volume; for the "
-                f"{where}" + (f" (volume {vol_name}: {source})" if source else "") + " that failed. The kubelet keeps the reason in its own log "
+                f"{where}" + (f" (volume {vol_name}: {source})" if source else "")
+                + " that failed. The kubelet keeps the reason in its own log "
                 "(it is not passed to the pod). Usual causes: the subPath is a symlink or leads outside the volume "
                 "(refused since the CVE-2017-1002101 fix), the volume's storage went away under it (a stale NFS/SMB "
                 "or CSI mount), a bind mount left behind by an earlier run of the container (a kubelet bug of "
@@ -274,7 +276,8 @@ def _runtime_failure(ctx: PodContext, spec: dict, mounts: list[dict], g: dict, t
     sugs: list[str] = []
     if sp or sub:
         okind, keys = _object_keys(ctx, vol)
-        title = f"{name}: subPath {sub or '?'!r} of volume {vol_name or '?'} cannot be mounted at {target} (file vs directory)"
+        title = (f"{name}: subPath {sub or '?'!r} of volume {vol_name or '?'} cannot be mounted at {target} "
+                 "(file vs directory)")
         expl = (f"The runtime could not bind-mount subPath {sub or '?'!r} of volume {vol_name or '?'}"
                 + (f" ({source})" if source else "") + f" at {target}: it tried to mount a directory onto a file "
                 "(or the reverse); \"not a directory\" is not a disk problem. Most often the subPath does not exist "
@@ -284,7 +287,8 @@ def _runtime_failure(ctx: PodContext, spec: dict, mounts: list[dict], g: dict, t
             if sub in keys:
                 expl += f" {okind} key {sub!r} exists, so check that {target} is meant to be a file in the image."
             else:
-                expl += (f" {okind} has no key {sub!r} (it has: {', '.join(sorted(keys)) or 'no keys'}): fix the subPath "
+                expl += (f" {okind} has no key {sub!r} (it has: {', '.join(sorted(keys)) or 'no keys'}): "
+                         "fix the subPath "
                          "or add the key.")
         elif okind:
             expl += f" Check that {sub!r} is a key of the {okind}."

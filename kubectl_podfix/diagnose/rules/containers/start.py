@@ -122,13 +122,15 @@ def command_not_found_rule(ctx: PodContext) -> Iterable[Finding]:
         image = spec.get("image") or ""
         in_image = f"the image {image}" if image else "the image"
         if cmd:
-            expl = f"The {kind_label(spec, is_init)} {name} runs {command_of(spec)}, but \"{cmd}\" does not exist in {in_image}. "
+            expl = (f"The {kind_label(spec, is_init)} {name} runs {command_of(spec)}, but \"{cmd}\" does not exist "
+                    f"in {in_image}. ")
         elif source == "exit 127":
             expl = (f"The {kind_label(spec, is_init)} {name} runs {command_of(spec)} and exited with code 127: a shell "
                     "could not find a command it was asked to run. Which one is not named here; the shell prints "
                     "\"<name>: not found\" in the container's log. ")
         else:
-            expl = f"The {kind_label(spec, is_init)} {name} runs {command_of(spec)}, but that command does not exist in {in_image}. "
+            expl = (f"The {kind_label(spec, is_init)} {name} runs {command_of(spec)}, but that command does not "
+                    f"exist in {in_image}. ")
         if source == "exit 127" and cmd:
             expl += "Exit code 127 is what a shell returns when it cannot find a command. "
         if cmd and not cmd.startswith("/") and "$PATH" in (term_msg + w_msg + " ".join(ev_msgs)):
@@ -312,9 +314,11 @@ def _hook_words(ctx: PodContext, hook: dict, spec: dict, is_init: bool, name: st
                hook["todo"]]
         return title, expl, sug
     if hook["source"] == "nvidia":
+        tool = ("nvidia-container-runtime-hook" if "runtime-hook" in (hook.get("hook") or msg)
+                else "nvidia-container-cli")
         title = f"{name}: the NVIDIA container toolkit's hook failed on {node}, before the process started"
         expl = (f"{runtime} ran an OCI hook configured on the node (the NVIDIA Container Toolkit's "
-                f"{'nvidia-container-runtime-hook' if 'runtime-hook' in (hook.get('hook') or msg) else 'nvidia-container-cli'},"
+                f"{tool},"
                 f" which mounts the GPU driver and devices into the container) while starting the {what}, and the "
                 f"hook failed: {hook['meaning']}. This is the node's GPU driver and toolkit, not the application, and "
                 "not the pod's lifecycle hooks (PreStartHookError would be the kubelet's own step).")

@@ -236,7 +236,8 @@ class Builder:
                            "one tag." + (" Problem: " + "; ".join(problems) + "." if problems else "")
                            + self.cause_sentence())
             self.suggestions += [f"fix the image in the workload's pod template: {self.kubectl('get', 'pod', self.pod, '-o', 'jsonpath={..image}')}",
-                                 "check templated values (Helm/kustomize variables that rendered empty or as a null value, or a tag "
+                                 "check templated values (Helm/kustomize variables that rendered empty or as a "
+                                 "null value, or a tag "
                                  "appended twice)"]
         self.evidence.append(f'image field: {self.image!r}')
         return self.finding(title, explanation, None)

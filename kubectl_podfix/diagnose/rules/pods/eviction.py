@@ -182,7 +182,8 @@ def evicted_rule(ctx: PodContext) -> Iterable[Finding]:
     if res == "memory":
         sugs = [f"kubectl describe node {node_cmd}   (MemoryPressure, Allocated resources)",
                 f"kubectl top pods --sort-by=memory -n {ctx.namespace}"]
-    elif res in ("ephemeral-storage", "nodefs", "imagefs", "inodes", "nodefsInodes") or res is None and kind != "pressure":
+    elif res in ("ephemeral-storage", "nodefs", "imagefs", "inodes", "nodefsInodes") or (
+            res is None and kind != "pressure"):
         # Disk: kubectl top shows no disk use; the node's summary and the disk itself do.
         sugs = [f"kubectl describe node {node_cmd}   (DiskPressure, ephemeral-storage allocatable)",
                 f"kubectl get --raw /api/v1/nodes/{node_cmd}/proxy/stats/summary   (each pod's ephemeral-storage "

@@ -78,15 +78,16 @@ def node_lost_rule(ctx: PodContext) -> Iterable[Finding]:
         else:
             evidence.append(f"node {node_name}: its Node object is not in the data, so its current state is unknown")
     deleting = dig(ctx.pod, "metadata.deletionTimestamp")
+    the_node_cap = the_node(node_name)[0].upper() + the_node(node_name)[1:]
     if kind == "shutdown":
-        expl = (f"{the_node(node_name)[0].upper()}{the_node(node_name)[1:]} was shut down (graceful node shutdown) and the kubelet terminated the "
+        expl = (f"{the_node_cap} was shut down (graceful node shutdown) and the kubelet terminated the "
                 f"pod first. Its controller, if any, creates a replacement elsewhere.")
     elif kind == "lost" or kind == "taint-eviction":
-        expl = (f"{the_node(node_name)[0].upper()}{the_node(node_name)[1:]} stopped reporting to the API server, so the control plane marked the "
+        expl = (f"{the_node_cap} stopped reporting to the API server, so the control plane marked the "
                 f"pod lost and deleted it. The containers may still be running on that machine if it is only "
                 f"partitioned.")
     else:
-        expl = (f"{the_node(node_name)[0].upper()}{the_node(node_name)[1:]} is not Ready (the kubelet stopped posting status, or reports a "
+        expl = (f"{the_node_cap} is not Ready (the kubelet stopped posting status, or reports a "
                 f"problem), so the pod's state is unknown and it is not Ready. After the tolerationSeconds of the "
                 f"node.kubernetes.io/unreachable taint (300s by default) it is evicted and replaced.")
     if deleting:
@@ -99,9 +100,9 @@ def node_lost_rule(ctx: PodContext) -> Iterable[Finding]:
                     f"(only once the node is confirmed down; for StatefulSets this matters)")
     yield Finding(
         code="pod.node-lost", severity="error", container=None,
-        title=(f"node {node_name} " if node_name else "the pod's node ") + {"shutdown": "was shut down", "lost": "is lost (unresponsive)",
-                                              "taint-eviction": "is unreachable: pod evicted",
-                                              "not-ready": "is not Ready"}[kind],
+        title=(f"node {node_name} " if node_name else "the pod's node ") + {
+            "shutdown": "was shut down", "lost": "is lost (unresponsive)",
+            "taint-eviction": "is unreachable: pod evicted", "not-ready": "is not Ready"}[kind],
         explanation=expl, evidence=evidence, suggestions=sugs,
         since=(ready_cond or {}).get("lastTransitionTime"),
         extra={"node": node_name, "kind": kind, "node_ready": ready, "deleting": bool(deleting)},

@@ -73,7 +73,8 @@ _CONTROL_PLANE_TAINTS = ("node-role.kubernetes.io/master", "node-role.kubernetes
 # Predicates inside GeneralPredicates are all reported for a node; the others stop at a node's first failure.
 _LEGACY: dict[str, tuple[str, str]] = {
     "PodFitsResources": ("resources", "not enough free cpu, memory or extended resources"),
-    "GeneralPredicates": ("resources", "failed the general checks: free resources, host ports, node selector, node name"),
+    "GeneralPredicates": ("resources", "failed the general checks: free resources, host ports, node selector, "
+                                       "node name"),
     "PodFitsHostPorts": ("ports", "didn't have free ports for the requested hostPort"),
     "PodFitsPorts": ("ports", "didn't have free ports for the requested hostPort"),
     "HostName": ("node-affinity", "didn't match the requested node name, spec.nodeName"),

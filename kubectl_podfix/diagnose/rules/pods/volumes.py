@@ -222,7 +222,8 @@ def _not_registered(ctx: PodContext, msg: str, volume: str | None, extra: dict) 
     exists = (f" It exists in namespace {ctx.namespace}." if obj is not None else
               f" ({okind}s were not in the data, so whether it exists was not checked.)"
               if okind in ("ConfigMap", "Secret") and not ctx.knows(okind) else "")
-    expl = (f"The pod cannot start: {('volume ' + volume) if volume else 'a volume'} shows {okind} \"{name}\", and the kubelet says the object "
+    expl = (f"The pod cannot start: {('volume ' + volume) if volume else 'a volume'} shows {okind} \"{name}\", and "
+            "the kubelet says the object "
             "is \"not registered\": it had not yet added the pod's ConfigMaps and Secrets to its own cache. That is "
             "not the same as \"not found\": it happens for a moment when the kubelet restarts or a pod has just "
             "been bound, and clears on the next retry. If it persists, the kubelet's connection to the API server "
@@ -312,7 +313,8 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
             sugs = [kubectl(ctx, "get", "serviceaccount", sa.group(1))]
         else:
             expl = (f"The pod cannot start: the kubelet could not get a ServiceAccount token for volume "
-                    f"{volume or 'of the pod'} (a projected serviceAccountToken). \"the server could not find the requested "
+                    f"{volume or 'of the pod'} (a projected serviceAccountToken). \"the server could not find "
+                    "the requested "
                     "resource\" or \"does not have TokenRequest endpoints enabled\" means the API server does not "
                     "serve the TokenRequest API: it runs without --service-account-issuer and "
                     "--service-account-signing-key-file (old or hand-made control planes), or is older than the "
@@ -322,7 +324,8 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
                     "--api-audiences"]
     elif kind == "cache-sync":
         expl = (f"The pod cannot start: the kubelet could not read the ConfigMap or Secret behind volume "
-                f"{volume or 'of the pod'} from the API server in time (its watch cache did not sync). The object itself may "
+                f"{volume or 'of the pod'} from the API server in time (its watch cache did not sync). The object "
+                "itself may "
                 "be fine: the kubelet's connection to the API server is slow or broken, or the node authorizer "
                 "refuses it. If the pod started since, this was a moment's delay.")
         sugs = [f"on {node_phrase(assigned_node(ctx))}: journalctl -u kubelet | grep -iE 'cache|forbidden|timeout'"]
@@ -340,7 +343,8 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
         sugs = ["kubectl get csidrivers",
                 f"kubectl get pods -A -o wide --field-selector spec.nodeName={node_arg(ctx)} | grep -i csi"]
     elif kind == "mount-timeout":
-        expl += ((f" (unmounted: {', '.join(unmounted)})" if unmounted else "") + ". The generic timeout hides the cause: the other "
+        expl += ((f" (unmounted: {', '.join(unmounted)})" if unmounted else "")
+                 + ". The generic timeout hides the cause: the other "
                  f"FailedMount/FailedAttachVolume events, the PVC and the CSI driver's logs say why.")
         notes = []
         for v in unmounted:
