@@ -100,6 +100,7 @@ COMMANDS: dict[str, Command] = {
         Flag(("--fix",), None, "Offer the fixes the findings carry"),
         Flag(("--node-check",), None, "Test an image-pull failure from the pod's node"),
         Flag(("-y", "--yes"), None, "With --fix: apply the fixes; with --node-check: create the check pod"),
+        Flag(("-w", "--watch"), None, "Keep running: print a new block each time a diagnosis changes"),
         *CONNECTION, HELP,
     )),
     "fix": Command("Fix a diagnosed problem on the workload that owns the pod", (), (HELP,), {
@@ -140,6 +141,11 @@ COMMANDS: dict[str, Command] = {
         Flag(("--timeout",), TEXT, "How long to wait for the check pod"),
         Flag(("-o", "--output"), ("text", "json"), "Output format"),
         Flag(("--show-script",), None, "Print the check script and exit"),
+        *CONNECTION, HELP)),
+    "wait": Command("Wait for a rollout, a Job or a pod, and say why when it fails", (POD,), (
+        Flag(("-o", "--output"), ("text", "json", "yaml"), "Output format of the result"),
+        Flag(("--timeout",), TEXT, "How long to wait"),
+        Flag(("--fail-fast", "--no-fail-fast"), None, "Stop at the first failure that will not heal by itself"),
         *CONNECTION, HELP)),
     "completion": Command("Print how to enable shell completion", (), (HELP,)),
     "version": Command("Print the version", (), (Flag(("-o", "--output"), ("text", "json", "yaml"), "Output format"),

@@ -40,10 +40,12 @@ from kubectl_podfix.errors import Exit, UsageError
 @click.option("--probe", "node_check", is_flag=True, hidden=True)  # the old name of --node-check
 @click.option("-y", "--yes", "yes", is_flag=True,
               help="With --fix: apply the fixes without asking; with --node-check: create the check pod without asking.")
+@click.option("-w", "--watch", is_flag=True,
+              help="Keep running: print a new block each time a pod's diagnosis changes (Ctrl-C to stop).")
 @connection_options
 def explain(target: str | None, files: tuple[str, ...], output: str, all_namespaces: bool, selector: str | None,
             field_selector: str | None, exit_code: bool, save: str | None, save_logs: bool = False, fix: bool = False,
-            node_check: bool = False, yes: bool = False, **opts: Any) -> None:
+            node_check: bool = False, yes: bool = False, watch: bool = False, **opts: Any) -> None:
     """Diagnose failing pods: the root cause, its evidence, the next step.
 
     \b
@@ -67,6 +69,12 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
     if node_check and (files or not target or parse_target(target)[0] != "Pod"):
         raise UsageError("--node-check needs one POD (not -f, a workload or a scope): "
                          "kubectl podfix explain POD --node-check")
+    if watch:
+        clash = [flag for flag, on in (("-f", files), ("--fix", fix), ("--node-check", node_check), ("--save", save),
+                                       ("--exit-code", exit_code)) if on]
+        if clash:
+            raise UsageError(f"--watch follows a live cluster: it cannot be combined with {', '.join(clash)}")
+        return _watch(target, output, all_namespaces, selector, field_selector, opts)
     if files:
         from kubectl_podfix.cluster import bundle
 
@@ -109,3 +117,25 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
         raise SystemExit(check_code)
     if exit_code and any(f.severity == "error" for r in outcome.results for f in r.findings):
         raise SystemExit(Exit.FINDINGS)
+
+
+def _watch(target: str | None, output: str, all_namespaces: bool, selector: str | None,
+           field_selector: str | None, opts: dict[str, Any]) -> None:
+    """explain --watch: runs until Ctrl-C, which ends it quietly with exit code 130."""
+    from kubectl_podfix.follow.watching import Watching
+
+    cluster = connect(opts)
+    debug = bool(opts.get("debug"))
+
+    def note(line: str) -> None:
+        if debug:
+            print(f"podfix: {line}", file=sys.stderr, flush=True)
+
+    watching = Watching(cluster, target=target, namespace=cluster.conn.namespace, all_namespaces=all_namespaces,
+                        label_selector=selector, field_selector=field_selector, note=note)
+    try:
+        watching.run(sys.stdout, output, color=use_color(sys.stdout), width=terminal_width(sys.stdout))
+    except KeyboardInterrupt:
+        raise SystemExit(Exit.INTERRUPTED) from None
+    finally:
+        watching.stop()

@@ -42,6 +42,7 @@ class LazyGroup(Group):
         "node-check": ("kubectl_podfix.cli.node_check", "node_check",
                        "Test the failing image's registry from the pod's own node, with a short-lived check pod."),
         "probe": ("kubectl_podfix.cli.node_check", "probe_alias", ""),
+        "wait": ("kubectl_podfix.cli.wait", "wait", "Wait for a rollout, a Job or a pod, and say why when it fails."),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -530,3 +530,29 @@ def _get_workload(cluster, kind: str, namespace: str, name: str) -> dict:
         if exc.status == 404:
             raise PodfixError(f'{kind.lower()} "{name}" not found in namespace "{namespace}"') from None
         raise
+
+
+def enrich(snap: Snapshot, cluster, pods: list[dict], namespace: str | None, *, single: bool = False) -> None:
+    """Read what the rules want beyond pods and events, for ``pods`` already in ``snap`` (from a watch).
+
+    The same bounded reads a scan makes for its suspects: pull secrets or ServiceAccounts for pull
+    failures (one request per kind and namespace), Nodes, PVCs, pod metrics when a rule needs them, and
+    the previous logs of crashing containers. ``single``: one pod, read as ``explain POD`` does.
+    """
+    if not pods:
+        return
+    _fetch_related(snap, cluster, pods, scope="" if single else namespace)
+    if any(needs_node(p) for p in pods):
+        if single:
+            _try_get(snap, cluster, "Node", None, dig(pods[0], "spec.nodeName"))
+        else:
+            _try_list(snap, cluster, "Node", None)
+    by_uid: dict[str, list[dict]] = {}
+    for ev in snap.events:
+        by_uid.setdefault(dig(ev, "involvedObject.uid", "") or "", []).append(ev)
+    for ns in sorted({dig(p, "metadata.namespace", "") for p in pods
+                      if needs_pvcs(p, by_uid.get(dig(p, "metadata.uid", "") or "-", []))}):
+        _try_list(snap, cluster, "PersistentVolumeClaim", ns)
+    if any(oom_killed(p) for p in pods):
+        _fetch_metrics(snap, cluster, namespace, dig(pods[0], "metadata.name") if single else None)
+    _fetch_logs(snap, cluster, pods, scope=not single)

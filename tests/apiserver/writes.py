@@ -3,8 +3,9 @@
 Status is kept from the stored object on update/patch and reset on create; pods get a few defaults
 (defaults.py) and immutable specs (validation.py); a write that changes nothing keeps its resourceVersion;
 an object with finalizers is only marked for deletion; deleting a namespace deletes what is in it;
-``dryRun=All`` does everything but store.  The ``on_write``/``on_delete`` hooks are queued on ``hooks``
-and run once the server's lock is released.
+``dryRun=All`` does everything but store.  Every stored change is appended to the change log watches read
+(``_record``).  The ``on_write``/``on_delete`` hooks are queued on ``hooks`` and run once the server's lock
+is released.
 """
 
 from __future__ import annotations
@@ -149,11 +150,15 @@ class Writes:
         elif not dry:
             meta["resourceVersion"] = self._next_rv()
         if not dry:
+            key = (ns or "", meta["name"])
             if old is not None and meta.get("deletionTimestamp") and not meta.get("finalizers"):
                 self._store[res.store].pop((ns or "", name))
+                self._record_delete(res.store, key, obj)
                 hooks.extend(lambda h=h, o=copy.deepcopy(obj): h(o) for h in self.on_delete)
             else:
-                self._store.setdefault(res.store, {})[(ns or "", meta["name"])] = obj
+                self._store.setdefault(res.store, {})[key] = obj
+                if old is None or meta["resourceVersion"] != old_rv:
+                    self._record("ADDED" if old is None else "MODIFIED", res.store, key, obj, old)
             hooks.extend(lambda h=h, o=copy.deepcopy(obj): h(verb, o) for h in self.on_write)
         return (201 if verb == "create" else 200), render(req, res, obj)
 
@@ -175,14 +180,16 @@ class Writes:
             obj["metadata"].setdefault("deletionGracePeriodSeconds", 0)
             if not dry:
                 obj["metadata"]["resourceVersion"] = self._next_rv()
+                self._record("MODIFIED", res.store, (ns or "", name), obj, self._store[res.store][(ns or "", name)])
                 self._store[res.store][(ns or "", name)] = obj
             return 200, render(req, res, obj)
         if not dry:
             del self._store[res.store][(ns or "", name)]
+            self._record_delete(res.store, (ns or "", name), obj)
             if res.kind == "Namespace":
-                for store in self._store.values():
+                for store_name, store in self._store.items():
                     for key in [k for k in store if k[0] == name]:
-                        del store[key]
+                        self._record_delete(store_name, key, store.pop(key))
             hooks.extend(lambda h=h, o=copy.deepcopy(obj): h(o) for h in self.on_delete)
         return 200, render(req, res, obj)
 
