@@ -25,6 +25,9 @@ SCALE_UP_REASONS = {"TriggeredScaleUp",  # cluster-autoscaler: a node group is g
                     "Nominated"}  # Karpenter: a node is being launched (or exists) for this pod
 NO_SCALE_UP_REASONS = {"NotTriggerScaleUp"}  # cluster-autoscaler looked and no node group would help
 NO_PREEMPTION = ("preemption is not helpful", "no preemption victims found")
+# A Secret or ConfigMap applied in the same `kubectl apply -f k8s/` as the workload may land seconds after
+# its pods: the kubelet retries, so a missing object is permanent only once it has been missing this long.
+MISSING_OBJECT_GRACE = 15.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,14 @@ def _crashing(facts: Facts) -> bool:
     return facts.restarts() >= CRASH_RESTARTS
 
 
+def _missing_for_a_while(facts: Facts) -> bool:
+    """The object has been missing since the pod's creation for MISSING_OBJECT_GRACE seconds."""
+    created = parse_time(dig(facts.pod, "metadata.creationTimestamp"))
+    firsts = [t for t in (event_first_time(ev) for ev in facts.events) if t]
+    since = created or min(firsts, default=None)
+    return since is None or (facts.now - since).total_seconds() >= MISSING_OBJECT_GRACE
+
+
 def _unschedulable_for_good(facts: Facts) -> bool:
     """No preemption would help, no autoscaler is adding a node, and one had time to say so."""
     extra = facts.finding.extra or {}
@@ -91,11 +102,13 @@ def _pending_for(facts: Facts) -> float:
 RULES: tuple[Rule, ...] = (
     Rule("image.not-found", "always: the registry has no such tag or repository", _always),
     Rule("image.auth-failed", "always: the registry refuses the credentials the node has", _always),
-    Rule("image.pull-secret-missing", "always: an imagePullSecret the pod names does not exist", _always),
+    Rule("image.pull-secret-missing", f"after {MISSING_OBJECT_GRACE:g}s: an imagePullSecret the pod names does not "
+         "exist (it may be applied just after the workload)", _missing_for_a_while),
     Rule("image.invalid-name", "always: the image reference does not parse", _always),
     Rule("image.never-pull", "always: imagePullPolicy Never and the image is not on the node", _always),
     Rule("image.platform-mismatch", "always: the image has no variant for the node's platform", _always),
-    Rule("container.config-error", "always: a Secret, ConfigMap or key the container needs is missing", _always),
+    Rule("container.config-error", f"after {MISSING_OBJECT_GRACE:g}s: a Secret, ConfigMap or key the container needs "
+         "is missing (it may be applied just after the workload)", _missing_for_a_while),
     Rule("container.exec-format-error", "always: the binary is built for another CPU architecture", _always),
     Rule("container.command-not-found", "always: the command does not exist in the image", _always),
     Rule("container.crash-loop", f"from restart {CRASH_RESTARTS}: the process keeps exiting with an error",

@@ -80,6 +80,14 @@ def test_a_missing_config_map_is_permanent():
     assert found is not None and found.code == "container.config-error"
 
 
+def test_a_config_map_missing_for_seconds_may_still_be_applied():
+    """`kubectl apply -f k8s/` may create the ConfigMap just after the Deployment: the kubelet retries."""
+    p = pod("web-1", created="2026-11-20T09:09:55Z",  # 5 s before NOW
+            statuses=[waiting("app", "CreateContainerConfigError", 'configmap "web-config" not found')])
+    found, findings = decide(p)
+    assert found is None and findings[0].code == "container.config-error"
+
+
 def test_unschedulable_waits_for_an_autoscaler():
     p = pending(since="2026-11-20T09:09:50Z")  # 10 s ago: the autoscaler has not had its say yet
     assert decide(p, event(p, "FailedScheduling", NO_ROOM, component="default-scheduler"))[0] is None

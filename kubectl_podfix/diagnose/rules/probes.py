@@ -494,7 +494,7 @@ def errored_meaning(error: str, probe: dict, spec: dict | None = None) -> tuple[
     """(kind, plain words) for why the kubelet could not run a probe."""
     cmd = dig(probe, "exec.command")
     if isinstance(cmd, list) and len(cmd) == 1 and isinstance(cmd[0], str) and " " in cmd[0].strip():
-        return "exec-one-string", (f"the exec probe's command is a single string ({cmd[0]!r}), so the runtime looks "
+        return "exec-one-string", (f"the exec probe's command is a single string ({cmd[0]}), so the runtime looks "
                                    f"for a file named after the whole line: run it through a shell, sh -c, as "
                                    f"[\"sh\", \"-c\", \"...\"] (the shell runs the pipes and arguments), or split "
                                    f"the arguments")

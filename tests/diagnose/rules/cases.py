@@ -168,6 +168,8 @@ def check_case(case: dict) -> None:
     text = _text(first)
     for word in exp.get("words") or []:
         assert str(word).lower() in text, f"{case['id']}: {word!r} not in:\n{text}"
+    for word in exp.get("absent_words") or []:
+        assert str(word).lower() not in text, f"{case['id']}: {word!r} should not be in:\n{text}"
     for key, want in (exp.get("extra") or {}).items():
         got = first.extra.get(key)
         if isinstance(want, list) and isinstance(got, list):

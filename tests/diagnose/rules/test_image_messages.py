@@ -99,3 +99,89 @@ def test_image_names_do_not_trigger_signature_or_unpack_words():
     v = classify('failed to resolve reference "gcr.io/projectsigstore/cosign:v9": '
                  "gcr.io/projectsigstore/cosign:v9: not found")
     assert v.code == "image.not-found"
+
+
+@pytest.mark.parametrize("text,code,kind", [
+    # A bare refusal of the manifest names no reason: pull.py decides between missing/private and auth.
+    ("Error response from daemon: Head https://ghcr.io/v2/a/b/manifests/v1: denied", "image.not-found", "refused"),
+    ('Error response from daemon: Head "https://ghcr.io/v2/a/b/manifests/v1": denied: denied', "image.not-found",
+     "refused"),
+    ("failed to resolve reference \"r.example.com/a:1\": unexpected status from HEAD request to "
+     "https://r.example.com/v2/a/manifests/1: 403 Forbidden", "image.not-found", "refused"),
+    ('Head "https://europe-west3-docker.pkg.dev/v2/p/images/a/manifests/v4.0.0": Forbidden', "image.not-found",
+     "refused"),
+    ("Get https://gitlab.example.com/v2/a/b/manifests/latest: denied: access forbidden", "image.not-found", "refused"),
+    # ...but not a refusal that says why.
+    ('Head "https://europe-docker.pkg.dev/v2/p/r/a/manifests/1": denied: Permission '
+     '"artifactregistry.repositories.downloadArtifacts" denied on resource '
+     '"projects/p/locations/europe/repositories/r" '
+     "(or it may not exist)", "image.auth-failed", "denied"),
+    ('Head "https://r.example.com/v2/a/manifests/1": 401 Unauthorized', "image.auth-failed", "denied"),
+    # An HTML 403 page is a proxy/CDN/firewall, not the registry.
+    ("Error response from daemon: error parsing HTTP 403 response body: invalid character '<' looking for beginning "
+     "of value: \"<html>403 Forbidden</html>\"", "image.auth-failed", "blocked"),
+    ("Get https://gcr.io/v2/p/a/manifests/latest: denied: Please enable or contact project owners to enable the "
+     "Google Container Registry API in Cloud Console", "image.not-found", "gcr-project"),
+    # Docker Engine refusing an image for its OS (not its architecture).
+    ('image operating system "linux" cannot be used on this platform', "image.platform-mismatch", "os"),
+    ('image operating system "windows" cannot be used on this platform', "image.platform-mismatch", "os"),
+])
+def test_classify_refusals(text, code, kind):
+    v = classify(text)
+    assert (v.code, v.kind) == (code, kind)
+
+
+@pytest.mark.parametrize("host,covered,text,code,kind", [
+    ("ghcr.io", False, "manifests/1: denied", "image.not-found", "ambiguous"),
+    ("ghcr.io", True, "manifests/1: denied", "image.auth-failed", "ambiguous"),
+    ("123.dkr.ecr.us-east-1.amazonaws.com", False, "manifests/1: 403 Forbidden", "image.auth-failed", "ambiguous"),
+    ("myacr.azurecr.io", False, "failed to fetch anonymous token: 401", "image.auth-failed", "ambiguous"),
+    ("registry.k8s.io", False, "manifests/1: 403 Forbidden", "image.auth-failed", "blocked"),
+    ("k8s.m.daocloud.io", False, "manifests/1: 403 Forbidden", "image.auth-failed", "blocked"),
+])
+def test_settle_refusal(host, covered, text, code, kind):
+    from kubectl_podfix.diagnose.rules.images.messages import Verdict
+    from kubectl_podfix.diagnose.rules.images.pull import settle_refusal
+    first = "ambiguous" if "anonymous" in text else "refused"
+    v = settle_refusal(Verdict("image.not-found", first), host, covered, text)
+    assert (v.code, v.kind) == (code, kind)
+
+
+@pytest.mark.parametrize("image,text,want", [
+    ("tusc/ntopng-udm:latest", "Error initializing source docker://quay.io/tusc/ntopng-udm:latest: Error reading "
+     "manifest latest in quay.io/tusc/ntopng-udm: unauthorized", "quay.io/tusc/ntopng-udm:latest"),
+    ("debian:stable", "reading manifest stable in quay.io/debian: manifest unknown", "quay.io/debian:stable"),
+    ("app:1", "pinging container registry registry.example.com: Get \"https://registry.example.com/v2/\": EOF",
+     "registry.example.com/app:1"),
+    # Docker Hub, several registries, or a qualified name: nothing to say.
+    ("debian:stable", "initializing source docker://debian:stable: reading manifest stable in "
+     "docker.io/library/debian: toomanyrequests", None),
+    ("x/y:1", "* initializing source docker://quay.io/x/y:1: unauthorized * initializing source "
+     "docker://registry.fedoraproject.org/x/y:1: manifest unknown", None),
+    ("quay.io/x/y:1", "initializing source docker://quay.io/x/y:1: reading manifest 1 in quay.io/x/y: unauthorized",
+     None),
+])
+def test_short_name_resolved_to_another_registry(image, text, want):
+    from kubectl_podfix.diagnose.rules.images.registries import resolved_reference
+    assert resolved_reference(image, text) == want
+
+
+@pytest.mark.parametrize("text,code,kind", [
+    ('failed to resolve reference "x": unexpected media type text/html for sha256:abc: not found',
+     "image.registry-unreachable", "html"),
+    ("Error response from daemon: error parsing HTTP 404 response body: invalid character '<' looking for beginning "
+     "of value", "image.registry-unreachable", "html"),
+    ("Error response from daemon: Get https://quay.io/v2/x/manifests/1: unknown: Tag 1 was deleted or has expired. "
+     "To pull, revive via time machine", "image.not-found", "missing"),
+    ("Error response from daemon: Get https://gcr.io/v2/x/y/manifests/z: unknown: Project 'project:x' not found or "
+     "deleted.", "image.not-found", "gcr-project"),
+    ('failed to resolve reference "x": unexpected status from HEAD request to https://x/v2/a/manifests/b: '
+     '404 Not Found',
+     "image.not-found", "missing"),
+    ('rpc error: code = NotFound desc = failed to pull and unpack image "x": failed to unpack image on snapshotter '
+     "overlayfs: unexpected media type application/octet-stream for sha256:y: not found", "image.pull-failed",
+     "unpack"),
+])
+def test_classify_more_registry_answers(text, code, kind):
+    v = classify(text)
+    assert (v.code, v.kind) == (code, kind)

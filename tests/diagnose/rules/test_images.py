@@ -111,10 +111,10 @@ def redacted_secret(name: str, registries: list[str], type_: str = "kubernetes.i
             "data": {".dockerconfigjson": ""} if type_.startswith("kubernetes.io/docker") else {"token": ""}}
 
 
-def make_node(runtime: str = "containerd", arch: str = "amd64") -> dict:
+def make_node(runtime: str = "containerd", arch: str = "amd64", os_: str = "linux") -> dict:
     return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "worker-1"},
             "status": {"nodeInfo": {"containerRuntimeVersion": RUNTIME_VERSION.get(runtime, "containerd://1.7.22"),
-                                    "architecture": arch, "operatingSystem": "linux"}}}
+                                    "architecture": arch, "operatingSystem": os_}}}
 
 
 def context(pod: dict, events: list[dict], *, secrets: list[dict] = (), list_secrets: bool = False,
@@ -136,6 +136,8 @@ def context(pod: dict, events: list[dict], *, secrets: list[dict] = (), list_sec
 # ---------------------------------------------------------------------------------------------
 
 def image_of(entry: dict) -> str:
+    if entry.get("image"):
+        return entry["image"]
     for m in _IMAGE_IN.finditer(entry["message"]):
         if m.group(1) or m.group(2):
             return m.group(1) or m.group(2)
@@ -198,7 +200,7 @@ def case_from_entry(entry: dict):
                    init_statuses=[state] if is_init else None, pull_secrets=sorted(set(pull_secrets)) or None)
     arch = "arm64" if entry["code"] == "image.platform-mismatch" else "amd64"
     ctx = context(pod, events, secrets=secrets, list_secrets=bool(entry.get("pod_secrets")),
-                  node=make_node(entry["runtime"], arch))
+                  node=make_node(entry["runtime"], arch, entry.get("node_os", "linux")))
     return ctx, name, is_init
 
 
@@ -241,10 +243,17 @@ def test_real_text(entry):
     if entry["where"] == "waiting" or entry["reason"] not in ("BackOff", "Failed") or not quoted.startswith(("Error:", "Back-off")):
         assert any(quoted[:60] in line for line in first.evidence), (quoted[:60], first.evidence)
     expected_fix = FIX_ID.get(entry["code"])
+    if "fix" in entry:  # a refusal no pull secret can help (a public registry's 403)
+        expected_fix = None if entry["fix"] in (None, "none") else entry["fix"]
     assert (first.fix.id if first.fix else None) == expected_fix
     assert first.extra["image"] == image_of(entry)
     for wrong in ("CrashLoopBackOff", "per pod"):
         assert wrong not in first.explanation
+    everything = "\n".join([first.title, first.explanation, *first.evidence, *first.suggestions])
+    for word in entry.get("words") or []:
+        assert str(word).lower() in everything.lower(), (word, everything)
+    for word in entry.get("absent_words") or []:
+        assert str(word).lower() not in everything.lower(), (word, everything)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -668,3 +677,28 @@ def test_auth_failure_without_listed_secrets_does_not_claim_coverage():
     assert f.code == "image.auth-failed"
     assert "could not be checked" in f.explanation
     assert "none of them covers" not in f.explanation
+
+
+def test_a_pull_secret_with_an_empty_config_covers_no_registry():
+    """{"auths": {}} (the redacted Secret then carries an empty podfix.io/registries): it covers nothing,
+    which is not the same as not knowing what it covers."""
+    pod, events = _pull_failure_pod(DEFAULT_IMAGE, AUTH_401, pull_secrets=["regcred"])
+    ctx = context(pod, events, secrets=[redacted_secret("regcred", [])], list_secrets=True)
+    f = diagnose(ctx)[0]
+    assert f.code == "image.auth-failed"
+    text = "\n".join([f.explanation, *f.evidence])
+    assert "covers no registry" in text
+    assert "not known" not in text and "is known to cover" not in f.explanation
+    assert "none of them covers registry.example.com" in f.explanation
+
+
+def test_a_truncated_digest_is_named_not_quoted_as_empty():
+    image = "registry.example.com/team/app@sha256:" + "4f" * 20  # 40 hex digits: a digest cut off when copied
+    cause = (f'failed to pull and unpack image "{image}": failed to resolve reference "{image}": '
+             f'{image}: not found')
+    pod, events = _pull_failure_pod(image, cause)
+    f = diagnose(context(pod, events))[0]
+    assert f.code == "image.not-found"
+    assert "''" not in f.explanation and "40 hex digits" in f.explanation
+
+

@@ -11,9 +11,10 @@ from __future__ import annotations
 import shlex
 from typing import Iterable
 
-from kubectl_podfix.diagnose.model import Finding, PodContext
-from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, waiting
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig
+from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, node_phrase, waiting
 from kubectl_podfix.diagnose.rules.containers.messages import CONFIG_PATTERNS
+from kubectl_podfix.diagnose.rules.containers.mounts import mount_failure
 from kubectl_podfix.diagnose.rules.containers.state import (
     each_container,
     failed_events,
@@ -87,19 +88,51 @@ def config_error_rule(ctx: PodContext) -> Iterable[Finding]:
         evidence = state_line(status) + [describe_event(ev, ctx.now) for ev in events[-2:]]
         if not kept and not msg:
             continue
+        mount = mount_failure(ctx, spec, msg) if not kept else None
+        if mount is not None:
+            if not events:
+                evidence += [describe_event(ev, ctx.now) for ev in failed_events(ctx, name, status)[-1:]]
+            yield Finding(
+                code="container.config-error", severity="error", container=name, title=mount["title"],
+                explanation=mount["explanation"], evidence=evidence,
+                suggestions=mount["suggestions"] + [kubectl(ctx, "get", "pod", ctx.name, "-o",
+                                                           "jsonpath={.spec.volumes}"),
+                                                    kubectl(ctx, "describe", "pod", ctx.name)],
+                extra={"missing": [], "message": msg, "init": is_init, "kind": mount["kind"],
+                       "volume": mount["volume"], "mount": mount["mount"], "target": mount["target"]},
+            )
+            continue
+        seen = False
         if kept:
             first = kept[0]
             what = (f'key "{first["key"]}" in {first["kind"]} {first["name"]}' if first.get("key")
                     else f'{first["kind"]} "{first["name"]}"')
             who = ", ".join(first["referenced_by"])
-            expl = (f"The kubelet cannot build the environment of {kind_label(spec, is_init)} {name}: the {what} "
-                    f"does not exist in namespace {ctx.namespace} (referenced by {who}). The container is not "
-                    f"created until it exists; create it, fix the name, or mark the reference optional: true.")
+            obj = ctx.related(first["kind"], first["name"])
+            seen = obj is not None and (not first.get("key") or first["key"] in (obj.get("data") or {})
+                                        or first["key"] in (obj.get("binaryData") or {}))
+            if seen:
+                expl = (f"The kubelet cannot build the environment of {kind_label(spec, is_init)} {name}: it reports "
+                        f"the {what} not found (referenced by {who}), but it exists in namespace {ctx.namespace}: "
+                        "the kubelet cannot see it. It may have been created after the kubelet's last attempt (the "
+                        "kubelet retries on its own), the kubelet's cache may be stale (a broken watch on the API "
+                        "server), or the node authorizer refuses it (a kubelet whose identity is not its node's). "
+                        "Do not create it again: check the kubelet's log, or delete the pod to retry.")
+            elif not ctx.knows(first["kind"]):
+                expl = (f"The kubelet cannot build the environment of {kind_label(spec, is_init)} {name}: the {what} "
+                        f"does not exist in namespace {ctx.namespace} (referenced by {who}), as the kubelet reports "
+                        f"({first['kind']}s were not in the data, so podfix could not check). The container is not "
+                        "created until it exists; create it, fix the name, or mark the reference optional: true.")
+            else:
+                expl = (f"The kubelet cannot build the environment of {kind_label(spec, is_init)} {name}: the {what} "
+                        f"does not exist in namespace {ctx.namespace} (referenced by {who}). The container is not "
+                        f"created until it exists; create it, fix the name, or mark the reference optional: true.")
             if len(kept) > 1:
                 expl += " Also missing: " + "; ".join(
                     (f'key "{k["key"]}" in {k["kind"]} {k["name"]}' if k.get("key") else f'{k["kind"]} {k["name"]}')
                     for k in kept[1:]) + "."
-            title = f"{name}: {what} not found"
+            title = (f"{name}: {what} exists, but the kubelet reports it not found" if seen
+                     else f"{name}: {what} not found")
         else:
             first = None
             expl = (f"The kubelet could not prepare the configuration of {kind_label(spec, is_init)} {name}: {msg}.")
@@ -116,6 +149,9 @@ def config_error_rule(ctx: PodContext) -> Iterable[Finding]:
             sugs.append(kubectl(ctx, "get", verb, first["name"]))
             if first.get("key"):
                 sugs.append(kubectl(ctx, "get", verb, first["name"], "-o", "jsonpath={.data}"))
+            elif seen:
+                sugs.append(f"on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: journalctl -u kubelet | "
+                            f"grep -i '{first['name']}'")
             else:
                 # the keys the container reads from it, so the created object satisfies them
                 keys = sorted({r["key"] for r in refs if r["kind"] == first["kind"] and r["name"] == first["name"]

@@ -27,7 +27,7 @@ from typing import Iterable
 
 from kubectl_podfix.diagnose.health import RECOVERED_AFTER, STUCK_AFTER
 from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig, event_time
-from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, waiting
+from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, node_phrase, waiting
 from kubectl_podfix.diagnose.rules.containers.state import (
     each_container,
     instance_window,
@@ -266,7 +266,7 @@ def _finding(ctx: PodContext, spec: dict, status: dict, is_init: bool, name: str
         cmd = shlex.join(str(c) for c in dig(spec, f"lifecycle.{hook}.exec.command", []) or [])
         sugs.append(f"kubectl exec {ctx.name} -c {name} -n {ctx.namespace} -- {cmd} (run the hook by hand)")
     if kind == "opaque":
-        sugs.append(f"on node {dig(ctx.pod, 'spec.nodeName') or 'NODE'}: journalctl -u kubelet | grep -i "
+        sugs.append(f"on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: journalctl -u kubelet | grep -i "
                     f"'{'PostStart' if hook == 'postStart' else 'PreStop'}'")
     sugs += [f"kubectl get pod {ctx.name} -n {ctx.namespace} -o jsonpath='{{.spec.containers[?(@.name==\"{name}\")]"
              f".lifecycle}}'", kubectl(ctx, "describe", "pod", ctx.name)]

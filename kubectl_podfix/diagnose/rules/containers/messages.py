@@ -123,6 +123,114 @@ def find_command_not_found(*texts: str | None) -> str | None:
 
 Matcher = Union[str, Callable[[str], bool]]
 
+# -- hooks that run before the container's process ---------------------------------------
+
+# The kubelet's own pre-start step (kuberuntime: "Internal PreStartContainer hook failed: %v", waiting reason
+# PreStartHookError; PreCreateHookError for the pre-create step): its resource managers, not a pod hook.
+KUBELET_HOOK_REASONS = {"PreStartHookError", "PreCreateHookError"}
+_KUBELET_HOOK = re.compile(r"internal pre(start|create)container hook failed", re.I)
+# An OCI hook the node's runtime runs (runc "error running hook #0: error running hook: exit status 1",
+# "error running prestart hook #0", before 1.1 "running prestart hook 1 caused" / "Running hook #0::"; CRI-O
+# "error executing hook `/path` (exit code: 1)"). The NVIDIA Container Toolkit is by far the commonest.
+_OCI_HOOK = re.compile(r"error running (?:prestart |createruntime |createcontainer |startcontainer )?hook|"
+                       r"running (?:prestart )?hook #?\d|error executing hook|"
+                       r"nvidia-container-(?:cli|runtime-hook)", re.I)
+_NVIDIA = re.compile(r"nvidia-container-(?:cli|runtime-hook|toolkit)|nvidia-ctk|libnvidia-container", re.I)
+# Container Device Interface: the runtime injects devices from specs in /etc/cdi and /var/run/cdi
+# ("failed to inject CDI devices: unresolvable CDI devices nvidia.com/gpu=all", "CDI device injection failed: ...").
+_CDI = re.compile(r"unresolvable CDI devices? (?P<dev>[^\s,;]+)", re.I)
+_HOOK_PATH = re.compile(r"error executing hook `(?P<path>[^`]+)`", re.I)
+_HOOK_STDERR = re.compile(r"stderr: (?P<err>.+?)(?::\s*unknown\.?)?\s*$", re.I | re.S)
+
+# What the NVIDIA toolkit's error means: (substrings of the lowercased message, meaning, what to do).
+_NVIDIA_FAILURES: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("driver not loaded", "driver/library version mismatch", "failed to initialize nvml"),
+     "the NVIDIA kernel driver is not loaded on the node (or does not match its user-space libraries, e.g. after a "
+     "driver upgrade without a reboot)",
+     "load or reinstall the driver (or let the GPU operator's driver pod finish), then check with nvidia-smi"),
+    (("insufficient permissions",), "the hook may not open the GPU device nodes (/dev/nvidia*): device permissions, "
+     "SELinux labels, or a driver container that is not ready",
+     "check /dev/nvidia* on the node and the driver pod of the GPU operator"),
+    (("change root failed", "driver root"), "the toolkit looks for the driver under a root that does not exist on "
+     "the node (its driver root: a driver container at /run/nvidia/driver versus the host's /), typical after moving "
+     "the node from Docker to containerd or between a driver container and a host driver",
+     "fix root/driver-root in the toolkit's config (/etc/nvidia-container-runtime/config.toml) for this runtime"),
+    (("unsatisfied condition: cuda", "requirement error"), "the node's driver is too old for the CUDA version the "
+     "image requires (NVIDIA_REQUIRE_CUDA)",
+     "upgrade the node's driver, or use an image built for an older CUDA"),
+    (("unknown device", "device error"), "the GPU the container was given (NVIDIA_VISIBLE_DEVICES) is not a device on "
+     "this node: a GPU-sharing (GPU share) extender or device plugin put a placeholder there because it assigned no "
+     "GPU, or a GPU index is wrong",
+     "check what the device plugin / GPU-sharing extender assigned (the container's NVIDIA_VISIBLE_DEVICES) "
+     "and its logs"),
+    (("mount error", "ldcache error", "load library failed", "detection error", "nvml error"),
+     "the toolkit or the driver on the node is installed incompletely or in versions that do not fit together",
+     "reinstall the NVIDIA Container Toolkit and configure the runtime for it (nvidia-ctk runtime configure)"),
+)
+_KUBELET_MANAGERS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("not enough cpus", "cpuset", "cpu manager", "cpumanager"), "CPU manager",
+     "the CPU manager (static policy) could not give the container the exclusive CPUs a Guaranteed pod with "
+     "integer CPUs asks for: its assignments (/var/lib/kubelet/cpu_manager_state) still hold CPUs for containers "
+     "that are gone, or other pods took them"),
+    (("memory manager", "memorymanager", "numa"), "memory manager",
+     "the memory manager could not pin the container's memory to NUMA nodes as its policy requires"),
+    (("topology",), "topology manager", "the topology manager could not align the container's CPUs and devices"),
+    (("device", "plugin", "allocate", "endpoint not found", "registered resource"), "device plugin",
+     "a device plugin failed the PreStartContainer call the kubelet makes before starting a container with its "
+     "devices"),
+)
+
+
+def hook_failure(texts: list[str], reasons: set[str]) -> dict | None:
+    """Which hook failed before the container's process started, when one did.
+
+    {"source": "kubelet"|"nvidia"|"oci", ...}: the kubelet's own pre-start step (its CPU, memory and topology
+    managers, device plugins), a runtime OCI hook (the NVIDIA Container Toolkit above all), with what the
+    message says. The pod's own lifecycle.postStart is not one of these (and not decided here).
+    """
+    joined = "\n".join(t for t in texts if t)
+    low = joined.lower()
+    if reasons & KUBELET_HOOK_REASONS or _KUBELET_HOOK.search(joined):
+        manager, meaning = "resource managers", ("one of the kubelet's resource managers (CPU, memory, topology) or a "
+                                                 "device plugin failed")
+        for needles, name, words in _KUBELET_MANAGERS:
+            if any(n in low for n in needles):
+                manager, meaning = name, words
+                break
+        return {"source": "kubelet", "manager": manager, "meaning": meaning}
+    cdi = _CDI.search(joined)
+    if cdi:
+        return {"source": "cdi", "device": cdi.group("dev").strip().rstrip(":,"), "hook": "", "stderr": "",
+                "meaning": "the runtime found no CDI spec for the device the container was given",
+                "todo": "regenerate the node's CDI specs (nvidia-ctk cdi generate --output=/var/run/cdi/nvidia.yaml, "
+                        "or let the GPU operator's toolkit pod do it) and check what the device plugin or DRA driver "
+                        "assigned"}
+    if not _OCI_HOOK.search(joined):
+        return None
+    path = _HOOK_PATH.search(joined)
+    err = ""
+    for text in texts:
+        m = _HOOK_STDERR.search(text or "")
+        if m and m.group("err").strip():
+            err = m.group("err").strip()
+            break
+    out = {"source": "oci", "hook": path.group("path") if path else "", "stderr": err}
+    if _NVIDIA.search(joined) or "nvml" in low:
+        out["source"] = "nvidia"
+        out["meaning"], out["todo"] = (
+            "it exited with an error without saying why here: the toolkit or the driver on the node is not "
+            "installed or not ready (with the GPU operator, its driver and toolkit pods must finish first); the "
+            "runtime's log on the node has the hook's output",
+            "check that the driver and the NVIDIA Container Toolkit are installed and ready on the node")
+        for needles, meaning, todo in _NVIDIA_FAILURES:
+            if any(n in low for n in needles):
+                out["meaning"], out["todo"] = meaning, todo
+                break
+    return out
+
+WINDOWS_VERSION_MISMATCH = "the image's Windows version does not match the node's"
+OCI_HOOK_FAILED = "a runtime OCI hook failed before the process started"
+
 
 def _mount_target_missing(low: str) -> bool:
     return "mount" in low and ("not a directory" in low or "no such file" in low)
@@ -131,6 +239,10 @@ def _mount_target_missing(low: str) -> bool:
 # Why the runtime could not start a process: (matchers in the lowercased message, what failed).
 # The first row with a matching substring (or function) wins.
 _START_FAILURES: tuple[tuple[tuple[Matcher, ...], str], ...] = (
+    (("container operating system does not match the host operating system",
+      "operating system of the container does not match the operating system of the host"),
+     WINDOWS_VERSION_MISMATCH),
+    ((lambda low: bool(_OCI_HOOK.search(low)),), OCI_HOOK_FAILED),
     (("permission denied",), "permission denied"),
     (("hook", "poststart", "prestart"), "lifecycle hook failed"),
     (("no space left on device",), "a filesystem on the node is full (no space left on device)"),
@@ -169,6 +281,11 @@ _CREATE_FAILURES: tuple[tuple[tuple[str, ...], str, str], ...] = (
      "the runtime, or drain and reboot the node), not the image or the pod spec."),
     (("context deadline exceeded",), "the runtime timed out creating the container",
      "The node's runtime or disk is overloaded; check the node (disk I/O, runtime logs)."),
+    (("unresolvable cdi device", "cdi device injection failed"), "a CDI device could not be injected",
+     "The runtime found no CDI spec for a device the container was given."),
+    (("error executing hook", "error running hook", "running hook #", "running prestart hook",
+      "nvidia-container-cli", "nvidia-container-runtime-hook"), OCI_HOOK_FAILED,
+     "An OCI hook configured in the node's runtime (not the pod's lifecycle hooks) failed."),
     (("no command specified",), "the image has no command",
      "The image has no ENTRYPOINT/CMD and the pod sets no command: set command in the pod spec."),
     (("subpath",), "a subPath could not be prepared",

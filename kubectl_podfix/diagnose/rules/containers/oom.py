@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from kubectl_podfix.diagnose.model import Finding, Fix, PodContext, age, dig
-from kubectl_podfix.diagnose.rules.common import kubectl
+from kubectl_podfix.diagnose.rules.common import kubectl, node_arg
 from kubectl_podfix.diagnose.rules.containers.resources import (
     container_resources,
     format_bytes,
@@ -72,7 +72,7 @@ def oom_rule(ctx: PodContext) -> Iterable[Finding]:
             explanation=expl, evidence=evidence,
             suggestions=[kubectl(ctx, "top", "pod", ctx.name, "--containers"),
                          f"kubectl logs {ctx.name} -c {name} --previous -n {ctx.namespace}",
-                         f"kubectl describe node {dig(ctx.pod, 'spec.nodeName') or 'NODE'}"],
+                         f"kubectl describe node {node_arg(ctx)}"],
             fix=fix, since=term.get("finishedAt"),
             extra={"exit_code": term.get("exitCode"), "signal": "SIGKILL", "limit": format_bytes(limit) if limit else None,
                    "request": format_bytes(request) if request else None, "limit_bytes": limit,

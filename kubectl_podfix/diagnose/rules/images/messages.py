@@ -155,8 +155,10 @@ def _has(text: str, *needles: str) -> bool:
 
 
 _OLD_KUBELET_BOILERPLATE = "this may be because there are no credentials on this request"
-_PLATFORM = re.compile(r"no matching manifest for ([\w/.-]+)|architecture (\w+), variant \"?(\w*)\"?, os (\w+)|"
+_PLATFORM = re.compile(r"no matching manifest for ([\w/.()-]+)|architecture (\w+), variant \"?(\w*)\"?, os (\w+)|"
                        r"does not match the specified platform \(([^)]*)\)")
+# Docker Engine on Windows (and on Linux, the reverse): the image's OS, not its architecture.
+_IMAGE_OS = re.compile(r'image operating system \\?"?(\w+)\\?"? cannot be used on this platform')
 _STATUS_5XX = re.compile(r"\b5\d\d \(?(internal server error|bad gateway|service unavailable|gateway time-?out|"
                          r"service temporarily unavailable)\b|received unexpected http status: 5\d\d|"
                          r"unexpected status (code|from \w+ request to)[^\n]*?: 5\d\d\b|"
@@ -170,13 +172,15 @@ _AUTH_REFUSAL = re.compile(r"\bunauthorized\b|authentication required|no basic a
 # require authorization" wording: ECR naming the IAM principal that lacks ecr:BatchGetImage, or a
 # registry saying no credentials arrived at all.
 _EXPLICIT_AUTH = ("no basic auth credentials", "is not authorized to perform", "incorrect username or password",
-                  "invalid username/password")
+                  "invalid username/password", "artifactregistry.repositories.downloadartifacts",
+                  "unauthenticated request")
 # A request that failed before any HTTP response arrived ends in EOF right after its URL (Go's
 # url.Error: `Get "https://...": EOF`); a body cut off mid-download has no URL in front of it.
 _REQUEST_EOF = re.compile(r"\b(get|head|post) \"?https?://[^\s\"]+\"?: (unexpected )?eof\s*$")
 # The node's own image store or snapshotter failed while unpacking: nothing about the registry.
 _UNPACK = ("failed to prepare extraction snapshot", "hcsshim::", "failed to register layer", "re-exec error",
-           "failed to extract layer", "mount callback failed", "failed to create sandbox layer")
+           "failed to extract layer", "mount callback failed", "failed to create sandbox layer",
+           "failed to unpack image on snapshotter")
 _SIGNATURE = ("source image rejected", "is rejected by policy", "signature was required",
               "none of the signatures were accepted", "signature verification failed", "invalid signature",
               "signature validation failed", "no matching signatures")
@@ -194,6 +198,20 @@ def _anonymous_refused(t: str, full: str) -> bool:
     return bool("anonymous token" in t and re.search(r"\b(401|403)\b", t))
 
 
+# A registry refusing the manifest (or the repository) with a bare 403/"denied" that names no reason:
+# Docker `Head https://ghcr.io/v2/a/b/manifests/1: denied` / `...: denied: denied` / `...: Forbidden`,
+# containerd `unexpected status from HEAD request to https://.../manifests/1: 403 Forbidden`, GitLab
+# `denied: access forbidden`, CRI-O `reading manifest 1 in host/a/b: denied: ...`. Like Docker Hub's
+# "pull access denied", it does not tell a missing repository from a private one (pull.py decides).
+_MANIFEST_REFUSAL = re.compile(
+    r"(/manifests/\S*?|reading manifest \S+ in \S+|pulling from host \S+ failed with status code \[manifests[^\]]*\])"
+    r"\"?:? (403 forbidden|forbidden|denied(: (denied|access forbidden|forbidden))?)\s*$")
+
+
+def _bare_refusal(t: str, full: str) -> bool:
+    return bool(_MANIFEST_REFUSAL.search(t.strip().rstrip(".")))
+
+
 def _not_found_rpc(t: str, full: str) -> bool:
     return "code = notfound" in full and "not found" in t
 
@@ -205,11 +223,18 @@ def _deadline_rpc(t: str, full: str) -> bool:
 # Kinds read off the text once a row matched: (kind, detail).
 
 def _platform(t: str) -> tuple[str, str]:
+    os_m = _IMAGE_OS.search(t)
+    if os_m:
+        return "os", os_m.group(1)
     m = _PLATFORM.search(t)
     detail = ""
     if m:
         if m.group(1):
             detail = m.group(1)
+            # Docker 24+: "windows(10.0.17763)/amd64" -> "windows/amd64 10.0.17763", as older Dockers wrote it.
+            v = re.match(r"^(\w+)\(([\d.]+)\)(/[\w/]+)$", detail)
+            if v:
+                detail = f"{v.group(1)}{v.group(3)} {v.group(2)}"
         elif m.group(2):
             detail = f"{m.group(4)}/{m.group(2)}" + (f"/{m.group(3)}" if m.group(3) else "")
         elif m.group(5):
@@ -246,7 +271,7 @@ CAUSES: tuple[tuple[tuple[str, ...], tuple[Matcher, ...], str, Kind], ...] = (
           "did not resolve to an alias and no containers-registries.conf"), "image.invalid-name", "short-name"),
     ((), ("no match for platform in manifest", "no matching manifest for", "no image found in manifest list",
           "does not match the specified platform", "choosing an image from manifest list",
-          "error choosing image instance"), "image.platform-mismatch", _platform),
+          "error choosing image instance", _IMAGE_OS), "image.platform-mismatch", _platform),
     ((), ("no space left on device",), "image.node-disk-full", "enospc"),
     ((), _UNPACK, "image.pull-failed", "unpack"),
     (("SignatureValidationFailed",), _SIGNATURE, "image.pull-failed", "signature"),
@@ -282,10 +307,25 @@ CAUSES: tuple[tuple[tuple[str, ...], tuple[Matcher, ...], str, Kind], ...] = (
     ((), ("pull access denied", "may require authorization", "may require 'docker login'", "insufficient_scope",
           "does not exist or no pull access", "requested access to the resource is denied", _anonymous_refused),
      "image.not-found", "ambiguous"),
+    # A 403 page from a proxy, CDN or firewall in front of the registry (HTML where the registry API
+    # answers JSON): not the registry judging credentials.
+    ((), ("error parsing http 403 response body",),
+     "image.auth-failed", "blocked"),
+    # A web page where the registry API answers JSON: not a registry at that address (a web server, a wrong
+    # port or path), or a proxy, captive portal or firewall page in between.
+    ((), (re.compile(r"error parsing http \d+ response body: invalid character '<'"),
+          re.compile(r"unexpected media type text/html")), "image.registry-unreachable", "html"),
+    # Google: the project in the path has no Container Registry (wrong project id, or GCR turned off).
+    ((), ("enable the google container registry api", "containerregistry.googleapis.com",
+          re.compile(r"project '[^']*' not found or deleted")), "image.not-found", "gcr-project"),
+    # Quay: a tag past its expiry (quay.expires-after) or deleted.
+    ((), ("was deleted or has expired",), "image.not-found", "missing"),
     ((), ("manifest unknown", "name unknown", "not found: manifest", "does not exist in the registry",
           "repository does not exist", "not found in repository", re.compile(r"manifest for \S+ not found"),
           re.compile(r"(^|: )\S+: not found$"), re.compile(r"\bimage \S+ not found\b"), _not_found_rpc),
      "image.not-found", "missing"),
+    ((), (re.compile(r"/manifests/\S+:? 404 not found\s*$"),), "image.not-found", "missing"),
+    ((), (_bare_refusal,), "image.not-found", "refused"),
     ((), ("401 unauthorized", "403 forbidden", "unauthorized", "authentication required", "no basic auth credentials",
           "incorrect username or password", "invalid username/password", "not authorized", "access denied",
           "denied:", "failed to authorize", "failed to fetch oauth token", "please login", "authorization failed",

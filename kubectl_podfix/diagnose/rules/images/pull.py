@@ -29,6 +29,7 @@ but that does not exist is the root cause of an auth-ish failure.
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time, parse_time
@@ -43,7 +44,13 @@ from kubectl_podfix.diagnose.rules.images.messages import (
     is_pull_noise,
 )
 from kubectl_podfix.diagnose.rules.images.pull_secrets import secret_facts
-from kubectl_podfix.diagnose.rules.images.registries import hides_private, host_of
+from kubectl_podfix.diagnose.rules.images.registries import (
+    hides_private,
+    host_of,
+    node_provider,
+    public_only,
+    resolved_reference,
+)
 from kubectl_podfix.diagnose.rules.images.text import Builder
 from kubectl_podfix.registry import reference as imagelib
 
@@ -157,12 +164,15 @@ def _diagnose_container(ctx: PodContext, spec: dict, status: dict | None, is_ini
                  "RegistryUnavailable": "image.registry-unreachable"}.get(reason)
         verdict = Verdict(fixed, "reason-only") if fixed else Verdict("image.pull-failed", "unknown")
 
-    secrets = secret_facts(ctx, image)
+    # A short name may have been resolved to another registry than Docker Hub (CRI-O's search list).
+    target = resolved_reference(image, chosen.text if chosen else "") or image
+    secrets = secret_facts(ctx, target)
+    verdict = settle_refusal(verdict, host_of(target), bool(secrets.covering), chosen.text if chosen else "")
     code = verdict.code
     # A pull secret that does not exist is the root cause of an auth-ish failure.
     # Some registries answer a private repository's anonymous pull with a plain "not found": with the
     # pod's pull secret missing, that is the likelier cause too.
-    hidden = code == "image.not-found" and hides_private(host_of(image))
+    hidden = code == "image.not-found" and hides_private(host_of(target))
     if secrets.missing and (code in ("image.auth-failed",) or (code == "image.not-found" and verdict.kind == "ambiguous")
                             or hidden or (code == "image.pull-failed" and verdict.kind in ("unknown", "other"))):
         code = "image.pull-secret-missing"
@@ -171,3 +181,31 @@ def _diagnose_container(ctx: PodContext, spec: dict, status: dict | None, is_ini
         code = "image.auth-failed"
     builder = Builder(ctx, spec, status, is_init, reason, message, chosen, verdict, code, secrets, events, noise)
     return builder.build()
+
+
+def settle_refusal(verdict: Verdict, host: str, covered: bool, text: str) -> Verdict:
+    """Decide what a refusal that names no reason means, from who was asked and what was sent.
+
+    A bare 403/"denied" on the manifest (``refused``) and the ambiguous denials (Docker Hub's
+    "pull access denied", an anonymous token refused) read the same for a missing repository and for a
+    private one pulled without credentials:
+
+    * credentials for the registry were presented: they were refused (auth-failed);
+    * a registry where every image is public (registry.k8s.io, mcr.microsoft.com, public mirrors): the
+      403 comes from what stands in front of it, not from credentials (auth-failed, kind ``blocked``);
+    * a cloud registry whose nodes authenticate themselves (ECR, Artifact Registry/GCR, ACR): its
+      repositories are private and the node's identity is what was refused (auth-failed);
+    * otherwise: missing or private (not-found, kind ``ambiguous``).
+    """
+    if verdict.kind not in ("refused", "ambiguous") and not (verdict.code == "image.auth-failed"
+                                                              and verdict.kind in ("denied", "blocked")):
+        return verdict
+    low = text.lower()
+    refusal_403 = bool(re.search(r"\b403\b|forbidden|\bdenied\b", low)) and "401" not in low
+    if public_only(host) and not covered and (verdict.kind in ("refused", "blocked") or refusal_403):
+        return Verdict("image.auth-failed", "blocked", verdict.detail)
+    if verdict.kind not in ("refused", "ambiguous"):
+        return verdict
+    if covered or node_provider(host):
+        return Verdict("image.auth-failed", "ambiguous", verdict.detail or verdict.kind)
+    return Verdict("image.not-found", "ambiguous", verdict.detail or verdict.kind)

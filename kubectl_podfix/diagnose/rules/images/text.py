@@ -18,9 +18,12 @@ from kubectl_podfix.diagnose.rules.images.messages import SECRET_NAMES, clean, d
 from kubectl_podfix.diagnose.rules.images.registries import (
     hides_private,
     host_of,
+    is_mirror,
     node_provider,
+    public_only,
     registry_endpoint,
     registry_label,
+    resolved_reference,
 )
 from kubectl_podfix.registry import reference as imagelib
 
@@ -35,8 +38,12 @@ class Builder:
         self.events, self.noise = events, noise
         self.name = spec.get("name") or ""
         self.image = spec.get("image") or ""
-        self.ref = imagelib.parse_image(self.image)
-        self.host = self.ref.registry if self.ref else host_of(self.image)
+        # A short name the runtime resolved to another registry than Docker Hub: that registry is the one
+        # that answered, so it is the one to name, check and hold credentials for.
+        self.resolved = resolved_reference(self.image, cause.text if cause else "")
+        self.ref = imagelib.parse_image(self.resolved or self.image)
+        self.host = self.ref.registry if self.ref else host_of(self.resolved or self.image)
+        self.remote = self.resolved or self.image  # the reference to ask the registry about
         self.node = dig(ctx.pod, "spec.nodeName") or ""
         self.pod = ctx.name
         self.ns = ctx.namespace
@@ -49,6 +56,10 @@ class Builder:
 
     def kubectl(self, *args: str) -> str:
         return common.kubectl(self.ctx, *args)
+
+    def node_phrase(self) -> str:
+        """ "node worker-1", or "the node" when the pod names none (never "node the node")."""
+        return f"node {self.node}" if self.node else "the node"
 
     def where(self) -> str:
         kind = "init container" if self.is_init else "container"
@@ -111,8 +122,13 @@ class Builder:
             self.evidence.append(f'secret {name} covers registry {self.host} (auths key "{key}")')
         for name in s.present:
             if name in s.keys and not any(n == name for n, _ in s.covering):
-                keys = ", ".join(s.keys[name]) or "no registry"
-                self.evidence.append(f"secret {name} holds credentials for {keys}, not for {self.host}")
+                if s.keys[name]:
+                    self.evidence.append(f"secret {name} holds credentials for {', '.join(s.keys[name])}, "
+                                         f"not for {self.host}")
+                else:
+                    self.evidence.append(f"secret {name} covers no registry: its docker config holds no "
+                                         "credentials (an empty auths map, or entries without auth), so the "
+                                         "kubelet sends nothing from it")
         for name, stype in s.not_docker:
             self.evidence.append(f"secret {name} has type {stype}; the kubelet only uses "
                                  "kubernetes.io/dockerconfigjson and kubernetes.io/dockercfg secrets")
@@ -154,7 +170,10 @@ class Builder:
             extra["covering_secrets"] = sorted({n for n, _ in self.secrets.covering})
         if self.verdict.detail:
             extra["detail"] = self.verdict.detail
+        if self.resolved:
+            extra["resolved"] = self.resolved
         extra = {k: v for k, v in extra.items() if v not in (None, "", [])}
+        self.resolved_suggestion()
         explanation = re.sub(r"\s{2,}", " ", explanation).strip()
         return Finding(code=self.code, severity="error", container=self.name, title=title,
                        explanation=explanation, evidence=self.evidence, suggestions=self.suggestions,
@@ -164,7 +183,22 @@ class Builder:
         if self.cause is None:
             return ""
         where = "the container's waiting message" if self.cause.origin == "waiting" else "the kubelet's last pull event"
-        return f" The error, from {where}: {strip_rpc(self.cause.text).strip()}"
+        return self.resolved_note() + f" The error, from {where}: {strip_rpc(self.cause.text).strip()}"
+
+    def resolved_suggestion(self) -> None:
+        if self.resolved:
+            path = self.image.split("@", 1)[0]
+            hub = "docker.io/" + (path if "/" in path else "library/" + path)
+            self.suggestions.insert(0, f"write the image in full, e.g. {hub} for Docker Hub or {self.resolved} "
+                                       f"for {self.host}, so no search list decides")
+
+    def resolved_note(self) -> str:
+        if not self.resolved:
+            return ""
+        return (f' "{self.image}" is a short name: the node\'s runtime (CRI-O, through unqualified-search-registries '
+                f"in /etc/containers/registries.conf) resolved it to {self.resolved}, and {self.host} is the registry "
+                "that answered. If the image is meant to come from Docker Hub, write docker.io/... in full: the "
+                "Docker Hub attempt's own error (a rate limit, for example) is hidden behind this one.")
 
     # -- per code -----------------------------------------------------------------------------
 
@@ -178,10 +212,22 @@ class Builder:
         short = self.verdict.kind == "short-name"
         if short:
             title = f'Image "{self.image}" is a short name the node\'s runtime cannot resolve'
-            explanation = ("The runtime (CRI-O/containers-image) has no unqualified-search registries for short "
-                           "image names, or its short-name mode refuses an ambiguous one. Write the full "
-                           "reference with the registry host, e.g. docker.io/library/nginx:1.27." + self.cause_sentence())
-            self.suggestions += [f"use a fully qualified image, e.g. docker.io/{self.ref.repository if self.ref else self.image}",
+            low = (self.cause.text if self.cause else "").lower()
+            if "ambiguous" in low or "enforcing" in low:
+                why = ("The name matches more than one of the node's unqualified-search-registries and the "
+                       "runtime's short-name mode is 'enforcing' (CRI-O's default since 1.34), so it refuses to "
+                       "guess which registry is meant.")
+            else:
+                why = ("The runtime (CRI-O/containers-image) has no unqualified-search registries for short image "
+                       "names (CRI-O 1.34 and later no longer search docker.io by default), so it cannot tell which "
+                       "registry is meant.")
+            full = "docker.io/library/nginx:1.27"
+            if self.ref:
+                sep = "@" if self.ref.digest else ":"
+                full = f"docker.io/{self.ref.repository}{sep}{self.ref.reference}"
+            explanation = (why + " Kubernetes itself does not add docker.io: write the full reference with the "
+                           f"registry host, e.g. {full}." + self.cause_sentence())
+            self.suggestions += [f"use a fully qualified image, e.g. {full}",
                                  "or configure unqualified-search-registries in /etc/containers/registries.conf on the nodes"]
         else:
             title = f'Image name "{self.image}" is not a valid image reference'
@@ -190,13 +236,15 @@ class Builder:
                            "one tag." + (" Problem: " + "; ".join(problems) + "." if problems else "")
                            + self.cause_sentence())
             self.suggestions += [f"fix the image in the workload's pod template: {self.kubectl('get', 'pod', self.pod, '-o', 'jsonpath={..image}')}",
-                                 "check templated values (Helm/kustomize variables that rendered empty, 'None', or a tag appended twice)"]
+                                 "check templated values (Helm/kustomize variables that rendered empty or as a "
+                                 "null value, or a tag "
+                                 "appended twice)"]
         self.evidence.append(f'image field: {self.image!r}')
         return self.finding(title, explanation, None)
 
     def _never_pull(self) -> Finding:
-        node = self.node or "the node"
-        title = f'Image "{self.image}" is not on node {node} and imagePullPolicy is Never'
+        node = self.node_phrase()
+        title = f'Image "{self.image}" is not on {node} and imagePullPolicy is Never'
         explanation = ("With imagePullPolicy: Never the kubelet only uses images already in the node's container "
                        "runtime store and never pulls. The image is not there — typical when it was built or "
                        "loaded into a different runtime or node (e.g. a local Docker Engine while the cluster uses "
@@ -239,6 +287,8 @@ class Builder:
         return self.finding(title, explanation, self.secret_fix(target, missing=True))
 
     def _auth_failed(self) -> Finding:
+        if self.verdict.kind == "blocked":
+            return self._blocked()
         s = self.secrets
         label = registry_label(self.host)
         title = f'{label} refused to let the node pull "{self.image}"'
@@ -254,20 +304,54 @@ class Builder:
                          f"whether one of them holds credentials for {self.host} could not be checked: see the "
                          "commands below.")
         elif s.names:
+            empty = [n for n in s.present if n in s.keys and not s.keys[n]]
             parts.append(f"The pod has imagePullSecrets ({', '.join(s.names)}) but none of them "
                          f"{'is known to cover' if s.unknown_coverage else 'covers'} {self.host}, so no credentials "
-                         "were sent for this registry.")
+                         "were sent for this registry."
+                         + (f" {', '.join(empty)} covers no registry at all: its docker config holds no "
+                            "credentials (an empty auths map, or a config.json whose credentials live in a "
+                            "credential store such as credsStore: desktop)."
+                            if empty else ""))
         else:
-            parts.append(f"The pod has no imagePullSecrets, so the kubelet passed no credentials for {self.host}.")
+            parts.append(f"The pod has no imagePullSecrets, so no credentials for {self.host} came from the pod.")
         cause_text = (self.cause.text if self.cause else "").lower()
-        if not s.covering and "oauth token" in cause_text and "anonymous" not in cause_text:
-            parts.append("The runtime still presented credentials (it asked for an OAuth token with them), so they "
-                         "come from the node's runtime configuration or a credential provider, and were rejected.")
-        if provider:
-            parts.append(f"For {provider[0]} the node itself can authenticate through {provider[1]}; "
-                         "check that before adding a pull secret.")
-        if self.verdict.kind == "ambiguous":
-            parts.append("The registry's answer cannot tell a missing repository from a private one.")
+        acr = bool(re.search(r"\.azurecr\.(io|cn|us)$", self.host))
+        anonymous, oauth = "anonymous token" in cause_text, "oauth token" in cause_text
+        if acr and not s.covering and (anonymous or oauth):
+            title, acr_parts = self._acr_refusal(anonymous, oauth)
+            parts += acr_parts
+        else:
+            if not s.covering and oauth and not anonymous:
+                parts.append("The runtime still presented credentials (it asked for an OAuth token with them), so "
+                             "they come from the node's runtime configuration or a credential provider, and were "
+                             "rejected.")
+            if provider:
+                parts.append(f"For {provider[0]} the node itself can authenticate through {provider[1]}; "
+                             "check that before adding a pull secret.")
+            if self.verdict.kind == "ambiguous":
+                parts.append("The registry's answer cannot tell a missing repository from a private one.")
+        if s.covering and hides_private(self.host):
+            parts.append(f"{self.host} does not fall back to an anonymous pull when the credentials it gets are "
+                         "refused: an expired token or one without the read:packages scope breaks the pull even of "
+                         "a public image. Refresh the pull secret (or remove it for a public image).")
+        if "artifactregistry.repositories.downloadartifacts" in cause_text:
+            parts.append("Artifact Registry names the permission the caller lacks (artifactregistry.repositories."
+                         "downloadArtifacts, granted by roles/artifactregistry.reader) on that repository, and adds "
+                         "'or it may not exist': check the project, location and repository in the image name too. "
+                         "On GKE the node pool's service account needs the role on that repository's project, and "
+                         "the node pool's OAuth access scopes must allow storage read (devstorage.read_only or "
+                         "cloud-platform); scopes are fixed when the node pool is created.")
+        if self.host == "quay.io" and not s.covering and "not authorized" in cause_text:
+            parts.append("quay.io answers an anonymous pull of a repository that does not exist exactly like one of "
+                         "a private repository: check the name too.")
+        if "unauthorized to access repository" in cause_text:
+            parts.append("This is Harbor's answer: the account (or an anonymous pull) may not pull from that "
+                         "project, which for a private project means it is not a member (robot accounts need the "
+                         "pull permission on it); Harbor gives the same answer for a repository that does not "
+                         "exist, so check the project and repository names too.")
+        if self.host.endswith(".azurecr.io") and "authentication required" in cause_text:
+            parts.append("ACR gives the same 'unauthorized: authentication required' for a tag or repository that "
+                         "does not exist: check the tag too (az acr repository show-tags).")
         if "is not authorized to perform" in cause_text:
             parts.append("The registry named the identity it saw and the permission it lacks (e.g. "
                          "ecr:BatchGetImage): grant it in the IAM policy or the repository policy. ECR gives the "
@@ -278,15 +362,87 @@ class Builder:
         explanation = " ".join(parts) + self.hub_key_note() + self.cause_sentence()
         self.secret_evidence()
         secret = (sorted({n for n, _ in s.covering})[0] if s.covering else "regcred")
+        if acr and not s.covering:
+            registry = self.host.split(".")[0]
+            self.suggestions += [
+                f"on AKS, give the kubelet identity AcrPull on the registry: az aks update -n CLUSTER -g "
+                f"RESOURCE_GROUP --attach-acr {registry}",
+                f"then check from the cluster: az aks check-acr -n CLUSTER -g RESOURCE_GROUP --acr {self.host}",
+            ]
         self.suggestions.append(self.secret_command(secret))
         self.suggestions.append(f"test the credentials from a workstation: crane auth login {self.host} -u USERNAME "
-                                f"--password-stdin && crane manifest {self.image}")
-        if provider:
+                                f"--password-stdin && crane manifest {self.remote}")
+        if provider and not acr:
             self.suggestions.append(f"check the node's registry access ({provider[0]}): {provider[1]}")
         if not s.names and s.sa_secrets:
             self.suggestions.append(f"the service account {s.sa_name} has pull secrets the pod lacks: re-create the "
                                     f"pod (kubectl delete pod {self.pod} -n {self.ns}) so admission copies them")
         return self.finding(title, explanation, self.secret_fix(secret, missing=False))
+
+    def _acr_refusal(self, anonymous: bool, oauth: bool) -> tuple[str, list[str]]:
+        """ACR's token service refused the runtime: with no credentials at all, or with the node's."""
+        registry = self.host.split(".")[0]
+        if oauth:
+            title = f'{self.host} refused the node\'s credentials for "{self.image}"'
+            parts = ["The runtime asked ACR for a token with credentials (failed to fetch oauth token: 401) and was "
+                     "refused" + (", then retried anonymously and was refused again" if anonymous else "") + ". With "
+                     "no pull secret for the registry those credentials are the kubelet identity's (the node pool's "
+                     "managed identity, through the kubelet's Azure credential provider): that identity has no "
+                     "AcrPull role on this registry, the role was granted to another identity (the cluster's "
+                     "control-plane identity instead of the kubelet identity, or an old one after switching to a "
+                     "user-assigned identity), the assignment is still propagating (minutes), or the registry's "
+                     "network rules (firewall, private endpoint) reject the node."]
+        else:
+            title = f'{self.host} refused an anonymous pull of "{self.image}": no credentials reached the registry'
+            parts = ["The runtime asked ACR for an anonymous token (failed to fetch anonymous token: 401): no "
+                     "credentials reached the registry, neither from a pull secret nor from the kubelet identity "
+                     "(the node pool's managed identity, through the kubelet's Azure credential provider). ACR only "
+                     "serves anonymous pulls when the registry enables them."]
+        parts.append(f"On AKS, attach the registry so the kubelet identity gets the AcrPull role (az aks update "
+                     f"--attach-acr {registry}) and check the result with az aks check-acr. If the same image pulls "
+                     "on the next attempt, the credential provider was only slow to get a token. If the registry is "
+                     "not yours (an AKS extension's, add-on's or vendor's image), you cannot attach it: its owner "
+                     "has to grant access or fix the image reference. Outside AKS, use a pull secret with the "
+                     "registry's credentials (a token or service principal).")
+        return title, parts
+
+    def _blocked(self) -> Finding:
+        """A 403 that is not about credentials: a public registry, or an HTML page from what is in front."""
+        text = self.cause.text if self.cause else ""
+        low = text.lower()
+        html = "error parsing http 403 response body" in low
+        endpoint = registry_endpoint(self.host)
+        title = (f'{registry_label(self.host)} refused "{self.image}" with 403 Forbidden: the node is blocked, '
+                 "credentials are not the problem")
+        parts = []
+        if public_only(self.host):
+            parts.append(f"{self.host} is a public registry: it serves its images to anyone and asks for no "
+                         "credentials, so a pull secret does not help.")
+        if html:
+            parts.append("The 403 came back as a web page, not as a registry error: something in front of the "
+                         "registry answered (a proxy, firewall, CDN or storage endpoint policy).")
+        parts.append("A 403 here comes from what stands between the node and the images: the registry or its CDN "
+                     "blocking the node's public IP range, a mirror that only serves the images on its allow-list "
+                     "(under the upstream's exact paths), or an HTTP(S) proxy or egress policy.")
+        if is_mirror(self.host):
+            parts.append(f"{self.host} is a public mirror: the image must be on its allow-list, under the same path "
+                         "as upstream.")
+        if self.ref and self.ref.repository.split("/")[-1] == "coredns" and "/" not in self.ref.repository:
+            parts.append("CoreDNS lives at coredns/coredns on registry.k8s.io (k8s.gcr.io/coredns:1.x became "
+                         "registry.k8s.io/coredns/coredns:v1.x), so a mirror of it has coredns/coredns too.")
+        if self.ref and "/blobs/" in text:
+            parts.append("The refusal came while downloading a layer (the manifest was readable): often a proxy "
+                         "or storage/VPC endpoint policy in front of the registry's blob storage.")
+        explanation = " ".join(parts) + self.cause_sentence()
+        self.secret_evidence()
+        self.suggestions += [
+            f"from the node: curl -sSI https://{endpoint}/v2/   (and the manifest URL in the error)",
+            "pull through a mirror you are allowed to use, or copy the image to your own registry: crane copy "
+            f"{self.remote} REGISTRY/REPOSITORY:TAG",
+            "check the runtime's proxy settings (HTTPS_PROXY/NO_PROXY in the containerd/CRI-O/docker systemd unit) "
+            "and the egress firewall",
+        ]
+        return self.finding(title, explanation, None)
 
     def _not_found(self) -> Finding:
         s = self.secrets
@@ -305,6 +461,11 @@ class Builder:
                 explanation += f"The pod has no pull secret for {self.host}, so the request went without credentials. "
             explanation += ("Either the name is wrong (typo, missing organisation or registry prefix, an image "
                             "that was never pushed) or the repository is private and needs a pull secret.")
+            if self.verdict.detail == "refused" and hides_private(self.host):
+                explanation += (f" One more cause gives the same bare 'denied': credentials for {self.host} that the "
+                                "node's runtime holds itself (a docker login on the node, a configured credential) "
+                                "and that have expired or lack the read:packages scope; those break even the pull "
+                                "of a public image.")
         else:
             title = f'Image "{self.image}" does not exist in {self.repo_path()}'
             if library and self.verdict.kind == "ambiguous":
@@ -312,9 +473,18 @@ class Builder:
                                "so Docker Hub's 'pull access denied / may require authorization' answer here almost "
                                "always means there is no such repository: check the spelling, or add the "
                                "organisation (e.g. bitnami/redis instead of redis-bitnami). ")
+            elif self.verdict.kind == "gcr-project":
+                explanation = ("Google answered that the Container Registry API is not enabled for the project in "
+                               "the image path: that project has no registry (a wrong project id, an image copied "
+                               "elsewhere, or Container Registry shut down in favour of Artifact Registry). ")
             else:
-                explanation = (f"The registry has no manifest for {tag!r} in {self.repo_path()}: the tag or digest "
+                explanation = (f"The registry has no manifest for {_quoted_reference(self.remote, tag)} in "
+                               f"{self.repo_path()}: the tag or digest "
                                "does not exist (typo, not pushed yet, deleted, or the repository name is wrong). ")
+                short = _short_digest(self.remote)
+                if short:
+                    explanation += (f"Its digest has {short} hex digits where a sha256 digest has 64: it was "
+                                    "probably cut off when it was copied. ")
                 if not s.covering and hides_private(self.host):
                     explanation += ("This registry also answers 'not found' for private repositories when no "
                                     "credentials are sent. ")
@@ -324,17 +494,19 @@ class Builder:
         repo_ref = self.repo_path()
         self.suggestions += [
             f"list the repository's tags: crane ls {repo_ref}   (or: skopeo list-tags docker://{repo_ref})",
-            f"check the exact reference: crane manifest {self.image}",
+            f"check the exact reference: crane manifest {self.remote}",
         ]
         if ambiguous:
             self.suggestions.append("if the repository is private: " + self.secret_command("regcred"))
         return self.finding(title, explanation, self.image_fix())
 
     def _platform_mismatch(self) -> Finding:
+        if self.verdict.kind == "os":
+            return self._os_mismatch()
         arch = dig(self.ctx.node() or {}, "status.nodeInfo.architecture") or ""
         osname = dig(self.ctx.node() or {}, "status.nodeInfo.operatingSystem") or ""
         platform = self.verdict.detail or (f"{osname}/{arch}" if arch else "")
-        node = self.node or "the node"
+        node = self.node_phrase()
         target = platform or "the node's platform"
         title = (f'Image "{self.image}" has no variant for {target}'
                  + (f" (node {self.node})" if self.node else ""))
@@ -342,9 +514,18 @@ class Builder:
                        + (f" ({platform})" if platform else "") + ". The runtime words this as 'not found' "
                        "(containerd: 'no match for platform in manifest'), which is not a missing tag. "
                        "Use a multi-arch tag, an image built for this architecture, or schedule the pod onto "
-                       "matching nodes (nodeSelector kubernetes.io/arch)." + self.cause_sentence())
+                       "matching nodes (nodeSelector kubernetes.io/arch).")
+        build = re.search(r"windows(?:/\w+ |\()(10\.0\.(\d+))", self.cause.text if self.cause else "")
+        if build:
+            name = _WINDOWS_BUILDS.get(build.group(2), "")
+            explanation += (f" {build.group(1)} is the node's Windows build" + (f" ({name})" if name else "")
+                            + ": Windows containers must be built for the node's Windows version (process isolation),"
+                            " so the image needs a variant for that exact build (a tag such as ltsc2019/ltsc2022, or "
+                            "a manifest list that includes it). A Linux-only image cannot run on a Windows node at "
+                            "all: schedule it onto Linux nodes (nodeSelector kubernetes.io/os: linux).")
+        explanation += self.cause_sentence()
         self.suggestions += [
-            f"see which platforms the image has: crane manifest {self.image} | jq '.manifests[].platform'   "
+            f"see which platforms the image has: crane manifest {self.remote} | jq '.manifests[].platform'   "
             f"(or: docker manifest inspect {self.image})",
             "or schedule it onto nodes of an architecture the image has, e.g. nodeSelector: {kubernetes.io/arch: amd64}",
         ]
@@ -352,10 +533,34 @@ class Builder:
             self.suggestions.append(f"kubectl get node {self.node} -o jsonpath='{{.status.nodeInfo.architecture}}'")
         return self.finding(title, explanation, self.image_fix())
 
+    def _os_mismatch(self) -> Finding:
+        image_os = (self.verdict.detail or "").lower() or "another OS"
+        node_os = (dig(self.ctx.node() or {}, "status.nodeInfo.operatingSystem") or "").lower()
+        if not node_os or node_os == image_os:
+            node_os = "windows" if image_os == "linux" else "linux"
+        label = {"windows": "Windows", "linux": "Linux"}
+        node = self.node_phrase()
+        title = (f'Image "{self.image}" is a {label.get(image_os, image_os)} image; {node} runs '
+                 f"{label.get(node_os, node_os)} containers")
+        explanation = (f"The runtime on {node} refused the image because of its operating system (image operating "
+                       f"system \"{image_os}\" cannot be used on this platform): a {label.get(node_os, node_os)} "
+                       f"node cannot run {label.get(image_os, image_os)} containers, whatever the architecture. "
+                       "Schedule the pod onto nodes of the image's OS (nodeSelector kubernetes.io/os: "
+                       f"{image_os}), or use a build of the image for {label.get(node_os, node_os)} (a manifest list "
+                       f"with a {node_os} entry)." + self.cause_sentence())
+        self.suggestions += [
+            f"see which platforms the image has: crane manifest {self.remote} | jq '.manifests[].platform'",
+            f"set nodeSelector kubernetes.io/os: {image_os} (Windows nodes are usually tainted "
+            "os=windows:NoSchedule, so Linux pods only land there when they tolerate it)",
+        ]
+        if self.node:
+            self.suggestions.append(f"kubectl get node {self.node} -L kubernetes.io/os,kubernetes.io/arch")
+        return self.finding(title, explanation, self.image_fix())
+
     def _rate_limited(self) -> Finding:
         hub = self.host == imagelib.DOCKER_HUB or self.verdict.kind == "docker-hub"
         if self.verdict.kind == "kubelet-qps":
-            node = self.node or "the node"
+            node = self.node_phrase()
             title = f'The kubelet on {node} throttled its own image pulls (pull QPS exceeded) for "{self.image}"'
             explanation = ("The registry was not asked: the kubelet limits how many pulls it starts per second "
                            "(KubeletConfiguration registryPullQPS, default 5, with registryBurst 10) and refused "
@@ -364,7 +569,7 @@ class Builder:
                            "no limit) if it keeps happening." + self.cause_sentence())
             self.suggestions += [
                 (f"kubectl get --raw /api/v1/nodes/{self.node}/proxy/configz   (registryPullQPS, registryBurst)"
-                 if self.node else "kubectl get --raw /api/v1/nodes/<node>/proxy/configz"),
+                 if self.node else f"kubectl get --raw /api/v1/nodes/{common.node_arg(self.ctx)}/proxy/configz"),
                 f"kubectl get events -n {self.ns} --field-selector involvedObject.name={self.pod} -w",
             ]
             return self.finding(title, explanation, None)
@@ -386,14 +591,14 @@ class Builder:
         self.suggestions += [
             self.secret_command("regcred"),
             "configure a registry mirror / pull-through cache on the nodes (containerd hosts.toml, CRI-O registries.conf)",
-            "copy the image to a registry you control: crane copy " + self.image + " <your-registry>/<repo>:<tag>",
+            "copy the image to a registry you control: crane copy " + self.remote + " REGISTRY/REPOSITORY:TAG",
             "the kubelet keeps retrying with back-off (at most 5 minutes between attempts); it recovers once the limit resets",
         ]
         return self.finding(title, explanation, None)
 
     def _tls_error(self) -> Finding:
         kind = self.verdict.kind
-        node = self.node or "the node"
+        node = self.node_phrase()
         if kind == "http-to-https":
             title = f"Registry {self.host} speaks plain HTTP but the runtime uses HTTPS"
             explanation = (f"The runtime on {node} tried HTTPS and the registry answered in plain HTTP. Either "
@@ -414,7 +619,7 @@ class Builder:
                      if other_host else "the registry's certificate")
             m = re.search(r"certificate is valid for (.+?), not ([^\s,\"]+)", text)
             if kind == "expired":
-                title = f"TLS certificate of registry {self.host} has expired (or node {node}'s clock is wrong)"
+                title = f"TLS certificate of registry {self.host} has expired (or {node}'s clock is wrong)"
                 reason = ("has expired or is not yet valid. Renew it on the server; if it is in fact valid, the "
                           f"clock of {node} is wrong (check timedatectl/chrony)")
             elif kind == "hostname":
@@ -423,8 +628,8 @@ class Builder:
                           + ": the name resolves to the wrong server (DNS, ingress default certificate) or a "
                           "TLS-intercepting proxy/gateway answered in its place")
             else:
-                title = (f"TLS certificate of the proxy in front of registry {self.host} is not trusted by node {node}"
-                         if via_proxy else f"TLS certificate of registry {self.host} is not trusted by node {node}")
+                title = (f"TLS certificate of the proxy in front of registry {self.host} is not trusted by {node}"
+                         if via_proxy else f"TLS certificate of registry {self.host} is not trusted by {node}")
                 reason = {"unknown-authority": "is signed by a CA the node does not trust (private CA or a "
                                                "TLS-intercepting proxy)"}.get(kind, "was rejected")
             if kind in ("expired", "hostname"):
@@ -446,7 +651,7 @@ class Builder:
 
     def _registry_unreachable(self) -> Finding:
         kind = self.verdict.kind
-        node = self.node or "the node"
+        node = self.node_phrase()
         text = self.cause.text if self.cause else ""
         endpoint = registry_endpoint(self.host)
         # The host the failing request went to: a redirect target (blob CDN, token service, mirror) when
@@ -459,12 +664,19 @@ class Builder:
         looked_up = m.group(1) if m else endpoint.split(":")[0]
         dns_server = m.group(2) if m and m.group(2) else ""
         if kind == "dns":
-            title = f"Node {node} cannot resolve registry host {looked_up}"
+            title = f"{node[0].upper() + node[1:]} cannot resolve registry host {looked_up}"
             explanation = (f"The runtime on {node} could not resolve {looked_up}"
                            + (f" (asking DNS server {dns_server})" if dns_server else "") + ". The runtime resolves "
                            "registry names with the node's own resolver (/etc/resolv.conf on the host), not with the "
                            "pod's DNS settings, so a cluster Service name only works if the node can resolve it. "
                            "This is not a missing image: the registry was never asked.")
+        elif kind == "html":
+            title = f"{endpoint} answered with a web page, not as a container registry"
+            explanation = (f"The runtime on {node} asked {endpoint} for the image and got an HTML page where a "
+                           "registry answers with its API: nothing at that address serves the registry API (a web "
+                           "server or ingress at that name, a wrong port or path prefix), or a proxy, captive portal "
+                           "or firewall answered in its place. Check the registry host and port in the image name, "
+                           "and the node's proxy settings.")
         elif kind == "server-error":
             title = f'Registry {self.host} is failing (server error) for "{self.image}"'
             explanation = ("The registry, or a proxy/mirror in front of it, answered with a 5xx server error (or the "
@@ -473,7 +685,7 @@ class Builder:
         elif kind == "proxy-auth" or "proxyconnect" in text.lower():
             m = re.search(r"proxyconnect tcp: (?:dial tcp )?([^\s:]+:\d+)", text)
             proxy = m.group(1) if m else ""
-            title = (f"The HTTP(S) proxy of node {node}'s runtime" + (f" ({proxy})" if proxy else "")
+            title = (f"The HTTP(S) proxy of {node}'s runtime" + (f" ({proxy})" if proxy else "")
                      + (" requires authentication" if kind == "proxy-auth" else " cannot be reached")
                      + f" while pulling from {endpoint}")
             explanation = (f"The runtime on {node} sends registry traffic through the proxy set in its environment "
@@ -485,7 +697,7 @@ class Builder:
                               "loopback, not your workstation; fix the proxy address or add the registry to NO_PROXY.")
                            + " The registry itself was never asked.")
         else:
-            title = f"Node {node} cannot connect to registry {endpoint}"
+            title = f"{node[0].upper() + node[1:]} cannot connect to registry {endpoint}"
             explanation = (f"The runtime on {node} could not open a connection to {endpoint} (refused, no route, "
                            "timed out, reset, closed before any answer (EOF), or a proxy/firewall in the way). This "
                            "is not a missing image: the registry never answered."
@@ -522,7 +734,7 @@ class Builder:
         explanation += self.cause_sentence()
         self.suggestions += [
             f"from the node: time crictl pull {self.image}   (does it finish, and how long does it take?)",
-            f"check the image size: crane manifest {self.image}",
+            f"check the image size: crane manifest {self.remote}",
             "use a registry or mirror closer to the cluster, a smaller image, or pre-pull large images on the nodes",
         ]
         if self.node:
@@ -530,8 +742,8 @@ class Builder:
         return self.finding(title, explanation, None)
 
     def _node_disk_full(self) -> Finding:
-        node = self.node or "the node"
-        title = f'Node {node} ran out of disk space while pulling "{self.image}"'
+        node = self.node_phrase()
+        title = f'{node[0].upper() + node[1:]} ran out of disk space while pulling "{self.image}"'
         explanation = ("Writing or unpacking the image's layers failed with 'no space left on device'. The "
                        "runtime's storage (/var/lib/containerd, /var/lib/containers, /var/lib/docker, or CRI-O's "
                        "temporary directory /var/tmp) is full. The kubelet's image garbage collection starts at "
@@ -539,7 +751,7 @@ class Builder:
                        + self.cause_sentence())
         self.suggestions += [
             (f"kubectl describe node {self.node}   (DiskPressure condition, ephemeral-storage)" if self.node
-             else "kubectl describe node <node>"),
+             else f"kubectl describe node {common.node_arg(self.ctx)}"),
             "on the node: df -h /var/lib/containerd /var/lib/containers /var/tmp; crictl rmi --prune",
             "grow the node's disk or use a smaller image",
         ]
@@ -547,7 +759,7 @@ class Builder:
 
     def _pull_failed(self) -> Finding:
         kind = self.verdict.kind
-        node = self.node or "the node"
+        node = self.node_phrase()
         if kind in ("unknown", "reason-only") or self.cause is None:
             title = f'Pulling "{self.image}" failed; the cause is no longer visible'
             parts = [f"The {self.where()} is in {self.reason or 'a pull failure'}, but no message with the pull "
@@ -575,7 +787,7 @@ class Builder:
                            "unhealthy — not a registry problem." + self.cause_sentence())
             self.suggestions += [f"on the node: crictl inspecti {self.image}; crictl rmi {self.image}",
                                  "restart the runtime on the node, then delete the pod",
-                                 f"kubectl describe node {self.node or '<node>'}"]
+                                 f"kubectl describe node {self.node or common.node_arg(self.ctx)}"]
         elif kind == "unpack":
             title = f'The runtime on {node} could not unpack "{self.image}" into its image store'
             explanation = ("The layers were downloaded, but storing or unpacking them on the node failed (the "
@@ -585,7 +797,7 @@ class Builder:
             self.suggestions += [f"on the node: crictl rmi {self.image} (remove the partial image) and let the kubelet retry",
                                  "check the runtime's log on the node (journalctl -u containerd / crio / docker) "
                                  "and restart the runtime if its store is inconsistent",
-                                 f"kubectl describe node {self.node or '<node>'}"]
+                                 f"kubectl describe node {self.node or common.node_arg(self.ctx)}"]
         elif kind == "corrupt":
             title = f'The download of "{self.image}" was corrupted or cut off'
             explanation = ("A layer arrived with the wrong size or digest, or the connection ended early: a proxy "
@@ -609,6 +821,28 @@ class Builder:
         return self.finding(title, explanation, None)
 
 
+def _quoted_reference(image: str, tag: str) -> str:
+    """'v1.2' or 'sha256:...' for a sentence; "this reference" when the image names none we can read."""
+    if tag:
+        return repr(tag)
+    if "@" in image:
+        return repr(image.split("@", 1)[1]) if image.split("@", 1)[1] else "this reference"
+    last = image.rsplit("/", 1)[-1]
+    return repr(last.split(":", 1)[1]) if ":" in last and last.split(":", 1)[1] else "this reference"
+
+
+def _short_digest(image: str) -> int:
+    """The number of hex digits of a sha256 digest that is too short (0 when it is whole or absent)."""
+    m = re.search(r"@sha256:([0-9a-fA-F]*)", image or "")
+    return len(m.group(1)) if m and len(m.group(1)) != 64 else 0
+
+
+# Windows build numbers (10.0.N) in platform errors -> the Windows release they belong to.
+_WINDOWS_BUILDS = {"14393": "Windows Server 2016", "17134": "Windows Server 1803", "17763": "Windows Server 2019",
+                   "18362": "Windows Server 1903", "18363": "Windows Server 1909", "19041": "Windows Server 2004",
+                   "19042": "Windows Server 20H2", "20348": "Windows Server 2022", "26100": "Windows Server 2025"}
+
+
 def _name_problems(image: str) -> list[str]:
     out = []
     if image != image.strip() or any(c.isspace() for c in image):
@@ -629,6 +863,8 @@ def _name_problems(image: str) -> list[str]:
     path = path.split(":")[0]
     if path != path.lower():
         out.append("the repository path has uppercase letters (must be lowercase)")
+    if _short_digest(image):
+        out.append(f"its sha256 digest has {_short_digest(image)} hex digits instead of 64 (cut off?)")
     if image in ("None:None", "None", "null", "<no value>") or image.startswith("None:"):
         out.append("it looks like an unset template value")
     return out

@@ -15,7 +15,7 @@ from typing import Iterable
 
 from kubectl_podfix.diagnose.health import PENDING_GRACE
 from kubectl_podfix.diagnose.model import Finding, PodContext, dig, parse_time
-from kubectl_podfix.diagnose.rules.common import describe_event
+from kubectl_podfix.diagnose.rules.common import describe_event, node_arg
 from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node, events_with, pod_started
 
 _DETAIL = re.compile(r"failed to create container for \[[^\]]*\]\s*:\s*(?P<err>.+)$", re.S)
@@ -52,10 +52,10 @@ def cgroup_rule(ctx: PodContext) -> Iterable[Finding]:
         code="pod.cgroup-failed", severity="warning" if young else "error", container=None,
         title=f"the pod's cgroup cannot be created on {node}",
         explanation=expl, evidence=[describe_event(ev, ctx.now) for ev in evs[-2:]],
-        suggestions=[f"kubectl describe node {assigned_node(ctx) or 'NODE'}",
+        suggestions=[f"kubectl describe node {node_arg(ctx)}",
                      f"on {assigned_node(ctx) or 'the node'}: journalctl -u kubelet | grep -i cgroup; "
                      "systemctl list-units 'kubepods*'",
-                     f"kubectl drain {assigned_node(ctx) or 'NODE'} --ignore-daemonsets (then restart the kubelet "
+                     f"kubectl drain {node_arg(ctx)} --ignore-daemonsets (then restart the kubelet "
                      "or reboot)"],
         since=evs[0].get("firstTimestamp"),
         extra={"node": assigned_node(ctx), "error": err},

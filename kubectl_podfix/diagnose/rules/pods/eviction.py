@@ -12,7 +12,7 @@ import re
 from typing import Iterable
 
 from kubectl_podfix.diagnose.model import Finding, PodContext, dig
-from kubectl_podfix.diagnose.rules.common import describe_event
+from kubectl_podfix.diagnose.rules.common import describe_event, node_arg, node_phrase, the_node
 from kubectl_podfix.diagnose.rules.containers.resources import format_bytes, metrics_usage, parse_quantity
 from kubectl_podfix.diagnose.rules.pods.status import assigned_node, events_with, pod_condition, reason_and_message
 
@@ -47,7 +47,7 @@ def preempted_rule(ctx: PodContext) -> Iterable[Finding]:
     prio = dig(ctx.pod, "spec.priority")
     pclass = dig(ctx.pod, "spec.priorityClassName")
     if by_kubelet and not by_scheduler:
-        expl = (f"The kubelet on {assigned_node(ctx) or '?'} stopped this pod to admit a critical pod "
+        expl = (f"The kubelet on {node_phrase(assigned_node(ctx))} stopped this pod to admit a critical pod "
                 f"(system-node-critical / system-cluster-critical) that did not fit otherwise.")
     else:
         expl = ("The scheduler evicted this pod to make room for a higher-priority pod"
@@ -81,7 +81,7 @@ _ES_CONTAINER = re.compile(r'Container (?P<name>\S+) exceeded its local ephemera
 _ES_POD = re.compile(r"Pod ephemeral local storage usage exceeds the total limit of containers (?P<limit>\S+?)\.?$", re.M)
 _EMPTYDIR = re.compile(r'Usage of EmptyDir volume "(?P<vol>[^"]+)" exceeds the limit "(?P<limit>[^"]+)"')
 
-_RESOURCE_WORDS = {"memory": "memory", "ephemeral-storage": "disk space (ephemeral storage)",
+_RESOURCE_WORDS = {"memory": "memory", "ephemeral-storage": "local disk space (ephemeral-storage)",
                    "nodefs": "disk space", "imagefs": "image disk space", "inodes": "inodes",
                    "nodefsInodes": "inodes", "pids": "process IDs"}
 
@@ -109,6 +109,10 @@ def evicted_rule(ctx: PodContext) -> Iterable[Finding]:
     m = _LOW.search(text)
     if m:
         res = m.group("res")
+    old_cond = re.search(r"The node was low on resource: \[(?P<cond>\w+)\]", text)  # 1.7-1.9: the condition
+    if old_cond and not res:
+        res = {"MemoryPressure": "memory", "DiskPressure": "ephemeral-storage",
+               "PIDPressure": "pids"}.get(old_cond.group("cond"), old_cond.group("cond"))
     t = _THRESHOLD.search(text + " ")
     if t:
         extra["threshold"], extra["available"] = t.group("thr").strip(), t.group("avail").strip()
@@ -148,12 +152,14 @@ def evicted_rule(ctx: PodContext) -> Iterable[Finding]:
         expl = (f"The kubelet evicted the pod because emptyDir volume {limit_hit['volume']} grew past its sizeLimit "
                 f"of {limit_hit['limit']}.")
     elif kind == "admission":
-        expl = (f"The kubelet refused to start the pod because the node {assigned_node(ctx) or '?'} was under "
-                f"{cond.group('cond')} (low {words}).")
+        expl = (f"The kubelet refused to admit the pod because {the_node(assigned_node(ctx))} was under "
+                f"{cond.group('cond')} (low {words}): the pod never ran. The reason says Evicted, but nothing was "
+                "running to evict; this is an admission rejection. Its controller, if any, creates a replacement, "
+                "which the scheduler keeps off nodes under pressure.")
     else:
-        expl = f"The node {assigned_node(ctx) or '?'} ran low on {words}"
+        expl = f"{the_node(assigned_node(ctx))[0].upper()}{the_node(assigned_node(ctx))[1:]} ran low on {words}"
         if t:
-            expl += f" (available {extra['available']}, below the eviction threshold {extra['threshold']})"
+            expl += f": {extra['available']} available, below the eviction threshold of {extra['threshold']}"
         expl += (", and the kubelet evicted pods to protect it, starting with those using the most "
                  f"{res or 'of it'} above their requests.")
         if users:
@@ -172,17 +178,34 @@ def evicted_rule(ctx: PodContext) -> Iterable[Finding]:
             evidence.append(f"container {u['container']}: using {u['usage']}, request {u['request']}"
                             + (f", limit {lim}" if lim else ", no limit"))
     usage = {c: metrics_usage(ctx, c) for c in specs}
-    sugs = [f"kubectl describe node {assigned_node(ctx) or 'NODE'}",
-            "kubectl top pods --sort-by=" + ("memory" if res == "memory" else "cpu") + f" -n {ctx.namespace}"]
-    if res == "ephemeral-storage":
-        sugs.append("find what fills the disk: container logs, files written outside volumes, emptyDir; "
-                    "set resources.requests/limits.ephemeral-storage")
+    node_cmd = node_arg(ctx)
+    if res == "memory":
+        sugs = [f"kubectl describe node {node_cmd}   (MemoryPressure, Allocated resources)",
+                f"kubectl top pods --sort-by=memory -n {ctx.namespace}"]
+    elif res in ("ephemeral-storage", "nodefs", "imagefs", "inodes", "nodefsInodes") or (
+            res is None and kind != "pressure"):
+        # Disk: kubectl top shows no disk use; the node's summary and the disk itself do.
+        sugs = [f"kubectl describe node {node_cmd}   (DiskPressure, ephemeral-storage allocatable)",
+                f"kubectl get --raw /api/v1/nodes/{node_cmd}/proxy/stats/summary   (each pod's ephemeral-storage "
+                "and logs use)",
+                f"on {node_phrase(assigned_node(ctx))}: df -h /var/lib/kubelet /var/lib/containerd /var/log; "
+                "du -sh /var/lib/kubelet/pods/* /var/log/pods/* | sort -h | tail",
+                "find what fills the disk: container logs, files written outside volumes, emptyDir; "
+                "set resources.requests/limits.ephemeral-storage"]
+        if res == "imagefs":
+            sugs.append(f"on {node_phrase(assigned_node(ctx))}: crictl rmi --prune   (unused images)")
+    elif res == "pids":
+        sugs = [f"kubectl describe node {node_cmd}   (PIDPressure)",
+                "set the kubelet's podPidsLimit so one pod cannot exhaust the node's process IDs"]
+    else:
+        sugs = [f"kubectl describe node {node_cmd}"]
     sugs.append(f"kubectl delete pod {ctx.name} -n {ctx.namespace} (evicted pods are kept until deleted)")
     if any(usage.values()):
         evidence.append("metrics: " + ", ".join(f"{c}={(u or {}).get(res or 'memory')}" for c, u in usage.items() if u))
     yield Finding(
         code="pod.evicted", severity="error", container=None,
-        title=f"evicted: node low on {res or 'resources'}" if kind in ("pressure", "admission")
-        else f"evicted: {res} limit exceeded",
+        title=(f"not admitted: node under {cond.group('cond')} (reason Evicted)" if kind == "admission"
+               else f"evicted: node low on {res or 'resources'}" if kind == "pressure"
+               else f"evicted: {res} limit exceeded"),
         explanation=expl, evidence=evidence, suggestions=sugs, extra=extra,
     )

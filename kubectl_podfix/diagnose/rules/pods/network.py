@@ -17,7 +17,7 @@ from typing import Iterable
 
 from kubectl_podfix.diagnose.health import PENDING_GRACE
 from kubectl_podfix.diagnose.model import Finding, PodContext, dig, parse_time
-from kubectl_podfix.diagnose.rules.common import describe_event
+from kubectl_podfix.diagnose.rules.common import describe_event, node_arg, node_phrase
 from kubectl_podfix.diagnose.rules.pods.status import assigned_node, events_with, node_ready, pod_started
 
 _NETWORK = re.compile(r"network is not ready|runtime network not ready|NetworkPluginNotReady|network plugin is not "
@@ -67,7 +67,7 @@ def network_not_ready_rule(ctx: PodContext) -> Iterable[Finding]:
     if "podcidr" in low or "kubenet" in low:
         expl += (f" kubenet has no PodCIDR for {node_txt}: the controller manager assigns one only with "
                  "--allocate-node-cidrs and a --cluster-cidr large enough for every node.")
-        sugs.append(f"kubectl get node {node_name or 'NODE'} -o jsonpath={{.spec.podCIDR}}")
+        sugs.append(f"kubectl get node {node_arg(ctx)} -o jsonpath={{.spec.podCIDR}}")
     elif "uninitiali" in low or "not initiali" in low or "no networks found" in low or "no cni configuration" in low:
         expl += (" No CNI configuration is in /etc/cni/net.d on the node yet: no pod network add-on is installed, "
                  "or its node agent (a DaemonSet pod) has not written its config there yet, or is crashing.")
@@ -75,9 +75,9 @@ def network_not_ready_rule(ctx: PodContext) -> Iterable[Finding]:
         expl += " The CNI's node agent (a DaemonSet pod on that node) is not running or not healthy."
     expl += (" Once it is ready, the kubelet creates the sandbox by itself; \"not registered\" volume warnings of "
              "the same moment are a side effect and clear with it.")
-    sugs += [f"kubectl get pods -A -o wide --field-selector spec.nodeName={node_name or 'NODE'} (is the CNI's pod "
-             "there, and Running?)", f"kubectl describe node {node_name or 'NODE'}",
-             f"on {node_name or 'the node'}: ls /etc/cni/net.d /opt/cni/bin; journalctl -u kubelet -u containerd"]
+    sugs += [f"kubectl get pods -A -o wide --field-selector spec.nodeName={node_arg(ctx)} (is the CNI's pod "
+             "there, and Running?)", f"kubectl describe node {node_arg(ctx)}",
+             f"on {node_phrase(node_name)}: ls /etc/cni/net.d /opt/cni/bin; journalctl -u kubelet -u containerd"]
     evidence = [describe_event(ev, ctx.now) for ev in evs[-1:]]
     if cond:
         evidence.append(f"node {node_name} Ready={status} ({cond.get('reason') or '?'}): {node_says}".rstrip(": "))
@@ -87,7 +87,7 @@ def network_not_ready_rule(ctx: PodContext) -> Iterable[Finding]:
     young = created is not None and (ctx.now - created).total_seconds() < PENDING_GRACE
     yield Finding(
         code="pod.network-not-ready", severity="warning" if young else "error", container=None,
-        title=f"node {node_name or '?'}: pod network not ready ({who})",
+        title=(f"node {node_name}" if node_name else "its node") + f": pod network not ready ({who})",
         explanation=expl, evidence=evidence, suggestions=sugs,
         since=evs[0].get("firstTimestamp") if evs else (cond or {}).get("lastTransitionTime"),
         extra={"node": node_name, "cni": cni, "message": runtime_says},

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable, Union
 
-from kubectl_podfix.diagnose.model import Finding, PodContext, dig
-from kubectl_podfix.diagnose.rules.common import all_of, describe_event, kubectl
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time
+from kubectl_podfix.diagnose.rules.common import all_of, describe_event, kubectl, node_arg, node_phrase
 from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node, events_with, pod_started
 
 _CNI_PLUGIN = re.compile(r'plugin type="(?P<plugin>[^"]+)"')
@@ -67,6 +67,14 @@ def sandbox_rule(ctx: PodContext) -> Iterable[Finding]:
         evs = after_start(ctx, evs)
         if not evs:
             return
+    # A container-level event (a pull, a create or start attempt of an init or app container) after the
+    # sandbox failure means a sandbox was created since: that failure is history.
+    container_times = [event_time(e) for e in ctx.events if dig(e, "involvedObject.fieldPath")]
+    container_times = [t for t in container_times if t]
+    if container_times:
+        evs = [e for e in evs if (event_time(e) or max(container_times)) > max(container_times)]
+        if not evs:
+            return
     ev = evs[-1]
     msg = (ev.get("message") or "").replace("(combined from similar events): ", "")
     kind, words = _classify_sandbox(msg)
@@ -75,17 +83,17 @@ def sandbox_rule(ctx: PodContext) -> Iterable[Finding]:
     extra = {"kind": kind, "message": msg, "plugin": plugin.group("plugin") if plugin else None,
              "sandbox_image": img.group("image") if img and kind == "sandbox-image" else None,
              "node": assigned_node(ctx)}
-    node = assigned_node(ctx) or "NODE"
+    node, arg = node_phrase(assigned_node(ctx)), node_arg(ctx)
     expl = (f"The kubelet on {node} cannot create the pod's sandbox: {words}. This is a node/cluster problem, "
             f"not the application's image or code.")
-    sugs = [f"kubectl describe node {node}"]
+    sugs = [f"kubectl describe node {arg}"]
     if kind in ("cni", "cni-auth", "cni-missing", "ip-exhausted"):
         who = extra["plugin"] or "the CNI"
         expl += f" The network plugin ({who}) runs as a DaemonSet; its pod on {node} is the place to look."
         if kind == "cni-auth":
             expl += " Restarting the CNI's node pod refreshes its credentials."
-        sugs += [f"kubectl get pods -n kube-system -o wide --field-selector spec.nodeName={node}",
-                 f"kubectl logs -n kube-system <{who}-node-pod-on-{node}>"]
+        sugs += [f"kubectl get pods -n kube-system -o wide --field-selector spec.nodeName={arg}",
+                 f"then the logs of {who}'s pod on that node: kubectl logs -n kube-system POD"]
     elif kind == "sandbox-image":
         expl += (f" The image {extra['sandbox_image'] or 'pause'} comes from the runtime's configuration "
                  "(containerd sandbox_image / CRI-O pause_image), not from the pod spec: make it pullable from the node "

@@ -24,7 +24,10 @@ def node_ready(node: dict | None) -> tuple[str | None, dict | None]:
     """(status of the node's Ready condition, the condition), or (None, None) without a node."""
     if not node:
         return None, None
-    cond = next((c for c in dig(node, "status.conditions", []) or [] if c.get("type") == "Ready"), None)
+    conditions = dig(node, "status.conditions", []) or []
+    if not conditions:
+        return None, None  # a Node object without its conditions (a partial copy) says nothing about readiness
+    cond = next((c for c in conditions if c.get("type") == "Ready"), None)
     return ((cond or {}).get("status") or "Unknown"), cond
 
 
