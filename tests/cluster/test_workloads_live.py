@@ -260,3 +260,13 @@ def test_offline_bundle_with_no_pods_and_nothing_to_diagnose_is_an_error(tmp_pat
     empty.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: shop}\n")
     run = run_podfix(["explain", "-f", str(empty)])
     assert run.code == 1 and "no Pod objects" in run.err
+
+
+def test_workload_lists_forbidden_still_diagnose_the_pods(api, podfix):
+    """Namespace-scoped RBAC without list on the workload kinds: the pods are still explained, with a note."""
+    quota_world(api)
+    api.deny("list", "deployments.apps")
+    api.deny("list", "cronjobs.batch")
+    run = podfix("explain", "-n", "shop")
+    assert run.code == 0, run.err
+    assert "deployments could not be listed" in run.out and "cronjobs could not be listed" in run.out
