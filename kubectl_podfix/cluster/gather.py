@@ -702,3 +702,24 @@ def enrich(snap: Snapshot, cluster, pods: list[dict], namespace: str | None, *, 
     if any(oom_killed(p) for p in pods):
         _fetch_metrics(snap, cluster, namespace, dig(pods[0], "metadata.name") if single else None)
     _fetch_logs(snap, cluster, pods, scope=not single)
+
+
+def enrich_workload(snap: Snapshot, cluster, namespace: str) -> None:
+    """Read what the workload rules want beyond the workload, its children, pods and events (already in ``snap``,
+    from a watch), as ``explain TYPE/NAME`` reads it: ResourceQuotas and LimitRanges when a create failure names
+    them, PVCs and StorageClasses for a claim that fails (``workload_needs``), and, for a quota, the namespace's
+    other pods, slimmed (who uses the quota). One LIST per kind, only when needed: for a diagnosis about to be
+    shown, never while following."""
+    need = workload_needs(snap)
+    for kind in ("PersistentVolumeClaim", "ResourceQuota", "LimitRange"):
+        if need.get(kind) and (kind, namespace) not in snap.listed:
+            _try_list(snap, cluster, kind, namespace)
+    if need.get("StorageClass") and ("StorageClass", "*") not in snap.listed:
+        _try_list(snap, cluster, "StorageClass", None)
+    if need.get("ResourceQuota"):
+        mine = {dig(p, "metadata.uid") for p in snap.pods} - {None, ""}
+        try:
+            snap.quiet_pods.extend(_slim(p) for p in cluster.list("Pod", namespace)
+                                   if dig(p, "metadata.uid") not in mine)
+        except PodfixError:
+            snap.missing.add("pods")

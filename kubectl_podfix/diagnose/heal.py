@@ -1,14 +1,16 @@
 """Will this failure heal by itself?  The one decision ``kubectl podfix wait`` fails fast on (pure).
 
-``permanent(findings, pod, events, now)`` reads a pod's diagnosis (``diagnose``'s findings, root cause
-first) and answers with the finding that will not go away without someone changing something (an image
-reference, a Secret, the code, the cluster's capacity), or None when waiting may still see the pod run:
-an image being pulled, a first restart, a scheduler waiting for a node an autoscaler is adding.
+``permanent(findings, subject, events, now)`` reads a diagnosis (``diagnose``'s findings for a pod, or
+``diagnose_workload``'s for a workload, root cause first) and answers with the finding that will not go away
+without someone changing something (an image reference, a Secret, the code, the cluster's capacity, a quota,
+a policy), or None when waiting may still see the pods run: an image being pulled, a first restart, a
+scheduler waiting for a node an autoscaler is adding, a quota that terminating pods are about to free, an
+admission webhook that could not be reached.
 
-The rules are the table ``RULES``, one row per finding code: when the row's condition holds, the finding
-is permanent.  Codes without a row are transient (the pull may succeed on the next try, the registry may
-come back, the node may recover): ``wait`` keeps waiting and its timeout diagnoses them.  docs/wait.md
-prints this table; a test checks the two agree.
+The rules are the table ``RULES``, one row per finding code, the pod codes first, then the ``workload.*``
+codes: when the row's condition holds, the finding is permanent.  Codes without a row are transient (the pull
+may succeed on the next try, the registry or the webhook may come back, the node may recover): ``wait`` keeps
+waiting and its timeout diagnoses them.  docs/wait.md prints this table; a test checks the two agree.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ class Facts:
     """What a rule may read about one finding."""
 
     finding: Finding
-    pod: dict
-    events: list[dict]  # the pod's events, normalized to core/v1
+    pod: dict  # the pod; for a workload.* finding, the workload
+    events: list[dict]  # the pod's events (the workload's, its ReplicaSets' and claims'), normalized to core/v1
     now: _dt.datetime
 
     def restarts(self) -> int:
@@ -99,6 +101,43 @@ def _pending_for(facts: Facts) -> float:
     return (facts.now - since).total_seconds() if since else 0.0
 
 
+# -- workload.* findings (diagnose/workloads): the API server refuses the pods, a claim cannot be provisioned,
+# the controller itself gave up (a Job's Failed condition, a Deployment's progress deadline)
+
+_QUOTA_IN_FLUX = ("status unknown for quota", "resource quota evaluation timed out")
+
+
+def _quota_counted(facts: Facts) -> bool:
+    """The quota admission gave its numbers. (A warning, not an error, while pods terminate: their end frees
+    room, so only errors reach a rule.) 'status unknown for quota' and 'resource quota evaluation timed out'
+    clear once the quota controller has caught up."""
+    text = str((facts.finding.extra or {}).get("error") or "").lower()
+    return not any(words in text for words in _QUOTA_IN_FLUX)
+
+
+def _failing_for_a_while(facts: Facts) -> bool:
+    """The refusal has been repeated for MISSING_OBJECT_GRACE seconds: since the finding's first event, else the
+    first FailedCreate/ProvisioningFailed event; permanent when nothing says when it started."""
+    since = parse_time(facts.finding.since)
+    if since is None:
+        firsts = [event_first_time(ev) for ev in facts.events
+                  if ev.get("reason") in ("FailedCreate", "ProvisioningFailed")]
+        since = min((t for t in firsts if t), default=None)
+    return since is None or (facts.now - since).total_seconds() >= MISSING_OBJECT_GRACE
+
+
+def _refused_by_admission(facts: Facts) -> bool:
+    """An 'is forbidden' answer (a namespace being deleted, an admission plugin podfix does not name); other
+    create errors (the API server busy: 'please try again', unknown texts) may pass."""
+    return "is forbidden" in str((facts.finding.extra or {}).get("error") or "").lower()
+
+
+def _provisioning_for_good(facts: Facts) -> bool:
+    """Not a CSI driver that timed out (it retries and may succeed), and failing for a while (a StorageClass may
+    be applied just after the workload)."""
+    return (facts.finding.extra or {}).get("kind") != "timeout" and _failing_for_a_while(facts)
+
+
 RULES: tuple[Rule, ...] = (
     Rule("image.not-found", "always: the registry has no such tag or repository", _always),
     Rule("image.auth-failed", "always: the registry refuses the credentials the node has", _always),
@@ -120,13 +159,45 @@ RULES: tuple[Rule, ...] = (
          "the scheduler says preemption would not help, no TriggeredScaleUp (cluster-autoscaler) or Nominated "
          f"(Karpenter) event, and either NotTriggerScaleUp or {AUTOSCALER_GRACE:g}s without an autoscaler's answer",
          _unschedulable_for_good),
+    Rule("workload.quota-exceeded", "the quota admission gave its numbers (`exceeded quota`, `insufficient quota`; "
+         "`status unknown for quota` clears by itself); while pods are terminating it is a warning, not an error: "
+         "their end frees room", _quota_counted),
+    Rule("workload.quota-requires-resources", "always: the quota needs requests/limits the pod template does not "
+         "set", _always),
+    Rule("workload.limitrange-violated", "always: the pod template's resources are outside a LimitRange", _always),
+    Rule("workload.pod-security-violated", "always: the namespace's Pod Security level rejects the pod template",
+         _always),
+    Rule("workload.webhook-denied", "always: an admission webhook was reached and said no (an unreachable webhook "
+         "keeps waiting: it may come back)", _always),
+    Rule("workload.serviceaccount-missing", f"after {MISSING_OBJECT_GRACE:g}s: the pods' ServiceAccount does not exist "
+         "(it may be applied just after the workload)", _failing_for_a_while),
+    Rule("workload.template-invalid", "always: the API server rejects the pod (or claim) template as invalid",
+         _always),
+    Rule("workload.create-failed", "the API server answered `is forbidden` (a namespace being deleted, another "
+         "admission plugin); `please try again` and unknown errors keep waiting", _refused_by_admission),
+    Rule("workload.pvc-provisioning-failed", f"after {MISSING_OBJECT_GRACE:g}s, unless the provisioner timed out (it "
+         "retries): a claim the pods need cannot be provisioned or bound", _provisioning_for_good),
+    Rule("workload.pvc-no-storage-class", "always: a claim names no StorageClass and none is the default",
+         _always),
+    Rule("workload.job-backoff-limit", "always: the Job failed, its pods failed more than backoffLimit times",
+         _always),
+    Rule("workload.job-deadline-exceeded", "always: the Job failed, it ran longer than activeDeadlineSeconds",
+         _always),
+    Rule("workload.job-pod-failure-policy", "always: the Job failed at once, a podFailurePolicy rule matched",
+         _always),
+    Rule("workload.job-failed", "always: the Job failed (failed indexes...)", _always),
+    Rule("workload.rollout-stuck", "always: the Deployment exceeded its progress deadline (the new pods' diagnosis "
+         "is the cause)", _always),
 )
 BY_CODE = {rule.code: rule for rule in RULES}
 
 
 def permanent(findings: Iterable[Finding], pod: dict, events: list[dict],
               now: _dt.datetime) -> Finding | None:
-    """The first error finding that will not heal by itself, or None (keep waiting)."""
+    """The first error finding that will not heal by itself, or None (keep waiting).
+
+    ``pod`` and ``events``: the pod and its events, or for a workload's findings the workload and the events
+    of its WorkloadContext (about it, its ReplicaSets or Jobs, its claims)."""
     for finding in findings:
         if finding.severity != "error":
             continue

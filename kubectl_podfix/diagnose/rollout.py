@@ -7,19 +7,14 @@ shape: a Job is done at its Complete condition and failed at Failed, a pod is do
 
 ``new_pods`` picks the pods of the revision being rolled out (the new ReplicaSet's pod-template-hash, the
 StatefulSet's updateRevision, the DaemonSet's template generation): only their failures stop ``wait``.
-
-``rejection`` finds pod creation refused by admission (quota, Pod Security, a webhook) in the controller's
-FailedCreate events and ReplicaFailure conditions.
-TODO(workload findings): when the workload.* findings land on main (diagnose + cluster/gather.py +
-diagnose/report.py "workloads"), use their finding for pod-creation rejections instead of ``rejection``.
+(Pods the API server refuses to create are the workload's own findings: ``diagnose.workloads``.)
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from kubectl_podfix.diagnose.model import Finding, dig, event_time, parse_time
+from kubectl_podfix.diagnose.model import dig
 
 REVISION = "deployment.kubernetes.io/revision"
 DS_GENERATION = "deprecated.daemonset.template.generation"
@@ -204,113 +199,3 @@ def new_pods(kind: str, obj: dict, pods: list[dict], replicasets: list[dict] | N
 
 def involved(ev: dict) -> dict:
     return ev.get("involvedObject") or ev.get("regarding") or {}
-
-
-# -- pod creation refused (interim, see the module docstring) ---------------------------------------
-
-_PREFIXES = ("(combined from similar events): ", "Error creating: ")
-_STS_CREATE = re.compile(r"^create Pod (\S+) in StatefulSet (\S+) failed error: (.*)$", re.S)
-_KINDS = (
-    ("quota", re.compile(r"exceeded quota|insufficient quota|failed quota|must specify (limits|requests)", re.I),
-     "a ResourceQuota in the namespace has no room for another pod",
-     "free quota (scale down or delete other workloads, lower this pod template's requests/limits) or raise "
-     "the quota: kubectl describe resourcequota -n {ns}"),
-    ("pod-security", re.compile(r"violates PodSecurity", re.I),
-     "the namespace's Pod Security level forbids this pod template",
-     "change the pod template's securityContext to meet the level, or relabel the namespace: "
-     "kubectl get ns {ns} --show-labels"),
-    ("webhook", re.compile(r"admission webhook \"[^\"]+\" denied the request", re.I),
-     "an admission webhook refused the pod",
-     "read the webhook's message above; kubectl get validatingwebhookconfigurations,"
-     "mutatingwebhookconfigurations"),
-    ("limit-range", re.compile(r"(minimum|maximum) \S+ usage per (Container|Pod)|max limit to request ratio", re.I),
-     "a LimitRange in the namespace rejects the pod template's resources",
-     "fit the pod template's requests/limits to the LimitRange: kubectl describe limitrange -n {ns}"),
-    ("service-account", re.compile(r"serviceaccount \"[^\"]+\" not found|error looking up service account", re.I),
-     "the pod template names a ServiceAccount that does not exist",
-     "create the ServiceAccount or fix serviceAccountName in the pod template"),
-    ("forbidden", re.compile(r"is forbidden: ", re.I),
-     "admission refused the pod",
-     "read the message above: kubectl describe {what} -n {ns}"),
-)
-
-
-def _cause(message: str) -> tuple[str, str, str] | None:
-    for prefix in _PREFIXES:
-        message = message.removeprefix(prefix)
-    for kind, pattern, meaning, advice in _KINDS:
-        if pattern.search(message):
-            return kind, meaning, advice
-    return None
-
-
-def rejection(kind: str, obj: dict, events: list[dict], replicasets: list[dict] | None = None,
-              pods: list[dict] | None = None, now=None) -> Finding | None:
-    """Pod creation for this workload refused by admission, as a finding; None when nothing was refused.
-
-    Read from the FailedCreate events of the controller that creates the pods (the new ReplicaSet of a
-    Deployment; the StatefulSet, DaemonSet or Job itself) and the ReplicaFailure condition the
-    ReplicaSet and Deployment carry. A quota refusal while pods of the workload are still terminating is
-    not reported: their end frees quota.
-    """
-    namespace = dig(obj, "metadata.namespace", "")
-    name = dig(obj, "metadata.name", "")
-    creator = (kind, name)
-    if kind == "Deployment":
-        rs = new_replicaset(obj, replicasets or [])
-        if rs is None:
-            return None
-        creator = ("ReplicaSet", dig(rs, "metadata.name", ""))
-    created_since = parse_time(dig(obj, "metadata.creationTimestamp"))
-    candidates = []
-    for ev in events:
-        inv = involved(ev)
-        if ev.get("reason") != "FailedCreate" or (inv.get("kind"), inv.get("name")) != creator:
-            continue
-        message = ev.get("message") or ""
-        sts = _STS_CREATE.match(message)
-        if sts:
-            message = sts.group(3)
-        when = event_time(ev)
-        if created_since and when and when < created_since:
-            continue
-        candidates.append((when, message, ev))
-    conds = []
-    for holder in ([obj] + ([rs] if kind == "Deployment" else [])):
-        cond = next((c for c in dig(holder, "status.conditions", []) or [] if isinstance(c, dict)
-                     and c.get("type") == "ReplicaFailure" and c.get("status") == "True"
-                     and c.get("reason") == "FailedCreate"), None)
-        if cond:
-            conds.append(cond)
-    if not candidates and not conds:
-        return None
-    candidates.sort(key=lambda c: c[0].timestamp() if c[0] else 0)
-    message = candidates[-1][1] if candidates else (conds[0].get("message") or "")
-    cause = _cause(message)
-    if cause is None:
-        return None  # e.g. a webhook that could not be called: that may pass
-    what, meaning, advice = cause
-    if what == "quota" and any(dig(p, "metadata.deletionTimestamp") for p in pods or []):
-        return None
-    for prefix in _PREFIXES:
-        message = message.removeprefix(prefix)
-    short = {"Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset", "Job": "job"}
-    target = f"{short.get(creator[0], creator[0].lower())}/{creator[1]}"
-    evidence = []
-    if candidates:
-        ev = candidates[-1][2]
-        count = ev.get("count") or 1
-        evidence.append(f"event Warning FailedCreate on {target}" + (f" (x{count})" if count > 1 else "")
-                        + f": {(ev.get('message') or '').strip()}")
-    for cond in conds[:1]:
-        evidence.append(f"condition ReplicaFailure=True (FailedCreate): {cond.get('message') or ''}")
-    return Finding(
-        code="workload.pod-create-rejected", severity="error", container=None,
-        title=f"pods cannot be created: {meaning}",
-        explanation=(f"The API server refuses every pod {target} tries to create, so the rollout cannot "
-                     f"progress until the cause is fixed: {message}"),
-        evidence=evidence,
-        suggestions=[advice.format(ns=namespace, what=target),
-                     f"kubectl describe {target} -n {namespace}"],
-        extra={"cause": what, "message": message, "controller": {"kind": creator[0], "name": creator[1]}},
-    )

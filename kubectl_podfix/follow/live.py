@@ -2,8 +2,9 @@
 applies what they report, so the copy is only ever touched by one thread.
 
 ``snapshot`` turns the copy into the ``Snapshot`` the rules read, for some of the pods, with their events and
-the owners known; ``cluster.gather.enrich`` then adds what a diagnosis reads beyond that (pull secrets,
-logs...), only for the pods about to be shown.
+the owners known (``workload_snapshot``: with workloads and their own events too, for the workload rules);
+``cluster.gather.enrich`` then adds what a diagnosis reads beyond that (pull secrets, logs...), only for the
+pods about to be shown.
 """
 
 from __future__ import annotations
@@ -146,4 +147,13 @@ class Live:
             for obj in self.items(kind):
                 snap.add(obj)
         snap.missing |= self.missing
+        return snap
+
+    def workload_snapshot(self, pods: list[dict], workloads: list[dict]) -> Snapshot:
+        """``snapshot(pods)`` with ``workloads`` and the events that are not about a pod (about the workloads,
+        their ReplicaSets and Jobs, their claims): what the workload rules (diagnose/workloads) read."""
+        snap = self.snapshot(pods)
+        for obj in workloads:
+            snap.add(obj)
+        snap.events.extend(ev for ev in self.items("Event") if pod_of_event(ev) is None)
         return snap

@@ -2,15 +2,18 @@
 
 What it reads, once: a LIST and a WATCH of the workload (by name), of its ReplicaSets (a Deployment's new
 revision is a ReplicaSet), of its pods (the workload's selector) and of the namespace's events (kept when
-they are about the workload's objects: the autoscaler's Normal TriggeredScaleUp and the controllers'
-FailedCreate are needed as much as the kubelet's Warnings). For a pod: the pod by name and its events.
-Nothing is read per pod while waiting; when the wait ends with a diagnosis, ``gather.enrich`` makes the
-bounded reads ``explain`` makes for the pods it shows (pull secrets, previous logs...).
+they are about the workload's objects or its claims: the autoscaler's Normal TriggeredScaleUp and the
+controllers' FailedCreate are needed as much as the kubelet's Warnings). For a pod: the pod by name and its
+events. Nothing is read per pod while waiting; when the wait ends with a diagnosis, ``gather.enrich`` makes the
+bounded reads ``explain`` makes for the pods it shows (pull secrets, previous logs...) and
+``gather.enrich_workload`` those it makes for the workload (a quota, a LimitRange, claims: when named).
 
 Each batch of changes is looked at once: the rollout's status in kubectl's words (``diagnose.rollout``),
-printed when it changes; then, unless ``fail_fast`` is off, the new revision's pods are diagnosed and
-``diagnose.heal.permanent`` says whether one of them will not recover by itself, and
-``diagnose.rollout.rejection`` whether the API server refuses to create them.
+printed when it changes; then, unless ``fail_fast`` is off, the workload is diagnosed as ``explain TYPE/NAME``
+diagnoses it (a ``WorkloadContext`` over the workload, its ReplicaSets, its new pods' diagnoses and the events:
+``diagnose.workloads``), and so are the new revision's pods; ``diagnose.heal.permanent`` says whether one of
+these findings will not go away by itself (pods refused by a quota, Pod Security or a webhook; a claim that
+cannot be provisioned; an image that does not exist...).
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from typing import Callable
 
 from kubectl_podfix.cluster import gather
 from kubectl_podfix.diagnose import heal, rollout
-from kubectl_podfix.diagnose.context import contexts
+from kubectl_podfix.diagnose.context import contexts, top_owner
 from kubectl_podfix.diagnose.explain import warnings as missing_warnings
-from kubectl_podfix.diagnose.model import KUBECTL_NAMES, Finding, dig, selector_string, utcnow
+from kubectl_podfix.diagnose.model import KUBECTL_NAMES, Finding, Snapshot, dig, selector_string, utcnow
 from kubectl_podfix.diagnose.report import PodResult
 from kubectl_podfix.diagnose.rules import diagnose
+from kubectl_podfix.diagnose.workloads import WorkloadResult, explain_workloads
+from kubectl_podfix.diagnose.workloads.context import claim_matcher
 from kubectl_podfix.errors import PodfixError
 from kubectl_podfix.follow.live import Live
 
@@ -55,9 +60,10 @@ class WaitOutcome:
     message: str  # the last status line (kubectl's words), or why it failed
     decisive: Decisive | None = None
     results: list[PodResult] = field(default_factory=list)
-    workload_findings: list[Finding] = field(default_factory=list)
+    workloads: list[WorkloadResult] = field(default_factory=list)  # the workload waited for (explain TYPE/NAME's)
     warnings: list[str] = field(default_factory=list)
     owners_of_all: list = field(default_factory=list)
+    by_status: bool = False  # failed because the object itself says so (kubectl's words: progress deadline, Failed)
 
     @property
     def target(self) -> str:
@@ -66,6 +72,11 @@ class WaitOutcome:
     @property
     def label(self) -> str:
         return f'{KUBECTL_NAMES.get(self.kind, self.kind.lower())} "{self.name}"'
+
+    @property
+    def at_workload_level(self) -> bool:
+        """The wait failed on the workload's own finding (pods refused, a Job failed, a progress deadline)."""
+        return self.decisive is not None and self.decisive.pod is None and self.kind != "Pod"
 
     def to_dict(self) -> dict:
         out = {"result": self.result, "seconds": round(self.seconds, 1),
@@ -90,12 +101,22 @@ def wait(cluster, kind: str, namespace: str, name: str, *, timeout: float | None
         live.stop()
 
 
+@dataclass
+class _View:
+    """One look at the workload: the snapshot, its pods' diagnoses, its own diagnosis."""
+
+    snapshot: Snapshot
+    results: list[PodResult]
+    workload: WorkloadResult | None
+
+
 class _Wait:
     def __init__(self, live: Live, kind, namespace, name, fail_fast, progress, clock, started, timeout):
         self.live, self.kind, self.namespace, self.name = live, kind, namespace, name
         self.fail_fast, self.progress, self.clock, self.started = fail_fast, progress, clock, started
         self.deadline = started + timeout if timeout else None
         self.last_message = ""
+        self.grace = False  # the last look saw a workload failure that becomes permanent with time (a grace)
 
     # -- setting up: one LIST (then one WATCH) per kind ------------------------------------------------
     def start(self) -> None:
@@ -117,10 +138,15 @@ class _Wait:
         if self.kind == "Deployment":
             live.follow("ReplicaSet", ns, optional=True, label_selector=selector)
         live.follow("Pod", ns, label_selector=selector)
-        prefix = name + "-"
-        live.follow("Event", ns, optional=True,
-                    keep=lambda ev: (rollout.involved(ev).get("name") or "").startswith(prefix)
-                    or rollout.involved(ev).get("name") == name)
+        prefix, uses_claim = name + "-", claim_matcher(found[0])
+
+        def about_the_workload(ev: dict) -> bool:
+            involved = rollout.involved(ev)
+            what = involved.get("name") or ""
+            if involved.get("kind") == "PersistentVolumeClaim":
+                return uses_claim(what)
+            return what.startswith(prefix) or what == name
+        live.follow("Event", ns, optional=True, keep=about_the_workload)
 
     # -- the loop ------------------------------------------------------------------------------------------
     def run(self) -> WaitOutcome:
@@ -139,9 +165,10 @@ class _Wait:
             changed = bool(changes) or self._time_matters()
 
     def _time_matters(self) -> bool:
-        """Whether looking again without a change may decide something (an unschedulable pod's grace)."""
-        return self.fail_fast and any(
-            dig(p, "status.phase") == "Pending" and not dig(p, "spec.nodeName") for p in self.live.items("Pod"))
+        """Whether looking again without a change may decide something (an unschedulable pod's grace, a
+        missing ServiceAccount's)."""
+        return self.fail_fast and (self.grace or any(
+            dig(p, "status.phase") == "Pending" and not dig(p, "spec.nodeName") for p in self.live.items("Pod")))
 
     def workload(self) -> dict:
         if self.kind == "Pod":
@@ -169,25 +196,44 @@ class _Wait:
         if state.done:
             return self.finish("complete", None, state.message)
         if state.failed:
-            return self.finish("failed", None, state.failed)
+            return self.finish("failed", None, state.failed, by_status=True)
         if not self.fail_fast:
             return None
-        pods = self.candidates(obj)
-        if self.kind != "Pod":
-            rejected = rollout.rejection(self.kind, obj, self.live.items("Event"), self.live.items("ReplicaSet"),
-                                         self.live.items("Pod"))
-            if rejected is not None:
-                return self.finish("failed", Decisive(rejected), state.message)
         now = utcnow()
-        suspects = [p for p in pods if gather.is_suspect(p)]
-        if not suspects:
-            return None
-        snap = self.live.snapshot(suspects)
-        for ctx in contexts(snap):
-            found = heal.permanent(diagnose(ctx), ctx.pod, ctx.events, now)
+        new = [p for p in self.candidates(obj) if gather.is_suspect(p)]
+        if self.kind == "Pod":
+            if not new:
+                return None
+            view = _View(self.live.snapshot(new), [], None)
+            view.results = [PodResult(ctx, diagnose(ctx)) for ctx in contexts(view.snapshot)]
+        else:
+            view = self.view(obj, new)
+            found = heal.permanent(view.workload.findings, obj, view.workload.ctx.events, now) \
+                if view.workload is not None else None
             if found is not None:
-                return self.finish("failed", Decisive(found, ctx.name), state.message)
+                return self.finish("failed", Decisive(found), state.message)
+            self.grace = view.workload is not None and any(
+                f.severity == "error" and f.code in heal.BY_CODE for f in view.workload.findings)
+        for r in view.results:
+            found = heal.permanent(r.findings, r.ctx.pod, r.ctx.events, now)
+            if found is not None:
+                return self.finish("failed", Decisive(found, r.ctx.name), state.message)
         return None
+
+    def view(self, obj: dict, diagnosed: list[dict], *, enrich: list[dict] | None = None) -> _View:
+        """The workload as ``explain TYPE/NAME`` sees it: its suspect pods (every revision, terminating ones too:
+        a quota they hold is about to be freed), with ``diagnosed`` pods' diagnoses; its ReplicaSets; the events.
+        ``enrich``: the pods about to be shown, given the bounded reads explain makes (and the workload too)."""
+        mine = self.live.items("Pod")
+        suspects = [p for p in mine if gather.is_suspect(p)]
+        snap = self.live.workload_snapshot(suspects, [obj])
+        snap.owners_of_all = [(self.namespace, top_owner(p, snap)) for p in mine]
+        if enrich is not None:
+            gather.enrich(snap, self.live.cluster, enrich, self.namespace)
+            gather.enrich_workload(snap, self.live.cluster, self.namespace)
+        results = [PodResult(ctx, diagnose(ctx)) for ctx in contexts(snap, diagnosed)]
+        found = explain_workloads(snap, results, target=(self.kind, self.namespace, self.name))
+        return _View(snap, results, found[0] if found else None)
 
     def settle(self) -> None:
         """The kubelet writes a pod's status and its events (the pull error, the back-off) in separate
@@ -202,37 +248,68 @@ class _Wait:
         return rollout.new_pods(self.kind, obj, self.live.items("Pod"), self.live.items("ReplicaSet"))
 
     # -- the end: the diagnosis explain would print ------------------------------------------------------
-    def finish(self, result: str, decisive: Decisive | None, message: str) -> WaitOutcome:
+    def finish(self, result: str, decisive: Decisive | None, message: str, by_status: bool = False) -> WaitOutcome:
         seconds = self.clock() - self.started
-        outcome = WaitOutcome(result, seconds, self.kind, self.namespace, self.name, message, decisive)
+        outcome = WaitOutcome(result, seconds, self.kind, self.namespace, self.name, message, decisive,
+                              by_status=by_status)
         if result == "complete":
+            obj = self.live.get(self.kind, self.namespace, self.name)
+            if self.kind != "Pod" and obj is not None:  # (the report lists the workload, as explain TYPE/NAME)
+                view = self.view(obj, [])
+                outcome.workloads = [view.workload] if view.workload is not None else []
             return outcome
         self.settle()
+        now = utcnow()
         obj = self.live.get(self.kind, self.namespace, self.name) or {}
-        if decisive is not None and decisive.pod is None:
-            again = rollout.rejection(self.kind, obj, self.live.items("Event"), self.live.items("ReplicaSet"),
-                                     self.live.items("Pod")) if obj else None
-            if again is not None:  # after settling: the event may have come after the condition
-                outcome.decisive = decisive = Decisive(again)
-            outcome.workload_findings.append(decisive.finding)
-        pods = self.candidates(obj) if obj else []
-        if self.kind != "Pod":
-            pods = [p for p in pods if gather.is_suspect(p)]
-            if not pods and result == "timeout":  # nothing wrong with the new pods: show the rest of the workload
-                pods = [p for p in self.live.items("Pod") if gather.is_suspect(p)]
-        snap = self.live.snapshot(pods)
-        gather.enrich(snap, self.live.cluster, pods, self.namespace, single=self.kind == "Pod")
-        results = [PodResult(ctx, diagnose(ctx)) for ctx in contexts(snap)]
-        if self.kind != "Pod":
-            results = [r for r in results if r.problem]
-            if decisive is not None and decisive.pod is not None:  # the pod that decided comes first
-                results.sort(key=lambda r: r.ctx.name != decisive.pod)
-            outcome.owners_of_all = [(self.namespace, {"kind": self.kind, "name": self.name})
-                                     for _ in self.candidates(obj)] if obj else []
-        if decisive is not None and decisive.pod is not None:
-            first = next((r for r in results if r.ctx.name == decisive.pod and r.findings), None)
-            if first is not None:  # the enriched diagnosis may be more precise (a pull secret, a log line)
-                outcome.decisive = Decisive(first.findings[0], decisive.pod)
+        if self.kind == "Pod":
+            pods = [obj] if obj else []
+            snap = self.live.snapshot(pods)
+            gather.enrich(snap, self.live.cluster, pods, self.namespace, single=True)
+            outcome.results = [PodResult(ctx, diagnose(ctx)) for ctx in contexts(snap)]
+            outcome.warnings = missing_warnings(snap)
+            self._precise(outcome)
+            return outcome
+        new = self.candidates(obj) if obj else []
+        shown = [p for p in new if gather.is_suspect(p)]
+        if not shown and result == "timeout":  # nothing wrong with the new pods: show the rest of the workload
+            shown = [p for p in self.live.items("Pod") if gather.is_suspect(p)]
+        if obj and result == "failed" and not by_status:
+            state = rollout.status(self.kind, obj)
+            if state.failed:  # the object gave up too (a Job's Failed condition after its event): kubectl's words
+                outcome.by_status, outcome.message = True, state.failed
+        if not obj:
+            snap = self.live.snapshot(shown)
+            outcome.results = [r for r in (PodResult(ctx, diagnose(ctx)) for ctx in contexts(snap)) if r.problem]
+            outcome.warnings = missing_warnings(snap)
+            return outcome
+        suspects = [p for p in self.live.items("Pod") if gather.is_suspect(p)]
+        view = self.view(obj, suspects, enrich=shown)
+        workload = view.workload
+        if workload is not None:
+            outcome.workloads = [workload]
+            again = heal.permanent(workload.findings, obj, workload.ctx.events, now) if result == "failed" else None
+            if decisive is not None and decisive.pod is None:
+                # after settling and the reads explain makes: the newest event, the quota's numbers
+                same = next((f for f in workload.findings if f.code == decisive.finding.code), None)
+                outcome.decisive = Decisive(again or same or decisive.finding)
+            elif decisive is None and again is not None:  # the object gave up (progress deadline, Job Failed)
+                outcome.decisive = Decisive(again)
+        shown_keys = {id(p) for p in shown}
+        results = [r for r in view.results if id(r.ctx.pod) in shown_keys and r.problem]
+        decisive = outcome.decisive
+        if decisive is not None and decisive.pod is not None:  # the pod that decided comes first
+            results.sort(key=lambda r: r.ctx.name != decisive.pod)
+        outcome.owners_of_all = [(self.namespace, {"kind": self.kind, "name": self.name}) for _ in new]
         outcome.results = results
-        outcome.warnings = missing_warnings(snap)
+        outcome.warnings = missing_warnings(view.snapshot)
+        self._precise(outcome)
         return outcome
+
+    @staticmethod
+    def _precise(outcome: WaitOutcome) -> None:
+        """The enriched diagnosis of the pod that decided may be more precise (a pull secret, a log line)."""
+        decisive = outcome.decisive
+        if decisive is not None and decisive.pod is not None:
+            first = next((r for r in outcome.results if r.ctx.name == decisive.pod and r.findings), None)
+            if first is not None:
+                outcome.decisive = Decisive(first.findings[0], decisive.pod)

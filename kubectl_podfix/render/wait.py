@@ -1,8 +1,8 @@
 """Output of ``kubectl podfix wait`` and ``explain --watch`` (pure: data in, text out).
 
-The diagnosis is ``explain``'s, rendered by render/report.py; this module adds what only these commands
-have: the ``"wait"`` object of the JSON/YAML report, a workload's own findings (pod creation refused), the
-one-line verdict for stderr, and the blocks ``explain --watch`` prints as diagnoses change.
+The diagnosis is ``explain``'s (pods and workloads), rendered by render/report.py; this module adds what only
+these commands have: the ``"wait"`` object of the JSON/YAML report, the one-line verdict for stderr, and the
+blocks ``explain --watch`` prints as diagnoses change.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 from typing import Any, TextIO
 
 from kubectl_podfix.diagnose.report import PodResult, to_report
-from kubectl_podfix.render.report import FORMATS, _finding_lines, _Layout, _pod_text
+from kubectl_podfix.render.report import FORMATS, _Layout, _pod_text
 
 
 def _duration(seconds: float) -> str:
@@ -23,22 +23,18 @@ def _duration(seconds: float) -> str:
 
 
 def wait_report(outcome) -> dict:
-    """The PodfixReport of a wait, with its ``"wait"`` object."""
-    report = to_report(outcome.results, outcome.warnings)
+    """The PodfixReport of a wait (pods and the workload, as ``explain TYPE/NAME -o json``), with its ``"wait"``."""
+    report = to_report(outcome.results, outcome.warnings, outcome.workloads)
     report["wait"] = outcome.to_dict()
     return report
 
 
-def workload_text(outcome, lay: _Layout) -> list[str]:
-    lines = []
-    for finding in outcome.workload_findings:
-        lines.append(lay.style(f"{outcome.target} in namespace {outcome.namespace}", "bold"))
-        lines.extend(_finding_lines(finding, lay, full=True))
-    return lines
-
-
 def wait_output(outcome, out: TextIO, fmt: str, *, color: bool = False, width: int | None = None) -> None:
-    """stdout: the completion line, or the diagnosis (text), or the report (json/yaml)."""
+    """stdout: the completion line, or the diagnosis (text), or the report (json/yaml).
+
+    Text is ``explain``'s: the workload's block first when the wait failed on the workload's own finding (pods
+    refused, a Job failed, the progress deadline) or when it has a problem its pods' rows do not show, then the
+    pods."""
     if fmt in ("json", "yaml"):
         report = wait_report(outcome)
         if fmt == "json":
@@ -52,15 +48,10 @@ def wait_output(outcome, out: TextIO, fmt: str, *, color: bool = False, width: i
     if outcome.result == "complete":
         out.write(outcome.message + "\n")
         return
-    lines = workload_text(outcome, _Layout(color, width))
-    if lines:
-        out.write("\n".join(lines) + "\n")
-    if outcome.results or not lines:
-        if lines:
-            out.write("\n")
-        FORMATS["wide" if fmt == "wide" else "text"](
-            outcome.results, out, color=color, width=width, warnings=outcome.warnings,
-            owners_of_all=outcome.owners_of_all, scope=outcome.kind != "Pod")
+    FORMATS["wide" if fmt == "wide" else "text"](
+        outcome.results, out, color=color, width=width, warnings=outcome.warnings,
+        owners_of_all=outcome.owners_of_all, scope=outcome.kind != "Pod", workloads=outcome.workloads,
+        target=outcome.at_workload_level)
 
 
 def verdict(outcome) -> str | None:
@@ -72,7 +63,7 @@ def verdict(outcome) -> str | None:
         status = outcome.message.rstrip(".").split(": ", 1)[-1] if outcome.message else "not ready"
         return f"timed out after {took} waiting for {outcome.label}: {status}"
     decisive = outcome.decisive
-    if decisive is None:
+    if decisive is None or outcome.by_status:  # the object itself gave up: kubectl's words
         return outcome.message
     f = decisive.finding
     where = f"pod {decisive.pod}" if decisive.pod else outcome.target

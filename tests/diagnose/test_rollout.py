@@ -1,4 +1,6 @@
-"""diagnose/rollout.py: kubectl rollout status's rules and words, the new revision's pods, refused pod creation."""
+"""diagnose/rollout.py: kubectl rollout status's rules and words, the new revision's pods.
+
+(Refused pod creation is a workload finding: tests/diagnose/test_heal.py decides when it stops ``wait``.)"""
 
 from __future__ import annotations
 
@@ -120,49 +122,3 @@ def test_new_pods_are_the_new_revisions():
     ds = {"metadata": {"annotations": {rollout.DS_GENERATION: "3"}}}
     ds_pods = [pod("x", "", **{"pod-template-generation": "2"}), pod("y", "", **{"pod-template-generation": "3"})]
     assert [p["metadata"]["name"] for p in rollout.new_pods("DaemonSet", ds, ds_pods)] == ["y"]
-
-
-QUOTA = ('Error creating: pods "web-new-2wm8j" is forbidden: exceeded quota: namespace-quota, requested: '
-         'limits.cpu=1,limits.memory=2Gi, used: limits.cpu=6,limits.memory=12Gi, limited: limits.cpu=6,'
-         'limits.memory=12Gi')
-PSA = ('Error creating: pods "web-new-x" is forbidden: violates PodSecurity "restricted:latest": '
-       'allowPrivilegeEscalation != false (container "web" must set securityContext.allowPrivilegeEscalation=false)')
-WEBHOOK = ('Error creating: admission webhook "validate.kyverno.svc-fail" denied the request: policy '
-           'Deployment/shop/web for resource violation: require-labels: check-team: label team is required')
-WEBHOOK_DOWN = ('Error creating: Internal error occurred: failed calling webhook "validate.kyverno.svc-fail": '
-                'failed to call webhook: Post "https://kyverno-svc.kyverno.svc:443/validate/fail?timeout=10s": '
-                'context deadline exceeded')
-
-
-def failed_create(message, kind="ReplicaSet", name="web-new"):
-    return {"reason": "FailedCreate", "type": "Warning", "message": message, "count": 3,
-            "involvedObject": {"kind": kind, "name": name, "namespace": "shop"},
-            "lastTimestamp": "2026-11-20T09:05:00Z"}
-
-
-@pytest.mark.parametrize("message, cause", [(QUOTA, "quota"), ("(combined from similar events): " + QUOTA, "quota"),
-                                            (PSA, "pod-security"), (WEBHOOK, "webhook"), (WEBHOOK_DOWN, None)])
-def test_rejection_reads_the_new_replicasets_failed_create(message, cause):
-    found = rollout.rejection("Deployment", deploy(), [failed_create(message)], [rs("web-new", 2)])
-    assert (found.extra["cause"] if found else None) == cause
-    if found:
-        assert found.code == "workload.pod-create-rejected"
-        assert found.extra["message"] == message.split("Error creating: ", 1)[1]
-
-
-def test_rejection_ignores_other_objects_and_a_quota_that_terminating_pods_will_free():
-    assert rollout.rejection("Deployment", deploy(), [failed_create(QUOTA, name="web-old")],
-                             [rs("web-old", 1), rs("web-new", 2)]) is None
-    assert rollout.rejection("Deployment", deploy(), [failed_create(QUOTA)], [rs("web-new", 2)],
-                             [pod("a", "old", deleting=True)]) is None
-    sts_event = failed_create("create Pod db-0 in StatefulSet db failed error: " + QUOTA.split(": ", 1)[1],
-                              kind="StatefulSet", name="db")
-    found = rollout.rejection("StatefulSet", {"metadata": {"name": "db", "namespace": "shop"}}, [sts_event])
-    assert found is not None and found.extra["cause"] == "quota"
-
-
-def test_rejection_from_the_replica_failure_condition_alone():
-    d = deploy(conditions=[{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
-                            "message": QUOTA.split(": ", 1)[1]}])
-    found = rollout.rejection("Deployment", d, [], [rs("web-new", 2)])
-    assert found is not None and found.evidence[0].startswith("condition ReplicaFailure=True (FailedCreate)")

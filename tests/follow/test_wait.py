@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
 
 import pytest
 from clitools import BIN, ROOT, cli_env
-from rollout import QUOTA, JobRun, Rollout, play
+from rollout import QUOTA, Cluster, JobRun, Rollout, ago, now, play, suffix
 
 WAIT = ("wait",)
+WEBHOOK_DOWN = ('Error creating: Internal error occurred: failed calling webhook "validate.kyverno.svc-fail": '
+                'failed to call webhook: Post "https://kyverno-svc.kyverno.svc:443/validate/fail?timeout=10s": '
+                'context deadline exceeded')
 
 
 class Waiting:
@@ -142,11 +146,98 @@ def test_a_quota_rejection_fails_fast(api, kc):
     play(r.observe, r.rejected).join()
     w.result()
     assert w.code == 3, w.err
-    assert "workload.pod-create-rejected" in w.out and "exceeded quota: compute-resources" in w.out
+    assert "workload.quota-exceeded" in w.out and "exceeded quota: compute-resources" in w.out
+    assert "\ndeployment shop/web (0/2 ready)\n" in w.out  # the workload's block, as explain deploy/web prints it
     # the FailedCreate event and/or the ReplicaFailure condition (two streams: either may arrive first)
-    assert "FailedCreate on replicaset/web-5d4f8b7c9d" in w.out or "ReplicaFailure=True (FailedCreate)" in w.out
-    assert "pods cannot be created: a ResourceQuota in the namespace has no room" in w.err
+    assert re.search(r"FailedCreate \([^)]*\) on replicaset/web-5d4f8b7c9d", w.out) \
+        or "ReplicaFailure=True (FailedCreate)" in w.out
+    assert ('deployment/web: workload.quota-exceeded: ResourceQuota "compute-resources" is full: new pods are '
+            "rejected (limits.cpu, limits.memory)") in w.err
     assert QUOTA.split("{pod}")[1][:40] in w.out
+    # one LIST and one WATCH per kind while waiting; at the end, what explain reads for a quota: the quota (its
+    # headroom now) and the namespace's pods (who uses it), one LIST each
+    one_list_one_watch(api, extra=[("GET", "/api/v1/namespaces/shop/resourcequotas"),
+                                   ("LIST", "/api/v1/namespaces/shop/pods")])
+
+
+def test_json_is_explains_report_with_the_workload(api, kc, podfix):
+    r = Rollout(api, replicas=2).create()
+    w = Waiting(api, kc, "deploy/web", "-o", "json").watching(4)
+    play(r.observe, r.rejected).join()
+    w.result()
+    assert w.code == 3, w.err
+    report = json.loads(w.out)
+    assert report["kind"] == "PodfixReport" and report["pods"] == []
+    (workload,) = report["workloads"]
+    assert (workload["kind"], workload["namespace"], workload["name"], workload["summary"]) == \
+        ("Deployment", "shop", "web", "0/2 ready")
+    reason = report["wait"]["reason"]
+    assert reason["pod"] is None and reason["code"] == "workload.quota-exceeded" == workload["findings"][0]["code"]
+    explained = podfix("explain", "deploy/web", "-n", "shop", "-o", "json").json
+    keys = ("code", "severity", "title", "explanation", "suggestions", "fix")
+    assert [{k: f[k] for k in keys} for f in explained["workloads"][0]["findings"]] == \
+        [{k: f[k] for k in keys} for f in workload["findings"]]  # (evidence: "0s ago" may have become "1s ago")
+
+
+def test_a_webhook_that_cannot_be_called_keeps_waiting(api, kc):
+    """Not a policy decision: the webhook may come back. At the timeout, its finding is the diagnosis."""
+    r = Rollout(api, replicas=1).create()
+    w = Waiting(api, kc, "deploy/web", "--timeout", "3s").watching(4)
+    play(r.observe, lambda: r.rejected(WEBHOOK_DOWN)).join()
+    w.result()
+    assert w.code == 3 and w.elapsed >= 3, w.err
+    assert 'error: timed out after 3s waiting for deployment "web"' in w.err
+    assert "\ndeployment shop/web (0/1 ready)\n  ✗ workload.webhook-unreachable  " in w.out
+
+
+def test_a_full_quota_while_old_pods_terminate_keeps_waiting(api, kc):
+    """A rolling update at the quota's edge: the old pods' end frees room. Once they are gone, it fails."""
+    r = Rollout(api, replicas=1).create()
+    old = f"web-7c9d8b6f5d-{suffix()}"
+    api.add({"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": old, "namespace": "shop", "deletionTimestamp": now(),
+                          "labels": {"app": "web", "pod-template-hash": "7c9d8b6f5d"}},
+             "spec": {"containers": [{"name": "web", "image": "registry.example.com/shop/web:1.9"}]},
+             "status": {"phase": "Running"}})
+    w = Waiting(api, kc, "deploy/web").watching(4)
+    play(r.observe, r.rejected).join()
+    time.sleep(1.5)
+    assert w.proc.poll() is None, w.proc.communicate()  # a warning: keep waiting
+    play(lambda: api.remove("Pod", "shop", old), r.rejected).join()
+    w.result()
+    assert w.code == 3, w.err
+    assert "workload.quota-exceeded" in w.err
+
+
+def test_a_claim_that_cannot_be_provisioned_fails_a_statefulset(api, kc):
+    api.add({"apiVersion": "apps/v1", "kind": "StatefulSet",
+             "metadata": {"name": "db", "namespace": "shop", "generation": 1},
+             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "db"}}, "serviceName": "db",
+                      "updateStrategy": {"type": "RollingUpdate"},
+                      "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                                                "spec": {"storageClassName": "fast",
+                                                         "accessModes": ["ReadWriteOnce"],
+                                                         "resources": {"requests": {"storage": "1Gi"}}}}],
+                      "template": {"metadata": {"labels": {"app": "db"}},
+                                   "spec": {"containers": [{"name": "db", "image": "postgres:17"}]}}},
+             "status": {"observedGeneration": 1, "replicas": 1, "readyReplicas": 0, "updateRevision": "db-1",
+                        "currentRevision": "db-1"}})
+    c = Cluster(api)
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+             "metadata": {"name": "data-db-0", "namespace": "shop", "uid": ""}}
+    w = Waiting(api, kc, "sts/db").watching(3)
+    # (the provisioner has said so for a minute: a StorageClass applied with the workload would be there by now)
+    play(lambda: c.event(claim, "ProvisioningFailed", 'storageclass.storage.k8s.io "fast" not found',
+                         component="persistentvolume-controller")).join()
+    old = api.get("Event", "shop", next(e["metadata"]["name"] for e in api.objects("Event", "shop")))
+    old["firstTimestamp"] = ago(60)
+    api.add(old)
+    w.result()
+    assert w.code == 3, w.err
+    assert 'statefulset/db: workload.pvc-provisioning-failed: PVC data-db-0 cannot be provisioned' in w.err
+    assert "\nstatefulset shop/db (0/1 ready)\n" in w.out
+    lists = [q.path for q in api.requests if not q.q("watch")]
+    assert "/api/v1/namespaces/shop/persistentvolumeclaims" in lists  # what explain reads for it, at the end
 
 
 def test_an_unschedulable_pod_keeps_waiting_while_a_node_is_added(api, kc):
@@ -169,7 +260,7 @@ def test_an_unschedulable_pod_no_autoscaler_will_help_fails(api, kc):
     pods = []
     play(r.observe, lambda: pods.append(r.add_pod()), r.sync,
          lambda: r.unschedulable(pods[0], since="2026-01-01T00:00:00Z")).join()
-    w.result()
+    w.result(timeout=60)  # (a pod created under PENDING_GRACE (30 s) ago is a warning, not yet a failure)
     assert w.code == 3 and "pod.unschedulable" in w.err
 
 
@@ -208,6 +299,9 @@ def test_the_progress_deadline_is_a_failure_like_kubectls(api, kc):
     assert w.code == 3
     assert w.err.splitlines()[-1] == 'error: deployment "web" exceeded its progress deadline'
     assert "image.not-found" in w.out
+    # the diagnosis is the workload's: the rollout is stuck, and why (the new ReplicaSet's pods' own diagnosis)
+    assert "\ndeployment shop/web (0/1 ready)\n  ✗ workload.rollout-stuck  Rollout of deployment/web exceeded its " \
+        "progress deadline: new pods fail with image.not-found" in w.out
 
 
 def test_a_dropped_watch_is_resumed_from_its_resource_version(api, kc):
@@ -296,6 +390,7 @@ def test_a_job_to_failure(api, kc):
     assert w.code == 3, w.err
     assert w.err.splitlines()[-1] == 'error: job "migrate" failed: Job has reached the specified backoff limit'
     assert pods[0] in w.out and "exit code 2" in w.out
+    assert "✗ workload.job-backoff-limit  job/migrate failed: its pods failed 1 times (backoffLimit 0)" in w.out
 
 
 def test_a_pod_to_ready(api, kc):

@@ -83,6 +83,21 @@ def claim_names(obj: dict, children: list[dict]) -> set[str]:
     return names
 
 
+def claim_matcher(obj: dict):
+    """A test for PVC names the workload's pods use (``claim_names``' rule, for any StatefulSet ordinal: a
+    follower keeps the claims' events before knowing how far the StatefulSet will scale)."""
+    tmpl = dig(obj, "spec.jobTemplate.spec.template" if obj.get("kind") == "CronJob" else "spec.template", {}) or {}
+    names = {dig(v, "persistentVolumeClaim.claimName") for v in dig(tmpl, "spec.volumes", []) or []
+             if isinstance(v, dict)} - {None}
+    prefixes = tuple(f"{dig(t, 'metadata.name', '')}-{dig(obj, 'metadata.name', '')}-"
+                     for t in dig(obj, "spec.volumeClaimTemplates", []) or [] if isinstance(t, dict)) \
+        if obj.get("kind") == "StatefulSet" else ()
+
+    def uses(name: str) -> bool:
+        return name in names or any(name.startswith(p) and name[len(p):].isdigit() for p in prefixes)
+    return uses
+
+
 def workload_contexts(snapshot: Snapshot, results: Iterable[PodResult], *,
                       target: tuple[str, str, str] | None = None, now=None) -> list[WorkloadContext]:
     """One context per top-level workload (or only ``target``: (kind, namespace, name))."""
