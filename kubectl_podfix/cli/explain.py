@@ -41,7 +41,8 @@ from kubectl_podfix.errors import Exit, UsageError
 @click.option("-y", "--yes", "yes", is_flag=True,
               help="With --fix: apply the fixes without asking; with --node-check: create the check pod without asking.")
 @click.option("-w", "--watch", is_flag=True,
-              help="Keep running: print a new block each time a pod's diagnosis changes (Ctrl-C to stop).")
+              help="Keep running: print a new block each time a pod's or a workload's diagnosis changes "
+              "(Ctrl-C to stop).")
 @connection_options
 def explain(target: str | None, files: tuple[str, ...], output: str, all_namespaces: bool, selector: str | None,
             field_selector: str | None, exit_code: bool, save: str | None, save_logs: bool = False, fix: bool = False,

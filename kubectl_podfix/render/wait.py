@@ -11,7 +11,8 @@ import json
 from typing import Any, TextIO
 
 from kubectl_podfix.diagnose.report import PodResult, to_report
-from kubectl_podfix.render.report import FORMATS, _Layout, _pod_text
+from kubectl_podfix.diagnose.model import KUBECTL_NAMES
+from kubectl_podfix.render.report import FORMATS, _Layout, _pod_text, _workload_text
 
 
 def _duration(seconds: float) -> str:
@@ -83,16 +84,30 @@ def _state(pod: dict | None) -> str:
     return f"{phase}, Ready" if ready else f"{phase}, no problems found"
 
 
+def _workload_label(key: tuple[str, str, str]) -> str:
+    """("Deployment", "shop", "web") -> 'deployment shop/web', as a workload's block is headed."""
+    kind, ns, name = key
+    return f"{KUBECTL_NAMES.get(kind, kind.lower())} {ns}/{name}"
+
+
 def watch_block(results: list[PodResult], out: TextIO, fmt: str, *, when: str, color: bool = False,
                 width: int | None = None, recovered: list[tuple[dict | None, str, str]] = (),
-                warnings: list[str] | None = None) -> None:
-    """One block of ``explain --watch``: pods with a new diagnosis, pods that recovered or are gone.
+                warnings: list[str] | None = None, workloads: list | None = None,
+                workloads_ended: list[tuple[Any, tuple[str, str, str], str]] = ()) -> None:
+    """One block of ``explain --watch``: workloads and pods with a new diagnosis, those that recovered or are gone.
 
-    ``recovered``: (the pod or None, "namespace/name", "recovered" | "gone")."""
+    ``recovered``: (the pod or None, "namespace/name", "recovered" | "gone"); ``workloads``: the
+    ``WorkloadResult``s to print; ``workloads_ended``: (the WorkloadResult or None, (kind, namespace, name),
+    "recovered" | "gone")."""
+    workloads = list(workloads or [])
     if fmt in ("json", "yaml"):
-        report: dict[str, Any] = to_report(results, warnings)
+        report: dict[str, Any] = to_report(results, warnings, workloads)
         report["watch"] = {"time": when, "recovered": [n for _, n, how in recovered if how == "recovered"],
-                           "gone": [n for _, n, how in recovered if how == "gone"]}
+                           "gone": [n for _, n, how in recovered if how == "gone"],
+                           "recoveredWorkloads": [dict(zip(("kind", "namespace", "name"), key))
+                                                  for _, key, how in workloads_ended if how == "recovered"],
+                           "goneWorkloads": [dict(zip(("kind", "namespace", "name"), key))
+                                             for _, key, how in workloads_ended if how == "gone"]}
         if fmt == "json":
             out.write(json.dumps(report, ensure_ascii=False, separators=(",", ":")) + "\n")
         else:
@@ -105,10 +120,18 @@ def watch_block(results: list[PodResult], out: TextIO, fmt: str, *, when: str, c
     lay = _Layout(color, width)
     style = lay.style
     lines = ["", style(f"--- {when}", "dim")]
-    for i, r in enumerate(results):
+    blocks = [_workload_text(w, lay, fmt == "wide") for w in workloads] + \
+        [_pod_text(r, lay, fmt == "wide") for r in results]
+    for i, block in enumerate(blocks):
         if i:
             lines.append("")
-        lines.extend(_pod_text(r, lay, fmt == "wide"))
+        lines.extend(block)
+    for w, key, how in workloads_ended:
+        if how == "gone":
+            lines.append(style(_workload_label(key), "bold") + ": gone (deleted)")
+        else:
+            lines.append(style(_workload_label(key), "bold")
+                         + f": recovered ({w.summary() if w is not None else 'no problems found'})")
     for pod, name, how in recovered:
         if how == "gone":
             lines.append(style(f"pod {name}", "bold") + ": gone (deleted)")
