@@ -111,7 +111,7 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
     if fix:
         from kubectl_podfix.cli.fix_offer import offer
 
-        fixed = offer(outcome.results, opts=opts, yes=yes, cluster=cluster,
+        fixed = offer(outcome.results, workloads=outcome.workloads, opts=opts, yes=yes, cluster=cluster,
                       out=sys.stdout if output in ("text", "wide") else sys.stderr)
         if fixed:
             raise SystemExit(fixed)

@@ -1,8 +1,11 @@
 """``explain --fix``: offer every fix the findings carry, through the same commands and engine.
 
 A finding's ``fix.command`` is an exact ``kubectl podfix`` command (``fix memory``, ``fix probe``,
-``fix image``, ``fix restart``, or ``secret`` for a pull secret); ``explain --fix`` runs those very
-commands, so a fix behaves the same however it is started.
+``fix image``, ``fix restart``, ``secret`` for a pull secret; and for a workload's own findings
+``fix pod-security`` and ``fix service-account``); ``explain --fix`` runs those very commands, so a fix
+behaves the same however it is started. The pods' findings and the workloads' (``workload.*``, explain's
+``"workloads"``) are both offered: the workloads' first, as explain prints them; a workload finding that only
+carries its pods' fix (``workload.pods-failing``, ``workload.rollout-stuck``...) is not offered twice.
 
 * On a terminal podfix asks, fix by fix, whether to run it; the fix then shows its plan and diff and
   asks again before changing anything (the engine's confirmation). A pull secret asks for the
@@ -39,9 +42,10 @@ def secret_name_for(pod: dict, finding) -> str:
 
 @dataclass
 class Offer:
-    result: Any  # the PodResult
+    result: Any  # the PodResult, or None for a workload's own finding
     finding: Any  # the Finding whose fix this is
     command: str
+    workload: Any = None  # the WorkloadResult, for a workload's own finding
 
     @property
     def fix_id(self) -> str:
@@ -53,14 +57,18 @@ class Offer:
 
     @property
     def label(self) -> str:
-        return f"pod {self.result.ctx.name}: {self.finding.code}: {self.finding.fix.description}"
+        who = self.workload.ctx.ref if self.workload is not None else f"pod {self.result.ctx.name}"
+        return f"{who}: {self.finding.code}: {self.finding.fix.description}"
 
 
-def offers(results) -> list[Offer]:
+def offers(results, workloads=()) -> list[Offer]:
     """Every fix the findings carry, once per (fix, workload, container): replicas of one workload failing
-    the same way need one fix, since it changes the workload."""
-    out: list[Offer] = []
+    the same way need one fix, since it changes the workload. The workloads' own fixes come first; one that is
+    its pods' fix (the same command, or the same fix for the same workload) is offered once, with the pod."""
+    pods: list[Offer] = []
     seen: set[tuple] = set()
+    owners: set[tuple] = set()  # (fix id, namespace, kind, name) offered for a pod
+    commands: set[str] = set()
     for result in results:
         owner = result.ctx.owner or {"kind": "Pod", "name": result.ctx.name}
         for finding in result.findings:
@@ -71,8 +79,20 @@ def offers(results) -> list[Offer]:
             if key in seen:
                 continue
             seen.add(key)
-            out.append(Offer(result, finding, fix.command))
-    return out
+            owners.add(key[:4])
+            commands.add(fix.command)
+            pods.append(Offer(result, finding, fix.command))
+    own: list[Offer] = []
+    for w in workloads or ():
+        for finding in w.findings:
+            fix = getattr(finding, "fix", None)
+            if fix is None or not fix.command or fix.command in commands:
+                continue
+            if (fix.id, w.ctx.namespace, w.ctx.kind, w.ctx.name) in owners:
+                continue
+            commands.add(fix.command)
+            own.append(Offer(None, finding, fix.command, workload=w))
+    return own + pods
 
 
 def _forwarded(opts: dict) -> list[str]:
@@ -110,15 +130,16 @@ def print_commands(found: list[Offer], out: TextIO) -> None:
 
 
 def offer(results, *, opts: dict, yes: bool = False, interactive: bool | None = None,
-          out: TextIO | None = None, err: TextIO | None = None, cluster=None) -> int:
-    """Offer (ask, print or apply) the fixes of ``results``; returns the worst exit code of those run."""
+          out: TextIO | None = None, err: TextIO | None = None, cluster=None, workloads=()) -> int:
+    """Offer (ask, print or apply) the fixes of ``results`` (pods) and ``workloads`` (their own findings); returns
+    the worst exit code of those run."""
     import click
 
     out = out or sys.stdout
     err = err or sys.stderr
     if interactive is None:
         interactive = sys.stdin.isatty() and sys.stderr.isatty()
-    found = offers(results)
+    found = offers(results, workloads)
     if not found:
         err.write("--fix: no finding carries a fix podfix can apply; see the next steps above\n")
         return 0
@@ -134,6 +155,9 @@ def offer(results, *, opts: dict, yes: bool = False, interactive: bool | None = 
             if yes or not interactive:
                 err.write(head + "  not applied: a pull secret needs the registry password, which --yes does not "
                           "give; run the command above with the password on stdin\n")
+                continue
+            if o.result is None:  # (a workload's finding naming no pod podfix read: the command asks for it)
+                err.write(head + "  run the command above with the registry password on stdin\n")
                 continue
             err.write(head)
             code = max(code, _pull_secret(o, cluster, opts))

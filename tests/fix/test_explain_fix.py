@@ -1,12 +1,13 @@
-"""explain --fix offers every fix the findings carry (memory, probe, image, restart, pull secret), through the
-very commands its Fix: lines print: asked fix by fix on a terminal, printed without one, applied with --yes
-where no further input is needed."""
+"""explain --fix offers every fix the findings carry (memory, probe, image, restart, pull secret, and a workload's
+own pod-security and service-account), through the very commands its Fix: lines print: asked fix by fix on a
+terminal, printed without one, applied with --yes where no further input is needed."""
 
 from __future__ import annotations
 
 import pytest
 from clitools import cli_env, run_in_pty
-from world import NS, act_as_controllers, add_workload, container, patches, pod_obj, tpl_container, writes
+from world import (NS, RESTRICTED, SA_MISSING, act_as_controllers, add_workload, container, owner_ref, patches,
+                   pod_obj, ready_status, refused, tpl_container, writes)
 
 LIVENESS = {"httpGet": {"path": "/healthz", "port": 8080}, "initialDelaySeconds": 5, "periodSeconds": 10,
             "failureThreshold": 3}
@@ -128,3 +129,63 @@ def test_on_a_terminal_a_declined_fix_changes_nothing(api, kubeconfig, oom):
     run = run_in_pty(["explain", oom, "-n", NS, "--fix"], columns=120, env=cli_env(kubeconfig), input_lines=["n"])
     assert run.code == 0, run.out
     assert writes(api) == []
+
+
+# -- a workload's own fixes: pods refused at creation, so no pod to take a fix from ------------------------
+
+def test_a_workload_s_own_fixes_are_printed_without_a_terminal(api, podfix):
+    refused(api, RESTRICTED)
+    r = podfix("explain", "deploy/web", "-n", NS, "--fix")
+    assert r.code == 0, r.err
+    tail = r.out.split("\nFixes (", 1)[1]
+    assert ("  # deployment/web: workload.pod-security-violated: set the securityContext fields the violations "
+            "name on the pod template\n  kubectl podfix fix pod-security deploy/web -n default\n") in tail
+    assert writes(api) == []
+
+
+def test_yes_applies_a_workload_s_pod_security_fix(api, podfix):
+    refused(api, RESTRICTED)
+    act_as_controllers(api)  # the patched template rolls out: a new pod, Ready
+    r = podfix("explain", "deploy/web", "-n", NS, "--fix", "--yes")
+    assert r.code == 0, r.err + r.out
+    assert "Fix 1/1: deployment/web: workload.pod-security-violated" in r.err
+    (patch,) = patches(api)
+    assert patch.path == "/apis/apps/v1/namespaces/default/deployments/web"
+    assert tpl_container(api, "Deployment")["securityContext"] == {"allowPrivilegeEscalation": False,
+                                                                   "capabilities": {"drop": ["ALL"]}}
+
+
+def test_yes_creates_a_missing_service_account(api, podfix):
+    refused(api, SA_MISSING, sa="robot")
+
+    def controller_retries(verb, obj):  # the ReplicaSet controller's next try is admitted: a new pod, Ready
+        if verb == "create" and obj.get("kind") == "ServiceAccount":
+            api.add(pod_obj("web-5d4f8b7c9d-zx9k2", owner_ref(api, "ReplicaSet", "web-5d4f8b7c9d"),
+                            labels={"app": "web", "pod-template-hash": "5d4f8b7c9d"}, ready=True,
+                            statuses=[ready_status()]))
+    api.on_write.append(controller_retries)
+    r = podfix("explain", "deploy/web", "-n", NS, "--fix", "--yes")
+    assert r.code == 0, r.err + r.out
+    assert "Fix 1/1: deployment/web: workload.serviceaccount-missing: create ServiceAccount robot" in r.err
+    (post,) = [w for w in writes(api) if "selfsubjectaccessreviews" not in w.path]
+    assert (post.method, post.path, post.json["metadata"]["name"]) == \
+        ("POST", "/api/v1/namespaces/default/serviceaccounts", "robot")
+
+
+def test_on_a_terminal_a_workload_fix_is_asked_then_its_plan_confirmed(api, kubeconfig):
+    refused(api, RESTRICTED)
+    act_as_controllers(api)
+    run = run_in_pty(["explain", "deploy/web", "-n", NS, "--fix"], columns=120, env=cli_env(kubeconfig),
+                     input_lines=["y", "y"])
+    assert run.code == 0, run.out
+    assert "Fix 1/1: deployment/web: workload.pod-security-violated" in run.out and "Run this fix" in run.out
+    assert tpl_container(api, "Deployment")["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+def test_a_workload_finding_that_carries_its_pods_fix_is_offered_once(api, podfix, oom):
+    r = podfix("explain", "deploy/web", "-n", NS, "--fix")
+    assert r.code == 0, r.err
+    report, tail = r.out.split("\nFixes (", 1)
+    assert "workload.pods-failing" in report  # its Fix: line is the pod's
+    assert tail.count(f"kubectl podfix fix memory {oom} -n {NS}") == 1 and tail.count("\n  # ") == 1
+    assert f"  # pod {oom}: container.oom-killed" in tail

@@ -1,11 +1,14 @@
 """Every `Fix:` line explain prints is a command that works, or refuses only for a documented reason.
 
 The corpus: the rule fixtures (tests/diagnose/rules/failure_texts.yaml and image_pull_texts.yaml, built
-into pods by the rule tests' own builders) and the examples/ bundles. Each pod is seeded into the loopback
-API server with what owns it (a Deployment and its ReplicaSet, or the case's StatefulSet or Job), its events
-and the objects its case holds; `explain POD` is run against it, and every `Fix:` command it prints is run
-with `--dry-run=client`. It must exit 0, or exit with a code and message of a reason docs/fixes.md lists
-under "Refusals a Fix: line may meet". Nothing may be written either way.
+into pods by the rule tests' own builders), the examples/ bundles, and the workload fixtures
+(tests/diagnose/workloads/workload_texts.yaml, built by the workload tests' own builder). Each pod is seeded
+into the loopback API server with what owns it (a Deployment and its ReplicaSet, or the case's StatefulSet or
+Job), its events and the objects its case holds; `explain POD` is run against it. Each workload case is seeded
+as it is (the workload, its ReplicaSets or Jobs, its pods, events, quotas, claims...) and `explain TYPE/NAME`
+is run against it: the workload's own `Fix:` lines (`fix pod-security`, `fix service-account`) and its pods'.
+Every `Fix:` command printed is run with `--dry-run=client`. It must exit 0, or exit with a code and message
+of a reason docs/fixes.md lists under "Refusals a Fix: line may meet". Nothing may be written either way.
 
 Both commands run in this process (kubectl_podfix.cli.root.run), so the ~90 cases take seconds. Registries
 are unreachable on purpose (connection refused), so a fix that must ask one stops there, with exit 1.
@@ -28,11 +31,13 @@ from apiserver import FakeAPIServer
 from clitools import ROOT
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "diagnose" / "rules"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "diagnose" / "workloads"))
 import cases as failure_cases  # noqa: E402  (tests/diagnose/rules/cases.py)
 import test_images as image_cases  # noqa: E402  (tests/diagnose/rules/test_images.py: the builders only)
+import wl_cases as workload_cases  # noqa: E402  (tests/diagnose/workloads/wl_cases.py)
 
 from kubectl_podfix.cli.root import run  # noqa: E402
-from kubectl_podfix.diagnose.model import pin_now  # noqa: E402
+from kubectl_podfix.diagnose.model import dig, pin_now  # noqa: E402
 
 DOC = ROOT / "docs" / "fixes.md"
 # docs/fixes.md "Refusals a Fix: line may meet": each bullet's bold words -> (exit code, what podfix says).
@@ -108,6 +113,35 @@ def _objects(ctx) -> list[dict]:
 
 CORPUS = _corpus()
 WITH_FIX = [c[:3] for c in CORPUS if c[3]]
+
+
+def _workload_corpus() -> list[tuple[str, str, str, list[dict], bool]]:
+    """(id, PODFIX_NOW, TYPE/NAME, objects: the workload first, whether explain TYPE/NAME gives a fix when run on
+    the same objects without a cluster)."""
+    from kubectl_podfix.diagnose.workloads import diagnose_workload
+    from kubectl_podfix.diagnose.workloads.model import SHORT
+
+    out = []
+    now = workload_cases.NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+    for case in workload_cases.load_cases():
+        snap, results, (wctx,) = workload_cases.build(case)
+        fixed = any(f.fix for f in diagnose_workload(wctx)) or any(f.fix for r in results if r.problem
+                                                                   for f in r.findings)
+        workload = wctx.workload
+        selector = dig(workload, "spec.selector.matchLabels") or {}
+        pods = []
+        for pod in snap.pods:  # the pods carry the workload's selector, as its controller labels them
+            pod = copy.deepcopy(pod)
+            pod["metadata"]["labels"] = {**(pod["metadata"].get("labels") or {}), **selector}
+            pods.append(pod)
+        objects = [workload, *(o for o in snap.objects.values() if o is not workload), *pods, *snap.events]
+        target = f"{SHORT[workload['kind']]}/{workload['metadata']['name']}"
+        out.append((f"workload-{case['id']}", now, target, objects, fixed))
+    return out
+
+
+WORKLOAD_CORPUS = _workload_corpus()
+WORKLOADS_WITH_FIX = [c[:4] for c in WORKLOAD_CORPUS if c[4]]
 
 
 def _owned(server: FakeAPIServer, pod: dict) -> dict:
@@ -222,12 +256,27 @@ def reset(server: FakeAPIServer) -> None:
     server.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
 
 
+def seed_as_is(server: FakeAPIServer, objects: list[dict]) -> str:
+    """Store a workload case's objects as they are (the workload first); its namespace."""
+    ns = objects[0]["metadata"].get("namespace") or "default"
+    for obj in objects:
+        try:
+            server.add(dict(obj, apiVersion=obj.get("apiVersion") or "v1"))
+        except ValueError:  # a kind the loopback server does not serve: rules only read it from files
+            continue
+    return ns
+
+
 def explain_fix_lines(server: FakeAPIServer, objects: list[dict], now: str, monkeypatch,
-                      tmp_path) -> tuple[str, list[str]]:
-    """Seed the emptied server with ``objects``; (kubeconfig, the Fix: commands explain POD prints)."""
+                      tmp_path, target: str | None = None) -> tuple[str, list[str]]:
+    """Seed the emptied server with ``objects``; (kubeconfig, the Fix: commands explain POD, or explain
+    ``target`` (TYPE/NAME) for a workload case, prints)."""
     monkeypatch.setenv("PODFIX_NOW", now)
     reset(server)
-    ns, name = seed(server, objects)
+    if target is None:
+        ns, name = seed(server, objects)
+    else:
+        ns, name = seed_as_is(server, objects), target
     kubeconfig = server.write_kubeconfig(str(tmp_path / "kubeconfig"), namespace=ns)
     with captured() as (out, err):
         code = run(["explain", name, "-n", ns, "--kubeconfig", kubeconfig])
@@ -243,6 +292,19 @@ def test_fix_lines_run_or_refuse_for_a_documented_reason(case_id, now, objects, 
                                                          tmp_path):
     kubeconfig, fixes = explain_fix_lines(server, objects, now, monkeypatch, tmp_path)
     assert fixes, "the rules give this pod a fix, explain printed no Fix: line"
+    run_fix_lines(server, kubeconfig, fixes)
+
+
+@pytest.mark.parametrize("case_id, now, target, objects", WORKLOADS_WITH_FIX, ids=[c[0] for c in WORKLOADS_WITH_FIX])
+def test_workload_fix_lines_run_or_refuse_for_a_documented_reason(case_id, now, target, objects, server,
+                                                                  no_registry, monkeypatch, tmp_path):
+    kubeconfig, fixes = explain_fix_lines(server, objects, now, monkeypatch, tmp_path, target=target)
+    assert fixes, "the rules give this workload (or its pods) a fix, explain printed no Fix: line"
+    run_fix_lines(server, kubeconfig, fixes)
+
+
+def run_fix_lines(server: FakeAPIServer, kubeconfig: str, fixes: list[str]) -> None:
+    """Run each printed Fix: command with --dry-run=client: success, or a documented refusal; no write."""
     server.clear_requests()
     for command in fixes:
         args = shlex.split(command)
@@ -265,4 +327,8 @@ def test_no_other_case_prints_a_fix_line(server, no_registry, monkeypatch, tmp_p
     for case_id, now, objects, fixed in CORPUS:
         if not fixed:
             printed += [(case_id, f) for f in explain_fix_lines(server, objects, now, monkeypatch, tmp_path)[1]]
+    for case_id, now, target, objects, fixed in WORKLOAD_CORPUS:
+        if not fixed:
+            printed += [(case_id, f) for f in explain_fix_lines(server, objects, now, monkeypatch, tmp_path,
+                                                                target=target)[1]]
     assert printed == []

@@ -4,28 +4,14 @@ have no pod at all. Violation texts are real (tests/diagnose/workloads/workload_
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from world import NS, add_workload, patches, tpl_container, world, writes
+from world import (NS, PRIVILEGED, RESTRICTED, SA_MISSING, add_workload, patches, refused, tpl_container, world,
+                   writes)
 
 from kubectl_podfix.diagnose.workloads.messages import classify
 from kubectl_podfix.errors import Exit, PodfixError
 from kubectl_podfix.fix import pod_security as psa
 from kubectl_podfix.fix.plan import JSON_PATCH
-
-RESTRICTED = ('Error creating: pods "web-5d4f8b7c9d-2dd4n" is forbidden: violates PodSecurity "restricted:latest": '
-              'allowPrivilegeEscalation != false (container "app" must set securityContext.allowPrivilegeEscalation'
-              '=false), unrestricted capabilities (container "app" must set securityContext.capabilities.drop=["ALL"]'
-              '), runAsNonRoot != true (pod or container "app" must set securityContext.runAsNonRoot=true), '
-              'seccompProfile (pod or container "app" must set securityContext.seccompProfile.type to '
-              '"RuntimeDefault" or "Localhost")')
-PRIVILEGED = ('Error creating: pods "web-5d4f8b7c9d-hxf84" is forbidden: violates PodSecurity "baseline:latest": '
-              'hostPath volumes (volumes "varlog", "data"), privileged (container "app" must not set '
-              'securityContext.privileged=true)')
-SA_MISSING = ('Error creating: pods "web-5d4f8b7c9d-" is forbidden: error looking up service account default/robot: '
-              'serviceaccount "robot" not found')
-
 
 def violations(message):
     return classify(message)["violations"]
@@ -79,29 +65,8 @@ def test_unfixable_violations_refuse_and_say_why():
 
 # ----------------------------------------------------------------------------- the commands, live
 
-def _rejected(api, message, *, sa=None):
-    """deploy/web with no pod: its ReplicaSet's creations are rejected with ``message``."""
-    add_workload(api, "Deployment")
-    for p in list(api.objects("Pod", NS)):
-        api.remove("Pod", NS, p["metadata"]["name"])
-    dep = api.get("Deployment", NS, "web")
-    dep["status"] = {"observedGeneration": 1, "replicas": 0, "readyReplicas": 0}
-    if sa:
-        dep["spec"]["template"]["spec"]["serviceAccountName"] = sa
-    api.add(dep)
-    rs = api.get("ReplicaSet", NS, "web-5d4f8b7c9d")
-    rs["status"] = {"replicas": 0}
-    api.add(rs)
-    api.add({"apiVersion": "v1", "kind": "Event", "type": "Warning", "reason": "FailedCreate", "message": message,
-             "count": 12, "firstTimestamp": "2026-11-20T09:10:01Z", "lastTimestamp": "2026-11-20T09:41:17Z",
-             "involvedObject": {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d4f8b7c9d",
-                                "namespace": NS, "uid": rs["metadata"].get("uid", "")},
-             "source": {"component": "replicaset-controller"},
-             "metadata": {"name": f"web-5d4f8b7c9d.{uuid.uuid4().hex[:12]}", "namespace": NS}})
-
-
 def test_explain_offers_the_fix_then_fix_patches_the_template(api, podfix):
-    _rejected(api, RESTRICTED)
+    refused(api, RESTRICTED)
     r = podfix("explain", "deploy/web", "-n", NS)
     assert "workload.pod-security-violated" in r.out
     assert "Fix: kubectl podfix fix pod-security deploy/web -n default" in r.out
@@ -119,7 +84,7 @@ def test_explain_offers_the_fix_then_fix_patches_the_template(api, podfix):
 
 
 def test_dry_run_changes_nothing(api, podfix):
-    _rejected(api, RESTRICTED)
+    refused(api, RESTRICTED)
     api.clear_requests()
     r = podfix("fix", "pod-security", "deploy/web", "-n", NS, "--dry-run=client")
     assert r.code == 0, r.err
@@ -128,7 +93,7 @@ def test_dry_run_changes_nothing(api, podfix):
 
 
 def test_refusal_changes_nothing_and_exits_4(api, podfix):
-    _rejected(api, PRIVILEGED)
+    refused(api, PRIVILEGED)
     api.clear_requests()
     r = podfix("fix", "pod-security", "deploy/web", "-n", NS, "--yes")
     assert r.code == 4, r.out + r.err
@@ -143,7 +108,7 @@ def test_nothing_rejected_is_refused(api, podfix):
 
 
 def test_service_account_created(api, podfix):
-    _rejected(api, SA_MISSING, sa="robot")
+    refused(api, SA_MISSING, sa="robot")
     r = podfix("explain", "deploy/web", "-n", NS, "-o", "json")
     first = r.json["workloads"][0]["findings"][0]
     assert first["code"] == "workload.serviceaccount-missing"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import shlex
 import subprocess
+import uuid
 
 from apiserver import FakeAPIServer
 from clitools import cli_env
@@ -18,6 +19,20 @@ STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 TPL = "/spec/template/spec/containers/0"  # the first container of a Deployment/StatefulSet/DaemonSet template
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+# Real Pod Security and ServiceAccount refusals (tests/diagnose/workloads/workload_texts.yaml has their sources)
+RESTRICTED = ('Error creating: pods "web-5d4f8b7c9d-2dd4n" is forbidden: violates PodSecurity "restricted:latest": '
+              'allowPrivilegeEscalation != false (container "app" must set securityContext.allowPrivilegeEscalation'
+              '=false), unrestricted capabilities (container "app" must set securityContext.capabilities.drop=["ALL"]'
+              '), runAsNonRoot != true (pod or container "app" must set securityContext.runAsNonRoot=true), '
+              'seccompProfile (pod or container "app" must set securityContext.seccompProfile.type to '
+              '"RuntimeDefault" or "Localhost")')
+PRIVILEGED = ('Error creating: pods "web-5d4f8b7c9d-hxf84" is forbidden: violates PodSecurity "baseline:latest": '
+              'hostPath volumes (volumes "varlog", "data"), privileged (container "app" must not set '
+              'securityContext.privileged=true)')
+SA_MISSING = ('Error creating: pods "web-5d4f8b7c9d-" is forbidden: error looking up service account default/robot: '
+              'serviceaccount "robot" not found')
 
 
 # ----------------------------------------------------------------------------- the world (shared)
@@ -117,6 +132,27 @@ def add_workload(server, kind, name="web", *, containers=None, labels=None, anno
     server.add(pod_obj(pod_name, owner, containers=containers, statuses=pod_statuses, labels=pod_labels,
                        ready=ready, ns=ns))
     return pod_name
+
+
+def refused(server, message, *, sa=None):
+    """deploy/web with no pod: its ReplicaSet's creations are refused with ``message`` (a FailedCreate event)."""
+    add_workload(server, "Deployment")
+    for p in list(server.objects("Pod", NS)):
+        server.remove("Pod", NS, p["metadata"]["name"])
+    dep = server.get("Deployment", NS, "web")
+    dep["status"] = {"observedGeneration": 1, "replicas": 0, "readyReplicas": 0}
+    if sa:
+        dep["spec"]["template"]["spec"]["serviceAccountName"] = sa
+    server.add(dep)
+    rs = server.get("ReplicaSet", NS, "web-5d4f8b7c9d")
+    rs["status"] = {"replicas": 0}
+    server.add(rs)
+    server.add({"apiVersion": "v1", "kind": "Event", "type": "Warning", "reason": "FailedCreate", "message": message,
+                "count": 12, "firstTimestamp": "2026-11-20T09:10:01Z", "lastTimestamp": "2026-11-20T09:41:17Z",
+                "involvedObject": {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d4f8b7c9d",
+                                   "namespace": NS, "uid": rs["metadata"].get("uid", "")},
+                "source": {"component": "replicaset-controller"},
+                "metadata": {"name": f"web-5d4f8b7c9d.{uuid.uuid4().hex[:12]}", "namespace": NS}})
 
 
 def replicaset(server, deploy, hash_, revision, tpl, ns=NS):

@@ -369,13 +369,20 @@ def _pod_security(ctx, info, subject, what, evidence) -> Finding:
                     "pod-security.kubernetes.io/enforce=privileged --overwrite (a decision for the namespace owner)")
     sugg.append(f"check the template against the level first: kubectl label --dry-run=server --overwrite namespace "
                 f"{ctx.namespace} pod-security.kubernetes.io/enforce={level.split(':')[0]}")
+    # NB: fix pod-security sets fields on the template's containers: a container the API server names that the
+    # template does not have was injected by a mutating webhook, and the fix would refuse it (no Fix: line then)
+    have = {c.get("name") for c, _ in template_containers(ctx)}
+    injected = sorted({c for v in fixable for c in v["containers"]} - have) if have else []
+    if injected:
+        expl += (f" The pod template has no container {', '.join(injected)}: a mutating webhook injects it (check "
+                 "kubectl get mutatingwebhookconfigurations), and that webhook's configuration is what to change.")
     fix = None
-    if fixable and not blocked and ctx.kind in _FIXABLE_KINDS:
+    if fixable and not blocked and not injected and ctx.kind in _FIXABLE_KINDS:
         fix = Fix("pod-security", "set the securityContext fields the violations name on the pod template",
                   f"kubectl podfix fix pod-security {ctx.podfix_target()}")
     return Finding("workload.pod-security-violated", "error", None, title, expl, evidence, sugg, fix,
                    extra={"policy": "PodSecurity", "level": level, "violations": violations,
-                          "fixable": not blocked and bool(fixable)})
+                          "fixable": not blocked and bool(fixable) and not injected, "injected": injected})
 
 
 _WEBHOOK_WHY = {
