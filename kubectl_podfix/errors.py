@@ -115,6 +115,10 @@ def api_error(status: int, reason: str, server_message: str, method: str, path: 
             return f"not found: {said} (check the name and -n NAMESPACE)", Exit.ERROR
         return (f"the API server does not serve {path}: is that API installed in this cluster "
                 "(e.g. metrics-server for metrics.k8s.io)?", Exit.ERROR)
+    if status == 407:
+        return ("a proxy between podfix and the API server asked for credentials (407 Proxy Authentication "
+                "Required): check the user and password in the proxy URL (HTTPS_PROXY/HTTP_PROXY or the "
+                "kubeconfig's proxy-url)", Exit.ERROR)
     if status == 409:
         if reason == "AlreadyExists":
             return f"already exists: {said}: delete it first or choose another name", Exit.ERROR
@@ -135,10 +139,18 @@ def api_error(status: int, reason: str, server_message: str, method: str, path: 
     return f"the API server answered {status} {reason}: {said or method + ' ' + path}", Exit.ERROR
 
 
-def transport_error(text: str, server: str, context: str, method: str = "", path: str = "") -> str:
-    """One line for a request that got no HTTP answer: refused, timed out, dropped, TLS, DNS."""
+def transport_error(text: str, server: str, context: str, method: str = "", path: str = "", *,
+                    proxy: str | None = None) -> str:
+    """One line for a request that got no HTTP answer: refused, timed out, dropped, TLS, DNS.
+
+    ``proxy`` names the proxy the request went through ("http://proxy:3128 (HTTPS_PROXY)", never with
+    credentials): a failure to get through it is said as such.
+    """
     where = f"{server} (context {context})"
     low = text.lower()
+    if proxy and ("proxyerror" in low or "tunnel connection failed" in low or "unable to connect to proxy" in low):
+        return (f"cannot reach the API server {where} through the proxy {proxy}: {_proxy_reason(text)}. "
+                "Check the proxy address and its credentials, or exclude the server with NO_PROXY")
     if "certificate" in low or "ssl" in low or "tls" in low or "wrong version number" in low:
         why = _tls_reason(text)
         return (f"TLS verification of the API server {where} failed ({why}): check the kubeconfig's "
@@ -157,6 +169,22 @@ def transport_error(text: str, server: str, context: str, method: str = "", path
                 "reachable (VPN, proxy, kubectl config current-context)")
     return (f"cannot reach the API server {where}: {_short(text.split(' <- ')[0])}. "
             "Check the cluster is up and reachable (VPN, proxy, kubectl config current-context)")
+
+
+def _proxy_reason(text: str) -> str:
+    import re
+
+    match = re.search(r"Tunnel connection failed: ([^'\"()]+)", text)
+    if match:
+        return "it refused the tunnel (" + match.group(1).strip().rstrip(".,") + ")"
+    low = text.lower()
+    if "refused" in low:
+        return "connection refused"
+    if "name or service not known" in low or "name resolution" in low or "nodename nor servname" in low:
+        return "its host name does not resolve"
+    if "timed out" in low or "timeout" in low:
+        return "it did not answer in time"
+    return _short(text.split(" <- ")[0], 120)
 
 
 def _tls_reason(text: str) -> str:

@@ -217,6 +217,10 @@ def client_configuration(conn: Connection) -> Any:
     from kubectl_podfix.cluster import client as kube
 
     cfg = kube.Configuration()()
+    # NB: the client's Configuration copies HTTP(S)_PROXY into .proxy and ignores NO_PROXY. kubectl
+    # proxies by the kubeconfig's proxy-url, else by Go's ProxyFromEnvironment (transport.py): .proxy
+    # holds the proxy-url and nothing else.
+    cfg.proxy, cfg.no_proxy = None, None
     if conn.in_cluster:
         try:
             kube.incluster_config().InClusterConfigLoader(
@@ -230,6 +234,8 @@ def client_configuration(conn: Connection) -> Any:
         _load_lean(conn, cfg)
     else:
         _load_with_client(conn, cfg)
+    cfg.proxy = conn.config["clusters"][0]["cluster"].get("proxy-url") or None
+    cfg.no_proxy = None
     return cfg
 
 
@@ -243,8 +249,6 @@ def _load_lean(conn: Connection, cfg: Any) -> None:
     cfg.ssl_ca_cert = _file_or_data(conn, cluster, "certificate-authority")
     if cluster.get("tls-server-name"):
         cfg.tls_server_name = cluster["tls-server-name"]
-    if cluster.get("proxy-url"):
-        cfg.proxy = cluster["proxy-url"]
     cert = _file_or_data(conn, user, "client-certificate")
     key = _file_or_data(conn, user, "client-key")
     if cert and key:

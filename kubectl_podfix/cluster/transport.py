@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 from kubectl_podfix.cluster.errors import ApiError
 from kubectl_podfix.cluster.kubeconfig import Connection, client_configuration
 from kubectl_podfix.errors import PodfixError, transport_error
+from kubectl_podfix.netproxy import Proxy, ProxyError, excluded_by, parse_proxy, proxy_for
 
 USER_AGENT = "kubectl-podfix"
 MAX_RETRIES = 3
@@ -41,7 +42,10 @@ class Transport:
         self.debug = debug
         self.cfg = client_configuration(conn)
         self.base = self.cfg.host.rstrip("/")
-        self.pool = kube.pool_manager(self.cfg, _proxy_for(self.base, self.cfg.proxy))
+        self.proxy = self._choose_proxy()
+        self.pool = kube.pool_manager(self.cfg, self.proxy.url if self.proxy else None,
+                                      {"Proxy-Authorization": self.proxy.authorization}
+                                      if self.proxy and self.proxy.authorization else None)
         self._lock = threading.Lock()
         self.requests = 0
         self.trace: list[str] = []
@@ -83,6 +87,29 @@ class Transport:
                 continue
             raise ApiError.from_exception(answer, method, path, query=dict(params), attempts=attempt) from None
 
+    def _choose_proxy(self) -> Proxy | None:
+        """kubectl's choice: the kubeconfig's proxy-url for every request, else Go's ProxyFromEnvironment.
+
+        ``cfg.proxy`` holds the proxy-url and nothing else (kubeconfig.client_configuration drops the
+        client's own copy of HTTP(S)_PROXY, which ignored NO_PROXY).
+        """
+        import os
+
+        try:
+            if self.cfg.proxy:
+                proxy = parse_proxy(str(self.cfg.proxy), "the kubeconfig's proxy-url", strict=True)
+            else:
+                proxy = proxy_for(self.base, os.environ)
+        except ProxyError as exc:
+            raise PodfixError(f"cannot use the proxy for the API server {self.conn.server} "
+                              f"(context {self.conn.context}): {exc}") from None
+        if self.debug:
+            if proxy:
+                print(f"podfix: proxy {proxy.display} ({proxy.source}) for {self.base}", file=sys.stderr)
+            elif excluded_by(self.base, os.environ):
+                print(f"podfix: no proxy for {self.base} (NO_PROXY or loopback)", file=sys.stderr)
+        return proxy
+
     def _authorization(self) -> str | None:
         cfg = self.cfg
         for identifier in ("BearerToken", "authorization"):  # the key's name changed across client versions
@@ -117,7 +144,8 @@ class Transport:
             chain.append(f"{type(cur).__name__}: {cur}")
             cur = cur.__cause__ or cur.__context__
         text = " <- ".join(reversed(chain))
-        return PodfixError(transport_error(text, self.conn.server, self.conn.context, method, path),
+        proxy = f"{self.proxy.display} ({self.proxy.source})" if self.proxy else None
+        return PodfixError(transport_error(text, self.conn.server, self.conn.context, method, path, proxy=proxy),
                            detail=f"{method} {path}: {text}")
 
 
@@ -126,22 +154,6 @@ class HTTPAnswer:
 
     def __init__(self, status: int, reason: str, body: bytes, headers: Any):
         self.status, self.reason, self.body, self.headers = status, reason, body, headers
-
-
-def _proxy_for(base: str, configured: str | None) -> str | None:
-    """The proxy to use: the kubeconfig's proxy-url, else HTTPS_PROXY/HTTP_PROXY unless NO_PROXY matches
-    (client-go's ProxyFromEnvironment)."""
-    if configured:
-        return configured
-    import urllib.request
-    from urllib.parse import urlsplit
-
-    host = urlsplit(base).hostname or ""
-    proxies = urllib.request.getproxies_environment()
-    proxy = proxies.get(urlsplit(base).scheme or "https")
-    if not proxy or host in ("127.0.0.1", "localhost", "::1") or urllib.request.proxy_bypass_environment(host):
-        return None
-    return proxy
 
 
 def _retry_delay(exc: Any, attempt: int, method: str) -> float | None:
