@@ -11,7 +11,7 @@ import kubernetes  # noqa: F401  (see module docstring)
 import pytest
 import registry_servers as rs
 from apiserver import FakeAPIServer
-from clitools import run_podfix
+from clitools import cli_env, run_podfix
 
 
 @pytest.fixture
@@ -28,7 +28,10 @@ def kubeconfig(api, tmp_path):
 
 @pytest.fixture
 def podfix(kubeconfig):
-    def run(*args: str, **kw):
+    def run(*args: str, env_extra: dict | None = None, **kw):
+        if env_extra:
+            kw["env"] = cli_env(kubeconfig, **env_extra)
+        kw.setdefault("timeout", 60)
         return run_podfix(list(args), kubeconfig=kubeconfig, **kw)
     return run
 

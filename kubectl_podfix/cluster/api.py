@@ -67,6 +67,11 @@ class Cluster:
             raise PodfixError(f"the API server at {self.conn.server} answered {method} {path} with something "
                               "that is not JSON: is the server address right?") from None
 
+    def invalid_answer(self, method: str, path: str, problem: str) -> PodfixError:
+        """The one line for an answer of the wrong shape (``problem`` reads after "answered ... with")."""
+        return PodfixError(f"the API server at {self.conn.server} answered {method} {path} with {problem}: "
+                           "check the server address and any proxy or gateway in front of it")
+
     def fetch(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
               content_type: str | None = None, raw: bool = False) -> bytes:
         """Send one request and return the response body as bytes (retries and error mapping included)."""
@@ -84,7 +89,8 @@ class Cluster:
         path = path_for(kind, namespace)
         api_version = RESOURCES[kind][0].removeprefix("/api/").removeprefix("/apis/")
         query = {"labelSelector": label_selector, "fieldSelector": field_selector, "limit": page_size}
-        listing = pages(lambda q: self.fetch("GET", path, q), lambda data: self.decode(data, "GET", path), query)
+        listing = pages(lambda q: self.fetch("GET", path, q), lambda data: self.decode(data, "GET", path), query,
+                        what=f"the list GET {path}", invalid=lambda problem: self.invalid_answer("GET", path, problem))
         try:
             for page in listing:
                 for item in page.get("items") or []:
