@@ -33,6 +33,7 @@ from kubectl_podfix.errors import PodfixError
 __all__ = ["Cluster", "ApiError", "RESOURCES", "path_for", "redact_secret", "FIELD_MANAGER", "PAGE_SIZE"]
 
 FIELD_MANAGER = "kubectl-podfix"
+LOG_BYTES = 64 * 1024
 
 
 class Cluster:
@@ -66,16 +67,17 @@ class Cluster:
         except ValueError:
             raise PodfixError(f"the API server at {self.conn.server} answered {method} {path} with something "
                               "that is not JSON: is the server address right?") from None
+        except RecursionError:
+            raise self.invalid_answer(method, path, "JSON nested too deeply to read") from None
 
     def invalid_answer(self, method: str, path: str, problem: str) -> PodfixError:
         """The one line for an answer of the wrong shape (``problem`` reads after "answered ... with")."""
-        return PodfixError(f"the API server at {self.conn.server} answered {method} {path} with {problem}: "
-                           "check the server address and any proxy or gateway in front of it")
+        return self.transport.invalid(method, path, problem)
 
     def fetch(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
-              content_type: str | None = None, raw: bool = False) -> bytes:
+              content_type: str | None = None, raw: bool = False, max_bytes: int | None = None) -> bytes:
         """Send one request and return the response body as bytes (retries and error mapping included)."""
-        return self.transport.fetch(method, path, query, body, content_type, raw)
+        return self.transport.fetch(method, path, query, body, content_type, raw, max_bytes)
 
     # -- verbs -------------------------------------------------------------
 
@@ -101,9 +103,11 @@ class Cluster:
             listing.close()  # stops the read-ahead when the caller stops early
 
     def log(self, namespace: str, pod: str, container: str, *, previous: bool = True, tail: int = 40) -> str:
-        return self.request("GET", path_for("Pod", namespace, pod, "log"),
-                            {"container": container, "previous": "true" if previous else None,
-                             "tailLines": tail, "limitBytes": 64 * 1024}, raw=True)
+        """The tail of a container's log, at most LOG_BYTES whatever the server sends (it may ignore limitBytes)."""
+        data = self.fetch("GET", path_for("Pod", namespace, pod, "log"),
+                          {"container": container, "previous": "true" if previous else None,
+                           "tailLines": tail, "limitBytes": LOG_BYTES}, raw=True, max_bytes=LOG_BYTES)
+        return data.decode("utf-8", "replace")
 
     def create(self, kind: str, namespace: str | None, body: dict, *, dry_run: bool = False) -> dict:
         return self.request("POST", path_for(kind, namespace), _write_query(dry_run), body)

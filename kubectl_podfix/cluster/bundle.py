@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from typing import Any, Iterator
 
 from kubectl_podfix.cluster.gather import normalize_event
+from kubectl_podfix.cluster.limits import MAX_DEPTH, limit
 from kubectl_podfix.cluster.redact import redact_secret
 from kubectl_podfix.diagnose.model import Snapshot
 from kubectl_podfix.errors import PodfixError
@@ -86,19 +88,68 @@ def _expand(paths: list[str]) -> list[str]:
 
 
 def _read_text(path: str, stdin: io.TextIOBase | None) -> str:
+    """The file's text, read in chunks: at most PODFIX_MAX_FILE_BYTES, and not one byte past the first NUL
+    or invalid UTF-8 (``-f /dev/zero`` is refused at once, not after filling the memory)."""
+    import os
+    import stat
+
+    cap = limit("PODFIX_MAX_FILE_BYTES")
     if path == "-":
-        return (stdin or sys.stdin).read()
+        stream = stdin or sys.stdin
+        binary = getattr(stream, "buffer", None)
+        if binary is not None:
+            return _read_stream(binary, "stdin", cap)
+        text = stream.read(cap + 1)  # a text stream without bytes underneath
+        if len(text) > cap:
+            raise _too_large("stdin", cap)
+        if "\0" in text:
+            raise PodfixError("stdin: not a text file; expected YAML or JSON")
+        return text
     try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
+        fh = open(path, "rb")
     except FileNotFoundError:
         raise PodfixError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise PodfixError(f"{path}: is a directory; pass the YAML or JSON files in it") from None
-    except UnicodeDecodeError:
-        raise PodfixError(f"{path}: not a text file; expected YAML or JSON") from None
     except OSError as exc:
         raise PodfixError(f"{path}: cannot read it ({exc.strerror})") from None
+    with fh:
+        info = os.fstat(fh.fileno())
+        if stat.S_ISDIR(info.st_mode):
+            raise PodfixError(f"{path}: is a directory; pass the YAML or JSON files in it")
+        if stat.S_ISREG(info.st_mode) and info.st_size > cap:
+            raise _too_large(path, cap)
+        return _read_stream(fh, path, cap)
+
+
+def _read_stream(fh: Any, name: str, cap: int) -> str:
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    parts: list[str] = []
+    total = 0
+    try:
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > cap:
+                raise _too_large(name, cap)
+            if b"\0" in chunk:
+                raise PodfixError(f"{name}: not a text file; expected YAML or JSON")
+            parts.append(decoder.decode(chunk))
+        parts.append(decoder.decode(b"", final=True))
+    except UnicodeDecodeError:
+        raise PodfixError(f"{name}: not a text file; expected YAML or JSON") from None
+    except OSError as exc:
+        raise PodfixError(f"{name}: cannot read it ({exc.strerror})") from None
+    return "".join(parts)
+
+
+def _too_large(name: str, cap: int) -> PodfixError:
+    size = f"{cap >> 20} MiB" if cap >= 1 << 20 and cap % (1 << 20) == 0 else f"{cap} bytes"
+    return PodfixError(f"{name}: larger than {size}, the most podfix reads (set PODFIX_MAX_FILE_BYTES to read more)")
 
 
 def _name(path: str) -> str:
@@ -113,12 +164,23 @@ def _documents(path: str, text: str) -> Iterator[tuple[int, Any]]:
             return
         except ValueError:
             pass  # maybe YAML flow style; let the YAML parser explain
+        except RecursionError:
+            raise _too_deep(path, 1) from None
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = _loader()(text)
     number = 0
+    # the alias check walks every node: only when the text may hold an anchor and an alias
+    maybe_aliases = "&" in text and "*" in text and bool(_ANCHOR.search(text)) and bool(_ALIAS.search(text))
     try:
-        for number, doc in enumerate(yaml.load_all(text, Loader=loader), start=1):
+        while loader.check_node():
+            node = loader.get_node()
+            number += 1
+            if maybe_aliases:
+                problem = _alias_problem(node)
+                if problem:
+                    raise PodfixError(f"{_name(path)}: document {number}: {problem}")
+            doc = loader.construct_document(node)
             if doc is not None:
                 yield number, doc
     except yaml.YAMLError as exc:
@@ -126,6 +188,79 @@ def _documents(path: str, text: str) -> Iterator[tuple[int, Any]]:
         where = f", line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "not valid YAML or JSON"
         raise PodfixError(f"{_name(path)}: document {number + 1}{where}: {problem}") from None
+    except RecursionError:  # the pure-Python parser (no libyaml, as in the zipapp) on deep nesting
+        raise _too_deep(path, number + 1) from None
+    except (TypeError, ValueError, AttributeError, UnboundLocalError) as exc:
+        # NB: libyaml's binding fails this way on some malformed input (an alias inside its own anchor)
+        raise PodfixError(f"{_name(path)}: document {number + 1}: not valid YAML (the YAML parser failed: "
+                          f"{type(exc).__name__})") from None
+    finally:
+        loader.dispose()
+
+
+_ANCHOR = re.compile(r"(?:^|[\s\[{,:\-?])&[^\s\[\]{},]")
+_ALIAS = re.compile(r"(?:^|[\s\[{,:\-?])\*[^\s\[\]{},]")
+
+
+def _loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _alias_problem(root: Any) -> str | None:
+    """Refuse a document whose aliases would expand it by more than YAML_ALIAS_BUDGET values plus its own
+    size (a "billion laughs" bomb: loading shares the aliased values, but every later walk expands
+    them), or whose alias refers to itself. Sizes are counted once per node, so this is linear."""
+    from kubectl_podfix.cluster.limits import YAML_ALIAS_BUDGET
+
+    size: dict[int, int] = {}
+    distinct = 0
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            open_nodes.discard(key)
+            size[key] = min(1 + sum(size[id(c)] for c in children), 1 << 62)
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            return "a YAML alias refers to a value that contains it (an endless document)"
+        open_nodes.add(key)
+        distinct += 1
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                return "a YAML alias refers to a value that contains it (an endless document)"
+            if id(child) not in size:
+                stack.append((child, False))
+    ceiling = 2 * distinct + YAML_ALIAS_BUDGET
+    if size[id(root)] > ceiling:
+        return (f"its YAML aliases expand it to more than {ceiling} values (from {distinct}): refusing it, as an "
+                "alias bomb (kubectl never writes aliases; expand them in the file)")
+    return None
+
+
+def _children(node: Any) -> list:
+    value = getattr(node, "value", None)
+    if not isinstance(value, list):
+        return []
+    out = []
+    for item in value:
+        if isinstance(item, tuple):
+            out.extend(item)
+        else:
+            out.append(item)
+    return out
+
+
+def _too_deep(path: str, number: int) -> PodfixError:
+    return PodfixError(f"{_name(path)}: document {number}: nested more than {MAX_DEPTH} levels deep, which no "
+                       "Kubernetes object is: refusing it")
 
 
 def _flatten(path: str, number: int, doc: Any) -> Iterator[dict]:
@@ -141,7 +276,10 @@ def _flatten(path: str, number: int, doc: Any) -> Iterator[dict]:
         if not isinstance(obj, dict) or not obj.get("kind") or not isinstance(obj.get("kind"), str):
             raise PodfixError(f"{_name(path)}: document {number}, item {index + 1}: not a Kubernetes object "
                               "(no kind); save with kubectl get ... -o yaml")
-        obj = without_nulls(obj)
+        try:
+            obj = without_nulls(obj)
+        except TooDeep:
+            raise _too_deep(path, number) from None
         problem = shape_problem(obj)
         if problem:
             name = (obj.get("metadata") or {}).get("name") if isinstance(obj.get("metadata"), dict) else None
@@ -240,14 +378,23 @@ SHAPES: dict[str, dict[str, type | tuple]] = {
 _KIND_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", bool: "true or false"}
 
 
-def without_nulls(value: Any) -> Any:
+class TooDeep(ValueError):
+    """A value nested more than MAX_DEPTH levels deep."""
+
+
+def without_nulls(value: Any, depth: int = 0) -> Any:
     """A copy without null mapping values or list items: for Kubernetes null means absent (as decoding
     into Go types does), and the rules then never meet a None where a mapping belongs. Lone UTF-16
-    surrogates (JSON may spell them, "\\ud800") become U+FFFD: they cannot be printed or saved."""
+    surrogates (JSON may spell them, "\\ud800") become U+FFFD: they cannot be printed or saved.
+    Raises TooDeep past MAX_DEPTH levels (every later walk of the object recurses too)."""
     if isinstance(value, dict):
-        return {_text(k): without_nulls(v) for k, v in value.items() if v is not None}
+        if depth >= MAX_DEPTH:
+            raise TooDeep(depth)
+        return {_text(k): without_nulls(v, depth + 1) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [without_nulls(v) for v in value if v is not None]
+        if depth >= MAX_DEPTH:
+            raise TooDeep(depth)
+        return [without_nulls(v, depth + 1) for v in value if v is not None]
     return _text(value)
 
 

@@ -255,16 +255,34 @@ def _load_lean(conn: Connection, cfg: Any) -> None:
         cfg.cert_file, cfg.key_file = cert, key
     token = user.get("token")
     if not token and user.get("tokenFile"):
-        try:
-            with open(user["tokenFile"], encoding="utf-8") as fh:
-                token = fh.read().strip()
-        except OSError as exc:
-            raise PodfixError(f"cannot read the tokenFile {user['tokenFile']} of context {conn.context!r}: "
-                              f"{exc.strerror}") from None
+        token = _read_token_file(conn, str(user["tokenFile"]))
     if token:
+        if not isinstance(token, str) or any(ord(c) < 0x20 or ord(c) == 0x7F for c in token):
+            # NB: a newline would split the Authorization header (http.client refuses it, quoting the value)
+            raise PodfixError(f"the token of the user in context {conn.context!r} is not a single line of text: "
+                              "check the kubeconfig's token (or tokenFile)")
         cfg.api_key["BearerToken"] = f"Bearer {token}"
     elif isinstance(user.get("exec"), dict):
         _run_exec(conn, cfg, user["exec"], cluster)
+
+
+def _read_token_file(conn: Connection, path: str) -> str:
+    """A tokenFile's token: at most TOKEN_FILE_BYTES (``tokenFile: /dev/zero`` is one line, not a hang)."""
+    from kubectl_podfix.cluster.limits import TOKEN_FILE_BYTES
+
+    where = f"the tokenFile {path} of context {conn.context!r}"
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(TOKEN_FILE_BYTES + 1)
+    except OSError as exc:
+        raise PodfixError(f"cannot read {where}: {exc.strerror}") from None
+    if len(data) > TOKEN_FILE_BYTES:
+        raise PodfixError(f"{where} is larger than {TOKEN_FILE_BYTES >> 20} MiB, which no token is: "
+                          "check the path")
+    try:
+        return data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise PodfixError(f"{where} is not text: check the path") from None
 
 
 def _file_or_data(conn: Connection, body: dict, key: str) -> str | None:

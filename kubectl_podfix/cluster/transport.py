@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 
 from kubectl_podfix.cluster.errors import ApiError
 from kubectl_podfix.cluster.kubeconfig import Connection, client_configuration
+from kubectl_podfix.cluster.limits import limit
 from kubectl_podfix.errors import PodfixError, transport_error
 from kubectl_podfix.netproxy import Proxy, ProxyError, excluded_by, parse_proxy, proxy_for
 
@@ -51,8 +52,13 @@ class Transport:
         self.trace: list[str] = []
 
     def fetch(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
-              content_type: str | None = None, raw: bool = False) -> bytes:
-        """Send one request and return the response body as bytes (retries and error mapping included)."""
+              content_type: str | None = None, raw: bool = False, max_bytes: int | None = None) -> bytes:
+        """Send one request and return the response body as bytes (retries and error mapping included).
+
+        The body is read as a stream, decoded here when the server gzips it unasked, and capped:
+        past PODFIX_MAX_RESPONSE_BYTES the request fails; with ``max_bytes`` the body is cut there
+        instead (a log read: the server may ignore limitBytes).
+        """
         params = [(k, v) for k, v in (query or {}).items() if v is not None and v != ""]
         headers = {"Accept": "text/plain, */*" if raw else "application/json"}
         if body is not None:
@@ -69,23 +75,78 @@ class Transport:
             with self._lock:
                 self.requests += 1
             started = time.monotonic()
+            resp = None
             try:
                 resp = self.pool.request(method, url, body=payload, headers=headers, timeout=self._timeout(),
-                                         retries=False, redirect=False, preload_content=True)
+                                         retries=False, redirect=False, preload_content=False,
+                                         decode_content=False)
+                data = self._read_body(resp, method, path, max_bytes)
+            except PodfixError:
+                self._note(method, path, params, resp.status if resp is not None else None, started)
+                raise
             except Exception as exc:  # urllib3 transport errors: refused, DNS, TLS, timeouts, resets
                 self._note(method, path, params, None, started)
+                if resp is not None:
+                    resp.close()
                 if attempt <= 1 and method == "GET" and _is_reset(exc):
                     continue
                 raise self._transport_error(exc, method, path) from None
             self._note(method, path, params, resp.status, started)
             if 200 <= resp.status < 300:
-                return resp.data
-            answer = HTTPAnswer(resp.status, resp.reason or "", resp.data, resp.headers)
+                return data
+            answer = HTTPAnswer(resp.status, resp.reason or "", data, resp.headers)
             retry = _retry_delay(answer, attempt, method)
             if retry is not None:
                 time.sleep(retry)
                 continue
             raise ApiError.from_exception(answer, method, path, query=dict(params), attempts=attempt) from None
+
+    def _read_body(self, resp: Any, method: str, path: str, max_bytes: int | None) -> bytes:
+        """The whole body, gzip/deflate decoded in bounded steps, at most the cap (see ``fetch``)."""
+        import zlib
+
+        cap = max_bytes if max_bytes is not None else limit("PODFIX_MAX_RESPONSE_BYTES")
+        encoding = (resp.headers.get("Content-Encoding") or "").strip().lower()
+        if encoding in ("gzip", "x-gzip"):
+            decoder: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            decoder = _Deflate()
+        elif encoding in ("", "identity"):
+            decoder = None
+        else:
+            resp.close()
+            raise self.invalid(method, path, f"a body in the {encoding!r} encoding, which podfix did not ask for")
+        buf = bytearray()
+        try:
+            while len(buf) <= cap:
+                chunk = resp.read(_CHUNK, decode_content=False)
+                if not chunk:
+                    break
+                if decoder is None:
+                    buf += chunk
+                    continue
+                while chunk and len(buf) <= cap:
+                    buf += decoder.decompress(chunk, cap + 1 - len(buf))
+                    chunk = decoder.unconsumed_tail
+                    if not chunk and decoder.eof and decoder.unused_data:  # another gzip member follows
+                        chunk, decoder = decoder.unused_data, zlib.decompressobj(16 + zlib.MAX_WBITS)
+        except zlib.error:
+            resp.close()
+            raise self.invalid(method, path, f"a {encoding} body that does not decompress") from None
+        if len(buf) > cap:
+            resp.close()  # the rest is never read: the connection cannot be reused
+            if max_bytes is not None:
+                return bytes(buf[:cap])
+            raise PodfixError(f"the API server at {self.conn.server} answered {method} {path} with more than "
+                              f"{_size(cap)}{' (after gzip decoding)' if decoder else ''}: podfix stopped "
+                              "reading there (set PODFIX_MAX_RESPONSE_BYTES to read more)")
+        resp.release_conn()
+        return bytes(buf)
+
+    def invalid(self, method: str, path: str, problem: str) -> PodfixError:
+        """The one line for an answer podfix cannot use (``problem`` reads after "answered ... with")."""
+        return PodfixError(f"the API server at {self.conn.server} answered {method} {path} with {problem}: "
+                           "check the server address and any proxy or gateway in front of it")
 
     def _choose_proxy(self) -> Proxy | None:
         """kubectl's choice: the kubeconfig's proxy-url for every request, else Go's ProxyFromEnvironment.
@@ -147,6 +208,44 @@ class Transport:
         proxy = f"{self.proxy.display} ({self.proxy.source})" if self.proxy else None
         return PodfixError(transport_error(text, self.conn.server, self.conn.context, method, path, proxy=proxy),
                            detail=f"{method} {path}: {text}")
+
+
+_CHUNK = 64 << 10
+
+
+class _Deflate:
+    """Content-Encoding: deflate, which servers send zlib-wrapped or raw (as Go's reader accepts both)."""
+
+    def __init__(self) -> None:
+        import zlib
+
+        self._obj: Any = None
+        self._zlib = zlib
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._obj is None:
+            raw = not (len(data) >= 2 and (data[0] & 0x0F) == 8 and (data[0] << 8 | data[1]) % 31 == 0)
+            self._obj = self._zlib.decompressobj(-self._zlib.MAX_WBITS if raw else self._zlib.MAX_WBITS)
+        return self._obj.decompress(data, max_length)
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return self._obj.unconsumed_tail if self._obj is not None else b""
+
+    @property
+    def eof(self) -> bool:
+        return False  # no members after a deflate stream
+
+    @property
+    def unused_data(self) -> bytes:
+        return b""
+
+
+def _size(n: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} bytes"
 
 
 class HTTPAnswer:
