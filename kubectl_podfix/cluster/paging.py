@@ -18,6 +18,7 @@ import re
 from typing import Any, Callable, Iterator
 
 from kubectl_podfix.cluster.limits import limit
+from kubectl_podfix.cluster.threads import Ahead
 from kubectl_podfix.errors import PodfixError
 
 PAGE_SIZE = 500
@@ -32,8 +33,9 @@ def pages(fetch: Callable[[dict[str, Any]], bytes], decode: Callable[[bytes], An
 
     ``fetch(query)`` returns one page's raw body (``query`` plus ``continue`` for
     the pages after the first); ``decode`` parses it. While a page is being
-    decoded and consumed, the next one is already on its way (one worker
-    thread). Closing the generator early waits for a page in flight.
+    decoded and consumed, the next one is already on its way (on a daemon
+    thread: closing the generator early, or Ctrl-C, never waits for a page in
+    flight, which dies with the process).
 
     ``what`` names the list in the one-line errors (``GET /api/v1/pods``);
     ``invalid(problem)`` makes the error for a page of the wrong shape.
@@ -43,45 +45,36 @@ def pages(fetch: Callable[[dict[str, Any]], bytes], decode: Callable[[bytes], An
     seen_tokens: set[str] = set()
     count, items = 1, 0
     data = fetch(query)
-    prefetcher = None
-    try:
-        while True:
-            early = _continue_token(data)
-            upcoming = None
-            if early and early not in seen_tokens and count < max_pages:
-                if prefetcher is None:
-                    from concurrent.futures import ThreadPoolExecutor
-
-                    prefetcher = ThreadPoolExecutor(max_workers=1)
-                upcoming = prefetcher.submit(fetch, dict(query, **{"continue": early}))
-            page = decode(data)
-            data = None  # the raw page is not needed any more: let it go before the next one arrives
-            problem = page_problem(page)
-            if problem:
-                raise invalid(problem)
-            items += len(page.get("items") or ())
-            if items > max_items:
-                raise PodfixError(f"{what} holds more than {max_items} items: podfix stopped reading it there "
-                                  "(set PODFIX_MAX_LIST_ITEMS to read more)")
-            yield page
-            token = (page.get("metadata") or {}).get("continue")
-            if not token:
-                return
-            if token in seen_tokens:
-                raise invalid(f"a continue token it had already sent (page {count + 1}): it is not paging "
-                              "correctly, and the list would never end")
-            seen_tokens.add(token)
-            count += 1
-            if count > max_pages:
-                raise PodfixError(f"{what} did not end after {max_pages} pages (each with a new continue "
-                                  "token): podfix stopped reading it there (set PODFIX_MAX_LIST_PAGES to read more)")
-            if upcoming is not None and token == early:
-                data = upcoming.result()
-            else:  # no early token (unusual layout): fetch the next page now
-                data = fetch(dict(query, **{"continue": token}))
-    finally:
-        if prefetcher is not None:
-            prefetcher.shutdown(wait=True, cancel_futures=True)
+    while True:
+        early = _continue_token(data)
+        upcoming = None
+        if early and early not in seen_tokens and count < max_pages:
+            upcoming = Ahead(fetch, dict(query, **{"continue": early}), name="podfix-read-ahead")
+        page = decode(data)
+        data = None  # the raw page is not needed any more: let it go before the next one arrives
+        problem = page_problem(page)
+        if problem:
+            raise invalid(problem)
+        items += len(page.get("items") or ())
+        if items > max_items:
+            raise PodfixError(f"{what} holds more than {max_items} items: podfix stopped reading it there "
+                              "(set PODFIX_MAX_LIST_ITEMS to read more)")
+        yield page
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return
+        if token in seen_tokens:
+            raise invalid(f"a continue token it had already sent (page {count + 1}): it is not paging "
+                          "correctly, and the list would never end")
+        seen_tokens.add(token)
+        count += 1
+        if count > max_pages:
+            raise PodfixError(f"{what} did not end after {max_pages} pages (each with a new continue "
+                              "token): podfix stopped reading it there (set PODFIX_MAX_LIST_PAGES to read more)")
+        if upcoming is not None and token == early:
+            data = upcoming.result()
+        else:  # no early token (unusual layout): fetch the next page now
+            data = fetch(dict(query, **{"continue": token}))
 
 
 def page_problem(page: Any) -> str | None:

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from kubectl_podfix.cluster.errors import ApiError
+from kubectl_podfix.cluster.deadline import Watch, watch, watched_pools
 from kubectl_podfix.cluster.kubeconfig import Connection, client_configuration
 from kubectl_podfix.cluster.limits import limit
 from kubectl_podfix.errors import PodfixError, transport_error
@@ -44,9 +45,9 @@ class Transport:
         self.cfg = client_configuration(conn)
         self.base = self.cfg.host.rstrip("/")
         self.proxy = self._choose_proxy()
-        self.pool = kube.pool_manager(self.cfg, self.proxy.url if self.proxy else None,
-                                      {"Proxy-Authorization": self.proxy.authorization}
-                                      if self.proxy and self.proxy.authorization else None)
+        self.pool = watched_pools(kube.pool_manager(self.cfg, self.proxy.url if self.proxy else None,
+                                                    {"Proxy-Authorization": self.proxy.authorization}
+                                                    if self.proxy and self.proxy.authorization else None))
         self._lock = threading.Lock()
         self.requests = 0
         self.trace: list[str] = []
@@ -69,40 +70,49 @@ class Transport:
             headers["Authorization"] = auth
         url = self.base + path + ("?" + urlencode(params) if params else "")
         payload = json.dumps(body).encode() if body is not None else None
+        # NB: like kubectl, --request-timeout bounds the whole request: every attempt, every read.
+        deadline = time.monotonic() + self.timeout if self.timeout else None
         attempt = 0
         while True:
             attempt += 1
+            remaining = deadline - time.monotonic() if deadline is not None else None
+            if remaining is not None and remaining <= 0:
+                raise self._timed_out(method, path)
             with self._lock:
                 self.requests += 1
             started = time.monotonic()
             resp = None
-            try:
-                resp = self.pool.request(method, url, body=payload, headers=headers, timeout=self._timeout(),
-                                         retries=False, redirect=False, preload_content=False,
-                                         decode_content=False)
-                data = self._read_body(resp, method, path, max_bytes)
-            except PodfixError:
-                self._note(method, path, params, resp.status if resp is not None else None, started)
-                raise
-            except Exception as exc:  # urllib3 transport errors: refused, DNS, TLS, timeouts, resets
-                self._note(method, path, params, None, started)
-                if resp is not None:
-                    resp.close()
-                if attempt <= 1 and method == "GET" and _is_reset(exc):
-                    continue
-                raise self._transport_error(exc, method, path) from None
+            with watch(remaining) as clock:
+                try:
+                    resp = self.pool.request(method, url, body=payload, headers=headers,
+                                             timeout=self._timeout(remaining), retries=False, redirect=False,
+                                             preload_content=False, decode_content=False)
+                    data = self._read_body(resp, method, path, max_bytes, clock)
+                except PodfixError:
+                    self._note(method, path, params, resp.status if resp is not None else None, started)
+                    raise
+                except Exception as exc:  # urllib3 transport errors: refused, DNS, TLS, timeouts, resets
+                    self._note(method, path, params, None, started)
+                    if resp is not None:
+                        resp.close()
+                    if clock is not None and clock.expired():
+                        raise self._timed_out(method, path) from None
+                    if attempt <= 1 and method == "GET" and _is_reset(exc):
+                        continue
+                    raise self._transport_error(exc, method, path) from None
             self._note(method, path, params, resp.status, started)
             if 200 <= resp.status < 300:
                 return data
             answer = HTTPAnswer(resp.status, resp.reason or "", data, resp.headers)
             retry = _retry_delay(answer, attempt, method)
-            if retry is not None:
+            if retry is not None and (deadline is None or time.monotonic() + retry < deadline):
                 time.sleep(retry)
                 continue
             raise ApiError.from_exception(answer, method, path, query=dict(params), attempts=attempt) from None
 
-    def _read_body(self, resp: Any, method: str, path: str, max_bytes: int | None) -> bytes:
-        """The whole body, gzip/deflate decoded in bounded steps, at most the cap (see ``fetch``)."""
+    def _read_body(self, resp: Any, method: str, path: str, max_bytes: int | None, clock: Watch | None) -> bytes:
+        """The whole body, gzip/deflate decoded in bounded steps, at most the cap (see ``fetch``), before
+        the request's deadline (``clock``: the watchdog ends a read blocked past it)."""
         import zlib
 
         cap = max_bytes if max_bytes is not None else limit("PODFIX_MAX_RESPONSE_BYTES")
@@ -120,6 +130,9 @@ class Transport:
         try:
             while len(buf) <= cap:
                 chunk = resp.read(_CHUNK, decode_content=False)
+                if clock is not None and clock.expired():
+                    resp.close()
+                    raise self._timed_out(method, path)
                 if not chunk:
                     break
                 if decoder is None:
@@ -181,12 +194,18 @@ class Transport:
             return cfg.get_basic_auth_token()
         return None
 
-    def _timeout(self) -> Any:
-        if not self.timeout:
+    def _timeout(self, remaining: float | None) -> Any:
+        if remaining is None:
             return None
         import urllib3
 
-        return urllib3.Timeout(total=self.timeout)
+        return urllib3.Timeout(connect=remaining, read=remaining)
+
+    def _timed_out(self, method: str, path: str) -> PodfixError:
+        return PodfixError(f"the API server {self.conn.server} (context {self.conn.context}) did not answer "
+                           f"{method} {path} in time (--request-timeout {self.timeout:g}s, for the whole answer): "
+                           "raise --request-timeout or check the cluster's health",
+                           detail=f"{method} {path}: deadline of {self.timeout:g}s passed")
 
     def _note(self, method: str, path: str, params: list, status: int | None, started: float) -> None:
         if not self.debug:
