@@ -22,11 +22,13 @@ from typing import Any, Iterator
 from kubectl_podfix.cluster.gather import normalize_event
 from kubectl_podfix.cluster.limits import MAX_DEPTH, limit
 from kubectl_podfix.cluster.redact import redact_secret
+
+# NB: the structure checks live in shapes.py (API answers use them too); their names stay importable here.
+from kubectl_podfix.cluster.shapes import _META, BUNDLE_KIND, LOG_KIND, SHAPES, TooDeep, _check, shape_problem  # noqa: F401
+from kubectl_podfix.cluster.shapes import without_nulls
 from kubectl_podfix.diagnose.model import Snapshot
 from kubectl_podfix.errors import PodfixError
 
-BUNDLE_KIND = "PodfixBundle"
-LOG_KIND = "PodfixLog"
 _EVIDENCE_KINDS = ("logs", "metrics")  # never present in plain kubectl output
 _RELATED_KINDS = {"Secret", "ServiceAccount", "ConfigMap", "PersistentVolumeClaim"}
 
@@ -286,160 +288,6 @@ def _flatten(path: str, number: int, doc: Any) -> Iterator[dict]:
             what = f"{obj['kind']} {name}" if isinstance(name, str) and name else obj["kind"]
             raise PodfixError(f"{_name(path)}: document {number}, item {index + 1} ({what}): {problem}")
         yield obj
-
-
-# -- structure checks -------------------------------------------------------------------------------
-#
-# kubectl decodes objects into Go types and refuses a file whose fields have the wrong type
-# ("cannot unmarshal string into Go struct field PodSpec.spec.containers"). podfix checks the
-# same for the fields the rules walk, so a malformed file is one clear error naming the field
-# (an input error), while values (reasons, messages, quantities, unknown fields) stay free:
-# the rules tolerate any value. null is allowed everywhere, as in Go.
-
-def _container_shapes(prefix: str) -> dict[str, type | tuple]:
-    out: dict[str, type | tuple] = {prefix: list, f"{prefix}[]": dict}
-    for key, kind in (("name", str), ("image", str), ("imagePullPolicy", str), ("resources", dict),
-                      ("resources.limits", dict), ("resources.requests", dict), ("env", list), ("env[]", dict),
-                      ("env[].name", str), ("env[].valueFrom", dict), ("env[].valueFrom.secretKeyRef", dict),
-                      ("env[].valueFrom.configMapKeyRef", dict), ("envFrom", list), ("envFrom[]", dict),
-                      ("envFrom[].secretRef", dict), ("envFrom[].configMapRef", dict), ("volumeMounts", list),
-                      ("volumeMounts[]", dict), ("ports", list), ("ports[]", dict), ("command", list),
-                      ("args", list), ("livenessProbe", dict), ("readinessProbe", dict), ("startupProbe", dict),
-                      ("securityContext", dict), ("lifecycle", dict)):
-        out[f"{prefix}[].{key}"] = kind
-    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-        for key in ("httpGet", "tcpSocket", "exec", "grpc"):
-            out[f"{prefix}[].{probe}.{key}"] = dict
-        for key in ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold",
-                    "successThreshold"):
-            out[f"{prefix}[].{probe}.{key}"] = int
-    return out
-
-
-def _status_shapes(prefix: str) -> dict[str, type | tuple]:
-    out: dict[str, type | tuple] = {prefix: list, f"{prefix}[]": dict}
-    for key, kind in (("name", str), ("image", str), ("imageID", str), ("ready", bool), ("started", bool),
-                      ("restartCount", int)):
-        out[f"{prefix}[].{key}"] = kind
-    for state in ("state", "lastState"):
-        out[f"{prefix}[].{state}"] = dict
-        for sub in ("waiting", "running", "terminated"):
-            out[f"{prefix}[].{state}.{sub}"] = dict
-        for key, kind in (("waiting.reason", str), ("waiting.message", str), ("terminated.reason", str),
-                          ("terminated.message", str), ("terminated.exitCode", int), ("terminated.signal", int),
-                          ("terminated.startedAt", str), ("terminated.finishedAt", str),
-                          ("running.startedAt", str)):
-            out[f"{prefix}[].{state}.{key}"] = kind
-    return out
-
-
-_META: dict[str, type | tuple] = {
-    "metadata": dict, "metadata.name": str, "metadata.namespace": str, "metadata.uid": str,
-    "metadata.labels": dict, "metadata.annotations": dict, "metadata.ownerReferences": list,
-    "metadata.ownerReferences[]": dict, "metadata.ownerReferences[].kind": str,
-    "metadata.ownerReferences[].name": str, "metadata.ownerReferences[].controller": bool,
-    "metadata.creationTimestamp": str, "metadata.deletionTimestamp": str,
-}
-SHAPES: dict[str, dict[str, type | tuple]] = {
-    "Pod": {
-        **_META, "spec": dict, "status": dict,
-        **_container_shapes("spec.containers"), **_container_shapes("spec.initContainers"),
-        **_container_shapes("spec.ephemeralContainers"),
-        "spec.volumes": list, "spec.volumes[]": dict, "spec.volumes[].name": str,
-        "spec.volumes[].persistentVolumeClaim": dict, "spec.volumes[].configMap": dict, "spec.volumes[].secret": dict,
-        "spec.imagePullSecrets": list, "spec.imagePullSecrets[]": dict, "spec.imagePullSecrets[].name": str,
-        "spec.tolerations": list, "spec.tolerations[]": dict, "spec.nodeSelector": dict, "spec.affinity": dict,
-        "spec.nodeName": str, "spec.serviceAccountName": str, "spec.restartPolicy": str,
-        "spec.schedulingGates": list, "spec.schedulingGates[]": dict, "spec.schedulingGates[].name": str,
-        "spec.overhead": dict,
-        "spec.activeDeadlineSeconds": int, "spec.priorityClassName": str, "spec.runtimeClassName": str,
-        "status.phase": str, "status.reason": str, "status.message": str, "status.nominatedNodeName": str,
-        "status.startTime": str, "status.qosClass": str, "status.resize": str,
-        "status.conditions": list, "status.conditions[]": dict, "status.conditions[].type": str,
-        "status.conditions[].status": str, "status.conditions[].reason": str, "status.conditions[].message": str,
-        **_status_shapes("status.containerStatuses"), **_status_shapes("status.initContainerStatuses"),
-        **_status_shapes("status.ephemeralContainerStatuses"),
-    },
-    "Event": {
-        **_META, "involvedObject": dict, "regarding": dict, "series": dict, "source": dict,
-        "reason": str, "message": str, "note": str, "type": str, "count": int, "deprecatedCount": int,
-        "firstTimestamp": str, "lastTimestamp": str, "eventTime": str,
-        **{f"{obj}.{key}": str for obj in ("involvedObject", "regarding")
-           for key in ("kind", "name", "namespace", "uid", "fieldPath")},
-    },
-    "ServiceAccount": {**_META, "imagePullSecrets": list, "imagePullSecrets[]": dict,
-                       "imagePullSecrets[].name": str},
-    BUNDLE_KIND: {"listed": list, "missing": list},
-    LOG_KIND: {"namespace": str, "pod": str, "container": str, "text": str},
-    "Node": {**_META, "spec": dict, "status": dict, "spec.taints": list, "spec.taints[]": dict,
-             "status.allocatable": dict, "status.capacity": dict, "status.conditions": list,
-             "status.conditions[]": dict, "status.nodeInfo": dict},
-}
-_KIND_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", bool: "true or false"}
-
-
-class TooDeep(ValueError):
-    """A value nested more than MAX_DEPTH levels deep."""
-
-
-def without_nulls(value: Any, depth: int = 0) -> Any:
-    """A copy without null mapping values or list items: for Kubernetes null means absent (as decoding
-    into Go types does), and the rules then never meet a None where a mapping belongs. Lone UTF-16
-    surrogates (JSON may spell them, "\\ud800") become U+FFFD: they cannot be printed or saved.
-    Raises TooDeep past MAX_DEPTH levels (every later walk of the object recurses too)."""
-    if isinstance(value, dict):
-        if depth >= MAX_DEPTH:
-            raise TooDeep(depth)
-        return {_text(k): without_nulls(v, depth + 1) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        if depth >= MAX_DEPTH:
-            raise TooDeep(depth)
-        return [without_nulls(v, depth + 1) for v in value if v is not None]
-    return _text(value)
-
-
-def _text(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        value.encode("utf-8")
-        return value
-    except UnicodeEncodeError:
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def shape_problem(obj: dict) -> str | None:
-    """The first field of ``obj`` whose type kubectl would refuse, as a sentence; None when well-formed."""
-    shapes = SHAPES.get(obj.get("kind"), _META)
-    for path, kind in shapes.items():
-        problem = _check(obj, path.replace("[]", ".[]").split("."), kind, "")
-        if problem:
-            return problem
-    return None
-
-
-def _check(value: Any, steps: list[str], kind: type, where: str) -> str | None:
-    if not steps:
-        ok = value is None or (isinstance(value, kind) and not (kind is int and isinstance(value, bool)))
-        if kind is int and isinstance(value, float) and value.is_integer():
-            ok = True  # JSON numbers
-        if ok:
-            return None
-        got = "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else repr(value)[:40] \
-            if not isinstance(value, str) else "a string"
-        return f"{where} must be {_KIND_NAMES.get(kind, kind.__name__)}, not {got}"
-    step, rest = steps[0], steps[1:]
-    if step == "[]":
-        if not isinstance(value, list):
-            return None  # the list itself is checked by its own entry
-        for i, item in enumerate(value):
-            problem = _check(item, rest, kind, f"{where}[{i}]")
-            if problem:
-                return problem
-        return None
-    if not isinstance(value, dict) or value.get(step) is None:
-        return None
-    return _check(value[step], rest, kind, f"{where}.{step}" if where else step)
 
 
 def write(path: str, snapshot: Snapshot, pods: list[dict]) -> None:
