@@ -88,17 +88,70 @@ def completion() -> None:
     click.echo(instructions())
 
 
+class Signalled(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP arrived: unwind like Ctrl-C (cleanups run, temporary files go)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+_caught: list[int] = []
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    if _caught:  # a second signal while podfix winds down: leave now (a last cleanup, no waiting)
+        _last_cleanup()
+        os._exit(128 + signum)
+    _caught.append(signum)
+    raise Signalled(signum)
+
+
+def _last_cleanup() -> None:
+    kubeconfig = sys.modules.get("kubectl_podfix.cluster.kubeconfig")
+    remove = getattr(kubeconfig, "remove_private_files", None)
+    if remove is not None:
+        remove()
+
+
+def _install_signal_handlers() -> None:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in _SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:  # nohup's SIG_IGN stays
+            signal.signal(sig, _on_signal)
+
+
+def _interrupted(exc: BaseException) -> tuple[str, int]:
+    """The line and exit code for an interruption: 128 + the signal's number, as a shell reports kubectl
+    killed by it (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)."""
+    import signal
+
+    signum = exc.signum if isinstance(exc, Signalled) else signal.SIGINT
+    name = signal.Signals(signum).name
+    return ("interrupted" if name == "SIGINT" else f"interrupted ({name})"), 128 + signum
+
+
 def main(args: list[str]) -> None:
     """Run the CLI and turn every failure into one line and an exit code."""
     debug = "--debug" in args or "-v" in args
+    _install_signal_handlers()
     try:
         code = cli.main(args=args, prog_name=_prog_name(), standalone_mode=False)
     except PodfixError as exc:
         _fail(exc.message, exc.code, exc.detail if debug else None)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            _fail(*_interrupted(cause))
         _fail("aborted", Exit.INTERRUPTED)
-    except KeyboardInterrupt:
-        _fail("interrupted", Exit.INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        _fail(*_interrupted(exc))
     except click.UsageError as exc:  # bad option or flag value: one line, like every other error
         where = exc.ctx.command_path if exc.ctx else _prog_name()
         _fail(f"{exc.format_message()} (see {where} --help)", Exit.USAGE)
