@@ -300,21 +300,58 @@ def _file_or_data(conn: Connection, body: dict, key: str) -> str | None:
 
 
 _TEMP_DIR: list[str] = []
+_MEMFDS: list[int] = []  # kept open: their /proc/self/fd paths stay valid while podfix runs
 
 
 def _private_file(content: bytes) -> str:
-    """Write credentials to a 0600 file in a 0700 directory removed at exit (as the client does)."""
+    """A path OpenSSL can read ``content`` (a client key, a certificate) from.
+
+    ``ssl`` loads certificates and keys only from files. On Linux podfix gives it an anonymous
+    memory file (``os.memfd_create``, opened through ``/proc/self/fd/N``): nothing is ever written
+    to disk, and the memory goes with the process however it ends. Elsewhere it falls back to a
+    0600 file in a 0700 directory, removed at exit, which SIGTERM and SIGHUP reach too (the CLI
+    turns them into an orderly exit: cli/root.py), and which a second signal removes on its way out.
+    """
+    path = _memory_file(content)
+    if path:
+        return path
     import atexit
-    import shutil
     import tempfile
 
     if not _TEMP_DIR:
         _TEMP_DIR.append(tempfile.mkdtemp(prefix="podfix-"))
-        atexit.register(shutil.rmtree, _TEMP_DIR[0], True)
+        atexit.register(remove_private_files)
     fd, path = tempfile.mkstemp(dir=_TEMP_DIR[0])
     with os.fdopen(fd, "wb") as fh:
         fh.write(content)
     return path
+
+
+def _memory_file(content: bytes) -> str | None:
+    create = getattr(os, "memfd_create", None)
+    if create is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        fd = create("podfix-credential")  # close-on-exec: exec plugins and kubectl never inherit it
+    except OSError:
+        return None
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError:
+        os.close(fd)
+        return None
+    _MEMFDS.append(fd)
+    return f"/proc/self/fd/{fd}"
+
+
+def remove_private_files() -> None:
+    """Remove the fallback directory of credential files (the memory files need nothing)."""
+    import shutil
+
+    while _TEMP_DIR:
+        shutil.rmtree(_TEMP_DIR.pop(), ignore_errors=True)
 
 
 class _Node(dict):
