@@ -92,14 +92,23 @@ def _what(attrs: dict[str, str]) -> str:
 
 
 def api_error(status: int, reason: str, server_message: str, method: str, path: str, *,
-              query: dict | None = None, attempts: int = 1) -> tuple[str, int]:
-    """(one-line message, exit code) for an error Status from the API server."""
+              query: dict | None = None, attempts: int = 1, status_body: bool = True) -> tuple[str, int]:
+    """(one-line message, exit code) for an error Status from the API server.
+
+    ``status_body`` False: the answer was not a Kubernetes Status (a proxy's or gateway's page), so a
+    403 is not RBAC and gets no RBAC rule."""
     attrs = request_attributes(method, path)
     said = " ".join((server_message or "").split())
     query = query or {}
     if status == 401:
         return ("the API server rejected your credentials (401 Unauthorized): they may have expired; "
                 "log in again or refresh the kubeconfig (e.g. your cloud's get-credentials command)", Exit.ERROR)
+    if status == 403 and not status_body:
+        code = Exit.REFUSED if method in WRITE_METHODS else Exit.ERROR
+        return (f"a proxy or gateway in front of the API server refused {method} {path} (403 {reason or 'Forbidden'}"
+                f"{', ' + said if said else ''}): the answer is not a Kubernetes Status, so this is not RBAC; "
+                "check the proxy settings (HTTPS_PROXY, NO_PROXY, the kubeconfig's proxy-url) and the server "
+                "address", code)
     if status == 403:
         who = said.split(" is forbidden: ", 1)[-1] if said else f"cannot {_what(attrs)}"
         code = Exit.REFUSED if method in WRITE_METHODS else Exit.ERROR
@@ -153,6 +162,9 @@ def transport_error(text: str, server: str, context: str, method: str = "", path
                 "Check the proxy address and its credentials, or exclude the server with NO_PROXY")
     if "certificate" in low or "ssl" in low or "tls" in low or "wrong version number" in low:
         why = _tls_reason(text)
+        if "mismatch" in why:
+            return (f"TLS verification of the API server {where} failed ({why}): use an address the certificate "
+                    "names, or set the cluster's tls-server-name in the kubeconfig")
         return (f"TLS verification of the API server {where} failed ({why}): check the kubeconfig's "
                 "certificate-authority data (or that the server address is the cluster's)")
     if "timed out" in low or "timeout" in low:
@@ -190,6 +202,9 @@ def _proxy_reason(text: str) -> str:
 def _tls_reason(text: str) -> str:
     import re
 
+    match = re.search(r"(Hostname|IP address) mismatch, certificate is not valid for '([^']+)'", text)
+    if match:  # Python's own wording; the generic pattern below would cut it at the quote
+        return f"the certificate is not valid for {match.group(2)}: {match.group(1).lower()} mismatch"
     match = re.search(r"certificate verify failed: ([^()'\"]+)", text)
     if match:
         return "certificate verify failed: " + match.group(1).strip().rstrip(".,)")

@@ -204,10 +204,46 @@ _ANCHOR = re.compile(r"(?:^|[\s\[{,:\-?])&[^\s\[\]{},]")
 _ALIAS = re.compile(r"(?:^|[\s\[{,:\-?])\*[^\s\[\]{},]")
 
 
-def _loader() -> Any:
-    import yaml
+_LOADER: list[Any] = []
 
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def _loader() -> Any:
+    """The YAML loader: libyaml's safe loader when present, with timestamps kept as text (see _timestamp)."""
+    if not _LOADER:
+        import yaml
+
+        class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+            pass
+
+        Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+        _LOADER.append(Loader)
+    return _LOADER[0]
+
+
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+
+
+def _timestamp(loader: Any, node: Any) -> str:
+    """An unquoted timestamp as the string kubectl sees.
+
+    YAML 1.1 (PyYAML) makes ``2024-01-01T00:00:00Z`` a datetime, which the shape checks would refuse;
+    kubectl's YAML reader keeps such values as the text written. So does podfix, and a date-time in
+    another YAML form (``2024-01-01 10:00:00 +2``) becomes RFC 3339 in UTC; a date alone (a label's
+    ``2024-01-01``) stays as written."""
+    import datetime
+
+    text = loader.construct_scalar(node)
+    if _RFC3339.fullmatch(text) or not re.search(r"[Tt ]\d", text.strip()):
+        return text
+    try:
+        value = loader.construct_yaml_timestamp(node)
+    except (ValueError, TypeError):
+        return text
+    if not isinstance(value, datetime.datetime):
+        return text
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds" if value.microsecond else "seconds") + "Z"
 
 
 def _alias_problem(root: Any) -> str | None:

@@ -96,11 +96,55 @@ def _resolved(kind: str, body: dict[str, Any], base: str) -> dict[str, Any]:
     return body
 
 
+# The types client-go decodes a kubeconfig's fields into: kubectl refuses a file where one has another
+# type ("cannot unmarshal number into Go struct field"), and so does podfix (a quoted "false" for
+# insecure-skip-tls-verify must not read as true).
+_TOP_TYPES: dict[str, type] = {"clusters": list, "users": list, "contexts": list, "current-context": str,
+                               "preferences": dict, "extensions": list}
+_FIELD_TYPES: dict[str, dict[str, type]] = {
+    "cluster": {"server": str, "certificate-authority": str, "certificate-authority-data": str,
+                "insecure-skip-tls-verify": bool, "tls-server-name": str, "proxy-url": str,
+                "disable-compression": bool, "extensions": list},
+    "user": {"token": str, "tokenFile": str, "client-certificate": str, "client-certificate-data": str,
+             "client-key": str, "client-key-data": str, "username": str, "password": str, "as": str,
+             "as-uid": str, "as-groups": list, "as-user-extra": dict, "exec": dict, "auth-provider": dict,
+             "extensions": list},
+    "context": {"cluster": str, "user": str, "namespace": str, "extensions": list},
+}
+_TYPE_NAMES = {str: "a string", bool: "true or false", list: "a list", dict: "a mapping"}
+
+
+def _type_problem(value: Any, kind: type) -> str | None:
+    if value is None or (isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))):
+        return None
+    got = "true or false" if isinstance(value, bool) else {str: "a string", list: "a list", dict: "a mapping",
+                                                           int: "a number", float: "a number"}.get(type(value),
+                                                                                                  "something else")
+    return f"must be {_TYPE_NAMES[kind]}, not {got}"
+
+
+def _check_types(path: str, data: dict) -> None:
+    for key, kind in _TOP_TYPES.items():
+        problem = _type_problem(data.get(key), kind)
+        if problem:
+            raise PodfixError(f"kubeconfig {path}: {key} {problem} (kubectl refuses the file too)")
+    for section, kind in (("clusters", "cluster"), ("users", "user"), ("contexts", "context")):
+        for item in data.get(section) or []:
+            if not isinstance(item, dict) or not isinstance(item.get(kind), dict):
+                continue
+            for key, field_kind in _FIELD_TYPES[kind].items():
+                problem = _type_problem(item[kind].get(key), field_kind)
+                if problem:
+                    raise PodfixError(f"kubeconfig {path}: {kind} {str(item.get('name'))!r}: {key} {problem} "
+                                      "(kubectl refuses the file too)")
+
+
 def merge(files: list[str]) -> dict[str, Any]:
     """Merge kubeconfig files with client-go's rules: the first file to set a key wins."""
     merged: dict[str, Any] = {"clusters": {}, "users": {}, "contexts": {}, "current-context": ""}
     for path in files:
         data = _read(path)
+        _check_types(path, data)
         base = os.path.dirname(os.path.abspath(path))
         if not merged["current-context"] and data.get("current-context"):
             merged["current-context"] = str(data["current-context"])
@@ -147,20 +191,44 @@ def load(kubeconfig: str | None = None, context: str | None = None, cluster: str
     if user_name and user_name not in merged["users"]:
         raise PodfixError(f'user "{user_name}" does not exist in the kubeconfig: check --user or the context "{ctx_name}"')
     cluster_body = merged["clusters"][cluster_name]
-    server = str(cluster_body.get("server") or "")
-    if not server:
-        raise PodfixError(f'cluster "{cluster_name}" in the kubeconfig has no server address')
+    server = _server_url(cluster_name, cluster_body, merged["users"].get(user_name) or {})
     name = ctx_name or "podfix"
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": cluster_name, "cluster": cluster_body}],
+        "clusters": [{"name": cluster_name, "cluster": dict(cluster_body, server=server)}],
         "users": [{"name": user_name or "podfix-anonymous", "user": merged["users"].get(user_name) or {}}],
         "contexts": [{"name": name, "context": {"cluster": cluster_name, "user": user_name or "podfix-anonymous"}}],
         "current-context": name,
     }
     ns = namespace or ctx.get("namespace") or "default"
     return Connection(config=config, context=name, namespace=ns, server=server, files=files)
+
+
+def _server_url(cluster_name: str, cluster: dict, user: dict) -> str:
+    """The cluster's server as a URL. Like client-go's DefaultServerURL, an address without a scheme gets
+    https:// when TLS is configured (a CA, a client certificate, insecure-skip-tls-verify), else http://."""
+    from urllib.parse import urlsplit
+
+    server = str(cluster.get("server") or "").strip()
+    if not server:
+        raise PodfixError(f'cluster "{cluster_name}" in the kubeconfig has no server address')
+    try:
+        parts = urlsplit(server)
+        if not parts.scheme or not parts.netloc:
+            tls = any(cluster.get(k) for k in ("certificate-authority", "certificate-authority-data",
+                                               "insecure-skip-tls-verify")) or \
+                any(user.get(k) for k in ("client-certificate", "client-certificate-data"))
+            server = ("https://" if tls else "http://") + server
+            parts = urlsplit(server)
+        parts.port  # noqa: B018 - a bad port raises ValueError
+    except ValueError:
+        raise PodfixError(f'cluster "{cluster_name}" in the kubeconfig has a server address that is not a URL: '
+                          f"{server!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PodfixError(f'cluster "{cluster_name}" in the kubeconfig has a server address that is not an http(s) '
+                          f"URL: {server!r}")
+    return server
 
 
 def _in_cluster(namespace: str | None) -> Connection:

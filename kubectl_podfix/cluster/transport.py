@@ -16,6 +16,7 @@ paging.py's business.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import threading
 import time
@@ -282,10 +283,13 @@ def _retry_delay(exc: Any, attempt: int, method: str) -> float | None:
         return None  # a write may have happened: don't repeat it blindly
     headers = getattr(exc, "headers", None) or {}
     after = headers.get("Retry-After") if hasattr(headers, "get") else None
+    backoff = 0.5 * 2 ** (attempt - 1)
     try:
-        delay = float(after) if after is not None else 0.5 * 2 ** (attempt - 1)
-    except ValueError:
+        delay = float(after) if after is not None else backoff
+    except ValueError:  # an HTTP date, or garbage
         delay = 1.0
+    if not math.isfinite(delay):  # "nan", "inf", "1e400": not a number of seconds to wait
+        delay = backoff
     return min(max(delay, 0.0), 10.0)
 
 
