@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import enum
 
+from kubectl_podfix.redact import scrub
+
 
 class Exit(enum.IntEnum):
     OK = 0
@@ -20,7 +22,10 @@ class Exit(enum.IntEnum):
 
 
 class PodfixError(Exception):
-    """An expected failure: ``message`` is one line for the user."""
+    """An expected failure: ``message`` is one line for the user.
+
+    ``message`` and ``detail`` are scrubbed of every secret podfix holds (``redact.scrub``) whenever
+    they are read, so a server's or registry's answer that echoes a password never reaches the user."""
 
     def __init__(self, message: str, code: int = Exit.ERROR, detail: str | None = None):
         super().__init__(message)
@@ -28,10 +33,39 @@ class PodfixError(Exception):
         self.code = int(code)
         self.detail = detail  # shown with --debug only
 
+    @property
+    def message(self) -> str:
+        return scrub(self._message)
+
+    @message.setter
+    def message(self, value: str) -> None:
+        self._message = value
+
+    @property
+    def detail(self) -> str | None:
+        return scrub(self._detail)
+
+    @detail.setter
+    def detail(self, value: str | None) -> None:
+        self._detail = value
+
+    def __str__(self) -> str:
+        return self.message
+
 
 class UsageError(PodfixError):
+    """The command line itself is wrong or incomplete (exit 2): the message ends with where its help is."""
+
     def __init__(self, message: str, detail: str | None = None):
         super().__init__(message, Exit.USAGE, detail)
+        self.command_path: str | None = None  # set on the way out: "kubectl podfix fix memory"
+
+
+class Refused(PodfixError):
+    """A fix refused on its merits (exit 4): the cluster's state makes it wrong or impossible."""
+
+    def __init__(self, message: str, detail: str | None = None):
+        super().__init__(message, Exit.REFUSED, detail)
 
 
 # -- the error map ----------------------------------------------------------------
@@ -91,6 +125,20 @@ def _what(attrs: dict[str, str]) -> str:
     return f'{attrs["verb"]} {res}{" " + repr(attrs["name"]) if attrs["name"] else ""} {where}'
 
 
+# How admission plugins word a denial (a 403 like RBAC's, but not about who you are).
+ADMISSION_MARKERS = ("admission webhook", "denied the request", "violates podsecurity", "exceeded quota",
+                     "per container", "per pod", "per persistentvolumeclaim", "because it is being terminated")
+
+
+def is_admission_denial(server_message: str) -> bool:
+    """Whether a 403's message comes from admission (webhook, Pod Security, quota, LimitRange, namespace
+    lifecycle) rather than from RBAC ('User "x" cannot create resource ...')."""
+    low = (server_message or "").lower()
+    if " cannot " in low and " resource " in low:
+        return False
+    return any(m in low for m in ADMISSION_MARKERS)
+
+
 def api_error(status: int, reason: str, server_message: str, method: str, path: str, *,
               query: dict | None = None, attempts: int = 1, status_body: bool = True) -> tuple[str, int]:
     """(one-line message, exit code) for an error Status from the API server.
@@ -109,6 +157,10 @@ def api_error(status: int, reason: str, server_message: str, method: str, path: 
                 f"{', ' + said if said else ''}): the answer is not a Kubernetes Status, so this is not RBAC; "
                 "check the proxy settings (HTTPS_PROXY, NO_PROXY, the kubeconfig's proxy-url) and the server "
                 "address", code)
+    if status == 403 and is_admission_denial(said):
+        return (f"rejected by admission: {said}. This is a policy of the cluster (an admission webhook, Pod "
+                "Security, a ResourceQuota or LimitRange), not a missing permission: change the object to satisfy "
+                "it, or ask the cluster's admins about the policy", Exit.REFUSED)
     if status == 403:
         who = said.split(" is forbidden: ", 1)[-1] if said else f"cannot {_what(attrs)}"
         code = Exit.REFUSED if method in WRITE_METHODS else Exit.ERROR

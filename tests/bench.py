@@ -16,6 +16,10 @@ Run from a clean clone with ``make bench`` (or ``.venv/bin/python tests/bench.py
   and a naive per-pod strategy (this file's ``--naive-worker`` mode: the same
   ``Cluster`` class, one events LIST and one owner GET per failing pod);
 * checks the triage table against the generator's ground truth (pods per workload);
+* plays a scripted rollout on a fresh server (5 pods appear, 4 become Ready, one fails to pull) for
+  ``kubectl podfix wait`` and for ``kubectl rollout status`` (which waits for the Deployment's
+  progressDeadlineSeconds, ``--deadline``): time to exit, time from the failing status change to the
+  printed diagnosis, requests;
 * prints markdown tables (paste them into docs/benchmarks.md).
 
 Why the server runs in this process: while a child runs, this process only waits in
@@ -767,11 +771,146 @@ def fmt(x: float | None, unit: str = "", nd: int = 2) -> str:
     return "-" if x is None else f"{x:.{nd}f}{unit}"
 
 
+# ----------------------------------------------------------------------------- a scripted rollout (wait)
+
+@dataclass
+class RolloutRun:
+    code: int
+    exit_s: float  # from the start of the command to its exit
+    diagnosis_s: float | None  # from the failing pod's status change to the diagnosis on stdout
+    requests: list[tuple[str, str]]
+    out: str
+    err: str
+
+
+def rollout_script(api, stop: threading.Event, marks: dict, deadline: int):
+    """The script both commands see: 5 pods appear, 4 become Ready, one fails to pull (a tag that does not
+    exist); the deployment controller declares ProgressDeadlineExceeded ``deadline`` s after the last progress."""
+    from rollout import Rollout
+
+    r = Rollout(api, replicas=5, progress_deadline=deadline, image="registry.example.com/shop/web:2.4.1").create()
+
+    def pause(s: float) -> bool:
+        return stop.wait(s)
+
+    def run():
+        steps = [r.observe] + [r.add_pod] * 5 + [r.sync]
+        for step in steps:
+            if pause(0.1):
+                return
+            step()
+        pods = list(r.pods)
+        for name in pods:
+            if pause(0.05):
+                return
+            r.schedule(name)
+            r.pulling(name)
+        for name in pods[:4]:
+            if pause(0.1):
+                return
+            r.ready(name)
+            r.sync()
+        last_progress = time.monotonic()
+        if pause(0.3):
+            return
+        marks["fail"] = time.monotonic()
+        r.image_not_found(pods[4])
+        if pause(1.0):
+            return
+        r.image_not_found(pods[4], backoff=True)
+        if pause(max(last_progress + deadline - time.monotonic(), 0)):
+            return
+        r.deadline_exceeded()
+    return r, run
+
+
+def run_rollout(cmd: list[str], env: dict, deadline: int, timeout: float = 120) -> RolloutRun:
+    import subprocess
+
+    from apiserver import FakeAPIServer
+
+    api = FakeAPIServer().start()
+    try:
+        kc = api.write_kubeconfig(os.path.join(env["HOME"], "kubeconfig-rollout"), namespace="shop")
+        stop, marks = threading.Event(), {}
+        _, script = rollout_script(api, stop, marks, deadline)
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**env, "KUBECONFIG": kc})
+        first_out: list[float] = []
+        chunks: dict[str, list[bytes]] = {"out": [], "err": []}
+
+        def read(stream, key):
+            while True:
+                data = stream.read1(65536) if hasattr(stream, "read1") else stream.read(1)
+                if not data:
+                    return
+                if key == "out" and not first_out:
+                    first_out.append(time.monotonic())
+                chunks[key].append(data)
+        readers = [threading.Thread(target=read, args=(proc.stdout, "out"), daemon=True),
+                   threading.Thread(target=read, args=(proc.stderr, "err"), daemon=True)]
+        for t in readers:
+            t.start()
+        watching = time.monotonic() + 30
+        while api.watchers() < 1 and time.monotonic() < watching and proc.poll() is None:
+            time.sleep(0.01)
+        player = threading.Thread(target=script, daemon=True)
+        player.start()
+        try:
+            proc.wait(timeout=timeout)
+        except Exception:
+            proc.kill()
+            proc.wait()
+        exit_s = time.monotonic() - started
+        stop.set()
+        for t in readers:
+            t.join(5)
+        player.join(5)
+        diag = first_out[0] - marks["fail"] if first_out and "fail" in marks and first_out[0] > marks["fail"] else None
+        reqs = [("WATCH" if r.q("watch") else r.method, r.path) for r in api.requests]
+        return RolloutRun(proc.returncode, exit_s, diag, reqs, b"".join(chunks["out"]).decode(),
+                          b"".join(chunks["err"]).decode())
+    finally:
+        api.stop()
+
+
+def bench_rollout(b: "Bench", runs: int, deadline: int) -> tuple[list[list[str]], list[str]]:
+    """``wait deploy/web`` vs ``kubectl rollout status`` on the scripted rollout: rows and notes."""
+    env = {**b.env(), "HOME": b.home}
+    rows, notes = [], []
+    waits = [run_rollout([b.podfix, "wait", "deploy/web", "--timeout", "2m"], env, deadline) for _ in range(runs)]
+    for w in waits:
+        if w.code != 3 or "image.not-found" not in w.out:
+            raise SystemExit(f"bench: wait exited {w.code}:\n{w.err[-2000:]}\n{w.out[-2000:]}")
+    w = waits[len(waits) // 2]
+    kinds: dict[str, int] = {}
+    for verb, path in w.requests:
+        key = f"{'WATCH' if verb == 'WATCH' else 'LIST' if verb == 'GET' else verb} {path.rsplit('/', 1)[-1]}"
+        kinds[key] = kinds.get(key, 0) + 1
+    diag = statistics.median([x.diagnosis_s for x in waits if x.diagnosis_s is not None] or [float("nan")])
+    exits = statistics.median([x.exit_s for x in waits])
+    rows.append(["`kubectl podfix wait deploy/web --timeout 2m`", f"{w.code} (image.not-found)", fmt(exits, " s"),
+                 fmt(diag, " s"), str(len(w.requests)), "< 1 s to diagnosis", "met" if diag < 1 else "MISSED"])
+    notes.append("wait's requests: " + ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items())))
+    notes.append("wait's diagnosis, status change to stdout, per run: "
+                 + ", ".join(fmt(x.diagnosis_s, " s") for x in waits))
+    if b.kubectl and os.path.exists(b.kubectl):
+        k = run_rollout([b.kubectl, "rollout", "status", "deploy/web", "--timeout", "2m"], env, deadline)
+        tail = (k.err.strip().splitlines() or ["?"])[-1]
+        rows.append(["`kubectl rollout status deploy/web --timeout 2m`", f"{k.code} ({tail})", fmt(k.exit_s, " s"),
+                     "-", str(len(k.requests)), "reference", f"{k.exit_s - exits:.1f} s later"])
+        notes.append(f"kubectl's requests: {len(k.requests)} (GET /version and discovery, then a LIST and a "
+                     "WATCH of the Deployment); it prints no diagnosis")
+    return rows, notes
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small smoke run (300 pods, 1 run each)")
     ap.add_argument("--runs", type=int, default=None, help="runs per timed case (median)")
     ap.add_argument("--no-scaling", action="store_true", help="skip the 500/5,000/20,000 pods series")
+    ap.add_argument("--no-rollout", action="store_true", help="skip the scripted rollout (wait vs rollout status)")
+    ap.add_argument("--deadline", type=int, default=10, help="progressDeadlineSeconds of the scripted rollout")
     ap.add_argument("--naive-worker", metavar="KUBECONFIG", help=argparse.SUPPRESS)
     ap.add_argument("--spawner", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -797,7 +936,12 @@ def main(argv: list[str] | None = None) -> int:
     rows_main: list[list[str]] = []
     notes: list[str] = []
     scaling: list[list[str]] = []
+    rollout_rows: list[list[str]] = []
     try:
+        if not args.no_rollout:
+            print(f"scripted rollout: 5 pods, one fails to pull; progressDeadlineSeconds {args.deadline}", flush=True)
+            rollout_rows, more = bench_rollout(Bench(None, "", tmp), 1 if quick else 3, args.deadline)
+            notes.extend(more)
         t0 = time.perf_counter()
         cluster = build_cluster(main_pods, main_events, failing_workloads=main_wl)
         server = start_server(cluster)
@@ -893,6 +1037,12 @@ def main(argv: list[str] | None = None) -> int:
         print("| pods | events | wall | server / client s | requests | peak RSS | naive wall | naive requests |")
         print("|---|---|---|---|---|---|---|---|")
         for r in scaling:
+            print("| " + " | ".join(r) + " |")
+    if rollout_rows:
+        print("\nscripted rollout (`make bench`: pods appear, one fails to pull; see docs/benchmarks.md#wait):\n")
+        print("| command | exit | time to exit | status change -> diagnosis | API requests | target | result |")
+        print("|---|---|---|---|---|---|---|")
+        for r in rollout_rows:
             print("| " + " | ".join(r) + " |")
     print(f"\nload average at end: {loadavg()}\n")
     for n in notes:

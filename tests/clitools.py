@@ -47,3 +47,63 @@ def run_podfix(args: list[str], *, kubeconfig: str | None = None, stdin: str | N
 
 def have_kubectl() -> bool:
     return shutil.which("kubectl") is not None
+
+
+@dataclass
+class TtyRun:
+    code: int
+    out: str  # what the terminal showed (stdout and stderr), "\r\n" turned into "\n"
+
+    @property
+    def lines(self) -> list[str]:
+        return self.out.split("\n")
+
+
+def run_in_pty(args: list[str], *, columns: int = 80, rows: int = 50, env: dict | None = None,
+               kubeconfig: str | None = None, input_lines: list[str] = (), timeout: float = 60) -> TtyRun:
+    """Run the console script on a real pseudo-terminal of ``columns`` x ``rows`` (TIOCSWINSZ), as a
+    user's terminal: stdin, stdout and stderr are the terminal. ``input_lines`` are typed in order, each
+    after the previous output went quiet."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    env = dict(env or cli_env(kubeconfig))
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
+    env.setdefault("TERM", "xterm-256color")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    proc = subprocess.Popen([str(BIN / "kubectl-podfix"), *args], stdin=slave, stdout=slave, stderr=slave,
+                            env=env, cwd=ROOT, start_new_session=True)
+    os.close(slave)
+    data = b""
+    pending = list(input_lines)
+    deadline = time.monotonic() + timeout
+    quiet_since = time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                data += chunk
+                quiet_since = time.monotonic()
+            elif proc.poll() is not None:
+                break
+            elif pending and time.monotonic() - quiet_since > 0.5:
+                os.write(master, pending.pop(0).encode() + b"\n")
+                quiet_since = time.monotonic()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        code = proc.wait(timeout=30)
+        os.close(master)
+    return TtyRun(code, data.decode("utf-8", "replace").replace("\r\n", "\n"))

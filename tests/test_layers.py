@@ -22,7 +22,7 @@ PACKAGE = "kubectl_podfix"
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("command line", ("kubectl_podfix.cli", "kubectl_podfix.__main__")),
-    ("actions", ("kubectl_podfix.fix.engine", "kubectl_podfix.nodecheck.run")),
+    ("actions", ("kubectl_podfix.fix.engine", "kubectl_podfix.nodecheck.run", "kubectl_podfix.follow")),
     ("rendering", ("kubectl_podfix.render",)),
     ("planning", ("kubectl_podfix.fix", "kubectl_podfix.nodecheck")),
     ("cluster access", ("kubectl_podfix.cluster",)),

@@ -9,8 +9,12 @@ The archive holds exactly three regular files (krew rules, docs/install.md):
 * ``kubectl_complete-podfix``  0755  kubectl's shell-completion helper (a 2-line sh script)
 * ``LICENSE``                  0644
 
-Then it rewrites ``sha256:`` (and ``version:``/the release tag in ``uri:``) in
-plugin.yaml so the manifest always matches the archive just built.
+It also writes ``<out-dir>/plugin.yaml``: plugin.yaml with ``sha256:`` (and
+``version:``/the release tag in ``uri:``) of the archive just built, for a local
+``kubectl krew install --manifest=dist/plugin.yaml --archive=dist/...``. No file
+outside the output directory changes (``make dist`` leaves the tree clean),
+unless ``--manifest FILE`` asks for that file to be rewritten the same way:
+``make release`` does it to plugin.yaml for the release commit (docs/install.md).
 
 Where the dependencies come from
     They are copied from the Python environment running this script (``make dist``
@@ -52,7 +56,7 @@ Reproducibility
     0 and no file name in the gzip header. Same sources + same environment =>
     same sha256 (tests/test_krew.py builds twice).
 
-Usage: build_dist.py [--out-dir DIR] [--manifest FILE | --no-manifest] [--no-bytecode] [-q]
+Usage: build_dist.py [--out-dir DIR] [--manifest FILE] [--no-bytecode] [-q]
 """
 
 from __future__ import annotations
@@ -371,6 +375,10 @@ def build(out_dir: Path, manifest: Path | None, bytecode: bool = True, quiet: bo
     archive.write_bytes(tar)
     sha = hashlib.sha256(tar).hexdigest()
     (out_dir / (ARCHIVE + ".sha256")).write_text(f"{sha}  {ARCHIVE}\n")
+    local = out_dir / "plugin.yaml"
+    if (ROOT / "plugin.yaml").is_file() and local.resolve() != (ROOT / "plugin.yaml").resolve():
+        local.write_text((ROOT / "plugin.yaml").read_text())
+        update_manifest(local, version, sha)
     if manifest is not None:
         update_manifest(manifest, version, sha)
     startup = smoke_test(zipapp_path, version)
@@ -392,14 +400,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", type=Path, default=ROOT / "dist", help="where to write the archive (default: dist/)")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--manifest", type=Path, default=ROOT / "plugin.yaml",
-                       help="krew manifest whose version/sha256 to refresh (default: plugin.yaml)")
-    group.add_argument("--no-manifest", action="store_true", help="leave every manifest untouched")
+    group.add_argument("--manifest", type=Path, default=None,
+                       help="krew manifest whose version/sha256 to rewrite (make release: plugin.yaml); "
+                            "default: none, the source tree is left untouched")
+    group.add_argument("--no-manifest", action="store_true", help="the default; kept for old scripts")
     parser.add_argument("--no-bytecode", action="store_true", help="ship sources only (slow start; for comparison)")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:
-        build(args.out_dir, None if args.no_manifest else args.manifest, bytecode=not args.no_bytecode,
+        build(args.out_dir, args.manifest, bytecode=not args.no_bytecode,
               quiet=args.quiet)
     except BuildError as exc:
         print(f"build_dist: error: {exc}", file=sys.stderr)

@@ -39,6 +39,7 @@ USER = "user"
 POD = "pod"              # a pod name, or TYPE/NAME of a workload
 CONTAINER = "container"  # a container of the pod typed as the target
 SECRET = "secret"        # an image pull secret (kubernetes.io/dockerconfigjson)
+COMMAND_NAME = "command"  # a podfix command (help COMMAND)
 TEXT = "text"            # free text: nothing to offer
 
 
@@ -84,7 +85,8 @@ CREDENTIALS = (
 )
 INSECURE = Flag(("--insecure-registry",), None, "Skip TLS verification / allow plain http")
 OVERWRITE = Flag(("--overwrite",), None, "Update the secret when it exists with other content")
-ROOT_FLAGS = (Flag(("--version",), None, "Show the version"), HELP)
+# The connection flags may come before the command too (kubectl podfix -n shop explain).
+ROOT_FLAGS = (Flag(("--version",), None, "Show the version"), *CONNECTION, HELP)
 COMMANDS: dict[str, Command] = {
     "explain": Command("Explain why a pod is not running", (POD,), (
         Flag(("-f", "--filename"), MANIFEST, "Explain saved objects instead of a cluster", multiple=True),
@@ -94,9 +96,11 @@ COMMANDS: dict[str, Command] = {
         Flag(("--field-selector",), TEXT, "Field selector for pods"),
         Flag(("--exit-code",), None, "Exit 3 when any pod has an error-severity finding"),
         Flag(("--save",), FILE, "Also save the evidence used as a bundle"),
+        Flag(("--save-logs",), None, "With --save: include the containers' log lines"),
         Flag(("--fix",), None, "Offer the fixes the findings carry"),
         Flag(("--node-check",), None, "Test an image-pull failure from the pod's node"),
-        Flag(("-y", "--yes"), None, "With --node-check: create the check pod without asking"),
+        Flag(("-y", "--yes"), None, "With --fix: apply the fixes; with --node-check: create the check pod"),
+        Flag(("-w", "--watch"), None, "Keep running: print a new block each time a diagnosis changes"),
         *CONNECTION, HELP,
     )),
     "fix": Command("Fix a diagnosed problem on the workload that owns the pod", (), (HELP,), {
@@ -138,7 +142,15 @@ COMMANDS: dict[str, Command] = {
         Flag(("-o", "--output"), ("text", "json"), "Output format"),
         Flag(("--show-script",), None, "Print the check script and exit"),
         *CONNECTION, HELP)),
+    "wait": Command("Wait for a rollout, a Job or a pod, and say why when it fails", (POD,), (
+        Flag(("-o", "--output"), ("text", "json", "yaml"), "Output format of the result"),
+        Flag(("--timeout",), TEXT, "How long to wait"),
+        Flag(("--fail-fast", "--no-fail-fast"), None, "Stop at the first failure that will not heal by itself"),
+        *CONNECTION, HELP)),
     "completion": Command("Print how to enable shell completion", (), (HELP,)),
+    "version": Command("Print the version", (), (Flag(("-o", "--output"), ("text", "json", "yaml"), "Output format"),
+                                                 HELP)),
+    "help": Command("Print the help of a command", (COMMAND_NAME,), (HELP,)),
 }
 ROOT_COMMAND = Command("", (), ROOT_FLAGS, COMMANDS)
 # Hidden aliases: completed like the command they stand for, never offered.
@@ -278,6 +290,8 @@ def _values(kind, word: str, state: _State) -> tuple[list[tuple[str, str]], int]
         return [(n.strip(), "") for n in lines if n.strip() and n.strip().startswith(word)], NO_FILE_COMP
     if kind == POD:
         return _targets(word, state), NO_FILE_COMP
+    if kind == COMMAND_NAME:
+        return [(n, c.help) for n, c in COMMANDS.items() if n.startswith(word)], NO_FILE_COMP
     if kind == CONTAINER:
         return [(n, "") for n in _containers(state) if n.startswith(word)], NO_FILE_COMP
     if kind == SECRET:

@@ -10,6 +10,7 @@ to the cluster itself.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -17,6 +18,7 @@ import click
 
 from kubectl_podfix.cli.options import (
     CONTEXT_SETTINGS,
+    Group,
     connect,
     connection_options,
     engine_options,
@@ -24,7 +26,7 @@ from kubectl_podfix.cli.options import (
     parse_wait_timeout,
 )
 from kubectl_podfix.diagnose.model import dig, parse_time
-from kubectl_podfix.errors import Exit, PodfixError, UsageError
+from kubectl_podfix.errors import Exit, PodfixError, Refused, UsageError
 
 TARGET = "POD | TYPE/NAME"
 OOM_REASON = "OOMKilled"
@@ -39,7 +41,7 @@ def _target_options(func: Callable) -> Callable:
     return func
 
 
-@click.group("fix", context_settings=CONTEXT_SETTINGS)
+@click.group("fix", cls=Group, context_settings=CONTEXT_SETTINGS)
 def fix() -> None:
     """Fix a diagnosed problem on the workload that owns the pod.
 
@@ -50,8 +52,9 @@ def fix() -> None:
     kubectl podfix fix restart deploy/web -n NS    delete failing pods so they are recreated now
     kubectl podfix fix pull-secret POD --name regcred ...  the secret command's flow
 
-    Every change goes to the top controller (ReplicaSet -> Deployment, Job -> CronJob) as a strategic
-    merge patch keyed by container name; the plan shows the diff and the command that undoes it.
+    Every change goes to the top controller (ReplicaSet -> Deployment, Job -> CronJob) as a JSON patch
+    that first tests what it changes (a concurrent change is never overwritten); the plan shows the diff
+    and the command that undoes it.
     """
 
 
@@ -61,28 +64,44 @@ def _interactive() -> bool:
     return isatty(sys.stdin) and isatty(sys.stderr)
 
 
-def _execute(plan_fn: Callable[[], Any], cluster, *, dry_run: str, yes: bool, wait: bool | None,
-             timeout: str) -> None:
-    """Build the plan (printing the explanation when the target cannot be patched) and run the engine."""
+def _execute(plan_fn: Callable[..., Any], cluster, *, dry_run: str, yes: bool, wait: bool | None,
+             timeout: str, target: str | None = None) -> None:
+    """Build the plan (printing the explanation when the target cannot be patched) and run the engine.
+
+    ``plan_fn(w)`` plans from a workload read by ``_resolve``; when a write is refused because the object
+    changed meanwhile, the engine asks for a new plan (on a terminal): ``target`` is read again for it."""
     from kubectl_podfix.fix import engine
-    from kubectl_podfix.fix.workload import NotPatchable
+    from kubectl_podfix.fix.workload import NotPatchable, resolve
     from kubectl_podfix.render.plan import plan_text
+    from kubectl_podfix.render.terminal import use_color
 
     seconds = parse_wait_timeout(timeout)
-    try:
-        plan = plan_fn()
-    except NotPatchable as exc:
-        sys.stdout.write(plan_text(exc.plan))
-        raise
+
+    def build(fresh: bool):
+        try:
+            return plan_fn(resolve(cluster, cluster.conn.namespace, target) if fresh else None)
+        except NotPatchable as exc:
+            sys.stdout.write(plan_text(exc.plan, color=use_color(sys.stdout), blocked=True))
+            raise
+
+    plan = build(False)
     result = engine.run(plan, cluster, dry_run=dry_run, yes=yes, interactive=_interactive(),
-                        wait=True if wait is None else wait, timeout=seconds, out=sys.stdout, err=sys.stderr)
+                        wait=True if wait is None else wait, timeout=seconds, out=sys.stdout, err=sys.stderr,
+                        replan=(lambda: build(True)) if target else None)
+    if result.error:
+        raise PodfixError(result.error, result.code)
     if result.code:
         raise SystemExit(int(result.code))
 
 
-def _resolve(opts: dict, target: str):
-    from kubectl_podfix.fix.workload import resolve
+def _resolve(opts: dict, target: str, timeout: str | None = None):
+    """Connect and read the target. Every usage error comes first: connecting may run an exec credential
+    plugin, which a command that cannot go on must not start."""
+    from kubectl_podfix.fix.workload import parse_target, resolve
 
+    parse_target(target)
+    if timeout is not None:
+        parse_wait_timeout(timeout)
     cluster = connect(opts)
     return cluster, resolve(cluster, cluster.conn.namespace, target)
 
@@ -222,7 +241,7 @@ def memory_cmd(target: str, container: str | None, memory: str | None, dry_run: 
     from kubectl_podfix.fix.quantity import parse_quantity
 
     parse_quantity(memory if memory is not None else "0", "--memory")  # a usage error before any request
-    cluster, w = _resolve(opts, target)
+    cluster, w = _resolve(opts, target, timeout)
     name = _pick_container(w, container, _oom, "was OOM-killed")
     if memory is None and not any(_oom(s) for p in ([w.pod] if w.pod else []) + list(w.pods)
                                   for s, _ in _statuses(p) if s.get("name") == name):
@@ -232,8 +251,8 @@ def memory_cmd(target: str, container: str | None, memory: str | None, dry_run: 
     node_max, node_name, node_note = read_node_max(cluster)
     inp = MemoryInput(w, name, peak=peak, node_max=node_max, node_max_name=node_name, node_note=node_note,
                       metrics_note=metrics_note)
-    _execute(lambda: plan_memory(inp, memory=memory), cluster, dry_run=dry_run, yes=yes, wait=wait,
-             timeout=timeout)
+    _execute(lambda fresh: plan_memory(replace(inp, workload=fresh) if fresh else inp, memory=memory), cluster,
+             dry_run=dry_run, yes=yes, wait=wait, timeout=timeout, target=target)
 
 
 # -- probe ------------------------------------------------------------------------------------------
@@ -292,7 +311,7 @@ def probe_cmd(target: str, container: str | None, probe_kind: str | None, initia
     """
     from kubectl_podfix.fix.probe import ProbeInput, plan_probe
 
-    cluster, w = _resolve(opts, target)
+    cluster, w = _resolve(opts, target, timeout)
     kind, result, name = probe_kind, None, container
     for f in _findings(cluster, w):
         if f.code in PROBE_CODES and (name is None or f.container == name) \
@@ -312,12 +331,13 @@ def probe_cmd(target: str, container: str | None, probe_kind: str | None, initia
         kind = "liveness" if restarted and (spec or {}).get("livenessProbe") else \
             "readiness" if (spec or {}).get("readinessProbe") else None
         if kind is None:
-            raise UsageError(f"no failing probe found for container {name}: choose one with --probe")
+            raise Refused(f"no failing probe found for container {name}: choose one with --probe")
     inp = ProbeInput(w, name, kind, result=result, observed_start=observed_start(w.pods, name),
                      last_run=last_run(w.pod, name))
-    _execute(lambda: plan_probe(inp, probe=probe_kind, initial_delay=initial_delay,
-                                failure_threshold=failure_threshold, timeout_seconds=timeout_seconds),
-             cluster, dry_run=dry_run, yes=yes, wait=wait, timeout=timeout)
+    _execute(lambda fresh: plan_probe(replace(inp, workload=fresh) if fresh else inp, probe=probe_kind,
+                                      initial_delay=initial_delay, failure_threshold=failure_threshold,
+                                      timeout_seconds=timeout_seconds),
+             cluster, dry_run=dry_run, yes=yes, wait=wait, timeout=timeout, target=target)
 
 
 # -- image ------------------------------------------------------------------------------------------
@@ -373,7 +393,7 @@ def image_cmd(target: str, container: str | None, new_image: str | None, check_r
         raise UsageError("pass --image NEW, or --check-registry to choose among the registry's tags")
     if new_image and imgfix.parse_image(new_image) is None:
         raise UsageError(f"invalid --image {new_image!r}")
-    cluster, w = _resolve(opts, target)
+    cluster, w = _resolve(opts, target, timeout)
     name = _pick_container(w, container, _pull_failing, "fails to pull its image")
     source = w.top if w.top is not None else w.pod
     spec, _ = find_container(source, name)
@@ -400,15 +420,19 @@ def image_cmd(target: str, container: str | None, new_image: str | None, check_r
     verified = None
     if no_verify:
         notes.append(f"{new_image} was not checked in the registry (--no-verify)")
+    elif dry_run == "client" and not check_registry:
+        notes.append(f"{new_image} was not checked in the registry: --dry-run=client contacts no registry (add "
+                     "--check-registry to check, or run without --dry-run=client: the image is checked before "
+                     "anything is patched)")
     else:
         verified = imgfix.verify(new_image, auth=auth, insecure=insecure_registry, node_platform=platform)
 
-    def build():
-        plan = imgfix.plan_image(w, name, new_image, verified=verified)
+    def build(fresh):
+        plan = imgfix.plan_image(fresh or w, name, new_image, verified=verified)
         plan.notes[:0] = notes
         return plan
 
-    _execute(build, cluster, dry_run=dry_run, yes=yes, wait=wait, timeout=timeout)
+    _execute(build, cluster, dry_run=dry_run, yes=yes, wait=wait, timeout=timeout, target=target)
 
 
 def _node_platform(cluster, w) -> str | None:
@@ -454,9 +478,9 @@ def restart_cmd(target: str, recreate_bare: bool, dry_run: str, yes: bool, wait:
     from kubectl_podfix.fix.workload import parse_target
 
     kind, _ = parse_target(target)
-    cluster, w = _resolve(opts, target)
-    _execute(lambda: plan_restart(w, only_pod=kind == "Pod", recreate_bare=recreate_bare), cluster,
-             dry_run=dry_run, yes=yes, wait=wait, timeout=timeout)
+    cluster, w = _resolve(opts, target, timeout)
+    _execute(lambda fresh: plan_restart(fresh or w, only_pod=kind == "Pod", recreate_bare=recreate_bare), cluster,
+             dry_run=dry_run, yes=yes, wait=wait, timeout=timeout, target=target)
 
 
 # -- pull-secret ------------------------------------------------------------------------------------
@@ -481,9 +505,13 @@ def pull_secret_cmd(target: str, secret_name: str | None, docker_server: str | N
                     insecure_registry: bool, overwrite: bool, dry_run: str, yes: bool, wait: bool | None,
                     timeout: str, **opts: Any) -> None:
     """Create or repair the pod's pull secret, attach it, restart the pod (the secret command's flow)."""
-    from kubectl_podfix.cli.secret import run_secret
+    from kubectl_podfix.cli.secret import check_credential_flags, run_secret
 
-    cluster, w = _resolve(opts, target)
+    # usage errors before the first connection (which may run an exec credential plugin)
+    check_credential_flags(username=docker_username, password=None, password_stdin=password_stdin,
+                           docker_config=from_docker_config)
+    parse_wait_timeout(timeout)
+    cluster, w = _resolve(opts, target, timeout)
     if w.pod is None:
         raise PodfixError(f"{target} has no pods to take the failing image from")
     pod_name = dig(w.pod, "metadata.name")

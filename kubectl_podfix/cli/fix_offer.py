@@ -1,31 +1,31 @@
-"""``explain --fix``: offer the fixes that findings carry, through the same engine.
+"""``explain --fix``: offer every fix the findings carry, through the same commands and engine.
 
-For ``image.auth-failed`` and ``image.pull-secret-missing`` the fix is the
-pull-secret flow of ``kubectl podfix secret``: on a terminal podfix asks for
-the registry user name and password (no echo) and runs it; without a terminal
-it prints the exact command instead. ``fix_command`` builds that command; rules
-use it for a finding's ``fix.command``.
+A finding's ``fix.command`` is an exact ``kubectl podfix`` command (``fix memory``, ``fix probe``,
+``fix image``, ``fix restart``, or ``secret`` for a pull secret); ``explain --fix`` runs those very
+commands, so a fix behaves the same however it is started.
+
+* On a terminal podfix asks, fix by fix, whether to run it; the fix then shows its plan and diff and
+  asks again before changing anything (the engine's confirmation). A pull secret asks for the
+  registry user name and password (no echo).
+* With no terminal podfix prints the exact commands and exits 0: nothing is changed.
+* ``--yes`` runs, without asking, every fix that needs no further input. A pull secret needs a
+  password, so ``--yes`` alone does not create one: podfix says so and prints its command.
+
+``offers`` (pure) lists the fixes to offer.
 """
 
 from __future__ import annotations
 
 import shlex
 import sys
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 from kubectl_podfix.diagnose.model import dig
 
 PULL_SECRET_CODES = ("image.auth-failed", "image.pull-secret-missing")
 DEFAULT_SECRET = "regcred"
-
-
-def fix_command(pod: str, namespace: str, secret: str = DEFAULT_SECRET, server: str | None = None) -> str:
-    """The exact command that applies the pull-secret fix for ``pod`` (password read from stdin)."""
-    args = ["kubectl", "podfix", "secret", secret]
-    if server:
-        args += ["--docker-server", server]
-    args += ["--docker-username", "USER", "--password-stdin", "--for", pod, "-n", namespace, "--verify",
-             "--restart"]
-    return " ".join(shlex.quote(a) for a in args)
+NEEDS_INPUT = ("pull-secret",)  # fixes that cannot run without something only the user knows
 
 
 def secret_name_for(pod: dict, finding) -> str:
@@ -37,40 +37,140 @@ def secret_name_for(pod: dict, finding) -> str:
     return named[0] if named else DEFAULT_SECRET
 
 
-def offer(cluster, results, *, interactive: bool | None = None) -> int:
-    """Run (or print) the fixes of every fixable finding; returns the worst exit code."""
+@dataclass
+class Offer:
+    result: Any  # the PodResult
+    finding: Any  # the Finding whose fix this is
+    command: str
+
+    @property
+    def fix_id(self) -> str:
+        return self.finding.fix.id
+
+    @property
+    def needs_input(self) -> bool:
+        return self.fix_id in NEEDS_INPUT
+
+    @property
+    def label(self) -> str:
+        return f"pod {self.result.ctx.name}: {self.finding.code}: {self.finding.fix.description}"
+
+
+def offers(results) -> list[Offer]:
+    """Every fix the findings carry, once per (fix, workload, container): replicas of one workload failing
+    the same way need one fix, since it changes the workload."""
+    out: list[Offer] = []
+    seen: set[tuple] = set()
+    for result in results:
+        owner = result.ctx.owner or {"kind": "Pod", "name": result.ctx.name}
+        for finding in result.findings:
+            fix = getattr(finding, "fix", None)
+            if fix is None or not fix.command:
+                continue
+            key = (fix.id, result.ctx.namespace, owner.get("kind"), owner.get("name"), finding.container)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(Offer(result, finding, fix.command))
+    return out
+
+
+def _forwarded(opts: dict) -> list[str]:
+    """The connection flags explain was given, for the fix commands it runs (each names its own -n)."""
+    args: list[str] = []
+    for flag, key in (("--kubeconfig", "kubeconfig"), ("--context", "context_name"), ("--cluster", "cluster"),
+                      ("--user", "user")):
+        if opts.get(key):
+            args += [flag, str(opts[key])]
+    if opts.get("request_timeout") not in (None, "", "0"):
+        args += ["--request-timeout", str(opts["request_timeout"])]
+    if opts.get("debug"):
+        args.append("--debug")
+    return args
+
+
+def _run_command(command: str, extra: list[str]) -> int:
+    """Run a printed ``kubectl podfix ...`` command in this process; errors are printed as usual."""
+    from kubectl_podfix.cli.root import run
+
+    args = shlex.split(command)
+    if args[:2] != ["kubectl", "podfix"]:  # never anything else
+        return 1
+    return run(args[2:] + extra)
+
+
+def print_commands(found: list[Offer], out: TextIO) -> None:
+    out.write("\nFixes (each command shows its plan and asks before changing anything; "
+              "--yes applies without asking):\n")
+    for o in found:
+        out.write(f"  # {o.label}\n")
+        if o.needs_input:
+            out.write("  # needs the registry user name (USERNAME) and the password on stdin\n")
+        out.write(f"  {o.command}\n")
+
+
+def offer(results, *, opts: dict, yes: bool = False, interactive: bool | None = None,
+          out: TextIO | None = None, err: TextIO | None = None, cluster=None) -> int:
+    """Offer (ask, print or apply) the fixes of ``results``; returns the worst exit code of those run."""
     import click
 
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if interactive is None:
+        interactive = sys.stdin.isatty() and sys.stderr.isatty()
+    found = offers(results)
+    if not found:
+        err.write("--fix: no finding carries a fix podfix can apply; see the next steps above\n")
+        return 0
+    if not interactive and not yes:
+        print_commands(found, out)
+        return 0
+    code = 0
+    extra = _forwarded(opts)
+    for i, o in enumerate(found, 1):
+        out.flush()  # the report (and the previous fix's plan) before this fix's heading on stderr
+        head = f"\nFix {i}/{len(found)}: {o.label}\n  {o.command}\n"
+        if o.needs_input:
+            if yes or not interactive:
+                err.write(head + "  not applied: a pull secret needs the registry password, which --yes does not "
+                          "give; run the command above with the password on stdin\n")
+                continue
+            err.write(head)
+            code = max(code, _pull_secret(o, cluster, opts))
+            continue
+        if yes:
+            err.write(head)
+            code = max(code, _run_command(o.command, extra + ["--yes"]))
+            continue
+        err.write(head)
+        if not click.confirm("Run this fix (it shows its plan and asks before changing anything)?", default=True,
+                             err=True):
+            continue
+        code = max(code, _run_command(o.command, extra))
+    return code
+
+
+def _pull_secret(o: Offer, cluster, opts: dict) -> int:
+    """The pull-secret flow on a terminal: ask for the credentials, then run the secret command's flow."""
+    import click
+
+    from kubectl_podfix.cli.options import connect
     from kubectl_podfix.cli.secret import failing_image_of, run_secret
     from kubectl_podfix.fix.pull_secret import Credentials
     from kubectl_podfix.registry.reference import DOCKER_HUB, DOCKER_HUB_KEY, parse_image
 
-    if interactive is None:
-        interactive = sys.stdin.isatty() and sys.stderr.isatty()
-    code = 0
-    for result in results:
-        pod = result.ctx.pod
-        name, namespace = result.ctx.name, result.ctx.namespace
-        finding = next((f for f in result.findings if f.code in PULL_SECRET_CODES), None)
-        if finding is None:
-            continue
-        image = failing_image_of(pod)
-        ref = parse_image(image) if image else None
-        server = (DOCKER_HUB_KEY if ref.registry == DOCKER_HUB else ref.registry) if ref else None
-        secret = secret_name_for(pod, finding)
-        command = (finding.fix.command if getattr(finding, "fix", None) and finding.fix.command
-                   else fix_command(name, namespace, secret, server))
-        if not interactive:
-            print(f"\nTo fix pod {name} ({finding.code}), run:\n  echo \"$PASSWORD\" | {command}")
-            continue
-        click.echo(f"\nFix for pod {name} ({finding.code}): create or repair pull secret {secret} for "
-                   f"{server or 'the registry'} and attach it.", err=True)
-        if not click.confirm("Enter registry credentials now?", default=True, err=True):
-            continue
-        user = click.prompt(f"Username for {server}", err=True)
-        password = click.prompt(f"Password for {user}@{server}", hide_input=True, err=True)
-        creds = Credentials(server or DOCKER_HUB_KEY, user, password)
-        rc = run_secret(secret, for_pod=name, verify=True, restart=True, cluster=cluster, credentials=creds,
-                        overwrite=True)
-        code = max(code, rc)
-    return code
+    pod = o.result.ctx.pod
+    image = failing_image_of(pod)
+    ref = parse_image(image) if image else None
+    server = (DOCKER_HUB_KEY if ref.registry == DOCKER_HUB else ref.registry) if ref else None
+    secret = secret_name_for(pod, o.finding)
+    if not click.confirm(f"Create or repair pull secret {secret} for {server or 'the registry'} now?", default=True,
+                         err=True):
+        return 0
+    user = click.prompt(f"Username for {server}", err=True)
+    password = click.prompt(f"Password for {user}@{server}", hide_input=True, err=True)
+    creds = Credentials(server or DOCKER_HUB_KEY, user, password)
+    if cluster is None or cluster.conn.namespace != o.result.ctx.namespace:
+        cluster = connect(dict(opts, namespace=o.result.ctx.namespace))
+    return run_secret(secret, for_pod=o.result.ctx.name, verify=True, restart=True, cluster=cluster,
+                      credentials=creds, overwrite=True)

@@ -36,16 +36,16 @@ def interactive() -> bool:
 @click.command("node-check", context_settings=CONTEXT_SETTINGS)
 @click.argument("pod", required=False, metavar="POD")
 @click.option("-y", "--yes", is_flag=True, help="Create the check pod without asking.")
-@click.option("--image", "probe_image", metavar="IMAGE",
+@click.option("--image", "image", metavar="IMAGE",
               help="Image for the check pod (default: a known image already on the node, else busybox:1.36).")
-@click.option("--probe-image", "probe_image", metavar="IMAGE", hidden=True)  # the old name of --image
+@click.option("--probe-image", "image", metavar="IMAGE", hidden=True)  # the old name of --image
 @click.option("--timeout", default="2m", show_default=True, metavar="DURATION",
               help="How long to wait for the check pod to finish.")
 @click.option("-o", "--output", type=click.Choice(("text", "json")), default="text", show_default=True,
               help="Output format.")
 @click.option("--show-script", is_flag=True, help="Print the script the check pod runs, and exit.")
 @connection_options
-def node_check(pod: str | None, yes: bool, probe_image: str | None, timeout: str, output: str, show_script: bool,
+def node_check(pod: str | None, yes: bool, image: str | None, timeout: str, output: str, show_script: bool,
                **opts: Any) -> None:
     """Test the failing image's registry from the pod's own node, with a short-lived check pod.
 
@@ -55,7 +55,8 @@ def node_check(pod: str | None, yes: bool, probe_image: str | None, timeout: str
     pods' HTTPS proxy and the disk. It is non-root, has no ServiceAccount token, a hard deadline, and is
     deleted afterwards (also on failure, timeout and Ctrl-C). podfix shows the pod and asks first.
     """
-    from kubectl_podfix.nodecheck.run import report_text, run_probe
+    from kubectl_podfix.nodecheck.run import report_text, run_check
+    from kubectl_podfix.redact import scrub
     from kubectl_podfix.nodecheck.script import SCRIPT
 
     if show_script:
@@ -67,16 +68,16 @@ def node_check(pod: str | None, yes: bool, probe_image: str | None, timeout: str
     cluster = connect(opts)
     namespace = cluster.conn.namespace
     text_out = sys.stdout if output == "text" else sys.stderr
-    report = run_probe(cluster, namespace, pod, probe_image=probe_image, yes=yes, interactive=interactive(),
+    report = run_check(cluster, namespace, pod, check_image=image, yes=yes, interactive=interactive(),
                        timeout=seconds, out=text_out, err=sys.stderr)
     if output == "json":
-        doc = {"kind": "PodfixProbe", "apiVersion": "podfix.io/v1", "namespace": namespace, "pod": pod,
-               "probe": report.to_dict()}
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        doc = {"kind": "PodfixNodeCheck", "apiVersion": "podfix.io/v1", "namespace": namespace, "pod": pod,
+               "check": report.to_dict()}
+        sys.stdout.write(scrub(json.dumps(doc, indent=2)) + "\n")
     else:
         sys.stdout.write("\n" + report_text(report))
     if report.outcome == "rejected":
-        click.echo(f"error: {report.message}", err=True)
+        click.echo(f"error: {scrub(report.message)}", err=True)
     if report.code:
         raise SystemExit(int(report.code))
 

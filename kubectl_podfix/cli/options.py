@@ -8,6 +8,8 @@ from typing import Any, Callable
 
 import click
 
+from kubectl_podfix.render.terminal import isatty, terminal_width, use_color  # noqa: F401  (one place decides)
+
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 DRY_RUN_VALUES = ("none", "client", "server")
 OUTPUTS = ("text", "wide", "json", "yaml")
@@ -30,6 +32,31 @@ def connection_options(func: Callable) -> Callable:
     return func
 
 
+# The connection flags' parameter names: the root group passes the ones typed before the subcommand
+# (kubectl podfix -n shop explain) down as defaults of the subcommand's own.
+CONNECTION_PARAMS = ("namespace", "kubeconfig", "context_name", "cluster", "user", "request_timeout", "debug")
+
+
+class Group(click.Group):
+    """A command group whose subcommands' usage errors point at the subcommand's own help.
+
+    A ``kubectl_podfix.errors.UsageError`` raised while a subcommand runs gets the subcommand's path
+    (``kubectl podfix fix memory``), so ``main`` can say ``see kubectl podfix fix memory --help``
+    (click's own usage errors carry their context already). A group run with no arguments prints its
+    help on stdout and exits 0, as kubectl does.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from kubectl_podfix.errors import UsageError
+
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            if exc.command_path is None and ctx.invoked_subcommand:
+                exc.command_path = f"{ctx.command_path} {ctx.invoked_subcommand}"
+            raise
+
+
 def connect(opts: dict[str, Any]):
     """Open a Cluster from the connection flags (imports the Kubernetes client)."""
     from kubectl_podfix.cluster.api import Cluster
@@ -41,15 +68,11 @@ def connect(opts: dict[str, Any]):
     return Cluster(conn, timeout=timeout, debug=bool(opts.get("debug")))
 
 
-def color_for(stream) -> bool:
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
-
-
 class Progress:
-    """A one-line progress note on stderr, only on a TTY."""
+    """A one-line progress note on stderr, only on a terminal that understands cursor movement."""
 
     def __init__(self) -> None:
-        self.enabled = color_for(sys.stderr) or (sys.stderr.isatty() if hasattr(sys.stderr, "isatty") else False)
+        self.enabled = isatty(sys.stderr) and os.environ.get("TERM") != "dumb"
         self.shown = False
 
     def __call__(self, message: str) -> None:
@@ -77,10 +100,6 @@ def engine_options(func: Callable) -> Callable:
     for option in reversed(options):
         func = option(func)
     return func
-
-
-def isatty(stream: Any) -> bool:
-    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 def parse_wait_timeout(value: str) -> float:

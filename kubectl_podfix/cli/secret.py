@@ -85,8 +85,16 @@ def run_secret(name: str, *, server: str | None = None, username: str | None = N
     from kubectl_podfix.fix import engine
     from kubectl_podfix.fix.pull_secret import plan_pull_secret
     opts = opts or {}
+    # every usage error before the first connection: connecting may run an exec credential plugin
     wait_seconds = parse_wait_timeout(timeout)
     attach_refs = [parse_attach(a) for a in attach or []]
+    if credentials is None:
+        check_credential_flags(username=username, password=password, password_stdin=password_stdin,
+                               docker_config=docker_config)
+        if password_stdin:
+            password, password_stdin = _password_from_stdin(), False
+            if not password:
+                raise UsageError("--password-stdin: stdin held no password (an empty first line)")
     cluster = cluster or connect(opts)
     namespace = cluster.conn.namespace
     pod = _get_pod(cluster, namespace, for_pod) if for_pod else None
@@ -111,11 +119,20 @@ def run_secret(name: str, *, server: str | None = None, username: str | None = N
         names = ", ".join(p["metadata"]["name"] for p in bare)
         recreate_bare = click.confirm(f"pod {names} has no controller: delete it and create it again from its "
                                       "manifest so it uses the new secret?", default=False, err=True)
-    plan = plan_pull_secret(sit, creds, overwrite=overwrite, restart=restart, recreate_bare=recreate_bare)
-    plan.warnings[:0] = warnings
+    def build(fresh: bool):
+        current = sit
+        if fresh:  # a write was refused because its object changed: read everything again
+            again = _get_pod(cluster, namespace, for_pod) if for_pod else None
+            current = read_situation(cluster, namespace, name, pod=again, attach=attach_refs, restart=restart)
+        plan = plan_pull_secret(current, creds, overwrite=overwrite, restart=restart, recreate_bare=recreate_bare)
+        plan.warnings[:0] = warnings
+        return plan
+
     do_wait = restart if wait is None else wait
-    result = engine.run(plan, cluster, dry_run=dry_run, yes=yes, interactive=interactive, wait=do_wait,
-                        timeout=wait_seconds, out=sys.stdout, err=sys.stderr)
+    result = engine.run(build(False), cluster, dry_run=dry_run, yes=yes, interactive=interactive, wait=do_wait,
+                        timeout=wait_seconds, out=sys.stdout, err=sys.stderr, replan=lambda: build(True))
+    if result.error:
+        raise PodfixError(result.error, result.code)
     return int(result.code)
 
 
@@ -127,8 +144,31 @@ def parse_attach(text: str) -> tuple[str, str]:
     kind, _, name = text.partition("/")
     real = ATTACH_KINDS.get(kind.lower())
     if not real or not name or "/" in name:
-        raise UsageError(f"invalid --attach {text!r}: use TYPE/NAME with TYPE one of sa, deploy, sts, ds, job, cronjob")
+        raise UsageError(f"invalid --attach {text!r}: use TYPE/NAME with TYPE one of sa, deploy, sts, ds, cronjob")
+    if real == "Job":
+        raise UsageError(f"job/{name}: a Job's pod template cannot be changed after creation (the API server "
+                         "rejects it); attach to its ServiceAccount with --attach sa/NAME, or to the CronJob that "
+                         "creates it")
     return real, name
+
+
+def check_credential_flags(*, username: str | None, password: str | None, password_stdin: bool,
+                           docker_config: str | None, interactive: bool | None = None) -> None:
+    """The credential flags' usage errors, decided before anything connects (an exec credential plugin
+    must not run for a command that cannot go on). ``read_credentials`` asks the same questions later."""
+    if interactive is None:
+        interactive = isatty(sys.stdin)
+    if password is not None and password_stdin:
+        raise UsageError("--docker-password and --password-stdin cannot be used together")
+    if docker_config:
+        if password is not None or password_stdin or username:
+            raise UsageError("--from-docker-config cannot be combined with --docker-username/--docker-password/"
+                             "--password-stdin")
+        return
+    if not username and not (interactive and not password_stdin):
+        raise UsageError("--docker-username is required (or --from-docker-config PATH)")
+    if password is None and not password_stdin and not interactive:
+        raise UsageError("no password: pass --password-stdin and pipe it in (or --from-docker-config PATH)")
 
 
 # -- credentials -------------------------------------------------------------------------------
@@ -150,8 +190,7 @@ def read_credentials(*, server: str | None, username: str | None, password: str 
         user, pw = from_docker_config(docker_config, server)
         return Credentials(server, user, pw, email)
     if password_stdin:
-        line = sys.stdin.readline()
-        password = line.rstrip("\r\n")
+        password = _password_from_stdin()
         if not password:
             raise UsageError("--password-stdin: stdin held no password (an empty first line)")
     if not username:
@@ -165,6 +204,19 @@ def read_credentials(*, server: str | None, username: str | None, password: str 
         else:
             raise UsageError("no password: pass --password-stdin and pipe it in (or --from-docker-config PATH)")
     return Credentials(server, username, password, email)
+
+
+def _password_from_stdin() -> str:
+    """The first line of stdin, as UTF-8 (a docker config holds the password as UTF-8 JSON text)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    raw = stream.readline() if stream is not None else sys.stdin.readline()
+    if isinstance(raw, str):
+        return raw.rstrip("\r\n")
+    try:
+        return raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:  # NB: the bytes are not shown: they are the password
+        raise UsageError("--password-stdin: the password read from stdin is not UTF-8 text; a pull secret stores "
+                         "it as UTF-8 (pipe it as UTF-8, e.g. iconv -t UTF-8)") from None
 
 
 def from_docker_config(path: str, server: str) -> tuple[str, str]:
@@ -217,6 +269,7 @@ def from_docker_config(path: str, server: str) -> tuple[str, str]:
 
 def check_registry(creds, image: str | None, *, insecure: bool) -> None:
     """--verify: log in to the registry (and HEAD the pod's image manifest); refuse on failure."""
+    from kubectl_podfix.redact import scrub
     from kubectl_podfix.registry.client import RegistryError, verify_credentials
     from kubectl_podfix.registry.reference import normalize_server, parse_image
 
@@ -227,10 +280,10 @@ def check_registry(creds, image: str | None, *, insecure: bool) -> None:
                                     repository=ref.repository if same else None,
                                     reference=ref.reference if same else None, insecure=insecure)
     except RegistryError as exc:
-        raise PodfixError(f"--verify: {exc.message}. Nothing was created", Exit.REFUSED) from None
+        raise PodfixError(f"--verify: {exc.message}. Nothing was created", Exit.ERROR) from None
     if not answer.ok:
         raise PodfixError(f"--verify failed: {answer.message}. Nothing was created", Exit.REFUSED)
-    print(f"verified: {answer.message}", file=sys.stderr)
+    print(f"verified: {scrub(answer.message)}", file=sys.stderr)
 
 
 # -- reading the cluster -------------------------------------------------------------------------

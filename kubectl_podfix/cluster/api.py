@@ -146,10 +146,12 @@ class Cluster:
         return self.request("PATCH", path_for(kind, namespace, name), _write_query(dry_run), body, content_type)
 
     def delete(self, kind: str, namespace: str | None, name: str, *, dry_run: bool = False,
-               uid: str | None = None) -> dict:
-        """DELETE; with ``uid``, only that incarnation of the object (a precondition: 409 otherwise)."""
+               uid: str | None = None, resource_version: str | None = None) -> dict:
+        """DELETE; with ``uid``, only that incarnation of the object, with ``resource_version`` only that
+        version of it (preconditions: 409 Conflict otherwise)."""
         query = {"dryRun": "All" if dry_run else None}
-        body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": uid}} if uid else None
+        pre = {k: v for k, v in (("uid", uid), ("resourceVersion", resource_version)) if v}
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": pre} if pre else None
         return self.request("DELETE", path_for(kind, namespace, name), query, body)
 
     def replace(self, kind: str, namespace: str | None, name: str, body: dict, *, dry_run: bool = False) -> dict:
@@ -172,7 +174,32 @@ class Cluster:
     def get_secret_raw(self, namespace: str, name: str) -> dict:
         """A Secret WITH its values. Used only by the pull-secret fix to compare the current content with
         the planned one (idempotent re-runs); never rendered, logged or saved."""
-        return self.request("GET", path_for("Secret", namespace, name))
+        secret = self.request("GET", path_for("Secret", namespace, name))
+        remember_secret_values(secret)
+        return secret
+
+
+def remember_secret_values(secret: dict) -> None:
+    """Tell the one scrubber (kubectl_podfix.redact) every value of a raw Secret: as stored (base64) and
+    decoded, and the passwords of a docker config in it."""
+    import base64
+
+    from kubectl_podfix import redact
+
+    for key in ("data", "stringData"):
+        values = secret.get(key) if isinstance(secret, dict) else None
+        for value in (values or {}).values() if isinstance(values, dict) else []:
+            if not isinstance(value, str):
+                continue
+            redact.remember(value)
+            decoded = value
+            if key == "data":
+                try:
+                    decoded = base64.b64decode(value).decode("utf-8")
+                except (ValueError, UnicodeDecodeError):
+                    continue
+                redact.remember(decoded)
+            redact.remember_docker_config(decoded)
 
 
 _NEEDS_CLEANING = re.compile(rb"null|\\u[dD][89a-fA-F]")

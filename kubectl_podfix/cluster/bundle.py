@@ -326,33 +326,168 @@ def _flatten(path: str, number: int, doc: Any) -> Iterator[dict]:
         yield obj
 
 
-def write(path: str, snapshot: Snapshot, pods: list[dict]) -> None:
-    """Write the evidence used for ``pods`` as a bundle (Secret values are already gone)."""
+# Environment variable names whose values are secrets: these words as whole segments of the name
+# (DB_PASSWORD, apiKey, GITHUB_TOKEN, aws-secret-access-key), case-insensitive.
+SECRET_WORDS = frozenset({"PASSWORD", "PASSWORDS", "PASSWD", "PASS", "PASSPHRASE", "PWD_HASH", "TOKEN", "TOKENS",
+                          "SECRET", "SECRETS", "KEY", "KEYS", "APIKEY", "CREDENTIAL", "CREDENTIALS", "CREDS",
+                          "PRIVATEKEY", "ACCESSKEY", "SECRETKEY", "AUTHTOKEN", "BEARER"})
+_SEGMENTS = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+_URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]*@")
+MASKED = "***"
+POD_SPEC_PATHS = (("spec",), ("spec", "template", "spec"), ("spec", "jobTemplate", "spec", "template", "spec"))
+
+
+def secret_env_name(name: str) -> bool:
+    """Whether an environment variable's name says its value is a secret (whole words, any case)."""
+    parts = [p.upper() for p in _SEGMENTS.split(name or "") if p]
+    return any(p in SECRET_WORDS for p in parts) or (name or "").upper() in SECRET_WORDS
+
+
+def _mask_value(name: str, value: str) -> str | None:
+    """The value to save instead of ``value`` (None: keep it): the whole value for a secret's name, the
+    user:password of a URL otherwise."""
+    if secret_env_name(name):
+        return MASKED
+    match = _URL_CREDENTIALS.search(value)
+    if match:  # scheme://user:pass@host: keep the scheme and the host, they matter to a diagnosis
+        from kubectl_podfix.redact import userinfo
+
+        found = userinfo(value[match.start():])
+        if found is not None:
+            return value.replace(found[0] + "@", MASKED + "@", 1)
+    return None
+
+
+def mask_env(obj: dict) -> tuple[dict, list[str]]:
+    """(a copy of ``obj`` with secret-looking env values masked, what was masked: "pod/ns/x container c env
+    NAME", never a value). Pods and pod templates of workloads; ``valueFrom`` references stay."""
+    import copy
+
+    meta = obj.get("metadata") or {}
+    what = f"{str(obj.get('kind') or '').lower()}/{meta.get('namespace') or ''}/{meta.get('name') or ''}"
+    out = copy.deepcopy(obj)
+    masked: list[str] = []
+    for path in POD_SPEC_PATHS:
+        spec = out
+        for key in path:
+            spec = spec.get(key) if isinstance(spec, dict) else None
+        if not isinstance(spec, dict):
+            continue
+        for key in ("initContainers", "containers", "ephemeralContainers"):
+            for c in spec.get(key) or []:
+                for env in (c.get("env") or []) if isinstance(c, dict) else []:
+                    if not isinstance(env, dict) or not isinstance(env.get("value"), str) or not env["value"]:
+                        continue
+                    new = _mask_value(str(env.get("name") or ""), env["value"])
+                    if new is not None and new != env["value"]:
+                        env["value"] = new
+                        masked.append(f"{what} container {c.get('name')} env {env.get('name')}")
+        break
+    return out, masked
+
+
+def write(path: str, snapshot: Snapshot, pods: list[dict], *, logs: bool = False) -> None:
+    """Write the evidence used for ``pods`` as a bundle, readable by the user only (0600).
+
+    Secret values are already gone; environment values that look like secrets are masked (and listed,
+    without values, under ``masked`` in the header); previous-container log lines are included only
+    with ``logs`` (``--save-logs``: logs may hold anything the application printed). The file is written
+    to a temp file in the same directory and renamed over ``path``; a symbolic link at ``path`` is
+    refused, never followed."""
     import yaml
+
+    from kubectl_podfix.redact import scrub
 
     keep = {(p.get("metadata") or {}).get("uid") for p in pods}
     names = {((p.get("metadata") or {}).get("namespace"), (p.get("metadata") or {}).get("name")) for p in pods}
     events = [e for e in snapshot.events
               if (e.get("involvedObject") or {}).get("uid") in keep
               or ((e.get("involvedObject") or {}).get("namespace"), (e.get("involvedObject") or {}).get("name")) in names]
-    items: list[dict] = [{
+    masked: list[str] = []
+    saved_pods = []
+    for p in pods:
+        clean, found = mask_env(p)
+        saved_pods.append(clean)
+        masked += found
+    others = []
+    for o in snapshot.objects.values():
+        if o.get("kind") == "Secret":
+            others.append(redact_secret(o))
+            continue
+        clean, found = mask_env(o)
+        others.append(clean)
+        masked += found
+    withheld = [k for k in sorted(snapshot.logs) if (k[0], k[1]) in names] if not logs else []
+    header: dict[str, Any] = {
         "apiVersion": "podfix.io/v1", "kind": BUNDLE_KIND,
         "listed": sorted([list(k) for k in snapshot.listed]),
-        "missing": sorted(snapshot.missing),
-    }]
-    items.extend(pods)
+        "missing": sorted(set(snapshot.missing) | ({"logs"} if withheld else set())),
+    }
+    if masked:
+        header["masked"] = masked
+    items: list[dict] = [header]
+    items.extend(saved_pods)
     items.extend(events)
-    items.extend(redact_secret(o) if o.get("kind") == "Secret" else o for o in snapshot.objects.values())
-    for (ns, pod, container), text in sorted(snapshot.logs.items()):
-        if (ns, pod) in names:
-            items.append({"apiVersion": "podfix.io/v1", "kind": LOG_KIND, "namespace": ns, "pod": pod,
-                          "container": container, "text": text})
+    items.extend(others)
+    if logs:
+        for (ns, pod, container), text in sorted(snapshot.logs.items()):
+            if (ns, pod) in names:
+                items.append({"apiVersion": "podfix.io/v1", "kind": LOG_KIND, "namespace": ns, "pod": pod,
+                              "container": container, "text": text})
     for (ns, pod), metrics in snapshot.metrics.items():
         if (ns, pod) in names:
             items.append(metrics)
     doc = {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items}
+    notes = ["# Saved by kubectl podfix explain --save: Secret values removed."]
+    if masked:
+        notes.append(f"# {len(masked)} environment value(s) that look like secrets were masked as {MASKED} "
+                     "(listed under masked in the PodfixBundle item).")
+    if withheld:
+        notes.append(f"# Container log lines of {len(withheld)} container(s) were not saved (use --save-logs).")
+    text = "\n".join(notes) + "\n" + scrub(yaml.safe_dump(doc, sort_keys=False, default_flow_style=False))
+    write_private(path, text)
+
+
+def write_private(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` readable by the user only: a new temp file (O_EXCL, 0600) in the same
+    directory, renamed over ``path``. A symbolic link (or anything but a regular file) at ``path`` is
+    refused; the temp file is removed on every way out (errors, Ctrl-C)."""
+    import os
+    import stat
+    import tempfile
+
     try:
-        with open(path, "w", encoding="utf-8") as fh:
-            yaml.safe_dump(doc, fh, sort_keys=False, default_flow_style=False)
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
     except OSError as exc:
         raise PodfixError(f"cannot write {path}: {exc.strerror}") from None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        raise PodfixError(f"refusing to write {path}: it is a symbolic link, which --save does not follow; "
+                          "remove it or choose another path")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise PodfixError(f"refusing to write {path}: it is not a regular file; choose another path")
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".podfix-save-", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise PodfixError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _unlink(tmp)
+        raise PodfixError(f"cannot write {path}: {exc.strerror}") from None
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def _unlink(path: str) -> None:
+    import os
+
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

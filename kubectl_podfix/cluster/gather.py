@@ -12,13 +12,15 @@ Which extra objects a pod needs is decided by pure functions over the pod
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import gc
 import re
 from typing import Callable, Iterable
 
+from kubectl_podfix.diagnose import health
 from kubectl_podfix.diagnose.context import top_owner
-from kubectl_podfix.diagnose.model import Snapshot, dig, parse_target, selector_string
+from kubectl_podfix.diagnose.model import Snapshot, dig, parse_target, selector_string, utcnow
 from kubectl_podfix.errors import PodfixError
 
 IMAGE_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
@@ -114,17 +116,24 @@ def needs_kill_events(pod: dict) -> bool:
     return any(s.get("name") in probed and (s.get("restartCount") or 0) > 0 for s in _statuses(pod))
 
 
-def is_suspect(pod: dict) -> bool:
-    """Whether a pod may have a problem worth diagnosing (cheap, over-inclusive)."""
+def is_suspect(pod: dict, now: datetime.datetime | None = None) -> bool:
+    """Whether a pod may have a problem worth diagnosing (cheap, over-inclusive).
+
+    Never drops a pod that ``diagnose.health`` calls unhealthy (a scan must not be silent on a pod
+    ``explain POD`` would report); also keeps pods with any restart or waiting container, and every
+    pod being deleted. Only healthy pods are left out, and they cost no request either way.
+    """
     phase = dig(pod, "status.phase")
-    if phase == "Succeeded":
+    if phase == "Succeeded" and not dig(pod, "metadata.deletionTimestamp"):
         return False
     if phase != "Running" or dig(pod, "metadata.deletionTimestamp"):
         return True
     for cond in dig(pod, "status.conditions", []) or []:
-        if cond.get("type") == "Ready" and cond.get("status") != "True":
+        if isinstance(cond, dict) and cond.get("type") == "Ready" and cond.get("status") != "True":
             return True
-    return any((s.get("restartCount") or 0) > 0 or dig(s, "state.waiting") for s in _statuses(pod))
+    if any((s.get("restartCount") or 0) > 0 or dig(s, "state.waiting") for s in _statuses(pod)):
+        return True
+    return not health.is_healthy(pod, now or utcnow())
 
 
 # -- live gathering ---------------------------------------------------------------
@@ -152,6 +161,7 @@ def gather_pod(cluster, namespace: str, name: str) -> Snapshot:
     if uid:
         selector += f",involvedObject.uid={uid}"
     _try_list(snap, cluster, "Event", namespace, field_selector=selector)
+    _fetch_controller(snap, cluster, pod)
     _fetch_related(snap, cluster, [pod])
     if needs_node(pod):
         _try_get(snap, cluster, "Node", None, dig(pod, "spec.nodeName"))
@@ -161,6 +171,25 @@ def gather_pod(cluster, namespace: str, name: str) -> Snapshot:
         _fetch_metrics(snap, cluster, namespace, name)
     _fetch_logs(snap, cluster, [pod])
     return snap
+
+
+def controller_to_read(pod: dict) -> tuple[str, str] | None:
+    """The pod's controller when the top controller cannot be told without reading it: a Job (its CronJob,
+    if any, is named only in the Job), or a ReplicaSet whose Deployment the pod-template-hash does not
+    give away. The same rule as a scan, which lists ReplicaSets and Jobs (diagnose.context.top_owner)."""
+    ref = next((r for r in dig(pod, "metadata.ownerReferences", []) or [] if r.get("controller")), None)
+    if not ref or ref.get("kind") not in ("ReplicaSet", "Job") or not ref.get("name"):
+        return None
+    hash_ = (dig(pod, "metadata.labels", {}) or {}).get("pod-template-hash")
+    if ref["kind"] == "ReplicaSet" and isinstance(hash_, str) and hash_ and str(ref["name"]).endswith("-" + hash_):
+        return None  # a Deployment's: known without a request
+    return ref["kind"], ref["name"]
+
+
+def _fetch_controller(snap: Snapshot, cluster, pod: dict) -> None:
+    wanted = controller_to_read(pod)
+    if wanted is not None:
+        _try_get(snap, cluster, wanted[0], dig(pod, "metadata.namespace", ""), wanted[1])
 
 
 def _names(cluster, kind: str, namespace: str | None, **selectors) -> list[tuple[str, str]] | None:
@@ -501,3 +530,29 @@ def _get_workload(cluster, kind: str, namespace: str, name: str) -> dict:
         if exc.status == 404:
             raise PodfixError(f'{kind.lower()} "{name}" not found in namespace "{namespace}"') from None
         raise
+
+
+def enrich(snap: Snapshot, cluster, pods: list[dict], namespace: str | None, *, single: bool = False) -> None:
+    """Read what the rules want beyond pods and events, for ``pods`` already in ``snap`` (from a watch).
+
+    The same bounded reads a scan makes for its suspects: pull secrets or ServiceAccounts for pull
+    failures (one request per kind and namespace), Nodes, PVCs, pod metrics when a rule needs them, and
+    the previous logs of crashing containers. ``single``: one pod, read as ``explain POD`` does.
+    """
+    if not pods:
+        return
+    _fetch_related(snap, cluster, pods, scope="" if single else namespace)
+    if any(needs_node(p) for p in pods):
+        if single:
+            _try_get(snap, cluster, "Node", None, dig(pods[0], "spec.nodeName"))
+        else:
+            _try_list(snap, cluster, "Node", None)
+    by_uid: dict[str, list[dict]] = {}
+    for ev in snap.events:
+        by_uid.setdefault(dig(ev, "involvedObject.uid", "") or "", []).append(ev)
+    for ns in sorted({dig(p, "metadata.namespace", "") for p in pods
+                      if needs_pvcs(p, by_uid.get(dig(p, "metadata.uid", "") or "-", []))}):
+        _try_list(snap, cluster, "PersistentVolumeClaim", ns)
+    if any(oom_killed(p) for p in pods):
+        _fetch_metrics(snap, cluster, namespace, dig(pods[0], "metadata.name") if single else None)
+    _fetch_logs(snap, cluster, pods, scope=not single)

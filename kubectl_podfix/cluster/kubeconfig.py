@@ -173,6 +173,10 @@ def load(kubeconfig: str | None = None, context: str | None = None, cluster: str
         raise PodfixError(f"no kubeconfig found (looked at {where}): set KUBECONFIG, pass --kubeconfig, "
                           "or use -f FILE to explain saved objects")
     merged = merge(files)
+    if not merged["contexts"] and not cluster:
+        raise PodfixError(f"the kubeconfig has no contexts ({', '.join(files)}): add one with kubectl config "
+                          "set-context NAME --cluster=CLUSTER --user=USER (or your cloud's get-credentials command), "
+                          "or point KUBECONFIG or --kubeconfig at another file")
     ctx_name = context or merged["current-context"]
     ctx: dict[str, Any] = {}
     if ctx_name:

@@ -8,7 +8,7 @@ image rules need it, and it is not a secret.
 
 from __future__ import annotations
 
-from kubectl_podfix.registry.reference import dockerconfig_auths
+from kubectl_podfix.registry.reference import dockerconfig_registries
 
 REDACTED_ANNOTATION = "podfix.io/registries"
 
@@ -24,8 +24,9 @@ def redact_secret(secret: dict) -> dict:
     # NB: malformed data/stringData (a string, a list) is dropped whole: never echo what might be a value.
     data = secret.get("data") if isinstance(secret.get("data"), dict) else {}
     string_data = secret.get("stringData") if isinstance(secret.get("stringData"), dict) else {}
-    registries = [str(k) for k in dockerconfig_auths(data)]
-    if registries:
+    registries = dockerconfig_registries(data)
+    if registries is not None:
+        # "" when the config holds no registry at all: that covers nothing, which differs from not knowing.
         annotations[REDACTED_ANNOTATION] = ",".join(registries)
     meta["annotations"] = annotations
     out["metadata"] = meta

@@ -215,7 +215,7 @@ class Transport:
         line = f"{method} {path}{'?' + urlencode(params) if params else ''} -> {status or 'no answer'} ({ms:.0f} ms)"
         with self._lock:
             self.trace.append(line)
-        print(f"podfix: {line}", file=sys.stderr)
+        sys.stderr.write(f"podfix: {line}\n")  # one write: watches trace from several threads
 
     def _transport_error(self, exc: Exception, method: str = "", path: str = "") -> PodfixError:
         # NB: urllib3 wraps the cause (an SSL or socket error) in its own exceptions: name the whole chain.

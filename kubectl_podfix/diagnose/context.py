@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from kubectl_podfix.diagnose.model import PodContext, Snapshot, dig, event_time, utcnow
+from kubectl_podfix.diagnose.model import PodContext, Snapshot, dig, event_time, report_now
 
 
 def top_owner(pod: dict, snapshot: Snapshot) -> dict | None:
@@ -51,7 +51,7 @@ def contexts(snapshot: Snapshot, pods: Iterable[dict] | None = None) -> list[Pod
         if inv.get("uid"):
             by_uid.setdefault(inv["uid"], []).append(ev)
         by_name.setdefault((ns, inv.get("name") or ""), []).append(ev)
-    now = utcnow()
+    now = report_now()
     out = []
     for pod in (snapshot.pods if pods is None else pods):
         uid = dig(pod, "metadata.uid")

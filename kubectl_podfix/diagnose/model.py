@@ -103,6 +103,20 @@ def utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
 
+_PINNED_NOW: _dt.datetime | None = None
+
+
+def pin_now(value: _dt.datetime | None) -> None:
+    """Fix the time diagnoses and reports are made at (``PODFIX_NOW``, for tests and docs only)."""
+    global _PINNED_NOW
+    _PINNED_NOW = value
+
+
+def report_now() -> _dt.datetime:
+    """The time a diagnosis is made at: now, unless pinned (``pin_now``)."""
+    return _PINNED_NOW or utcnow()
+
+
 def age(seconds: float | None) -> str:
     """kubectl-style short duration: 45s, 12m, 3h, 5d."""
     if seconds is None:
@@ -236,17 +250,45 @@ class PodContext:
         return self.snapshot.logs.get((self.namespace, self.name, container))
 
     def containers(self) -> Iterator[tuple[dict, dict | None, bool]]:
-        """Yield (spec, status or None, is_init) for init containers then app containers."""
-        spec = self.pod.get("spec") or {}
-        status = self.pod.get("status") or {}
-        for is_init, spec_key, status_key in (
+        """Yield (spec, status or None, is_init) for init containers then app containers.
+
+        A status whose container is not in the spec (a partial object: a saved status without
+        ``spec.containers``) is yielded too, with a spec that holds only its name and image, so the
+        rules still read it. Ephemeral (debug) containers are not here: see ``ephemeral_containers``.
+        """
+        yield from self._containers((
             (True, "initContainers", "initContainerStatuses"),
             (False, "containers", "containerStatuses"),
-        ):
-            statuses = {s.get("name"): s for s in status.get(status_key) or [] if isinstance(s, dict)}
-            for c in spec.get(spec_key) or []:
+        ))
+
+    def ephemeral_containers(self) -> Iterator[tuple[dict, dict | None, bool]]:
+        """Yield (spec, status or None, False) for ephemeral (``kubectl debug``) containers.
+
+        Kept apart from ``containers()``: a debug container that cannot start never makes the pod
+        broken, so only the rules that know that (image pulls, the fallback) read them.
+        """
+        yield from self._containers(((False, "ephemeralContainers", "ephemeralContainerStatuses"),))
+
+    def _containers(self, kinds) -> Iterator[tuple[dict, dict | None, bool]]:
+        spec = self.pod.get("spec") if isinstance(self.pod.get("spec"), dict) else {}
+        status = self.pod.get("status") if isinstance(self.pod.get("status"), dict) else {}
+        for is_init, spec_key, status_key in kinds:
+            raw = status.get(status_key)
+            status_list = [s for s in raw if isinstance(s, dict)] if isinstance(raw, list) else []
+            statuses = {s.get("name"): s for s in status_list}
+            specs = spec.get(spec_key)
+            names = set()
+            for c in specs if isinstance(specs, list) else []:
                 if isinstance(c, dict):
+                    names.add(c.get("name"))
                     yield c, statuses.get(c.get("name")), is_init
+            for s in status_list:
+                if s.get("name") not in names:
+                    name = s.get("name")
+                    partial = {"name": name if isinstance(name, str) else ""}
+                    if isinstance(s.get("image"), str):
+                        partial["image"] = s["image"]
+                    yield partial, s, is_init
 
 
 

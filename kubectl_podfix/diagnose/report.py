@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kubectl_podfix.diagnose.model import Finding, PodContext, dig, parse_time
+from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig, parse_time
 
 REPORT_KIND = "PodfixReport"
 
@@ -30,8 +30,19 @@ class PodResult:
             "name": self.ctx.name,
             "phase": dig(pod, "status.phase") or "Unknown",
             "owner": self.ctx.owner,
+            "controlledBy": controlled_by(pod),
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+def controlled_by(pod: dict) -> dict | None:
+    """{"kind", "name"} of the pod's own controller (its ownerReference with controller: true), as
+    ``kubectl describe pod`` shows it ("Controlled By"); ``owner`` is the top controller above it."""
+    refs = [r for r in dig(pod, "metadata.ownerReferences", []) or [] if isinstance(r, dict)]
+    ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+    if not ref or not ref.get("kind"):
+        return None
+    return {"kind": ref.get("kind"), "name": ref.get("name")}
 
 
 def to_report(results: list[PodResult], warnings: list[str] | None = None) -> dict:
@@ -97,3 +108,57 @@ def group(results: list[PodResult], owners_of_all: list[tuple[str, dict | None]]
     for g in groups.values():
         g.total = max(totals.get((g.namespace, g.workload), 0), len(g.results))
     return sorted(groups.values(), key=lambda g: (-len(g.results), g.namespace, g.workload, g.code))
+
+
+# -- what -o wide adds: where pods run and what they run ----------------------------------------------
+
+def _restarts(pod: dict) -> int:
+    total = 0
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for s in dig(pod, f"status.{key}", []) or []:
+            if isinstance(s, dict) and isinstance(s.get("restartCount"), int):
+                total += s["restartCount"]
+    return total
+
+
+def _images(pod: dict) -> dict[str, str]:
+    """container name -> image, init containers first (from the spec, as written)."""
+    out = {}
+    for key in ("initContainers", "containers"):
+        for c in dig(pod, f"spec.{key}", []) or []:
+            if isinstance(c, dict) and c.get("name"):
+                out[str(c["name"])] = str(c.get("image") or "<none>")
+    return out
+
+
+def _age_of(pod: dict, now) -> str:
+    created = parse_time(dig(pod, "metadata.creationTimestamp"))
+    return age((now - created).total_seconds()) if created else "<unknown>"
+
+
+def pod_details(result: PodResult, now) -> dict:
+    """node, ip, restarts, age, images (container -> image) of one pod, kubectl's "<none>" when unset."""
+    pod = result.ctx.pod
+    return {"node": dig(pod, "spec.nodeName") or "<none>", "ip": dig(pod, "status.podIP") or "<none>",
+            "restarts": _restarts(pod), "age": _age_of(pod, now), "images": _images(pod)}
+
+
+def group_details(g: Group, now) -> dict:
+    """The -o wide columns of a scan row: the first pod's node (+N other nodes), IP and the image of the
+    diagnosed container; restarts summed over the group's pods; the age of its oldest pod."""
+    first = g.results[0]
+    pods = [r.ctx.pod for r in g.results]
+    nodes = {dig(p, "spec.nodeName") for p in pods if dig(p, "spec.nodeName")}
+    node = dig(first.ctx.pod, "spec.nodeName") or "<none>"
+    if len(nodes - {node}) > 0:
+        node += f" (+{len(nodes - {node})})"
+    images = _images(first.ctx.pod)
+    container = first.findings[0].container if first.findings else None
+    image = images.get(container) if container else None
+    if image is None:
+        image = next(iter(images.values()), "<none>") if len(images) <= 1 else f"{len(images)} containers"
+    created = [t for t in (parse_time(dig(p, "metadata.creationTimestamp")) for p in pods) if t]
+    oldest = min(created) if created else None
+    return {"node": node, "ip": dig(first.ctx.pod, "status.podIP") or "<none>",
+            "restarts": sum(_restarts(p) for p in pods),
+            "age": age((now - oldest).total_seconds()) if oldest else "<unknown>", "image": image}

@@ -14,13 +14,20 @@ cluster on a fixer's behalf. The order is fixed:
    -> not applied, exit 4;
 6. apply the steps in order (field manager ``kubectl-podfix``); when one fails,
    say precisely which steps were done, which failed and which were not
-   attempted (planners plan against the current state, so a re-run finishes);
+   attempted (planners plan against the current state, so a re-run finishes).
+   Every write is conditional on the state it was planned from (JSON patches
+   that ``test`` what they change, a ``resourceVersion`` on replace, a ``uid``
+   on delete): when the object changed meanwhile the server refuses it, and
+   nothing is overwritten. Then, on a terminal, the plan is made again from
+   the new state (``replan``), shown and asked again; with ``--yes`` or no
+   terminal the run stops (exit 4) and says what changed;
 7. wait (optional): poll the workload's pods until a new pod is Ready or fails
    again (then diagnose it again), or the timeout passes.
 """
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,8 +35,10 @@ from typing import Callable, TextIO
 
 from kubectl_podfix.diagnose.model import dig
 from kubectl_podfix.errors import Exit
-from kubectl_podfix.fix.plan import JSON_PATCH, Plan, Step, WaitSpec
+from kubectl_podfix.redact import scrub
+from kubectl_podfix.fix.plan import JSON_PATCH, Plan, Step, WaitSpec, what_changed
 from kubectl_podfix.render.plan import denied_text, findings_text, plan_text, results_text
+from kubectl_podfix.render.terminal import use_color
 
 # Waiting reasons that mean "the new pod fails again".
 FAIL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "ImageInspectError",
@@ -59,26 +68,78 @@ class EngineResult:
     results: list[StepResult] = field(default_factory=list)
     denied: list[str] = field(default_factory=list)
     wait: WaitResult | None = None
+    error: str | None = None  # one line for stderr ("error: ...") when a step failed
+    conflict: StepResult | None = None  # the step refused because its object changed since it was read
 
     @property
     def done(self) -> list[Step]:
         return [r.step for r in self.results if r.status == "done"]
 
 
+class Scrubbed:
+    """A text stream whose writes pass through the one scrubber (kubectl_podfix.redact): plans, step
+    reports and waits never show a secret podfix holds, whatever a server's message echoed."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(scrub(text))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+MAX_REPLANS = 3  # how often a conflict is planned again on a terminal before podfix gives up
+
+
 def run(plan: Plan, cluster, *, dry_run: str = "none", yes: bool = False, interactive: bool | None = None,
         wait: bool = False, timeout: float = 120.0, out: TextIO | None = None, err: TextIO | None = None,
-        confirm: Callable[[str], bool] | None = None, poll: float = 1.0) -> EngineResult:
-    out = out or sys.stdout
-    err = err or sys.stderr
+        confirm: Callable[[str], bool] | None = None, poll: float = 1.0,
+        replan: Callable[[], Plan] | None = None) -> EngineResult:
+    """Show, check, confirm, apply and wait (see the module docstring).
+
+    ``replan`` reads the cluster again and returns a new plan: called when a write is refused because its
+    object changed since it was read, on a terminal only (the user sees the new plan and is asked again).
+    """
+    out = Scrubbed(out or sys.stdout)
+    err = Scrubbed(err or sys.stderr)
     if interactive is None:
         interactive = _isatty(sys.stdin) and _isatty(err)
-    out.write(plan_text(plan))
+    attempt = 0
+    while True:
+        result = _run_once(plan, cluster, dry_run=dry_run, yes=yes, interactive=interactive, wait=wait,
+                           timeout=timeout, out=out, err=err, confirm=confirm, poll=poll)
+        if result.conflict is None:
+            return result
+        step, why = result.conflict.step, result.conflict.message
+        done = result.done
+        kept = (f"steps done before it stay done ({', '.join(_step_ref(s) for s in done)}), {step.ref} was not "
+                "changed" if done else "nothing was changed")
+        if yes or not interactive or replan is None or attempt >= MAX_REPLANS:
+            result.code = Exit.REFUSED
+            result.error = scrub(f"{step.ref} changed since it was read ({why}): {kept}; run the command "
+                                 "again to plan against the new state")
+            return result
+        attempt += 1
+        out.write(f"\n{step.ref} changed since it was read ({why}): {kept}. Planning again against its "
+                  "current state:\n\n")
+        plan = replan()
+
+
+def _step_ref(step: Step) -> str:
+    return f"{step.verb} {step.ref}"
+
+
+def _run_once(plan: Plan, cluster, *, dry_run: str, yes: bool, interactive: bool, wait: bool, timeout: float,
+              out: TextIO, err: TextIO, confirm: Callable[[str], bool] | None, poll: float) -> EngineResult:
+    out.write(plan_text(plan, color=use_color(out)))
     if plan.empty:
         if wait and plan.wait is not None and dry_run == "none":
             return _finish_wait(plan, cluster, EngineResult(Exit.OK), timeout, out, err, poll)
         return EngineResult(Exit.OK)
     if dry_run == "client":
-        out.write("\nDry run (client): nothing was sent to the API server.\n")
+        out.write("\nDry run (client): nothing was changed (podfix only read from the API server).\n")
         return EngineResult(Exit.OK)
 
     denied = preflight(plan, cluster, err)
@@ -99,16 +160,36 @@ def run(plan: Plan, cluster, *, dry_run: str = "none", yes: bool = False, intera
             err.write("not applied: not confirmed\n")
             return EngineResult(Exit.REFUSED)
 
-    result = apply(plan, cluster)
+    result = apply(plan, cluster, out, err)
     out.write("\n" + ("Applied:\n" if result.code == Exit.OK else "Result (incomplete):\n"))
     out.write(results_text(result.results))
+    if result.conflict is not None:
+        result.conflict.message = _what_changed(result.conflict.step, cluster)
+        return result
     if result.code != Exit.OK:
         out.write("Nothing else was changed. Fix the cause above and run the same command again: it plans "
                   "against what is now in the cluster and finishes the job (steps already done are skipped).\n")
+        failed = next((r for r in result.results if r.status == "failed"), None)
+        if failed is not None:  # the report above is on stdout; the one error line goes to stderr
+            where = f" -n {failed.step.namespace}" if failed.step.namespace else ""
+            result.error = scrub(f"{_step_ref(failed.step)}{where} failed: {failed.message}")
         return result
     if wait and plan.wait is not None:
         return _finish_wait(plan, cluster, result, timeout, out, err, poll)
     return result
+
+
+def _what_changed(step: Step, cluster) -> str:
+    """Read the object again and say in a few words what changed since the plan was made."""
+    from kubectl_podfix.cluster.api import ApiError
+
+    try:
+        fresh = cluster.get(step.kind, step.namespace, step.name)
+    except ApiError as exc:
+        if exc.status == 404:
+            return what_changed(step, None)
+        return "it was modified"
+    return what_changed(step, fresh)
 
 
 # -- steps ----------------------------------------------------------------------------------
@@ -123,15 +204,35 @@ def send(step: Step, cluster, *, dry_run: bool = False) -> dict:
                              dry_run=dry_run)
     if step.verb == "replace":
         return cluster.replace(step.kind, step.namespace, step.name, step.body, dry_run=dry_run)
-    return cluster.delete(step.kind, step.namespace, step.name, dry_run=dry_run, uid=step.uid)
+    return cluster.delete(step.kind, step.namespace, step.name, dry_run=dry_run, uid=step.uid,
+                          resource_version=step.resource_version)
+
+
+GENERIC_422 = "the server rejected our request due to an error in our request"
+
+
+def is_conflict(step: Step, exc) -> bool:
+    """Whether the server refused ``step`` because its object changed since podfix read it: 409 Conflict
+    (a resourceVersion or uid precondition) on a patch or replace, or a JSON patch whose ``test`` failed
+    (the real server answers that with a bare 422 Invalid and its generic message, no causes; a
+    validation error names the object: '... is invalid: ...')."""
+    status = getattr(exc, "status", None)
+    if step.verb == "delete" and step.resource_version:  # a bare pod: only the version that was planned
+        return status == 409
+    if step.verb not in ("patch", "replace"):
+        return False
+    if status == 409 and getattr(exc, "reason", "") != "AlreadyExists":
+        return True
+    said = getattr(exc, "server_message", "") or ""
+    return status == 422 and step.content_type == JSON_PATCH and (said == GENERIC_422 or " is invalid" not in said)
 
 
 def _why(step: Step, exc) -> str:
     status = getattr(exc, "status", None)
     message = getattr(exc, "message", None) or str(exc)
-    if status == 422 and step.content_type == JSON_PATCH:
-        return (f"{step.kind} {step.name} changed after podfix read it (the patch's test failed), so nothing was "
-                "overwritten: run the command again to plan against the new state")
+    if is_conflict(step, exc):
+        return (f"{step.kind} {step.name} changed after podfix read it (the server refused the conditional "
+                "write), so nothing was overwritten")
     if status == 409 and step.verb == "create":
         return f"{message}: it was created meanwhile; run the command again to plan against it"
     if status == 409 and step.verb == "delete":
@@ -139,27 +240,123 @@ def _why(step: Step, exc) -> str:
     return message
 
 
-def apply(plan: Plan, cluster) -> EngineResult:
+def apply(plan: Plan, cluster, out: TextIO | None = None, err: TextIO | None = None) -> EngineResult:
+    """Send the steps in order; stop at the first failure.
+
+    A delete that a later create undoes (a bare pod deleted and created again) is guarded: first the
+    create is checked with a server dry run under a generated name (admission, quota, validation), and
+    when it would be rejected nothing is deleted; then the manifest is saved to a file (mode 0600, its
+    path printed before the delete) that is removed once the pod exists again and kept, with a message
+    saying where, on every other way out (the create failed, Ctrl-C, a crash)."""
     from kubectl_podfix.cluster.api import ApiError
 
+    out = out or sys.stdout
+    err = err or sys.stderr
     results: list[StepResult] = []
     code = Exit.OK
-    for i, step in enumerate(plan.steps):
+    conflict = None
+    saved: dict[tuple, str] = {}  # recreated object -> its manifest file
+    deleted: set[tuple] = set()  # deleted (or maybe deleted) and not created again yet
+    reported: set[tuple] = set()  # ... and the step report already says where its manifest is
+    try:
+        for i, step in enumerate(plan.steps):
+            key = (step.kind, step.namespace, step.name)
+            recreate = _recreate_of(plan, i)
+            try:
+                if recreate is not None:
+                    try:
+                        cluster.create(recreate.kind, recreate.namespace, recreate_check_body(recreate), dry_run=True)
+                    except ApiError as exc:
+                        results.append(StepResult(step, "failed", f"not deleted: creating {step.ref} again would be "
+                                                                  f"rejected ({_why(recreate, exc)})"))
+                        results.extend(StepResult(s, "not attempted") for s in plan.steps[i + 1:])
+                        code = Exit.REFUSED if exc.status in (403, 422) else Exit.ERROR
+                        break
+                    saved[key] = save_manifest(recreate)
+                    out.write(f"\nsaved the manifest of {step.ref} to {saved[key]} before deleting it (if it is not "
+                              f"created again: kubectl create -f {saved[key]})\n")
+                    out.flush()
+                    deleted.add(key)  # from here on the object may be gone: its manifest is kept unless it is back
+                send(step, cluster)
+            except ApiError as exc:
+                if step.verb == "delete" and exc.status == 404 and recreate is None:
+                    results.append(StepResult(step, "done", "already gone"))
+                    continue
+                if recreate is not None and exc.status != 404:
+                    deleted.discard(key)  # the server refused the delete: the object is still there
+                message = _why(step, exc)
+                if key in saved and key in deleted:
+                    message += f"; the pod is gone: its manifest is kept in {saved[key]} (kubectl create -f " \
+                               f"{saved[key]})"
+                    reported.add(key)
+                failed = StepResult(step, "failed", message)
+                results.append(failed)
+                results.extend(StepResult(s, "not attempted") for s in plan.steps[i + 1:])
+                code = Exit.REFUSED if exc.status == 403 else Exit.ERROR
+                if is_conflict(step, exc):
+                    conflict = failed
+                break
+            results.append(StepResult(step, "done"))
+            if recreate is not None:
+                _wait_gone(step, cluster)
+            elif step.verb == "create" and key in saved:
+                deleted.discard(key)
+                drop_manifest(saved.pop(key))
+    finally:
+        for key, path in list(saved.items()):
+            if key not in deleted:
+                drop_manifest(path)
+            elif key not in reported:
+                err.write(f"warning: {key[0].lower()}/{key[2]} was deleted and not created again: its manifest is "
+                          f"kept in {path} (kubectl create -f {path})\n")
+    return EngineResult(code, applied=any(r.status == "done" for r in results), results=results,
+                        conflict=conflict)
+
+
+def _recreate_of(plan: Plan, i: int) -> Step | None:
+    """The later create step that undoes delete step ``i`` (a bare pod created again), if any."""
+    step = plan.steps[i]
+    if step.verb != "delete":
+        return None
+    return next((s for s in plan.steps[i + 1:] if s.verb == "create" and
+                 (s.kind, s.namespace, s.name) == (step.kind, step.namespace, step.name)), None)
+
+
+def recreate_check_body(step: Step) -> dict:
+    """``step``'s object under a generated name, for a server dry run while the original still exists."""
+    import copy
+
+    body = copy.deepcopy(step.body)
+    meta = body.setdefault("metadata", {})
+    name = str(meta.pop("name", None) or step.name)
+    meta["generateName"] = f"{name[:200]}-podfix-check-"
+    return body
+
+
+def save_manifest(step: Step) -> str:
+    """Write ``step``'s object as YAML to a new file only the user can read, in a podfix-named directory
+    under the temp dir ($TMPDIR): not the working directory, where it could end up committed."""
+    import os
+    import tempfile
+
+    from kubectl_podfix.fix.plan import to_yaml
+
+    folder = tempfile.mkdtemp(prefix="podfix-recreate-")  # mode 0700
+    path = os.path.join(folder, f"{step.namespace or 'cluster'}-{step.name}.yaml")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(to_yaml(step.body))
+    return path
+
+
+def drop_manifest(path: str) -> None:
+    import os
+
+    for remove, target in ((os.unlink, path), (os.rmdir, os.path.dirname(path))):
         try:
-            send(step, cluster)
-        except ApiError as exc:
-            if step.verb == "delete" and exc.status == 404:
-                results.append(StepResult(step, "done", "already gone"))
-                continue
-            results.append(StepResult(step, "failed", _why(step, exc)))
-            results.extend(StepResult(s, "not attempted") for s in plan.steps[i + 1:])
-            code = Exit.REFUSED if exc.status == 403 else Exit.ERROR
-            break
-        results.append(StepResult(step, "done"))
-        if step.verb == "delete" and any(s.verb == "create" and (s.kind, s.namespace, s.name) ==
-                                         (step.kind, step.namespace, step.name) for s in plan.steps[i + 1:]):
-            _wait_gone(step, cluster)
-    return EngineResult(code, applied=any(r.status == "done" for r in results), results=results)
+            remove(target)
+        except OSError:
+            pass
 
 
 def _wait_gone(step: Step, cluster, timeout: float = 90.0, poll: float = 1.0) -> None:
@@ -186,10 +383,12 @@ def _server_dry_run(plan: Plan, cluster, out: TextIO) -> EngineResult:
     deleted: set[tuple[str, str | None, str]] = set()
     for step in plan.steps:
         key = (step.kind, step.namespace, step.name)
-        if step.verb == "create" and key in deleted:
-            results.append(StepResult(step, "skipped", "depends on the deletion above, which a dry run does not do"))
-            continue
         try:
+            if step.verb == "create" and key in deleted:  # the original still exists: check under another name
+                cluster.create(step.kind, step.namespace, recreate_check_body(step), dry_run=True)
+                results.append(StepResult(step, "ok", "checked under a generated name (the deletion above is not "
+                                                      "done by a dry run)"))
+                continue
             send(step, cluster, dry_run=True)
             results.append(StepResult(step, "ok"))
         except ApiError as exc:
@@ -345,11 +544,46 @@ def diagnose_pod(cluster, namespace: str, name: str) -> str:
     return findings_text(diagnose(ctxs[0]) if ctxs else [], name)
 
 
+def follow_command(spec: WaitSpec) -> str:
+    """The kubectl command that keeps watching what ``--wait`` watched."""
+    kind = (spec.owner_kind or "").lower()
+    if kind in ("deployment", "statefulset", "daemonset") and spec.owner_name:
+        return f"kubectl rollout status {kind}/{spec.owner_name} -n {spec.namespace}"
+    if spec.selector:
+        return f"kubectl get pods -n {spec.namespace} -l {shlex.quote(spec.selector)} -w"
+    if spec.pod_name:
+        return f"kubectl get pod {spec.pod_name} -n {spec.namespace} -w"
+    return f"kubectl get pods -n {spec.namespace} -w"
+
+
+def interrupted_text(plan: Plan, result: EngineResult) -> str:
+    """Ctrl-C while waiting: the change is in the cluster; how to follow it and how to undo it."""
+    assert plan.wait is not None
+    if not result.applied:
+        return (f"\ninterrupted while waiting: podfix changed nothing.\n"
+                f"  follow the pods: {follow_command(plan.wait)}\n")
+    undo = [r.step.undo for r in result.results
+            if r.status == "done" and r.step.undo and not r.step.undo.startswith("(")]
+    lines = ["", "interrupted while waiting: the change stays applied (podfix does not roll it back).",
+             f"  follow it: {follow_command(plan.wait)}"]
+    if undo:
+        lines.append("  undo it:" if len(undo) == 1 else "  undo it (in this order):")
+        lines.extend(f"    {u}" for u in reversed(undo))
+    else:
+        lines.append("  undo: nothing to undo by a command (deleted pods are recreated by their controller)")
+    return "\n".join(lines) + "\n"
+
+
 def _finish_wait(plan: Plan, cluster, result: EngineResult, timeout: float, out: TextIO, err: TextIO,
                  poll: float) -> EngineResult:
     spec = plan.wait
     assert spec is not None
-    outcome = wait_for(spec, cluster, timeout=timeout, err=err, poll=poll)
+    try:
+        outcome = wait_for(spec, cluster, timeout=timeout, err=err, poll=poll)
+    except KeyboardInterrupt:
+        err.write(interrupted_text(plan, result))
+        result.code = Exit.INTERRUPTED
+        return result
     result.wait = outcome
     secs = f"{outcome.seconds:.0f}s"
     if outcome.outcome == "ready":

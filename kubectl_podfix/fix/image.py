@@ -19,6 +19,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from kubectl_podfix import redact
 from kubectl_podfix.diagnose.model import dig
 from kubectl_podfix.errors import Exit, PodfixError, UsageError
 from kubectl_podfix.fix import workload as wl
@@ -36,6 +37,9 @@ class RegistryAuth:
     username: str
     password: str = field(repr=False)
     source: str = ""  # "pull secret regcred" / "~/.docker/config.json"
+
+    def __post_init__(self) -> None:
+        redact.remember_login(self.username, self.password)
 
     def __repr__(self) -> str:
         return f"RegistryAuth(username={self.username!r}, password=***, source={self.source!r})"
@@ -186,7 +190,7 @@ def verify(image: str, *, auth: RegistryAuth | None = None, insecure: bool = Fal
         answer = manifest_exists(ref.registry, ref.repository, ref.reference, **_kw(auth, insecure))
     except RegistryError as exc:
         raise PodfixError(f"cannot check that {image} exists: {exc.message}. Nothing was changed "
-                          "(pass --no-verify to patch without checking)", Exit.REFUSED) from None
+                          "(pass --no-verify to patch without checking)", Exit.ERROR) from None
     if not answer.ok:
         raise PodfixError(f"{image} cannot be pulled: {answer.message}. Nothing was changed", Exit.REFUSED)
     note = f"verified: {image} exists in the registry" + (f" ({answer.digest})" if answer.digest else "")

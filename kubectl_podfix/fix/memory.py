@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from kubectl_podfix.diagnose.model import dig
-from kubectl_podfix.errors import Exit, PodfixError, UsageError
+from kubectl_podfix.errors import Exit, PodfixError, Refused, UsageError
 from kubectl_podfix.fix import workload as wl
 from kubectl_podfix.fix.plan import Plan
 from kubectl_podfix.fix.quantity import format_quantity, parse_quantity
@@ -37,7 +37,7 @@ class MemoryInput:
     peak: Decimal | None = None  # observed memory use in bytes (metrics.k8s.io), when available
     node_max: Decimal | None = None  # the largest node allocatable memory in bytes; None = unknown
     node_max_name: str | None = None
-    node_note: str | None = None  # why the node check was skipped
+    node_note: str | None = None  # why the largest-node capacity check was skipped
     metrics_note: str | None = None  # why no peak is known
 
 
@@ -97,7 +97,7 @@ def plan_memory(inp: MemoryInput, *, memory: str | None = None) -> Plan:
     else:
         new = default_limit(limit, request, inp.peak)
         if new is None:
-            raise UsageError(f"container {inp.container} has no memory limit or request and no usage metrics are "
+            raise Refused(f"container {inp.container} has no memory limit or request and no usage metrics are "
                              "available, so podfix cannot pick a value: pass --memory, e.g. --memory 512Mi")
         new_text = format_quantity(new)
         parts = []

@@ -52,6 +52,7 @@ class Step:
     undo: str = ""  # the kubectl command that reverts this step ("" when it cannot be undone)
     sensitive: bool = False  # body/before/after hold secret values: never shown unmasked
     uid: str | None = None  # delete precondition: only this incarnation of the object
+    resource_version: str | None = None  # delete precondition: only this version (a bare pod's spec as read)
 
     def __post_init__(self) -> None:
         if self.verb not in VERBS:
@@ -103,6 +104,101 @@ class Plan:
     @property
     def empty(self) -> bool:
         return not self.steps
+
+
+# -- conditional writes (pure) ------------------------------------------------
+
+def pointer(*parts: Any) -> str:
+    """An RFC 6901 JSON pointer from path segments (``~`` and ``/`` escaped)."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def resolve_pointer(obj: Any, path: str) -> tuple[bool, Any]:
+    """(found, value) of the JSON pointer ``path`` in ``obj``."""
+    cur = obj
+    for raw in path.split("/")[1:]:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return False, None
+    return True, cur
+
+
+# Friendlier names for the container fields the fixes change.
+_FIELD_NAMES = {"resources/limits/memory": "memory limit", "resources/requests/memory": "memory request",
+                "image": "image"}
+
+
+def field_label(path: str) -> str:
+    """``/spec/template/spec/containers/0/resources/limits/memory`` -> ``memory limit``."""
+    parts = path.split("/")[1:]
+    for key in ("containers", "initContainers"):
+        if key in parts:
+            i = parts.index(key)
+            rest = "/".join(parts[i + 2:])
+            return _FIELD_NAMES.get(rest, rest.replace("/", ".") or "the container")
+    last = parts[-1] if parts else ""
+    return _FIELD_NAMES.get(last, last or "the object")
+
+
+def _short_value(value: Any) -> str:
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def what_changed(step: Step, fresh: dict | None) -> str:
+    """What differs between the state ``step`` was planned from and ``fresh`` (the object as it is now),
+    in a few words for the user: "memory limit is now 2Gi". Only the ``test`` ops of a JSON patch are
+    compared (a Secret's values never are)."""
+    if fresh is None:
+        return "it was deleted"
+    if step.content_type != JSON_PATCH or not isinstance(step.body, list) or step.sensitive:
+        return "its resourceVersion changed"
+    for op in step.body:
+        if not isinstance(op, dict) or op.get("op") != "test":
+            continue
+        path = str(op.get("path") or "")
+        found, value = resolve_pointer(fresh, path)
+        if found and value == op.get("value"):
+            continue
+        if path.endswith("/name") and ("/containers/" in path or "/initContainers/" in path):
+            return f"container {op.get('value')} is no longer where it was in the pod template"
+        if path == "/metadata/resourceVersion":
+            return "it was modified"
+        if found and isinstance(value, dict) and isinstance(op.get("value"), dict):
+            sub, found, value = _first_difference(op["value"], value)
+            path += sub
+        label = field_label(path)
+        if not found:
+            return f"{label} was removed"
+        if isinstance(value, (dict, list)):
+            return f"{label} changed"
+        return f"{label} is now {_short_value(value)}"
+    return "it was modified"
+
+
+def _first_difference(old: dict, new: dict) -> tuple[str, bool, Any]:
+    """(pointer suffix, present now, value now) of the first leaf where ``new`` differs from ``old``."""
+    for key in list(new) + [k for k in old if k not in new]:
+        if key not in new:
+            return pointer(key), False, None
+        if key not in old:
+            suffix, value = pointer(key), new[key]
+            while isinstance(value, dict) and value:  # an added map: name its first leaf
+                first = next(iter(value))
+                suffix, value = suffix + pointer(first), value[first]
+            return suffix, True, value
+        if old[key] != new[key]:
+            if isinstance(old[key], dict) and isinstance(new[key], dict):
+                sub, found, value = _first_difference(old[key], new[key])
+                return pointer(key) + sub, found, value
+            return pointer(key), True, new[key]
+    return "", True, new
 
 
 # -- rendering helpers (pure) -------------------------------------------------

@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass
 
 from kubectl_podfix.diagnose.model import age, dig
-from kubectl_podfix.errors import UsageError
+from kubectl_podfix.errors import Refused, UsageError
 from kubectl_podfix.fix import workload as wl
 from kubectl_podfix.fix.plan import Plan
 
@@ -98,8 +98,8 @@ def plan_probe(inp: ProbeInput, *, probe: str | None = None, initial_delay: int 
                              f"{0 if field == 'initialDelaySeconds' else 1}")
     if explicit:
         if not isinstance(current, dict):
-            raise UsageError(f"container {inp.container} has no {kind} probe to change"
-                             + (" (choose one with --probe)" if probe is None else ""))
+            raise Refused(f"container {inp.container} has no {kind} probe to change"
+                          + (" (choose one with --probe)" if probe is None else ""))
         s = settings(current)
         changed = {k: v for k, v in explicit.items() if s[k] != v}
         if not changed:
@@ -111,12 +111,12 @@ def plan_probe(inp: ProbeInput, *, probe: str | None = None, initial_delay: int 
                          what=f"change its {kind} probe")
     if kind == "liveness":
         if not isinstance(current, dict):
-            raise UsageError(f"container {inp.container} has no liveness probe: nothing to adjust "
-                             "(choose another with --probe)")
+            raise Refused(f"container {inp.container} has no liveness probe: nothing to adjust "
+                          "(choose another with --probe)")
         kill = budget(current)
         period = settings(current)["periodSeconds"]
         if inp.last_run is not None and inp.last_run > kill + 3 * period and inp.result != "timeout":
-            raise UsageError(
+            raise Refused(
                 f"container {inp.container} ran {age(inp.last_run)} before its liveness probe failed, far longer "
                 f"than the {kill}s the probe allows a start: this is not a slow start but an application that "
                 f"stopped answering ({inp.result or 'unknown result'}), and loosening the probe would only hide "
@@ -138,16 +138,16 @@ def plan_probe(inp: ProbeInput, *, probe: str | None = None, initial_delay: int 
         return wl.finish(plan, w, inp.container, {"startupProbe": new}, change, what="add a startup probe")
     if kind == "startup":
         if not isinstance(current, dict):
-            raise UsageError(f"container {inp.container} has no startup probe to adjust")
+            raise Refused(f"container {inp.container} has no startup probe to adjust")
         liveness = container.get("livenessProbe")
         needed = max(startup_budget(inp, liveness if isinstance(liveness, dict) else None), 2 * budget(current))
         return _raise_threshold(plan, w, inp, "startup", current, needed)
     # readiness
     if not isinstance(current, dict):
-        raise UsageError(f"container {inp.container} has no readiness probe to adjust")
+        raise Refused(f"container {inp.container} has no readiness probe to adjust")
     if inp.result == "timeout":
         return _raise_timeout(plan, w, inp, kind, current)
-    raise UsageError(
+    raise Refused(
         f"the readiness probe of container {inp.container} fails ({inp.result or 'reason unknown'}), which a "
         "longer probe would not cure: the application is not answering it. To change the probe anyway pass "
         "--failure-threshold, --timeout-seconds or --initial-delay")

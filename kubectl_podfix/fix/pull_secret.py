@@ -12,9 +12,10 @@ otherwise the pod got its list from its ServiceAccount and we patch that.
 
 Patch strategies, checked against k8s.io/api core/v1 types.go:
 
-* ``PodSpec.imagePullSecrets`` is ``patchStrategy:"merge" patchMergeKey:"name"``:
-  a strategic merge patch ``{"imagePullSecrets": [{"name": X}]}`` adds X and
-  keeps every other entry, even ones added concurrently. We send that.
+* ``PodSpec.imagePullSecrets`` is ``patchStrategy:"merge" patchMergeKey:"name"``,
+  but podfix plans from what it read, so the template patch is conditional too
+  (docs/fixing.md, "Concurrency"): a JSON patch that ``test``s the list it read
+  (or, with no list, the template spec it read) and then ``add``s the entry.
 * ``ServiceAccount.imagePullSecrets`` has NO patch strategy (``+listType=atomic``
   in current releases): a strategic merge patch would REPLACE the whole list
   and could drop an entry someone added meanwhile. We send a JSON patch
@@ -32,9 +33,10 @@ import json
 import shlex
 from dataclasses import dataclass, field
 
+from kubectl_podfix import redact
 from kubectl_podfix.diagnose.model import KUBECTL_NAMES, dig, selector_string
 from kubectl_podfix.errors import Exit, PodfixError, UsageError
-from kubectl_podfix.fix.plan import JSON_PATCH, STRATEGIC, Plan, Step, WaitSpec, to_yaml
+from kubectl_podfix.fix.plan import JSON_PATCH, Plan, Step, WaitSpec, pointer, to_yaml
 from kubectl_podfix.fix.workload import recreate_manifest as bare_pod_manifest
 from kubectl_podfix.registry.reference import secret_server_key
 
@@ -58,6 +60,9 @@ class Credentials:
         """The ``auths`` key written (Docker Hub spelled the way the kubelet matches it)."""
         return secret_server_key(self.server)
 
+    def __post_init__(self) -> None:
+        redact.remember_login(self.username, self.password)
+
     def __repr__(self) -> str:
         return f"Credentials(server={self.server!r}, username={self.username!r}, password=***)"
 
@@ -77,7 +82,9 @@ def dockerconfigjson(creds: Credentials, others: dict | None = None) -> bytes:
     """The exact bytes ``kubectl create secret docker-registry`` writes (compact JSON)."""
     auths = dict(others or {})
     auths[creds.key] = auth_entry(creds)
-    return json.dumps({"auths": auths}, separators=(",", ":")).encode()
+    config = json.dumps({"auths": auths}, separators=(",", ":")).encode()
+    redact.remember_docker_config(config)
+    return config
 
 
 def secret_manifest(name: str, namespace: str, creds: Credentials) -> dict:
@@ -295,21 +302,43 @@ def _template_step(plan: Plan, obj: dict, secret: str) -> bool:
     if secret in existing:
         plan.notes.append(f"{_ref(obj)}'s pod template already lists {secret}: unchanged")
         return False
-    body = _nest(path, {"imagePullSecrets": [{"name": secret}]})
+    body = _guarded_append(obj, path, "imagePullSecrets", {"name": secret})
     after = copy.deepcopy(obj)
     spec = after
     for key in path:
         spec = spec.setdefault(key, {})
     spec["imagePullSecrets"] = list(template.get("imagePullSecrets") or []) + [{"name": secret}]
-    undo = _nest(path, {"imagePullSecrets": [{"$patch": "delete", "name": secret}]})
+    index = len(template.get("imagePullSecrets") or [])
+    list_ptr = pointer(*path, "imagePullSecrets", index)
+    undo = [{"op": "test", "path": list_ptr + "/name", "value": secret}, {"op": "remove", "path": list_ptr}]
     what = {"CronJob": "its next Jobs use it", "Deployment": "this starts a rollout that replaces the pods",
             "DaemonSet": "this starts a rollout that replaces the pods",
             "StatefulSet": "pods created from now on use it"}.get(kind, "new pods use it")
-    plan.steps.append(Step("patch", kind, ns, name, body=body, before=obj, after=after, content_type=STRATEGIC,
+    plan.steps.append(Step("patch", kind, ns, name, body=body, before=obj, after=after, content_type=JSON_PATCH,
                            description=f"add {secret} to {_ref(obj)}'s pod template imagePullSecrets ({what})",
-                           undo=_kubectl("patch", KUBECTL_NAMES.get(kind, kind.lower()), name, "-n", ns, "-p",
-                                         json.dumps(undo, separators=(",", ":")))))
+                           undo=_kubectl("patch", KUBECTL_NAMES.get(kind, kind.lower()), name, "-n", ns,
+                                         "--type=json", "-p", json.dumps(undo, separators=(",", ":")))))
     return True
+
+
+def _guarded_append(obj: dict, path: tuple[str, ...], key: str, entry: dict) -> list[dict]:
+    """A JSON patch appending ``entry`` to the list ``path``/``key`` of ``obj``, conditional on what was read:
+    it tests the list (or, when there is none, the deepest part of ``path`` that exists) before adding."""
+    node: object = obj
+    depth = 0
+    for part in path:
+        if not isinstance(node, dict) or not isinstance(node.get(part), dict):
+            break
+        node = node[part]
+        depth += 1
+    if depth == len(path) and isinstance(node, dict) and isinstance(node.get(key), list):
+        where = pointer(*path, key)
+        return [{"op": "test", "path": where, "value": copy.deepcopy(node[key])},
+                {"op": "add", "path": where + "/-", "value": entry}]
+    missing = _nest(path[depth:], {key: [entry]})
+    first = (path[depth:] + (key,))[0]
+    return [{"op": "test", "path": pointer(*path[:depth]), "value": copy.deepcopy(node)},
+            {"op": "add", "path": pointer(*path[:depth], first), "value": missing[first]}]
 
 
 def recreate_manifest(pod: dict, sa_list_before: list[str] | None = None) -> dict:
@@ -345,7 +374,9 @@ def _restart_steps(plan: Plan, sit: Situation, rolled_out: bool, recreate_bare: 
         manifest = recreate_manifest(pod, sa_before)
         if recreate_bare:
             plan.steps.append(Step("delete", "Pod", ns, pname, before=pod, uid=dig(pod, "metadata.uid"),
-                                   description=f"delete bare pod {pname} (no controller will recreate it)",
+                                   resource_version=dig(pod, "metadata.resourceVersion"),
+                                   description=f"delete bare pod {pname} (no controller will recreate it; its "
+                                               "manifest is saved to a file first)",
                                    undo="(the next step creates it again)"))
             plan.steps.append(Step("create", "Pod", ns, pname, body=manifest, after=manifest,
                                    description=f"create pod {pname} again from its manifest",

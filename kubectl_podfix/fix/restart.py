@@ -82,10 +82,11 @@ def _bare(plan: Plan, w: wl.Workload, recreate_bare: bool) -> Plan:
     name = dig(pod, "metadata.name")
     manifest = wl.recreate_manifest(pod)
     if w.missing_owner:
-        plan.warnings.append(f"pod {name}'s controller {w.missing_owner} could not be read: the pod is not "
-                             "deleted (delete it yourself if its controller recreates it: "
-                             f"kubectl delete pod {name} -n {w.namespace})")
-        return plan
+        plan.warnings.append(f"pod {name}'s controller {w.missing_owner} could not be read (not found, forbidden, "
+                             "or a custom resource), so podfix cannot tell whether it recreates the pod: the pod is "
+                             "not deleted. If its controller recreates it, delete it yourself: "
+                             f"kubectl delete pod {name} -n {w.namespace}")
+        raise wl.NotPatchable(plan, f"{w.missing_owner} could not be read")
     if not recreate_bare:
         plan.warnings.append(f"pod {name} has no controller (a bare pod): deleting it would not bring it back, so "
                              f"podfix does not touch it. To recreate it from its manifest, run again with "
@@ -95,7 +96,9 @@ def _bare(plan: Plan, w: wl.Workload, recreate_bare: bool) -> Plan:
     plan.warnings.append(f"pod {name} has no controller: it is deleted and created again from its manifest "
                          "(--recreate-bare); anything not in the manifest (its IP, its local data) is lost")
     plan.steps.append(Step("delete", "Pod", w.namespace, name, before=pod, uid=dig(pod, "metadata.uid"),
-                           description=f"delete bare pod {name} (no controller will recreate it)", undo=""))
+                           resource_version=dig(pod, "metadata.resourceVersion"),
+                           description=f"delete bare pod {name} (no controller will recreate it; its manifest is "
+                                       "saved to a file first)", undo="(the next step creates it again)"))
     plan.steps.append(Step("create", "Pod", w.namespace, name, body=manifest, after=manifest,
                            description=f"create pod {name} again from its manifest",
                            undo=wl.kubectl("delete", "pod", name, "-n", w.namespace)))

@@ -3,15 +3,21 @@
 Every fix that changes a container goes to the *top* controller of the pod
 (ReplicaSet -> Deployment, Job -> CronJob): patching a ReplicaSet or a Job
 made by a CronJob would be overwritten or ignored. The pure helpers here build
-the one kind of write those fixes send, a strategic merge patch keyed by
-container name::
+the one kind of write those fixes send, a JSON patch (RFC 6902) that is
+conditional on the state it was planned from::
 
-    {"spec": {"template": {"spec": {"containers": [{"name": "app", <only the changed fields>}]}}}}
+    [{"op": "test", "path": "/spec/template/spec/containers/0/name", "value": "app"},
+     {"op": "test", "path": ".../containers/0/resources/limits/memory", "value": "256Mi"},
+     {"op": "replace", "path": ".../containers/0/resources/limits/memory", "value": "512Mi"}]
 
-(``containers`` and ``initContainers`` are ``patchStrategy:"merge"
-patchMergeKey:"name"`` in k8s.io/api core/v1, so every other container and
-every other field of this container is left alone), and the command that
-reverts it.
+Every field it changes is first ``test``ed against the value podfix read (a
+field that was absent: its parent is tested whole), and the container's name
+at its index too. A concurrent change of any of them makes the API server
+reject the whole patch (422), so nothing is ever overwritten; status updates
+and changes elsewhere in the object do not conflict (a resourceVersion
+precondition would: a Deployment's changes with every status update). The
+command that reverts it is conditional the same way (it tests podfix's values
+before restoring the old ones).
 
 ``resolve`` is the only function here that reads the cluster (GETs only).
 """
@@ -25,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_podfix.diagnose.model import KUBECTL_NAMES, dig, parse_target, selector_string
-from kubectl_podfix.errors import Exit, PodfixError, UsageError
-from kubectl_podfix.fix.plan import STRATEGIC, Plan, Step, WaitSpec
+from kubectl_podfix.errors import Exit, PodfixError, Refused, UsageError
+from kubectl_podfix.fix.plan import JSON_PATCH, Plan, Step, WaitSpec, pointer
 
 # Controllers whose pod template podfix patches.
 PATCHABLE = ("Deployment", "StatefulSet", "DaemonSet", "CronJob")
@@ -220,7 +226,7 @@ def target_container(w: "Workload", name: str) -> tuple[dict, dict]:
     """(the object a fix patches: the top controller, else the pod; the spec of container ``name`` in it)."""
     source = w.top if w.top is not None else w.pod
     if source is None:
-        raise UsageError("no pod to fix: the workload has no pods and no pod was named")
+        raise Refused("no pod to fix: the workload has no pods and no pod was named")
     spec, _ = find_container(source, name)
     if spec is None:
         raise UsageError(f"{ref(source)} has no container {name!r} (it has: {', '.join(container_names(source))})")
@@ -240,14 +246,8 @@ def nest(path: tuple[str, ...], leaf: Any) -> Any:
     return out
 
 
-def container_patch(kind: str, container: str, fields: dict, init: bool = False) -> dict:
-    """The strategic merge patch that sets ``fields`` (nested; None deletes) in one container."""
-    key = "initContainers" if init else "containers"
-    return nest(template_path(kind) + ("spec",), {key: [{"name": container, **fields}]})
-
-
 def apply_fields(target: dict, fields: dict) -> None:
-    """Apply a strategic-merge fragment to a plain dict in place (None deletes a key)."""
+    """Apply a merge fragment to a plain dict in place (None deletes a key)."""
     for k, v in fields.items():
         if v is None:
             target.pop(k, None)
@@ -260,18 +260,6 @@ def apply_fields(target: dict, fields: dict) -> None:
             target[k] = copy.deepcopy(v)
 
 
-def inverse_fields(current: dict, fields: dict) -> dict:
-    """The fragment that restores ``current``'s values for every key ``fields`` sets (None = was absent)."""
-    out: dict = {}
-    for k, v in fields.items():
-        old = current.get(k) if isinstance(current, dict) else None
-        if isinstance(v, dict) and isinstance(old, dict):
-            out[k] = inverse_fields(old, v)
-        else:
-            out[k] = copy.deepcopy(old)  # None when absent: the patch deletes what we added
-    return out
-
-
 def kubectl(*args: str) -> str:
     return "kubectl " + " ".join(shlex.quote(a) for a in args)
 
@@ -280,39 +268,125 @@ def compact(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"))
 
 
-def undo_command(obj: dict, inverse_patch: dict) -> str:
+def container_index(obj: dict, name: str) -> tuple[str, int] | None:
+    """("containers" | "initContainers", index) of container ``name`` in ``obj``'s pod template."""
+    spec = pod_spec(obj)
+    for key in ("containers", "initContainers"):
+        for i, c in enumerate(spec.get(key) or []):
+            if isinstance(c, dict) and c.get("name") == name:
+                return key, i
+    return None
+
+
+def container_pointer(obj: dict, name: str) -> str:
+    """The JSON pointer of container ``name`` in ``obj``'s pod template."""
+    where = container_index(obj, name)
+    if where is None:
+        raise PodfixError(f"{ref(obj)} has no container {name!r} in its pod template "
+                          f"(it has: {', '.join(container_names(obj)) or 'none'})")
+    return pointer(*template_path(str(obj.get("kind"))), "spec", where[0], where[1])
+
+
+def _strip_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_none(v) for k, v in value.items() if v is not None}
+    return copy.deepcopy(value)
+
+
+def guarded_ops(base: str, name: str, current: dict, fields: dict) -> list[dict]:
+    """The JSON patch that sets ``fields`` (nested; None deletes) in the container at ``base``, conditional
+    on what was read: ``test`` the container's name, each changed field's current value, and the parent
+    of each field that was absent (a field added concurrently fails the test too). Tests come first."""
+    tests: list[dict] = [{"op": "test", "path": base + "/name", "value": name}]
+    changes: list[dict] = []
+    tested: set[str] = set()
+
+    def test_parent(path: str, value: Any) -> None:
+        if path not in tested:
+            tested.add(path)
+            tests.append({"op": "test", "path": path, "value": copy.deepcopy(value)})
+
+    def walk(path: str, cur: dict, flds: dict) -> None:
+        for key, value in flds.items():
+            p = path + "/" + pointer(key)[1:]
+            present = key in cur
+            if value is None:
+                if present:
+                    tests.append({"op": "test", "path": p, "value": copy.deepcopy(cur[key])})
+                    changes.append({"op": "remove", "path": p})
+            elif isinstance(value, dict) and present and isinstance(cur[key], dict):
+                walk(p, cur[key], value)
+            elif present:
+                tests.append({"op": "test", "path": p, "value": copy.deepcopy(cur[key])})
+                changes.append({"op": "replace", "path": p, "value": _strip_none(value)})
+            else:
+                test_parent(path, cur)
+                changes.append({"op": "add", "path": p, "value": _strip_none(value)})
+
+    walk(base, current, fields)
+    return tests + changes
+
+
+def inverse_ops(base: str, name: str, current: dict, fields: dict) -> list[dict]:
+    """The conditional JSON patch that reverts ``guarded_ops``: it tests podfix's values (so a later change
+    by someone else is not undone blindly), then restores the old ones (removes what podfix added)."""
+    after = copy.deepcopy(current)
+    apply_fields(after, fields)
+    tests: list[dict] = [{"op": "test", "path": base + "/name", "value": name}]
+    changes: list[dict] = []
+
+    def walk(path: str, cur: dict, new: dict, flds: dict) -> None:
+        for key, value in flds.items():
+            p = path + "/" + pointer(key)[1:]
+            if value is None:
+                if key in cur:
+                    tests.append({"op": "test", "path": path, "value": copy.deepcopy(new)})
+                    changes.append({"op": "add", "path": p, "value": copy.deepcopy(cur[key])})
+            elif isinstance(value, dict) and isinstance(cur.get(key), dict):
+                walk(p, cur[key], new.get(key) or {}, value)
+            elif key in cur:
+                tests.append({"op": "test", "path": p, "value": copy.deepcopy(new.get(key))})
+                changes.append({"op": "replace", "path": p, "value": copy.deepcopy(cur[key])})
+            else:
+                tests.append({"op": "test", "path": p, "value": copy.deepcopy(new.get(key))})
+                changes.append({"op": "remove", "path": p})
+
+    walk(base, current, after, fields)
+    return tests + changes
+
+
+def undo_command(obj: dict, inverse: list[dict]) -> str:
     """What reverts a template patch: ``kubectl rollout undo`` where there is rollout history,
-    otherwise the inverse strategic merge patch with the old values."""
+    otherwise the conditional inverse JSON patch."""
     kind, name = obj.get("kind"), dig(obj, "metadata.name")
     ns = dig(obj, "metadata.namespace") or ""
     if kind in ROLLOUT_KINDS:
         return kubectl("rollout", "undo", f"{KUBECTL_NAMES[kind]}/{name}", "-n", ns)
-    return inverse_patch_command(obj, inverse_patch)
+    return inverse_patch_command(obj, inverse)
 
 
-def inverse_patch_command(obj: dict, inverse_patch: dict) -> str:
+def inverse_patch_command(obj: dict, inverse: list[dict]) -> str:
     kind, name = obj.get("kind"), dig(obj, "metadata.name")
     ns = dig(obj, "metadata.namespace") or ""
     return kubectl("patch", KUBECTL_NAMES.get(kind, str(kind).lower()), name, "-n", ns,
-                   "--type=strategic", "-p", compact(inverse_patch))
+                   "--type=json", "-p", compact(inverse))
 
 
 def container_step(obj: dict, container: str, fields: dict, description: str) -> Step:
-    """One strategic-merge patch of one container of ``obj``'s pod template, with the predicted object
-    after it (for the diff) and the undo command."""
+    """One conditional JSON patch of one container of ``obj``'s pod template (``guarded_ops``), with the
+    predicted object after it (for the diff) and the undo command."""
     kind = str(obj.get("kind"))
-    current, is_init = find_container(obj, container)
-    if current is None:
-        raise PodfixError(f"{ref(obj)} has no container {container!r} in its pod template "
-                          f"(it has: {', '.join(container_names(obj)) or 'none'})")
-    body = container_patch(kind, container, fields, is_init)
-    inverse = container_patch(kind, container, inverse_fields(current, fields), is_init)
+    current, _ = find_container(obj, container)
+    base = container_pointer(obj, container)
+    assert current is not None
+    body = guarded_ops(base, container, current, fields)
+    inverse = inverse_ops(base, container, current, fields)
     after = copy.deepcopy(obj)
     target, _ = find_container(after, container)
     apply_fields(target, fields)
     _drop_empty(target, fields)
     return Step("patch", kind, dig(obj, "metadata.namespace"), dig(obj, "metadata.name"), body=body, before=obj,
-                after=after, content_type=STRATEGIC, description=description, undo=undo_command(obj, inverse))
+                after=after, content_type=JSON_PATCH, description=description, undo=undo_command(obj, inverse))
 
 
 def _drop_empty(target: dict, fields: dict) -> None:
@@ -396,9 +470,54 @@ def job_manifest(job: dict) -> dict:
     return out
 
 
-def not_patchable(w: Workload, what: str, fixed: dict | None = None) -> tuple[list[str], str | None]:
-    """Warnings for a target whose pod template cannot be patched (bare pod, Job without CronJob):
-    (warnings, the reason in one line) — or ([], None) when the top controller can be patched."""
+def _leaves(fields: dict, prefix: str = "") -> list[str]:
+    """``{"resources": {"limits": {"memory": "1Gi"}}}`` -> ``["resources.limits.memory: 1Gi"]``."""
+    out = []
+    for key, value in fields.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.extend(_leaves(value, path + "."))
+        else:
+            out.append(f"{path}: {compact(value) if isinstance(value, (dict, list)) else value}")
+    return out
+
+
+def guess_owner(missing: str, pod: dict | None) -> str | None:
+    """kubectl's TYPE/NAME of the workload above an unreadable ReplicaSet, when the pod's
+    pod-template-hash gives it away (a Deployment names its ReplicaSets NAME-HASH)."""
+    kind, _, name = missing.partition("/")
+    hash_ = (dig(pod, "metadata.labels", {}) or {}).get("pod-template-hash") if pod else None
+    if kind == "ReplicaSet" and isinstance(hash_, str) and hash_ and name.endswith("-" + hash_):
+        return f"deployment/{name[: -len(hash_) - 1]}"
+    return None
+
+
+def unknown_owner_warning(w: Workload, container: str | None = None, fields: dict | None = None) -> str:
+    """What podfix could not find out when the pod's controller cannot be read, and the change to make by hand."""
+    guess = guess_owner(w.missing_owner or "", w.pod)
+    text = (f"the pod's controller {w.missing_owner} could not be read (not found, forbidden, or a custom "
+            "resource), so podfix does not know which workload's pod template holds the container, and changed "
+            "nothing")
+    if container and fields:
+        text += (f". Set this by hand in the pod template of the workload that owns the pod"
+                 f"{f' (probably {guess})' if guess else ''}, container {container}: "
+                 + "; ".join(_leaves(fields)))
+        if guess:
+            kind, name = guess.split("/", 1)
+            is_init = bool(w.pod) and find_container(w.pod, container)[1]
+            # a strategic merge patch, keyed by container name: what a person types (no index to look up)
+            patch = nest(template_path("Deployment") + ("spec",),
+                         {"initContainers" if is_init else "containers": [{"name": container, **fields}]})
+            text += (" (for example: "
+                     f"{kubectl('patch', kind, name, '-n', w.namespace, '--type=strategic', '-p', compact(patch))})")
+    return text
+
+
+def not_patchable(w: Workload, what: str, fixed: dict | None = None, container: str | None = None,
+                  fields: dict | None = None) -> tuple[list[str], str | None]:
+    """Warnings for a target whose pod template cannot be patched (bare pod, Job without CronJob, a
+    controller that cannot be read): (warnings, the reason in one line) — or ([], None) when the top
+    controller can be patched. ``container``/``fields``: the change, to say what to set by hand."""
     from kubectl_podfix.fix.plan import to_yaml
 
     top = w.top
@@ -415,8 +534,7 @@ def not_patchable(w: Workload, what: str, fixed: dict | None = None) -> tuple[li
         return [f"{ref(top)} is not a controller podfix patches: change its owner's pod template instead"], \
             f"{ref(top)} cannot be patched by podfix"
     if w.missing_owner:
-        return [f"the pod's controller {w.missing_owner} could not be read (not found, forbidden, or a custom "
-                f"resource): change its pod template there"], f"{w.missing_owner} could not be read"
+        return [unknown_owner_warning(w, container, fields)], f"{w.missing_owner} could not be read"
     pod = w.pod or {}
     name = dig(pod, "metadata.name")
     manifest = recreate_manifest(fixed or pod)
@@ -431,7 +549,8 @@ def finish(plan: Plan, w: Workload, container: str, fields: dict, change: str, *
     """Add the container patch to ``plan`` (or explain why the target cannot be patched), GitOps warning,
     undo notes and what to wait for. Shared by the memory, probe and image fixes."""
     top = w.top
-    warnings, reason = not_patchable(w, what, fixed=_fixed_copy(w, container, fields))
+    warnings, reason = not_patchable(w, what, fixed=_fixed_copy(w, container, fields), container=container,
+                                     fields=fields)
     if reason:
         plan.warnings.extend(warnings)
         raise NotPatchable(plan, reason)
@@ -443,8 +562,8 @@ def finish(plan: Plan, w: Workload, container: str, fields: dict, change: str, *
     plan.steps.append(step)
     kind, name = top.get("kind"), dig(top, "metadata.name")
     if kind in ROLLOUT_KINDS:
-        inverse = container_patch(kind, container, inverse_fields(find_container(top, container)[0], fields),
-                                     find_container(top, container)[1])
+        inverse = inverse_ops(container_pointer(top, container), container, find_container(top, container)[0],
+                              fields)
         plan.notes.append(f"undo reverts the whole pod template to the previous revision; to revert only this "
                           f"change: {inverse_patch_command(top, inverse)}")
     old_uids = [dig(p, "metadata.uid") for p in w.pods if dig(p, "metadata.uid")]

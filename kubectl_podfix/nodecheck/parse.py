@@ -1,10 +1,10 @@
-"""Reading the probe pod's log (pure): what each tool said, what it means, which step fails.
+"""Reading the check pod's log (pure): what each tool said, what it means, which step fails.
 
-``parse`` turns the script's lines (``probe_script.py``) into ``Check``s; ``interpret`` reads each
+``parse`` turns the script's lines (``script.py``) into ``Check``s; ``interpret`` reads each
 tool's own output (busybox, OpenSSL, curl, GNU and busybox wget, nc, getent, dig: the texts these
-tools print, captured in tests/fixtures/probe/) into a ``Step`` with a one-line summary; ``verdict``
+tools print, captured in tests/nodecheck/fixtures/) into a ``Step`` with a one-line summary; ``verdict``
 finds the first step that fails in the order the runtime goes (DNS, TCP, TLS, /v2/) and says what
-it means for the finding being probed.
+it means for the finding being checked.
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-PREFIX = "PODFIX-PROBE "
+from kubectl_podfix.redact import scrub
+
+PREFIX = "PODFIX-CHECK "
 OUT_PREFIX = "PODFIX-OUT "
 ORDER = ("dns", "tcp", "tls", "v2")
 TIMEOUT_RCS = {"124", "143", "137"}  # timeout(1) (coreutils 124; busybox kills with TERM: 143)
 DISK_HIGH = 85  # the kubelet's default --image-gc-high-threshold
 
-# OpenSSL's X509_V_ERR codes the probe can meet
+# OpenSSL's X509_V_ERR codes the node check can meet
 _UNTRUSTED = {"18": "self-signed", "19": "self-signed-in-chain", "20": "unknown-issuer", "21": "unknown-issuer",
               "2": "unknown-issuer"}
 _EXPIRED = {"10": "expired", "9": "not-yet-valid"}
@@ -37,7 +39,7 @@ class Check:
 
 
 @dataclass
-class ProbeLog:
+class CheckLog:
     host: str = ""
     port: str = ""
     uid: str = ""
@@ -75,17 +77,19 @@ class Verdict:
     node_wide: bool = False
 
 
-_USERINFO = re.compile(r"(//)[^/@\s]*@")
+# up to the last "@" of the authority: a password may hold an unencoded "@" or "/"
+_USERINFO = re.compile(r"(//)[^\s'\"]*@(?=[^@\s'\"]+)")
 _PROXY_AUTH = re.compile(r"(?i)(proxy-authorization:).*")
 
 
 def redact(line: str) -> str:
-    """Drop ``user:password@`` from URLs and Proxy-Authorization values (the script does too)."""
-    return _PROXY_AUTH.sub(r"\1 (removed)", _USERINFO.sub(r"\1", line))
+    """Drop ``user:password@`` from URLs and Proxy-Authorization values (the script does too), and every
+    secret podfix holds (kubectl_podfix.redact: the proxy credentials it copied into the check pod)."""
+    return scrub(_PROXY_AUTH.sub(r"\1 (removed)", _USERINFO.sub(r"\1", scrub(line))))
 
 
-def parse(text: str) -> ProbeLog:
-    log = ProbeLog()
+def parse(text: str) -> CheckLog:
+    log = CheckLog()
     current: Check | None = None
     for raw in (text or "").splitlines():
         line = redact(raw.rstrip("\r"))
@@ -224,7 +228,7 @@ def _tcp(check: Check, host: str, port: str) -> Step:
     return Step("tcp", False, kind, f"TCP connect to {target}: {words}")
 
 
-def _cert(log: ProbeLog) -> dict[str, Any]:
+def _cert(log: CheckLog) -> dict[str, Any]:
     """Subject, issuer, validity and SANs from ``openssl x509`` (the cert check) or the tls output."""
     out: dict[str, Any] = {}
     lines = (log.check("cert").output if log.check("cert") else []) + (log.check("tls").output if log.check("tls") else [])
@@ -251,7 +255,7 @@ def _cert(log: ProbeLog) -> dict[str, Any]:
     return out
 
 
-def _tls(check: Check, log: ProbeLog) -> Step:
+def _tls(check: Check, log: CheckLog) -> Step:
     host = log.host
     if check.status == "skip":
         return Step("tls", None, check.why or "skipped", f"TLS not tried ({check.why})")
@@ -360,7 +364,8 @@ def _disk(check: Check) -> Step:
             pct = int(parts[4].rstrip("%")) if parts[4].rstrip("%").isdigit() else round(100 * used / max(size, 1))
             data = {"filesystem": parts[0], "sizeBytes": size, "usedBytes": used, "availableBytes": avail,
                     "usedPercent": pct}
-            words = f"{_gib(avail)} free of {_gib(size)} ({pct}% used) on the filesystem under the probe's container"
+            words = (f"{_gib(avail)} free of {_gib(size)} ({pct}% used) on the filesystem under the check pod's "
+                     "container")
             if pct >= DISK_HIGH:
                 return Step("disk", False, "high", words + f": above the kubelet's image GC threshold ({DISK_HIGH}%)",
                             data)
@@ -372,7 +377,7 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:.1f}GiB" if n >= 2**30 else f"{n / 2**20:.0f}MiB"
 
 
-def interpret(log: ProbeLog) -> list[Step]:
+def interpret(log: CheckLog) -> list[Step]:
     """One ``Step`` per check the script ran, in the runtime's order."""
     steps: list[Step] = []
     port = log.port or "443"
@@ -400,8 +405,8 @@ def interpret(log: ProbeLog) -> list[Step]:
 
 # -- what it means ------------------------------------------------------------------------------------
 
-def verdict(log: ProbeLog, steps: list[Step], *, node: str, code: str | None = None) -> Verdict:
-    """The first failing step and what it means; ``code`` is the finding being probed."""
+def verdict(log: CheckLog, steps: list[Step], *, node: str, code: str | None = None) -> Verdict:
+    """The first failing step and what it means; ``code`` is the finding being checked."""
     by = {s.name: s for s in steps}
     host, port = log.host, log.port or "443"
     where = f"from {node}"
@@ -419,7 +424,7 @@ def verdict(log: ProbeLog, steps: list[Step], *, node: str, code: str | None = N
                            f"The node's resolver says {host} does not exist: a typo in the registry name, or a name "
                            "only resolvable elsewhere (a cluster Service name, a VPN or corporate zone the nodes do "
                            "not use). The runtime resolves registry names with the node's /etc/resolv.conf, as this "
-                           "probe did (dnsPolicy: Default)." + via_proxy, True)
+                           "check pod did (dnsPolicy: Default)." + via_proxy, True)
         return Verdict("dns", dns.kind, f"{where}: DNS fails: {dns.summary}",
                        f"The node's resolver {resolver} cannot answer for {host}: check the node's DNS servers "
                        "(/etc/resolv.conf on the node) and that UDP/TCP 53 to them is allowed." + via_proxy, True)
@@ -459,15 +464,15 @@ def verdict(log: ProbeLog, steps: list[Step], *, node: str, code: str | None = N
                            "pull by a name the certificate has.", True)
         if tls.kind == "untrusted":
             return Verdict("tls", "untrusted", f"{where}: {dns_words}, TCP {port} works, TLS: {tls.summary}",
-                           "The probe checked the chain against its image's CA bundle (the public CAs); the runtime "
-                           "checks it against the node's trust store and /etc/containerd/certs.d/" + host +
+                           "The check pod verified the chain against its image's CA bundle (the public CAs); the "
+                           "runtime checks it against the node's trust store and /etc/containerd/certs.d/" + host +
                            "/ca.crt (or /etc/containers/certs.d, /etc/docker/certs.d). A private or self-signed CA "
                            "must be installed there on every node, then the runtime restarted.", True)
         if tls.kind == "handshake" and tls.data.get("tool") in ("wget", ""):
             return Verdict("tls", "inconclusive", f"{where}: {dns_words}, TCP {port} works; the TLS handshake failed "
                            "with busybox's small TLS client", "busybox wget supports few TLS cipher suites, so this "
-                           "alone does not prove the registry's TLS is broken: probe again with an image that has "
-                           "openssl or curl (--probe-image curlimages/curl:8.10.1 or nicolaka/netshoot).", False)
+                           "alone does not prove the registry's TLS is broken: run the node check again with an image "
+                           "that has openssl or curl (--image curlimages/curl:8.10.1 or nicolaka/netshoot).", False)
         return Verdict("tls", tls.kind, f"{where}: {dns_words}, TCP {port} works, TLS fails: {tls.summary}",
                        "Something in the TLS exchange fails: a TLS-intercepting proxy, a middlebox resetting the "
                        "connection, or a registry misconfiguration." + via_proxy, True)
@@ -483,8 +488,9 @@ def verdict(log: ProbeLog, steps: list[Step], *, node: str, code: str | None = N
                 f"({v2.data.get('status')}) all work")
         return Verdict(None, "reachable", head, _reachable_meaning(code, host, tls), False)
     return Verdict(None, "incomplete", f"{where}: " + "; ".join(s.summary for s in reached) if reached
-                   else f"{where}: the probe could not test {host}", "Not every step could be tested with the tools "
-                   "in the probe image; --probe-image with curl or openssl (curlimages/curl, nicolaka/netshoot) tests more.",
+                   else f"{where}: the node check could not test {host}", "Not every step could be tested with the "
+                   "tools in the check pod's image; --image with curl or openssl (curlimages/curl, nicolaka/netshoot) "
+                   "tests more.",
                    False)
 
 
@@ -496,9 +502,9 @@ def _reachable_meaning(code: str | None, host: str, tls: Step | None) -> str:
                 "was transient: delete the pod to retry the pull now.")
     if code == "image.tls-error":
         if tls is not None and tls.ok:
-            return (f"The certificate verifies against the public CAs in the probe image, so {host}'s certificate is "
-                    "fine: the node's trust store or its clock is the problem (check the node's time, and "
-                    f"/etc/containerd/certs.d/{host}/ on the node).")
+            return (f"The certificate verifies against the public CAs in the check pod's image, so {host}'s "
+                    "certificate is fine: the node's trust store or its clock is the problem (check the node's time, "
+                    f"and /etc/containerd/certs.d/{host}/ on the node).")
         return "The registry answers; see the TLS step for the certificate details."
     if code in ("image.pull-timeout",):
         return ("The registry answers quickly from this node: a stalled pull is then more likely a large layer on a "
@@ -506,11 +512,11 @@ def _reachable_meaning(code: str | None, host: str, tls: Step | None) -> str:
     return "The registry answers from this node: the network path is not the problem."
 
 
-def _proxy_name(log: ProbeLog) -> str:
+def _proxy_name(log: CheckLog) -> str:
     return log.proxies.get("HTTPS_PROXY") or log.proxies.get("https_proxy") or "?"
 
 
 def evidence(steps: list[Step], node: str) -> list[str]:
     """Evidence lines for the finding: one per step."""
-    return [f"probe on {node}: {s.name}: {'ok' if s.ok else 'FAILED' if s.ok is False else 'not tested'}: {s.summary}"
-            for s in steps]
+    return [f"node check on {node}: {s.name}: {'ok' if s.ok else 'FAILED' if s.ok is False else 'not tested'}: "
+            f"{s.summary}" for s in steps]

@@ -1,26 +1,26 @@
-"""The shell script the probe pod runs (POSIX sh: busybox ash, dash, bash).
+"""The shell script the check pod runs (POSIX sh: busybox ash, dash, bash).
 
 It tests, from the failing pod's node, what the container runtime needs to pull from one registry:
 DNS, TCP, TLS (certificate chain when ``openssl`` is there), the ``/v2/`` endpoint, the proxy the
 pods are given, and the space left on the filesystem under the container (on containerd and CRI-O
 with overlayfs, the node's image filesystem). It adapts to the tools the image has (``command -v``)
 and decides nothing itself: it prints what each tool said, in a strict line format that
-``probe_parse.py`` reads::
+``parse.py`` reads::
 
-    PODFIX-PROBE begin v1 host=<host> port=<port> uid=<uid>
-    PODFIX-PROBE tools <tool> <tool> ...
-    PODFIX-PROBE resolver <nameserver>[,<nameserver>...]
-    PODFIX-PROBE proxy <VAR>=<value without user:password@>
-    PODFIX-PROBE <check> <ok|fail|skip> rc=<exit code> tool=<tool> [why]
+    PODFIX-CHECK begin v1 host=<host> port=<port> uid=<uid>
+    PODFIX-CHECK tools <tool> <tool> ...
+    PODFIX-CHECK resolver <nameserver>[,<nameserver>...]
+    PODFIX-CHECK proxy <VAR>=<value without user:password@>
+    PODFIX-CHECK <check> <ok|fail|skip> rc=<exit code> tool=<tool> [why]
     PODFIX-OUT <check> <one line of the tool's output>
-    PODFIX-PROBE end
+    PODFIX-CHECK end
 
 Checks: ``dns``, ``tcp``, ``tls``, ``cert``, ``v2``, ``v2http`` (only when TLS failed), ``v2proxy``
 (only when the pod had an HTTPS proxy), ``disk``. Direct checks run with the proxy variables
 unset: the runtime does not use the pods' proxy settings. Nothing here prints proxy credentials:
 ``redact`` strips ``user:password@`` and Proxy-Authorization lines from every quoted line.
 
-The environment: REGISTRY_HOST, REGISTRY_PORT (443), PROBE_STEP_TIMEOUT (seconds per step, 6),
+The environment: REGISTRY_HOST, REGISTRY_PORT (443), CHECK_STEP_TIMEOUT (seconds per step, 6),
 PODFIX_DNS_SERVER and PODFIX_DNS_PORT (tests only: ask this DNS server instead of the resolver).
 """
 
@@ -29,10 +29,11 @@ from __future__ import annotations
 VERSION = "v1"
 
 SCRIPT = r'''
-H="${REGISTRY_HOST:-}"; P="${REGISTRY_PORT:-443}"; T="${PROBE_STEP_TIMEOUT:-6}"
-say() { echo "PODFIX-PROBE $*"; }
+H="${REGISTRY_HOST:-}"; P="${REGISTRY_PORT:-443}"; T="${CHECK_STEP_TIMEOUT:-6}"
+say() { echo "PODFIX-CHECK $*"; }
 have() { command -v "$1" >/dev/null 2>&1; }
-redact() { sed -e 's#//[^/@ ]*@#//#g' -e 's#[Pp]roxy-[Aa]uthorization:.*#Proxy-Authorization: (removed)#'; }
+# user:password@ ends at the last "@" before the host: a password may hold an unencoded "@" or "/"
+redact() { sed -e "s#//[^ '\"]*@#//#g" -e 's#[Pp]roxy-[Aa]uthorization:.*#Proxy-Authorization: (removed)#'; }
 quote() {
   n=0
   while IFS= read -r line || [ -n "$line" ]; do
@@ -53,6 +54,9 @@ check() {
 }
 skip() { say "$1 skip rc=- tool=- $2"; }
 
+# podfix validated host and port (nodecheck/spec.py); refuse anything else here too, before any tool sees it
+case "$H" in ""|-*|*[!A-Za-z0-9.:-]*) say "begin __VERSION__ host=invalid port=$P uid=-"; say end; exit 0 ;; esac
+case "$P" in ""|*[!0-9]*) say "begin __VERSION__ host=$H port=invalid uid=-"; say end; exit 0 ;; esac
 case "$H" in *:*) HP="[$H]:$P"; URLH="[$H]" ;; *) HP="$H:$P"; URLH="$H" ;; esac
 [ "$P" = 443 ] && URL="https://$URLH/v2/" || URL="https://$URLH:$P/v2/"
 say "begin __VERSION__ host=$H port=$P uid=$(id -u 2>/dev/null)"
@@ -64,7 +68,7 @@ say "resolver $(sed -n 's/^nameserver[[:space:]]*//p' /etc/resolv.conf 2>/dev/nu
 PX="${HTTPS_PROXY:-${https_proxy:-}}"
 for v in HTTPS_PROXY https_proxy HTTP_PROXY http_proxy NO_PROXY no_proxy; do
   eval "val=\${$v:-}"
-  [ -n "$val" ] && say "proxy $v=$(printf '%s' "$val" | redact | sed 's#^[^/@]*@##')"
+  [ -n "$val" ] && say "proxy $v=$(printf '%s' "$val" | redact | sed 's#^.*@##')"
 done
 unset HTTPS_PROXY https_proxy HTTP_PROXY http_proxy ALL_PROXY all_proxy
 
@@ -76,7 +80,7 @@ case "$H" in
     if [ -n "${PODFIX_DNS_SERVER:-}" ] && have nslookup; then
       check dns nslookup nslookup -port="${PODFIX_DNS_PORT:-53}" "$H" "$PODFIX_DNS_SERVER" || dns=fail
     elif have nslookup; then check dns nslookup nslookup "$H" || dns=fail
-    elif have getent; then check dns getent getent hosts "$H" || dns=fail
+    elif have getent; then check dns getent getent hosts -- "$H" || dns=fail
     elif have dig; then check dns dig dig +short "$H" || dns=fail
     else skip dns no-tool; fi ;;
   *) skip dns ip-literal ;;
@@ -85,8 +89,8 @@ esac
 # 2. TCP connect
 tcp=ok
 if [ "$dns" = fail ]; then skip tcp dns-failed; tcp=fail
-elif have nc && nc -h 2>&1 | grep -q -- ' -z'; then check tcp nc nc -z -w "$T" "$H" "$P" || tcp=fail
-elif have nc; then check tcp nc nc -w "$T" "$H" "$P" || tcp=fail
+elif have nc && nc -h 2>&1 | grep -q -- ' -z'; then check tcp nc nc -z -w "$T" -- "$H" "$P" || tcp=fail
+elif have nc; then check tcp nc nc -w "$T" -- "$H" "$P" || tcp=fail
 elif have bash; then check tcp bash bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$H" "$P" || tcp=fail
 else skip tcp no-tool; tcp=unknown; fi
 
@@ -106,29 +110,29 @@ elif have openssl; then
     printf '%s\n' "$cert" | quote cert 12
   fi
 elif have curl; then
-  check tls curl curl -sv -o /dev/null --max-time "$T" "$URL" && tls=ok || tls=fail
+  check tls curl curl -sv -o /dev/null --max-time "$T" -- "$URL" && tls=ok || tls=fail
 else
   tls=wget
 fi
 
 # 4. The registry's /v2/ endpoint (certificate not verified here: that is the tls check's job)
 if [ "$tcp" = fail ]; then skip v2 tcp-failed
-elif have curl; then check v2 curl curl -sS -k -o /dev/null -D - --max-time "$T" "$URL"
+elif have curl; then check v2 curl curl -sS -k -o /dev/null -D - --max-time "$T" -- "$URL"
 elif have wget; then
-  check v2 wget wget -S -O /dev/null --no-check-certificate "$URL"
+  check v2 wget wget -S -O /dev/null --no-check-certificate -- "$URL"
   # busybox wget is the TLS client here: a TLS failure shows in its output
   case "$out" in *"TLS record"*|*"TLS error"*|*"handshake"*) [ "$tls" = wget ] && tls=fail ;; esac
 else skip v2 no-tool; fi
 if [ "$tls" = fail ]; then
   [ "$P" = 443 ] && HURL="http://$URLH/v2/" || HURL="http://$URLH:$P/v2/"
-  if have curl; then check v2http curl curl -sS -o /dev/null -D - --max-time "$T" "$HURL"
-  elif have wget; then check v2http wget wget -S -O /dev/null "$HURL"; fi
+  if have curl; then check v2http curl curl -sS -o /dev/null -D - --max-time "$T" -- "$HURL"
+  elif have wget; then check v2http wget wget -S -O /dev/null -- "$HURL"; fi
 fi
 
 # 5. Through the proxy the pods are given, when there is one
 if [ -n "$PX" ]; then
-  if have curl; then check v2proxy curl curl -sS -k -o /dev/null -D - --max-time "$T" -x "$PX" "$URL"
-  elif have wget; then export https_proxy="$PX"; check v2proxy wget wget -S -O /dev/null --no-check-certificate "$URL"
+  if have curl; then check v2proxy curl curl -sS -k -o /dev/null -D - --max-time "$T" -x "$PX" -- "$URL"
+  elif have wget; then export https_proxy="$PX"; check v2proxy wget wget -S -O /dev/null --no-check-certificate -- "$URL"
   else skip v2proxy no-tool; fi
 fi
 

@@ -1,4 +1,4 @@
-"""The probe pod's manifest (pure): pinned to the failing pod's node, harmless, recognisable.
+"""The check pod's manifest (pure): pinned to the failing pod's node, harmless, recognisable.
 
 * ``spec.nodeName`` = the failing pod's node (no scheduler involved), a toleration for every taint
   of that node, ``dnsPolicy: Default`` so names are resolved with the node's own resolv.conf, as the
@@ -6,10 +6,11 @@
 * Pod Security ``restricted``: non-root (65534), no privilege escalation, every capability dropped,
   RuntimeDefault seccomp, read-only root filesystem; no ServiceAccount token, no service links;
 * small requests and limits, ``restartPolicy: Never`` and a hard ``activeDeadlineSeconds``;
-* labels that say it is podfix's (``LEFTOVER_SELECTOR`` finds leftovers).
+* labels that say it is podfix's (``LEFTOVER_SELECTOR`` and ``is_check_pod`` find leftovers, also those of
+  podfix versions before the rename, labelled ``podfix.io/probe``).
 
-The image: one already on the node (``status.images``) from ``KNOWN_IMAGES``, so the probe itself
-needs no pull, else ``DEFAULT_IMAGE``.
+The image: one already on the node (``status.images``) from ``KNOWN_IMAGES``, so the check pod
+itself needs no pull, else ``DEFAULT_IMAGE``.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from kubectl_podfix.nodecheck.script import SCRIPT
 from kubectl_podfix.registry import reference as imagelib
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
-PROBE_LABEL = "podfix.io/probe"
+CHECK_LABEL = "podfix.io/node-check"
+OLD_CHECK_LABEL = "podfix.io/probe"  # the label before the rename to node check
 FOR_LABEL = "podfix.io/for"
 FOR_ANNOTATION = "podfix.io/for-pod"
 REGISTRY_ANNOTATION = "podfix.io/registry"
-LEFTOVER_SELECTOR = f"{MANAGED_BY}=kubectl-podfix,{PROBE_LABEL}=true"
-CONTAINER = "probe"
+# one LIST finds the check pods of this version and of earlier ones (OLD_CHECK_LABEL): is_check_pod filters
+LEFTOVER_SELECTOR = f"{MANAGED_BY}=kubectl-podfix"
+CONTAINER = "check"
 DEFAULT_IMAGE = "busybox:1.36"
 DEADLINE = 90  # activeDeadlineSeconds
 STEP_TIMEOUT = 6  # seconds per check inside the script
@@ -61,31 +64,63 @@ def cached_images(node: dict | None) -> list[str]:
 
 
 def choose_image(node: dict | None, override: str | None = None) -> tuple[str, str]:
-    """(image, why) for the probe: ``override``, else a known image cached on the node, else the default."""
+    """(image, why) for the check pod: ``override``, else a known image cached on the node, else the default."""
     if override:
-        return override, "chosen with --probe-image"
+        return override, "chosen with --image"
     names = cached_images(node)
     for repo, tools in KNOWN_IMAGES:
         tagged = [n for n in names if "@" not in n and _repo(n) == repo]
         if tagged:
-            return tagged[0], f"already on the node ({tools}): the probe needs no pull"
+            return tagged[0], f"already on the node ({tools}): the check pod needs no pull"
         digested = [n for n in names if "@" in n and _repo(n.split("@")[0]) == repo]
         if digested:
-            return digested[0], f"already on the node ({tools}): the probe needs no pull"
+            return digested[0], f"already on the node ({tools}): the check pod needs no pull"
     return DEFAULT_IMAGE, ("not on the node yet (the node reports none of " +
                            ", ".join(r.split("/", 1)[1].removeprefix("library/") for r, _ in KNOWN_IMAGES) +
-                           "): the probe pulls it from Docker Hub; busybox tests DNS, TCP and HTTP but not the "
-                           "certificate chain (use --probe-image curlimages/curl:8.10.1 or nicolaka/netshoot for that)")
+                           "): the check pod pulls it from Docker Hub; busybox tests DNS, TCP and HTTP but not the "
+                           "certificate chain (use --image curlimages/curl:8.10.1 or nicolaka/netshoot for that)")
+
+
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+class BadEndpoint(ValueError):
+    """A registry host or port that is not a plain host name, IP literal or port number."""
+
+
+def valid_host(host: str) -> bool:
+    """An RFC 1123 host name (labels of letters, digits and inner hyphens, at most 253 characters) or an
+    IPv4/IPv6 literal: nothing a shell tool could read as an option ("-e...") or anything else."""
+    import ipaddress
+
+    if not host or len(host) > 253:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    return all(_LABEL.fullmatch(label) for label in labels)
 
 
 def registry_endpoint(image: str) -> tuple[str, int]:
-    """(host, port) the runtime connects to for ``image`` (Docker Hub's API host for docker.io)."""
+    """(host, port) the runtime connects to for ``image`` (Docker Hub's API host for docker.io), strictly
+    validated (``valid_host``, port 1-65535): they end up as arguments of nslookup, nc, openssl, curl.
+    Raises BadEndpoint otherwise."""
     registry = imagelib.registry_of(image) or imagelib.DOCKER_HUB
     if registry == imagelib.DOCKER_HUB:
         return "registry-1.docker.io", 443
     host, port = imagelib._split_port(registry)
-    host = host.strip("[]")
-    return host, int(port) if port.isdigit() else 443
+    bracketed = host.startswith("[") and host.endswith("]")
+    host = host[1:-1] if bracketed else host
+    if not valid_host(host) or (bracketed and ":" not in host) or (":" in host and not bracketed):
+        raise BadEndpoint(f"the image's registry host {host!r} is not a valid host name or IP address")
+    if port == "":
+        return host, 443
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise BadEndpoint(f"the image's registry port {port!r} is not a port number (1-65535)")
+    return host, int(port)
 
 
 def tolerations(node: dict | None) -> list[dict]:
@@ -125,18 +160,25 @@ def _label_value(text: str) -> str:
     return value.strip("-_.") or "pod"
 
 
-def probe_name(suffix: str | None = None) -> str:
-    return f"podfix-probe-{suffix or secrets.token_hex(3)}"
+def is_check_pod(pod: dict) -> bool:
+    """A check pod of podfix: managed by it and labelled as a check pod (today's label or the old one)."""
+    labels = dig(pod, "metadata.labels") or {}
+    return labels.get(MANAGED_BY) == "kubectl-podfix" and \
+        any(labels.get(key) == "true" for key in (CHECK_LABEL, OLD_CHECK_LABEL))
+
+
+def check_pod_name(suffix: str | None = None) -> str:
+    return f"podfix-node-check-{suffix or secrets.token_hex(3)}"
 
 
 def build(pod: dict, node: dict | None, *, image: str, target_image: str, container: str | None = None,
           name: str | None = None, deadline: int = DEADLINE, step_timeout: int = STEP_TIMEOUT) -> dict:
-    """The probe Pod for ``pod`` (failing to pull ``target_image``), on the pod's node."""
+    """The check Pod for ``pod`` (failing to pull ``target_image``), on the pod's node."""
     meta = pod.get("metadata") or {}
     pod_name = meta.get("name") or ""
     host, port = registry_endpoint(target_image)
     env = [{"name": "REGISTRY_HOST", "value": host}, {"name": "REGISTRY_PORT", "value": str(port)},
-           {"name": "PROBE_STEP_TIMEOUT", "value": str(step_timeout)}] + proxy_env(pod, container)
+           {"name": "CHECK_STEP_TIMEOUT", "value": str(step_timeout)}] + proxy_env(pod, container)
     spec: dict[str, Any] = {
         "nodeName": dig(pod, "spec.nodeName"),
         "restartPolicy": "Never",
@@ -165,9 +207,9 @@ def build(pod: dict, node: dict | None, *, image: str, target_image: str, contai
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
-            "name": name or probe_name(),
+            "name": name or check_pod_name(),
             "namespace": meta.get("namespace") or "default",
-            "labels": {MANAGED_BY: "kubectl-podfix", PROBE_LABEL: "true", FOR_LABEL: _label_value(pod_name)},
+            "labels": {MANAGED_BY: "kubectl-podfix", CHECK_LABEL: "true", FOR_LABEL: _label_value(pod_name)},
             "annotations": {FOR_ANNOTATION: pod_name, REGISTRY_ANNOTATION: f"{host}:{port}",
                             "podfix.io/image": target_image},
         },

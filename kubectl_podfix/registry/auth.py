@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import re
 
+from kubectl_podfix import redact
 from kubectl_podfix.registry.errors import RegistryAnswer, Refused, one_line
 from kubectl_podfix.registry.transport import Response, Transport, host_port, origin_of, said
 
@@ -63,6 +64,7 @@ class Credentials:
         if self.username is not None:
             secrets.append(self.basic_value())
         self._secrets = [s for s in secrets if len(s) >= 4]
+        redact.remember_login(self.username, self._password)
 
     def __repr__(self) -> str:  # never the password
         return f"<registry credentials user={self.username!r}>"

@@ -28,7 +28,7 @@ from typing import Any
 from kubectl_podfix.registry.auth import Auth, Credentials, parse_challenges
 from kubectl_podfix.registry.errors import RegistryAnswer, RegistryError, Refused, one_line
 from kubectl_podfix.registry.suggest import closest_tags
-from kubectl_podfix.registry.transport import Response, Transport, error_codes, said
+from kubectl_podfix.registry.transport import Response, Transport, error_codes, host_port, origin_of, said
 
 __all__ = [
     "RegistryAnswer",
@@ -225,6 +225,13 @@ def verify_credentials(server: str, username: str, password: str, *,
     scope = f"repository:{repo}:pull" if repo else None
     try:
         resp = client.request("GET", "/v2/", scope=scope)
+        if origin_of(resp.url) != client.http.origin:
+            # a redirect to another server is no login: its answer says nothing about these credentials
+            # (and they were not sent there: the transport drops Authorization across origins)
+            msg = (f"{client.host} redirected the login check (/v2/) to another server ({host_port(resp.url)}, "
+                   f"HTTP {resp.status}): podfix does not take an answer from another server as the credentials "
+                   f"being accepted; check --docker-server (the registry's own host)")
+            return RegistryAnswer(False, resp.status, "ping", client.scrub(one_line(msg, 400)))
         if resp.status == 401:
             told = said(resp)
             if not client.username:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kubectl_podfix.redact import scrub
+
 
 @dataclass(frozen=True)
 class RegistryAnswer:
@@ -25,6 +27,9 @@ class RegistryAnswer:
     step: str  # "ping" | "token" | "manifest" | "tags" | "connect" | "tls"
     message: str  # one line, plain words, naming what the registry said
     digest: str | None = None  # Docker-Content-Digest of the manifest, when one was found
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", scrub(self.message))
 
     def __str__(self) -> str:
         return self.message
@@ -41,7 +46,7 @@ class RegistryError(Exception):
     def __init__(self, message: str, *, host: str | None = None, step: str = "connect",
                  status: int | None = None):
         super().__init__(message)
-        self.message = message
+        self.message = scrub(message)
         self.host = host
         self.step = step
         self.status = status

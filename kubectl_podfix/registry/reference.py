@@ -144,6 +144,34 @@ def dockerconfig_auths(data: dict) -> dict:
     return {}
 
 
+def dockerconfig_registries(data: dict) -> list[str] | None:
+    """The registries a pull Secret's docker config holds credentials for, as the kubelet reads it.
+
+    ``[]`` when the config is readable but names no registry (``{"auths": {}}``, or a ``.dockerconfigjson``
+    without ``auths``, which the kubelet reads as empty); None when no docker config could be read.
+    """
+    import base64
+    import json
+
+    for key in (".dockerconfigjson", ".dockercfg"):
+        raw = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(raw, str) or not raw:
+            continue
+        try:
+            doc = json.loads(base64.b64decode(raw))
+        except (ValueError, TypeError):
+            continue
+        if not isinstance(doc, dict):
+            continue
+        auths = (doc.get("auths") or {}) if key == ".dockerconfigjson" else doc
+        if isinstance(auths, dict):
+            # An entry without credentials (a config.json whose secrets live in a credential store,
+            # {"auths": {"https://index.docker.io/v1/": {}}, "credsStore": "desktop"}) gives the kubelet nothing.
+            return [str(k) for k, v in auths.items() if isinstance(v, dict) and any(
+                v.get(f) for f in ("auth", "username", "password", "identitytoken", "registrytoken"))]
+    return None
+
+
 def _split_port(host: str) -> tuple[str, str]:
     if host.startswith("["):  # IPv6 literal
         end = host.find("]")

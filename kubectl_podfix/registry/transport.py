@@ -119,11 +119,12 @@ class Transport:
         return f"<registry transport {self.scheme}://{self.host}>"
 
     def scrub(self, text: str) -> str:
-        """``text`` with every secret the owner names replaced by ``***``."""
-        for s in self._secrets():
-            if s and len(s) >= 4:
-                text = text.replace(s, "***")
-        return text
+        """``text`` with every secret the owner names (tokens too) and every secret podfix holds
+        (kubectl_podfix.redact: also percent-encoded and base64 forms) replaced by ``***``."""
+        from kubectl_podfix.redact import remember, scrub
+
+        remember(*[s for s in self._secrets() if s])
+        return scrub(text)
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):

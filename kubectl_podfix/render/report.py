@@ -1,22 +1,37 @@
 """Output formats. Knows nothing about clusters: it turns reports into text.
 
-``FORMATS`` maps each ``-o`` value to a function ``(results, out, *, groups,
-color, warnings)``. JSON and YAML print the stable report contract; text is
-for people: a verdict per pod, then evidence and what to do. Colour only when
-asked for (the CLI decides: a TTY and no NO_COLOR).
+``FORMATS`` maps each ``-o`` value to a function ``(results, out, *, color,
+width, warnings, ...)``. JSON and YAML print the stable report contract; text is
+for people: a verdict per pod, then evidence and what to do. Colour and width
+are decided by the caller (``render.terminal``: colour only on a terminal without
+NO_COLOR or TERM=dumb; the terminal's width, or None when piped).
+
+``wide`` is text plus what ``kubectl get -o wide`` adds: node, IP, restarts,
+age and image, as a line under each pod and as columns of the scan table, and
+every finding in full (text shows secondary findings as one line each).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from typing import Callable, TextIO
 
-from kubectl_podfix.diagnose.model import age, parse_time, utcnow
-from kubectl_podfix.diagnose.report import Group, PodResult, group, to_report
+from kubectl_podfix.diagnose.model import age, parse_time, report_now
+from kubectl_podfix.diagnose.report import Group, PodResult, group, group_details, pod_details, to_report
+from kubectl_podfix.render.terminal import paragraph_width
 
 _MARK = {"error": "✗", "warning": "!", "info": "i"}
 _COLOR = {"error": "31", "warning": "33", "info": "36", "bold": "1", "dim": "2"}
+ELLIPSIS = "…"
+MIN_SUMMARY = 12  # SUMMARY is never cut shorter than this: the row is wider than the terminal instead
+GAP = "   "  # between table columns, as kubectl
+# Where a command starts inside a suggestion ("list the tags: crane ls ..."): it goes on a line of its own
+# rather than being broken over two when the suggestion does not fit.
+_COMMAND = re.compile(r"(?:^|(?<=: )|(?<=\(or: ))(?:kubectl|crane|skopeo|docker|podman|nerdctl|crictl|ctr|kind|"
+                      r"minikube|helm|flux|argocd|aws|gcloud|az|curl|wget|nslookup|dig|openssl|echo|sudo)\s")
+_ALTERNATIVE = "   (or: "
 
 
 class _Style:
@@ -27,12 +42,46 @@ class _Style:
         return f"\033[{_COLOR[what]}m{text}\033[0m" if self.enabled else text
 
 
-def _wrap(text: str, indent: str, width: int = 100) -> list[str]:
-    lines: list[str] = []
-    for para in text.splitlines() or [""]:
-        lines.extend(textwrap.wrap(para, width=width, initial_indent=indent, subsequent_indent=indent,
-                                   break_long_words=False, break_on_hyphens=False) or [indent.rstrip()])
-    return lines
+class _Layout:
+    """Colour and widths for one rendering: ``width`` is the terminal's (None when piped)."""
+
+    def __init__(self, color: bool, width: int | None):
+        self.style = _Style(color)
+        self.width = width
+        self.para = paragraph_width(width)
+
+    def wrap(self, text: str, indent: str, rest: str | None = None) -> list[str]:
+        rest = indent if rest is None else rest
+        lines: list[str] = []
+        for i, para in enumerate(text.splitlines() or [""]):
+            lines.extend(textwrap.wrap(para, width=self.para, initial_indent=indent if i == 0 else rest,
+                                       subsequent_indent=rest, break_long_words=False,
+                                       break_on_hyphens=False) or [(indent if i == 0 else rest).rstrip()])
+        return lines
+
+    def line(self, text: str, indent: str, rest: str) -> list[str]:
+        """A one-line item (headline, note): wrapped on a terminal, one line when piped (for grep)."""
+        if self.width is None:
+            return [indent + text]
+        return self.wrap(text, indent, rest)
+
+    def command_item(self, text: str, indent: str, rest: str) -> list[str]:
+        """A suggestion: prose wraps; a command in it stays whole, on a line of its own when it must."""
+        if len(indent) + len(text) <= self.para or "\n" in text:
+            return self.wrap(text, indent, rest)
+        match = _COMMAND.search(text)
+        if match is None:
+            return self.wrap(text, indent, rest)
+        prose, command = text[:match.start()].rstrip(), text[match.start():]
+        lines = self.wrap(prose, indent, rest) if prose else []
+        first = rest if lines else indent
+        parts = [command]
+        if len(first) + len(command) > self.para and _ALTERNATIVE in command:
+            head, _, tail = command.partition(_ALTERNATIVE)
+            parts = [head.rstrip(), "(or: " + tail]
+        lines.append(first + parts[0])
+        lines.extend(rest + p for p in parts[1:])
+        return lines
 
 
 def _pod_header(r: PodResult, style: _Style) -> str:
@@ -42,73 +91,123 @@ def _pod_header(r: PodResult, style: _Style) -> str:
     return style(f"pod {r.ctx.namespace}/{r.ctx.name}", "bold") + f" ({phase}{extra})"
 
 
-def _finding_lines(f, style: _Style, full: bool) -> list[str]:
+def _pod_details(r: PodResult, lay: _Layout) -> list[str]:
+    """-o wide: where the pod runs and what it runs, like kubectl get pod -o wide."""
+    d = pod_details(r, report_now())
+    line = f"  node {d['node']}   IP {d['ip']}   restarts {d['restarts']}   age {d['age']}"
+    images = d["images"]
+    if len(images) == 1:
+        image_text = next(iter(images.values()))
+    else:
+        image_text = ", ".join(f"{c}={i}" for c, i in images.items()) or "<none>"
+    return [line] + lay.wrap(f"image{'s' if len(images) > 1 else ''} {image_text}", "  ", "    ")
+
+
+def _finding_lines(f, lay: _Layout, full: bool) -> list[str]:
+    style = lay.style
     where = f" [{f.container}]" if f.container else ""
-    out = [f"  {style(_MARK.get(f.severity, '?'), f.severity)} {style(f.code, f.severity)}{where}  {f.title}"]
+    mark = _MARK.get(f.severity, "?")
+    head = lay.line(f.title, f"  {mark} {f.code}{where}  ", "      ")
+    styled = f"  {style(mark, f.severity)} {style(f.code, f.severity)}{where}  "
+    head[0] = styled + head[0][len(f"  {mark} {f.code}{where}  "):]
+    out = head
     if not full:
         return out
-    out.extend(_wrap(f.explanation, "    "))
+    out.extend(lay.wrap(f.explanation, "    "))
     if f.evidence:
         out.append("    " + style("Evidence:", "dim"))
         for item in f.evidence:
-            out.extend(_wrap(item, "      - ")[:1] + _wrap(item, "        ")[1:] if len(item) > 90 else [f"      - {item}"])
+            out.extend(lay.wrap(item, "      - ", "        "))
     if f.suggestions:
         out.append("    " + style("Next steps:", "dim"))
         for item in f.suggestions:
-            out.append(f"      - {item}")
+            out.extend(lay.command_item(item, "      - ", "        "))
     if f.fix:
-        out.append("    " + style("Fix:", "dim") + f" {f.fix.command}")
+        if len("    Fix: ") + len(f.fix.command) <= lay.para:
+            out.append("    " + style("Fix:", "dim") + f" {f.fix.command}")
+        else:
+            out.extend(["    " + style("Fix:", "dim"), f"      {f.fix.command}"])
     return out
 
 
-def _pod_text(r: PodResult, style: _Style, wide: bool) -> list[str]:
-    lines = [_pod_header(r, style)]
+def _pod_text(r: PodResult, lay: _Layout, wide: bool) -> list[str]:
+    lines = [_pod_header(r, lay.style)]
+    if wide:
+        lines.extend(_pod_details(r, lay))
     if not r.findings:
         lines.append("  ok: no problems found")
         return lines
     for i, f in enumerate(r.findings):
-        lines.extend(_finding_lines(f, style, full=wide or i == 0))
+        lines.extend(_finding_lines(f, lay, full=wide or i == 0))
     return lines
 
 
-def _summary_table(groups: list[Group]) -> str:
-    from tabulate import tabulate
+def _table(headers: list[str], rows: list[list[str]], width: int | None) -> list[str]:
+    """Columns left-aligned, GAP apart; the last column (free text) is cut with "…" to fit ``width``."""
+    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers) - 1)]
+    fixed = sum(widths) + len(GAP) * (len(widths))
+    room = None if width is None else max(MIN_SUMMARY, width - fixed)
+    out = []
+    for row in [headers, *rows]:
+        last = str(row[-1])
+        if room is not None and len(last) > room:
+            last = last[: room - 1].rstrip() + ELLIPSIS
+        cells = [str(c).ljust(w) for c, w in zip(row, widths)]
+        out.append(GAP.join(cells + [last]).rstrip())
+    return out
 
-    now = utcnow()
+
+def _summary_table(groups: list[Group], *, width: int | None, wide: bool, namespaces: bool) -> list[str]:
+    now = report_now()
+    headers = (["NAMESPACE"] if namespaces else []) + ["WORKLOAD", "PODS", "SINCE", "DIAGNOSIS"]
+    if wide:
+        headers += ["RESTARTS", "AGE", "NODE", "IP", "IMAGE"]
+    headers.append("SUMMARY")
     rows = []
     for g in groups:
         start = parse_time(g.since)
-        rows.append([g.namespace, g.workload, f"{len(g.results)}/{g.total}", g.code, g.title,
-                     age((now - start).total_seconds()) if start else "?"])
-    return tabulate(rows, headers=["NAMESPACE", "WORKLOAD", "PODS", "DIAGNOSIS", "SUMMARY", "SINCE"],
-                    tablefmt="plain")
+        row = ([g.namespace] if namespaces else []) + [
+            g.workload, f"{len(g.results)}/{g.total}", age((now - start).total_seconds()) if start else "?", g.code]
+        if wide:
+            d = group_details(g, now)
+            row += [str(d["restarts"]), d["age"], d["node"], d["ip"], d["image"]]
+        row.append(g.title)
+        rows.append(row)
+    return _table(headers, rows, width)
 
 
 def text(results: list[PodResult], out: TextIO, *, color: bool = False, wide: bool = False,
-         warnings: list[str] | None = None, owners_of_all=None, scope: bool = False) -> None:
-    style = _Style(color)
+         warnings: list[str] | None = None, owners_of_all=None, scope: bool = False, width: int | None = None,
+         all_namespaces: bool = False) -> None:
+    """People's format. ``width``: the terminal's columns, None when piped (see render.terminal);
+    ``all_namespaces``: the scan covered every namespace (the table then always names them)."""
+    lay = _Layout(color, width)
+    style = lay.style
     lines: list[str] = []
     if scope:
         groups = group(results, owners_of_all)
         if not groups:
             lines.append("No pods with problems found.")
         else:
-            lines.append(_summary_table(groups))
+            namespaces = all_namespaces or len({g.namespace for g in groups}) > 1
+            lines.extend(_summary_table(groups, width=width, wide=wide, namespaces=namespaces))
             for g in groups:
                 lines.append("")
                 first = g.results[0]
                 if len(g.results) > 1:
                     others = ", ".join(r.ctx.name for r in g.results[1:4]) + (" ..." if len(g.results) > 4 else "")
-                    lines.append(style(f"{len(g.results)}/{g.total} pods of {g.workload}: {g.code}", "bold")
-                                 + f" (also {others})")
-                lines.extend(_pod_text(first, style, wide))
+                    head = f"{len(g.results)}/{g.total} pods of {g.workload}: {g.code}"
+                    wrapped = lay.line(f"{head} (also {others})", "", "  ")
+                    wrapped[0] = style(head, "bold") + wrapped[0][len(head):]
+                    lines.extend(wrapped)
+                lines.extend(_pod_text(first, lay, wide))
     else:
         for i, r in enumerate(results):
             if i:
                 lines.append("")
-            lines.extend(_pod_text(r, style, wide))
+            lines.extend(_pod_text(r, lay, wide))
     for w in warnings or []:
-        lines.append(style(f"note: {w}", "dim"))
+        lines.extend(style(line, "dim") for line in lay.line(f"note: {w}", "", "  "))
     out.write("\n".join(lines) + "\n")
 
 

@@ -29,7 +29,11 @@ Choices worth knowing:
   patch/delete/auth can-i cope; ``kubectl create|apply -f`` need ``--validate=false``.
 * ``kubectl auth can-i`` posts its SelfSubjectAccessReview as protobuf; that one body is
   decoded (``Request.json`` shows it).  Everything else is JSON (or YAML) only.
-* Not supported: watch (405), server-side apply (415), garbage collection.
+* Watch is served as the real server serves it (watch.py): a chunked stream of JSON lines, initial ADDED
+  events without a resourceVersion, selectors, BOOKMARKs, ``timeoutSeconds``, 410 as an ERROR event after
+  ``compact()``.  Every change, through the API or the helpers (``add``/``remove``), is in the change log
+  watches read; ``drop_watches()`` cuts open streams, ``wait_for_watchers()`` is a test's sync point.
+* Not supported: server-side apply (415), garbage collection, ``sendInitialEvents`` (watch-list).
 
 Client behaviour worth knowing when counting requests: the Python client (urllib3's
 default ``Retry(3)``) retries GETs by itself after a dropped connection, a read timeout,
@@ -42,6 +46,7 @@ Modules (tests import from the package: ``from apiserver import FakeAPIServer``)
 * ``wire``: ``Request``; reading a request off the socket, writing the response.
 * ``reads``: objects as served, lists (selectors, pagination, continue tokens), pod logs.
 * ``writes``: create, update, patch, delete, deletecollection, dry-run.
+* ``watch``: watch streams and the change log they read.
 * ``validation`` and ``defaults``: what create/update reject (422) and fill in.
 * ``resources``: the served resources (``Res``) and discovery documents.
 * ``status``: ``metav1.Status`` error bodies and ``ApiError``.

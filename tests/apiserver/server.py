@@ -7,6 +7,7 @@ with the server's lock held, and hooks (``on_write``/``on_delete``) after it is 
 
 from __future__ import annotations
 
+import bisect
 import copy
 import re
 import socket
@@ -25,6 +26,7 @@ from .rbac import access_review, authorize, deny_rule
 from .reads import Reads, keystr, render
 from .resources import BY_KIND, BY_PATH, GENERATION_KINDS, VERSION, Res, discovery, now, served_groups
 from .status import ApiError, not_found, status_body
+from .watch import Change, WatchStream
 from .wire import Request, read_request, write_response
 from .writes import Writes
 
@@ -90,12 +92,22 @@ class FakeAPIServer(Reads, Writes):
         self._answers: list[_Answer] = []
         self._denied: list[tuple[str, str, str, str | None, str | None]] = []
         self._rv, self._seq, self._compacted = 1000, 0, 0
+        # the change log watches read (watch.py): every add/update/patch/delete, through the API or the helpers
+        self._log: list[Change] = []
+        self._log_rvs: list[int] = []
+        self._log_floor = 0  # a watch must start at or after this resourceVersion (compact())
+        self._changed = threading.Condition(self._lock)
+        self._watches: set[WatchStream] = set()
+        self._bookmark_seq = 0
+        self._stopping = False
+        self.bookmark_interval: float | None = None  # periodic BOOKMARKs (the real server: about 60 s)
         self._httpd: ThreadingHTTPServer | None = None
         self.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
         self.add(*objects)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> "FakeAPIServer":
+        self._stopping = False
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.fake, self._httpd.connections = self, set()
         threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True, name="fake-apiserver").start()
@@ -103,6 +115,9 @@ class FakeAPIServer(Reads, Writes):
         return self
 
     def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            self._changed.notify_all()
         if self._httpd:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -121,7 +136,10 @@ class FakeAPIServer(Reads, Writes):
 
     # ------------------------------------------------------------ test helpers
     def add(self, *objs: dict) -> None:
-        """Store (or replace) objects verbatim, filling uid/resourceVersion/creationTimestamp if missing."""
+        """Store (or replace) objects verbatim, filling uid/resourceVersion/creationTimestamp if missing.
+
+        Watches see an ADDED or MODIFIED event.  Replacing an object with a copy that still carries the
+        stored resourceVersion (``add({**get(...), ...})``) gives it a new one, as any change does."""
         with self._lock:
             for obj in objs:
                 obj = copy.deepcopy(obj)
@@ -141,17 +159,26 @@ class FakeAPIServer(Reads, Writes):
                         self.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": meta["namespace"]}})
                 if res.kind == "Namespace":
                     obj.setdefault("status", {"phase": "Active"})
+                key = (meta.get("namespace", ""), meta["name"])
+                old = self._store.get(res.store, {}).get(key)
+                if old is not None and meta.get("resourceVersion") == old["metadata"].get("resourceVersion"):
+                    meta.pop("resourceVersion")
                 meta.setdefault("uid", self._uid(res, meta))
                 meta.setdefault("resourceVersion", self._next_rv())
                 meta.setdefault("creationTimestamp", now())
                 if res.kind in GENERATION_KINDS:
                     meta.setdefault("generation", 1)
-                self._store.setdefault(res.store, {})[(meta.get("namespace", ""), meta["name"])] = obj
+                self._store.setdefault(res.store, {})[key] = obj
+                self._record("MODIFIED" if old is not None else "ADDED", res.store, key, obj, old)
 
     def remove(self, kind: str, namespace: str | None, name: str) -> dict | None:
         """Delete an object without hooks (e.g. simulate the kubelet finishing a pod's deletion)."""
         with self._lock:
-            return self._store.get(BY_KIND[("*", kind)].store, {}).pop((namespace or "", name), None)
+            store = BY_KIND[("*", kind)].store
+            obj = self._store.get(store, {}).pop((namespace or "", name), None)
+            if obj is not None:
+                self._record_delete(store, (namespace or "", name), obj)
+            return obj
 
     def get(self, kind: str, namespace: str | None, name: str) -> dict | None:
         with self._lock:
@@ -172,9 +199,57 @@ class FakeAPIServer(Reads, Writes):
                        and (path_prefix is None or r.path.startswith(path_prefix)))
 
     def compact(self) -> None:
-        """Expire every continue token issued so far (the next page gets 410 Expired)."""
+        """Expire every continue token issued so far (the next page gets 410 Expired) and forget the change
+        log: a watch from an older resourceVersion than the current one gets 410 (an ERROR event), and so does
+        an open watch that had not sent every change yet.  A LIST after this gives a resourceVersion that
+        watches fine."""
         with self._lock:
             self._compacted = self._rv + 1
+            del self._log[:], self._log_rvs[:]
+            self._log_floor = self._rv
+            self._changed.notify_all()
+
+    # ------------------------------------------------------------ watch hooks (watch.py)
+    def watchers(self, path_prefix: str = "") -> int:
+        """How many watch streams are open now (on paths starting with ``path_prefix``)."""
+        with self._lock:
+            return sum(1 for w in self._watches if w.req.path.startswith(path_prefix) and not w.dropped)
+
+    def wait_for_watchers(self, count: int = 1, path_prefix: str = "", timeout: float = 10.0) -> None:
+        """Block until ``count`` watches are open on ``path_prefix`` (a test's sync point); AssertionError after
+        ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while self.watchers(path_prefix) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.watchers(path_prefix)} watches open on {path_prefix!r}, wanted {count}")
+            time.sleep(0.01)
+
+    def drop_watches(self, path_prefix: str = "") -> int:
+        """Cut the connection of every open watch (on ``path_prefix``), mid-stream; returns how many."""
+        with self._lock:
+            hit = [w for w in self._watches if w.req.path.startswith(path_prefix) and not w.dropped]
+            for w in hit:
+                w.dropped = True
+            self._changed.notify_all()
+            return len(hit)
+
+    def send_bookmarks(self) -> None:
+        """Make every open watch that allowed bookmarks send one now."""
+        with self._lock:
+            self._bookmark_seq += 1
+            self._changed.notify_all()
+
+    def _record(self, type_: str, store: str, key: tuple[str, str], obj: dict, old: dict | None = None) -> None:
+        """Append a change to the log (lock held).  Its rv is the object's when that is the newest one."""
+        rv = obj["metadata"].get("resourceVersion")
+        rv = int(rv) if isinstance(rv, str) and rv.isdigit() and int(rv) == self._rv else int(self._next_rv())
+        self._log.append(Change(rv, type_, store, key, obj, old))
+        self._log_rvs.append(rv)
+        self._changed.notify_all()
+
+    def _record_delete(self, store: str, key: tuple[str, str], obj: dict) -> None:
+        gone = {**obj, "metadata": {**obj["metadata"], "resourceVersion": self._next_rv()}}
+        self._record("DELETED", store, key, gone, obj)
 
     def fail(self, method: str, path_regex: str, status: int | None, *, reason: str | None = None,
              message: str | None = None, times: int | None = None, retry_after: int | None = None,
@@ -271,6 +346,9 @@ class FakeAPIServer(Reads, Writes):
                 code, payload = 500, status_body(500, f"FakeAPIServer bug: {e!r}")
             for hook in hooks:
                 hook()
+        if isinstance(payload, WatchStream):
+            payload.serve(self, h)
+            return
         write_response(h, req.method, code, payload, extra_headers)
 
     def _groups(self) -> list[tuple[str, str]]:
@@ -314,7 +392,12 @@ class FakeAPIServer(Reads, Writes):
         if sub and not (res.kind == "Pod" and sub == "log" and not res.group):
             raise ApiError(404, details={})
         if req.q("watch") in ("1", "t", "T", "true", "True", "TRUE"):
-            raise ApiError(405, "watch is not supported by FakeAPIServer")
+            if req.method != "GET" or sub or "watch" not in res.verbs or (name and not res.namespaced and ns):
+                raise ApiError(405)
+            authorize(self._denied, self.user, "watch", res, None, ns, name)
+            stream = WatchStream.admit(self, req, res, ns, name)
+            self._watches.add(stream)
+            return 200, stream
         verb = {"GET": "get" if name else "list", "HEAD": "get" if name else "list", "POST": "create", "PUT": "update",
                 "PATCH": "patch", "DELETE": "delete" if name else "deletecollection"}[req.method]
         if verb not in res.verbs or (verb == "create" and name) or (not name and verb in ("update", "patch")) \

@@ -3,8 +3,9 @@
 Status is kept from the stored object on update/patch and reset on create; pods get a few defaults
 (defaults.py) and immutable specs (validation.py); a write that changes nothing keeps its resourceVersion;
 an object with finalizers is only marked for deletion; deleting a namespace deletes what is in it;
-``dryRun=All`` does everything but store.  The ``on_write``/``on_delete`` hooks are queued on ``hooks``
-and run once the server's lock is released.
+``dryRun=All`` does everything but store.  Every stored change is appended to the change log watches read
+(``_record``).  The ``on_write``/``on_delete`` hooks are queued on ``hooks`` and run once the server's lock
+is released.
 """
 
 from __future__ import annotations
@@ -51,8 +52,12 @@ def apply_patch(req: Request, res: Res, old: dict) -> dict:
             raise ApiError(400, "json: cannot unmarshal object into Go value of type jsonpatch.Patch")
         try:
             return json_patch(current, body)
-        except (ValueError, TypeError, AttributeError) as e:
-            raise ApiError(422, details={"causes": [{"reason": "UnexpectedServerResponse", "message": str(e)}]})
+        except (ValueError, TypeError, AttributeError):
+            # like the real server (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go): the patch
+            # library's error becomes NewGenericServerResponse(422, ...) with no causes, so a failed ``test``
+            # op and a path that does not exist both read "the server rejected our request due to an error
+            # in our request", reason Invalid, details {}
+            raise ApiError(422, details={})
     raise ApiError(415, "the body of the request was in an unknown format - accepted media types include: "
                         "application/json-patch+json, application/merge-patch+json, "
                         "application/strategic-merge-patch+json")
@@ -63,9 +68,20 @@ class Writes:
 
     They change the server's ``_store`` (via ``_lookup``, ``_next_rv``, ``_uid``, ``_seq`` too), queue its
     ``on_write``/``on_delete`` hooks, and deletecollection lists through ``Reads._list``.
+
+    ``before_write`` (set on the instance: a list of ``hook(verb, kind, namespace, name)``) runs at the start
+    of every create/update/patch/delete, before the stored object is looked at: a test's "someone else"
+    changes the object there (``server.add``), between podfix's read and its write.
     """
 
+    before_write: tuple = ()
+
+    def _before(self, verb: str, res: Res, ns: str | None, name: str | None) -> None:
+        for hook in list(self.before_write):
+            hook(verb, res.kind, ns, name)
+
     def _write(self, req: Request, res: Res, verb: str, ns: str | None, name: str | None, hooks) -> tuple[int, dict]:
+        self._before(verb, res, ns, name)
         old = self._lookup(res.store, ns or "", name) if name else None
         if verb in ("update", "patch") and old is None:
             raise not_found(res, name)
@@ -134,15 +150,20 @@ class Writes:
         elif not dry:
             meta["resourceVersion"] = self._next_rv()
         if not dry:
+            key = (ns or "", meta["name"])
             if old is not None and meta.get("deletionTimestamp") and not meta.get("finalizers"):
                 self._store[res.store].pop((ns or "", name))
+                self._record_delete(res.store, key, obj)
                 hooks.extend(lambda h=h, o=copy.deepcopy(obj): h(o) for h in self.on_delete)
             else:
-                self._store.setdefault(res.store, {})[(ns or "", meta["name"])] = obj
+                self._store.setdefault(res.store, {})[key] = obj
+                if old is None or meta["resourceVersion"] != old_rv:
+                    self._record("ADDED" if old is None else "MODIFIED", res.store, key, obj, old)
             hooks.extend(lambda h=h, o=copy.deepcopy(obj): h(verb, o) for h in self.on_write)
         return (201 if verb == "create" else 200), render(req, res, obj)
 
     def _delete(self, req: Request, res: Res, ns: str | None, name: str, hooks) -> tuple[int, dict]:
+        self._before("delete", res, ns, name)
         obj = self._lookup(res.store, ns or "", name)
         if obj is None:
             raise not_found(res, name)
@@ -159,14 +180,16 @@ class Writes:
             obj["metadata"].setdefault("deletionGracePeriodSeconds", 0)
             if not dry:
                 obj["metadata"]["resourceVersion"] = self._next_rv()
+                self._record("MODIFIED", res.store, (ns or "", name), obj, self._store[res.store][(ns or "", name)])
                 self._store[res.store][(ns or "", name)] = obj
             return 200, render(req, res, obj)
         if not dry:
             del self._store[res.store][(ns or "", name)]
+            self._record_delete(res.store, (ns or "", name), obj)
             if res.kind == "Namespace":
-                for store in self._store.values():
+                for store_name, store in self._store.items():
                     for key in [k for k in store if k[0] == name]:
-                        del store[key]
+                        self._record_delete(store_name, key, store.pop(key))
             hooks.extend(lambda h=h, o=copy.deepcopy(obj): h(o) for h in self.on_delete)
         return 200, render(req, res, obj)
 

@@ -4,7 +4,10 @@ import subprocess
 import sys
 
 import click
+import pytest
 from clitools import run_podfix
+
+from kubectl_podfix import __version__
 
 from kubectl_podfix.cli.root import LazyGroup, cli
 
@@ -57,3 +60,86 @@ def test_old_probe_command_and_flag_still_work():
     assert run.code == 0 and "REGISTRY_HOST" in run.out
     run = run_podfix(["explain", "-f", "examples/imagepull-notfound.yaml", "--probe"])
     assert run.code == 2 and "--node-check needs one POD" in run.err
+
+
+# -- kubectl's conventions: bare commands, help and version, flags before the command ----------------
+
+@pytest.mark.parametrize("args, usage", [([], "Usage: kubectl podfix [OPTIONS] COMMAND"),
+                                         (["fix"], "Usage: kubectl podfix fix [OPTIONS] COMMAND")])
+def test_bare_commands_print_their_help(args, usage):
+    run = run_podfix(args)
+    assert (run.code, run.err) == (0, "")
+    assert run.out.startswith(usage)
+    assert run.out == run_podfix([*args, "--help"]).out
+
+
+def test_version_command_and_flag_agree():
+    flag, command = run_podfix(["--version"]), run_podfix(["version"])
+    assert flag.code == command.code == 0
+    assert command.out == flag.out == f"kubectl-podfix v{__version__}\n"
+    as_json = run_podfix(["version", "-o", "json"])
+    assert as_json.json == {"kind": "Version", "podfixVersion": f"v{__version__}"}
+    assert run_podfix(["version", "-o", "yaml"]).out == f"kind: Version\npodfixVersion: v{__version__}\n"
+
+
+@pytest.mark.parametrize("args", [["explain"], ["fix", "memory"], ["fix"], []])
+def test_help_command(args):
+    run = run_podfix(["help", *args])
+    assert run.code == 0, run.err
+    assert run.out == run_podfix([*args, "--help"]).out
+    assert run.out.startswith("Usage: " + " ".join(["kubectl podfix", *args]))
+
+
+def test_help_of_an_unknown_command():
+    run = run_podfix(["help", "fix", "nope"])
+    assert run.code == 2
+    assert run.err == "error: unknown command 'fix nope' (see kubectl podfix fix --help)\n"
+
+
+@pytest.mark.parametrize("args, where", [
+    (["explain", "-o", "xml"], "kubectl podfix explain"),                      # click's own
+    (["explain", "-f", "x.yaml", "--fix"], "kubectl podfix explain"),          # podfix's, inside the command
+    (["fix", "image", "web-1", "--image", "no good"], "kubectl podfix fix image"),
+    (["fix", "memory", "web-1", "--memory", "lots"], "kubectl podfix fix memory"),
+    (["fix", "restart", "widget/x"], "kubectl podfix fix restart"),
+    (["secret", "s", "--attach", "widget/x"], "kubectl podfix secret"),
+    (["nope"], "kubectl podfix"),
+])
+def test_usage_errors_point_at_the_commands_help(args, where):
+    run = run_podfix(args)
+    assert run.code == 2, run.err
+    assert run.err.count("\n") == 1 and run.err.startswith("error: ")
+    assert run.err.rstrip().endswith(f"(see {where} --help)"), run.err
+
+
+def test_connection_flags_before_the_command(api, kubeconfig):
+    from objects import pod, waiting
+
+    api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
+            pod("web-1", namespace="shop", statuses=[waiting("app", "CrashLoopBackOff", restarts=3)],
+                phase="Running"))
+    for args in (["-n", "shop", "explain", "-o", "json"], ["--namespace=shop", "explain", "-o", "json"],
+                 ["explain", "-n", "shop", "-o", "json"], ["-n", "default", "explain", "-n", "shop", "-o", "json"],
+                 ["--kubeconfig", kubeconfig, "-n", "shop", "explain", "-o", "json"]):
+        run = run_podfix(args, kubeconfig=kubeconfig)
+        assert run.code == 0, (args, run.err)
+        assert [p["name"] for p in run.json["pods"]] == ["web-1"], args
+    run = run_podfix(["-n", "shop", "--request-timeout", "soon", "explain"], kubeconfig=kubeconfig)
+    assert run.code == 2 and "invalid --request-timeout 'soon'" in run.err
+    run = run_podfix(["-n", "shop", "-v", "explain", "web-1"], kubeconfig=kubeconfig)
+    assert run.code == 0 and "podfix: GET /api/v1/namespaces/shop/pods/web-1" in run.err  # -v before the command
+    run = run_podfix(["--context", "nope", "fix", "memory", "web-1"], kubeconfig=kubeconfig)
+    assert run.code == 2 and 'context "nope" does not exist' in run.err  # reaches the fix subcommands too
+
+
+def test_empty_kubeconfig_says_it_has_no_contexts(tmp_path):
+    from clitools import cli_env
+
+    for text in ("", "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n"):
+        path = tmp_path / "config"
+        path.write_text(text)
+        for extra in ([], ["--context", "prod"]):
+            run = run_podfix(["explain", "web-1", *extra], env=cli_env(str(path)))
+            assert run.code == 1
+            assert run.err.startswith(f"error: the kubeconfig has no contexts ({path}): add one"), run.err
+            assert "--context NAME" not in run.err

@@ -168,6 +168,22 @@ def test_pod_names_follow_the_namespace_flag(cluster, flags):
 
 
 @needs_kubectl
+def test_connection_flags_before_the_command(cluster):
+    """kubectl podfix -n shop explain <TAB>: the flags typed before the command count for what it lists."""
+    assert complete("-n", "shop", "explain", "", kubeconfig=cluster)[0] == ["db-0\tPending CrashLoopBackOff"]
+    assert complete("--namespace=shop", "fix", "memory", "", kubeconfig=cluster)[0] == [
+        "db-0\tPending CrashLoopBackOff"]
+    assert [ln.split("\t")[0] for ln in complete("-n", "shop", "ex")[0]] == ["explain"]
+    assert complete("--na")[0] == ["--namespace\tNamespace"]
+
+
+def test_help_and_version_commands():
+    assert complete("help", "ex")[0] == ["explain\tExplain why a pod is not running"]
+    assert complete("help", "explain", "")[0] == []
+    assert complete("version", "-o", "")[0] == ["text", "json", "yaml"]
+
+
+@needs_kubectl
 def test_fix_and_secret_targets_and_containers(cluster):
     pods = ["web-1\tPending ImagePullBackOff", "web-2\tRunning"]
     assert complete("fix", "memory", "", kubeconfig=cluster)[0] == pods

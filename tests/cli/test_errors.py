@@ -180,6 +180,20 @@ def test_forbidden_write_is_refused_exit_code():
     assert "--verb=delete --resource=pods -n shop" in message
 
 
+@pytest.mark.parametrize("said", [
+    'admission webhook "validate.kyverno.svc-fail" denied the request: policy require-labels: label app is required',
+    'pods "p" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true',
+    'pods "p" is forbidden: exceeded quota: compute, requested: memory=2Gi, used: memory=7Gi, limited: memory=8Gi',
+    'pods "p" is forbidden: maximum memory usage per Container is 1Gi, but limit is 2Gi',
+])
+def test_admission_denial_is_reported_as_admission_not_rbac(said):
+    message, code = errors.api_error(403, "Forbidden", said, "POST", "/api/v1/namespaces/shop/pods")
+    assert code == 4 and message.startswith(f"rejected by admission: {said}.")
+    assert "not a missing permission" in message and "create role" not in message
+    rbac = 'pods "p" is forbidden: User "u" cannot create resource "pods" in API group "" in the namespace "shop"'
+    assert "create role" in errors.api_error(403, "Forbidden", rbac, "POST", "/api/v1/namespaces/shop/pods")[0]
+
+
 def test_rbac_attributes_of_paths():
     attrs = errors.request_attributes("GET", "/api/v1/namespaces/shop/pods/web-1/log")
     assert attrs == {"verb": "get", "group": "", "resource": "pods/log", "namespace": "shop", "name": "web-1"}

@@ -74,6 +74,24 @@ def test_secret_values_never_survive_reading(tmp_path):
     assert snap.knows("Secret", "shop")
 
 
+@pytest.mark.parametrize("config,annotation", [
+    ({"auths": {}}, ""),  # readable, names no registry: covers nothing
+    ({"credsStore": "desktop"}, ""),  # no auths at all: the kubelet reads nothing from it
+    ({"auths": {"a.example.com": {"auth": "dTpw"}, "b.example.com": {"username": "u", "password": "p"}}},
+     "a.example.com,b.example.com"),
+    # Docker Desktop's config.json: the entry is there, the credentials are in the OS keychain.
+    ({"auths": {"https://index.docker.io/v1/": {}}, "credsStore": "desktop"}, ""),
+    (None, None),  # not a docker config: unknown
+])
+def test_redacted_pull_secret_says_which_registries_it_covers(config, annotation):
+    from kubectl_podfix.cluster.redact import redact_secret
+    raw = base64.b64encode(json.dumps(config).encode()).decode() if config is not None else "bm90IGpzb24="
+    out = redact_secret({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+                         "metadata": {"name": "regcred", "namespace": "shop"}, "data": {".dockerconfigjson": raw}})
+    assert out["metadata"]["annotations"].get("podfix.io/registries") == annotation
+    assert out["data"] == {".dockerconfigjson": ""}
+
+
 @pytest.mark.parametrize("text,expected", [
     ("kind: Pod\nmetadata: {name: x\n", "document 1"),
     ("---\nkind: Pod\nmetadata: {name: a}\n---\n- just\n- a list of strings\n", "document 2, item 1"),
@@ -112,12 +130,17 @@ def test_saved_bundle_round_trips(tmp_path):
     snap.logs[("shop", "web-1", "app")] = "panic: boom"
     snap.missing.discard("logs")
     out = tmp_path / "saved.yaml"
-    bundle.write(str(out), snap, snap.pods)
+    bundle.write(str(out), snap, snap.pods, logs=True)  # --save-logs
     again = bundle.read([str(out)])
     assert again.pods == snap.pods
     assert again.events == snap.events
     assert again.logs == {("shop", "web-1", "app"): "panic: boom"}
     assert "logs" not in again.missing
+    # without --save-logs the log lines stay out, and the bundle says the logs are missing
+    bundle.write(str(out), snap, snap.pods)
+    again = bundle.read([str(out)])
+    assert again.logs == {} and "logs" in again.missing and "panic: boom" not in out.read_text()
+    assert "were not saved (use --save-logs)" in out.read_text()
 
 
 def test_file_with_no_pods_in_the_asked_namespace_says_so(tmp_path):

@@ -119,14 +119,18 @@ def job(name: str, *, failed: int, succeeded: int = 0, ns: str = "default") -> l
     return objs
 
 
-ROW = re.compile(r"^(\S+)\s+(\S+/\S+)\s+(\d+/\d+)\s+(\S+)", re.M)
-
-
-def table(out: str) -> dict[tuple[str, str], tuple[str, str]]:
-    """The summary table: (namespace, workload) -> (pods "2/3", diagnosis code)."""
+def table(out: str, namespace: str = "default") -> dict[tuple[str, str], tuple[str, str]]:
+    """The summary table: (namespace, workload) -> (pods "2/3", diagnosis code). A scan of one namespace
+    has no NAMESPACE column: its rows are in ``namespace``."""
     head, _, _ = out.partition("\n\n")
-    return {(m.group(1), m.group(2)): (m.group(3), m.group(4)) for m in ROW.finditer(head)
-            if m.group(1) != "NAMESPACE"}
+    lines = head.splitlines()
+    columns = re.split(r"\s{2,}", lines[0].strip())
+    assert columns[-1] == "SUMMARY" and "WORKLOAD" in columns, lines[0]
+    rows = {}
+    for line in lines[1:]:
+        cells = dict(zip(columns, re.split(r"\s{2,}", line.strip())))
+        rows[(cells.get("NAMESPACE", namespace), cells["WORKLOAD"])] = (cells["PODS"], cells["DIAGNOSIS"])
+    return rows
 
 
 def requests(api: FakeAPIServer) -> list[str]:

@@ -83,7 +83,7 @@ def test_preflight_unavailable_warns_and_continues(api, cluster):
     assert result.code == Exit.OK and "could not check permissions" in err
 
 
-def test_server_dry_run_skips_create_after_delete(api, cluster):
+def test_server_dry_run_checks_a_recreate_under_a_generated_name(api, cluster):
     api.add({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
              "spec": {"containers": [{"name": "c", "image": "x"}]}})
     manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
@@ -91,8 +91,11 @@ def test_server_dry_run_skips_create_after_delete(api, cluster):
     plan = Plan("x", "recreate", "default", [Step("delete", "Pod", "default", "p"),
                                              Step("create", "Pod", "default", "p", body=manifest, after=manifest)])
     result, out, _ = run(plan, cluster, dry_run="server")
-    assert [r.status for r in result.results] == ["ok", "skipped"]
-    assert api.get("Pod", "default", "p") is not None
+    assert [r.status for r in result.results] == ["ok", "ok"]
+    assert "checked under a generated name" in result.results[1].message
+    [check] = [q for q in api.requests if q.method == "POST" and q.path.endswith("/pods")]
+    assert check.query.get("dryRun") == ["All"] and check.json["metadata"] == {"generateName": "p-podfix-check-"}
+    assert api.get("Pod", "default", "p") is not None and len(api.objects("Pod", "default")) == 1
 
 
 def test_delete_of_a_pod_already_gone_counts_as_done(api, cluster):

@@ -11,7 +11,7 @@ import json
 import pytest
 import registry_servers as rs
 from clitools import cli_env, run_podfix
-from world import NS, STRATEGIC, act_as_controllers, add_workload, container, patches, tpl_container
+from world import JSON_PATCH, NS, TPL, act_as_controllers, guarded, add_workload, container, patches, tpl_container
 
 from kubectl_podfix.errors import PodfixError
 from kubectl_podfix.fix import image as imgfix
@@ -131,8 +131,8 @@ def test_mistyped_tag_fixed_in_one_command(api, kubeconfig, registry, test_ca):
     fixed = f"{registry.host}/team/app:latest"
     [patch] = patches(api)
     assert patch.path == "/apis/apps/v1/namespaces/default/deployments/web"
-    assert patch.content_type == STRATEGIC
-    assert patch.json == {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": fixed}]}}}}
+    assert patch.content_type == JSON_PATCH
+    assert patch.json == guarded(TPL, "app", {"/image": image}, [("replace", "/image", fixed)])
     assert "chosen: " + fixed in r.out and "verified: " + fixed in r.out
     assert "registry credentials: pull secret regcred" in r.out
     assert f"-        image: {image}" in r.out and f"+        image: {fixed}" in r.out
@@ -194,3 +194,42 @@ def test_explain_image_fix_command_matches_this_cli():
 
     names = {o.name for o in image_cmd.params}
     assert {"check_registry", "namespace", "target"} <= names
+
+
+# ----------------------------------------------------------------------------- exit codes, no registry
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def unreachable(api):
+    """A pod whose image is on a registry nobody answers on (connection refused)."""
+    host = f"127.0.0.1:{_closed_port()}"
+    image = f"{host}/team/app:lates"
+    pod = add_workload(api, "Deployment", containers=[container(image=image, limit=None, request=None)],
+                       pod_statuses=[pull_status(image)])
+    return pod, host
+
+
+@pytest.mark.parametrize("flags", [["--image", "{host}/team/app:latest"], ["--check-registry"],
+                                   ["--check-registry", "--dry-run=client"]])
+def test_a_registry_that_cannot_be_reached_exits_1(api, kubeconfig, unreachable, flags):
+    pod, host = unreachable
+    r = run(kubeconfig, "fix", "image", pod, "-n", NS, *[f.format(host=host) for f in flags], "--yes")
+    assert r.code == 1, r.err  # could not do the job; 4 is for a refusal on the merits (no such image)
+    assert host in r.err and r.err.count("\n") == 1
+    assert patches(api) == []
+
+
+def test_dry_run_client_needs_no_registry(api, kubeconfig, unreachable):
+    pod, host = unreachable
+    r = run(kubeconfig, "fix", "image", pod, "-n", NS, "--image", f"{host}/team/app:latest", "--dry-run=client")
+    assert r.code == 0, r.err
+    assert f"{host}/team/app:latest was not checked in the registry: --dry-run=client contacts no registry" in r.out
+    assert f"+        image: {host}/team/app:latest" in r.out
+    assert "nothing was changed" in r.out and patches(api) == []

@@ -1,6 +1,6 @@
 """``kubectl podfix fix memory``: quantity arithmetic, the planner, and the installed command against the
 loopback API server (exact patch bodies and content types per workload kind, dry runs, undo through the
-real kubectl, GitOps warning, metrics and node checks).
+real kubectl, GitOps warning, metrics and node capacity).
 
 The workload builders here are shared by the other ``test_fix_*`` modules.
 """
@@ -15,12 +15,15 @@ import pytest
 from apiserver import FakeAPIServer
 from clitools import have_kubectl
 from world import (  # noqa: F401
+    JSON_PATCH,
     NS,
     STRATEGIC,
+    TPL,
     WRITES,
     act_as_controllers,
     add_workload,
     container,
+    guarded,
     kubectl,
     only_change_note,
     oom_status,
@@ -29,6 +32,7 @@ from world import (  # noqa: F401
     pod_obj,
     ready_status,
     replicaset,
+    sets,
     template,
     tpl_container,
     undo_line,
@@ -93,11 +97,15 @@ def test_planner_patch_body_per_kind(kind, path):
     assert w.top["kind"] == kind
     plan = mem.plan_memory(mem.MemoryInput(w, "app"))
     [step] = plan.steps
-    assert (step.verb, step.kind, step.name, step.content_type) == ("patch", kind, "web", STRATEGIC)
-    assert step.body == wl.nest(path, {"containers": [{"name": "app", "resources": {"limits": {"memory": "512Mi"}}}]})
+    assert (step.verb, step.kind, step.name, step.content_type) == ("patch", kind, "web", JSON_PATCH)
+    base = "/" + "/".join(path) + "/containers/0"
+    # conditional on what was read: the container's name at its index and the value it replaces
+    assert step.body == guarded(base, "app", {"/resources/limits/memory": "256Mi"},
+                                [("replace", "/resources/limits/memory", "512Mi")])
     if kind == "CronJob":
-        inverse = wl.nest(path, {"containers": [{"name": "app", "resources": {"limits": {"memory": "256Mi"}}}]})
-        assert step.undo == ("kubectl patch cronjob web -n default --type=strategic -p "
+        inverse = guarded(base, "app", {"/resources/limits/memory": "512Mi"},
+                          [("replace", "/resources/limits/memory", "256Mi")])
+        assert step.undo == ("kubectl patch cronjob web -n default --type=json -p "
                              + shlex.quote(json.dumps(inverse, separators=(",", ":"))))
         assert plan.wait is None
     else:
@@ -108,8 +116,7 @@ def test_planner_patch_body_per_kind(kind, path):
 def test_request_follows_when_it_would_exceed_the_limit():
     w, _ = world("Deployment", containers=[container(limit="1Gi", request="1Gi")])
     plan = mem.plan_memory(mem.MemoryInput(w, "app"), memory="768Mi")
-    res = plan.steps[0].body["spec"]["template"]["spec"]["containers"][0]["resources"]
-    assert res == {"limits": {"memory": "768Mi"}, "requests": {"memory": "768Mi"}}
+    assert sets(plan.steps[0].body) == {"/resources/limits/memory": "768Mi", "/resources/requests/memory": "768Mi"}
     assert any("not above the current limit" in x for x in plan.warnings)
 
 
@@ -117,8 +124,8 @@ def test_init_container_is_patched_under_init_containers():
     w, _ = world("Deployment", containers=[container()])
     w.top["spec"]["template"]["spec"]["initContainers"] = [container("migrate", limit="64Mi", request=None)]
     step = mem.plan_memory(mem.MemoryInput(w, "migrate")).steps[0]
-    assert step.body == {"spec": {"template": {"spec": {"initContainers": [
-        {"name": "migrate", "resources": {"limits": {"memory": "128Mi"}}}]}}}}
+    assert step.body == guarded("/spec/template/spec/initContainers/0", "migrate", {"/resources/limits/memory": "64Mi"},
+                                [("replace", "/resources/limits/memory", "128Mi")])
 
 
 def test_refuses_more_than_the_largest_node():
@@ -133,7 +140,7 @@ def test_refuses_more_than_the_largest_node():
 def test_observed_peak_wins_over_twice_the_limit():
     w, _ = world("Deployment")
     plan = mem.plan_memory(mem.MemoryInput(w, "app", peak=parse_quantity("700Mi")))
-    assert plan.steps[0].body["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] == "896Mi"
+    assert sets(plan.steps[0].body) == {"/resources/limits/memory": "896Mi"}
     assert "observed peak" in plan.steps[0].description
 
 
@@ -177,9 +184,9 @@ def test_oom_deployment_fixed_in_one_command(api, podfix, oom_deploy):
     assert r.code == 0, r.err + r.out
     [patch] = patches(api)
     assert patch.path == "/apis/apps/v1/namespaces/default/deployments/web"
-    assert patch.content_type == STRATEGIC
-    assert patch.json == {"spec": {"template": {"spec": {"containers": [
-        {"name": "app", "resources": {"limits": {"memory": "512Mi"}}}]}}}}
+    assert patch.content_type == JSON_PATCH
+    assert patch.json == guarded(TPL, "app", {"/resources/limits/memory": "256Mi"},
+                                 [("replace", "/resources/limits/memory", "512Mi")])
     assert patch.query.get("fieldManager") == ["kubectl-podfix"]
     assert [r.method for r in writes(api) if "selfsubjectaccessreviews" not in r.path] == ["PATCH"]
     # the diff, the undo, the verdict
@@ -211,7 +218,7 @@ def test_dry_run_changes_nothing(api, podfix, oom_deploy, mode):
         assert len(sent) == 1 and sent[0].query.get("dryRun") == ["All"]
         assert "nothing was persisted" in r.out
     else:
-        assert sent == [] and "nothing was sent" in r.out
+        assert sent == [] and "nothing was changed" in r.out
 
 
 @pytest.mark.skipif(not have_kubectl(), reason="needs kubectl")
@@ -251,13 +258,16 @@ def test_cronjob_patch_and_inverse_undo(api, kubeconfig, podfix):
     assert r.code == 0, r.err + r.out
     [patch] = patches(api)
     assert patch.path == "/apis/batch/v1/namespaces/default/cronjobs/web"
-    assert patch.content_type == STRATEGIC
-    assert patch.json == {"spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [
-        {"name": "app", "resources": {"limits": {"memory": "150Mi"}, "requests": {"memory": "150Mi"}}}]}}}}}}
+    assert patch.content_type == JSON_PATCH
+    base = "/spec/jobTemplate/spec/template/spec/containers/0"
+    assert patch.json == guarded(base, "app", {"/resources/limits/memory": "256Mi",
+                                               "/resources/requests/memory": "200Mi"},
+                                 [("replace", "/resources/limits/memory", "150Mi"),
+                                  ("replace", "/resources/requests/memory", "150Mi")])
     assert api.get("Job", NS, "web-29000000")["spec"]["template"]["spec"]["containers"][0]["resources"][
         "limits"]["memory"] == "256Mi"
     undo = undo_line(r.out)
-    assert undo.startswith("kubectl patch cronjob web -n default --type=strategic -p ")
+    assert undo.startswith("kubectl patch cronjob web -n default --type=json -p ")
     done = kubectl(kubeconfig, undo)
     assert done.returncode == 0, done.stderr
     assert tpl_container(api, "CronJob") == before
@@ -332,3 +342,76 @@ def test_a_container_that_was_not_oom_killed_is_left_alone_without_memory(api, p
     assert r.code == 4
     assert "was not OOM-killed" in r.err and "--memory" in r.err
     assert writes(api) == []
+
+
+def test_unreadable_owner_says_what_is_unknown_and_the_value_to_set(api, podfix, oom_deploy):
+    """The ReplicaSet cannot be read: podfix cannot tell which workload holds the template. It changes nothing,
+    says so once (no "Nothing to change: everything is already in place" beside the error) and gives the value
+    to set by hand."""
+    api.deny("get", "replicasets", NS)
+    api.clear_requests()
+    r = podfix("fix", "memory", oom_deploy, "-n", NS, "--yes")
+    assert r.code == 4, r.err
+    assert "Nothing to change" not in r.out and "already in place" not in r.out
+    assert "ReplicaSet/web-5d4f8b7c9d could not be read" in r.out
+    assert "(probably deployment/web), container app: resources.limits.memory: 512Mi" in r.out
+    assert ("kubectl patch deployment web -n default --type=strategic -p "
+            "'{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"app\",\"resources\":{\"limits\":"
+            "{\"memory\":\"512Mi\"}}}]}}}}'") in r.out
+    assert r.err == "error: nothing was changed: ReplicaSet/web-5d4f8b7c9d could not be read (see the warning above)\n"
+    assert [q for q in api.requests if q.method != "GET"] == []
+
+
+def test_ctrl_c_while_waiting_leaves_the_change_and_says_how_to_follow_and_undo(api, kubeconfig):
+    """No controller acts here, so no new pod comes: podfix waits. Ctrl-C (SIGINT) then must not look like
+    a failure to apply: the change is in the cluster; podfix says how to follow it and how to undo it, 130."""
+    import signal
+    import subprocess
+    import time
+
+    from clitools import BIN, ROOT, cli_env
+
+    pod = add_workload(api, "Deployment")
+    proc = subprocess.Popen([str(BIN / "kubectl-podfix"), "fix", "memory", pod, "-n", NS, "--yes", "--timeout", "2m"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(kubeconfig), cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while not patches(api) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert patches(api), "the change was never applied"
+    time.sleep(0.5)  # into the wait
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Applied:" in out and "Traceback" not in err
+    assert "interrupted while waiting: the change stays applied" in err
+    assert "follow it: kubectl rollout status deployment/web -n default" in err
+    assert "undo it:\n    kubectl rollout undo deployment/web -n default" in err
+    assert tpl_container(api, "Deployment")["resources"]["limits"]["memory"] == "512Mi"  # still applied
+
+
+def test_interrupted_text_for_restarts_and_unapplied_plans():
+    from kubectl_podfix.fix import engine
+    from kubectl_podfix.fix.plan import Plan, Step, WaitSpec
+
+    plan = Plan("restart", "restart", NS, steps=[Step("delete", "Pod", NS, "web-1", undo="")],
+                wait=WaitSpec(NS, "StatefulSet", "db", "app=db"))
+    done = engine.EngineResult(0, applied=True, results=[engine.StepResult(plan.steps[0], "done")])
+    text = engine.interrupted_text(plan, done)
+    assert "follow it: kubectl rollout status statefulset/db -n default" in text
+    assert "nothing to undo by a command" in text
+    bare = Plan("restart", "restart", NS, wait=WaitSpec(NS, pod_name="web-1"))
+    assert "podfix changed nothing" in engine.interrupted_text(bare, engine.EngineResult(0))
+    assert "kubectl get pod web-1 -n default -w" in engine.interrupted_text(bare, engine.EngineResult(0))
+
+
+def test_a_failed_patch_ends_with_one_error_line_on_stderr(api, podfix, oom_deploy):
+    api.fail("PATCH", r"/deployments/web$", 403, reason="Forbidden",
+             message='admission webhook "limits.example" denied the request: memory above 384Mi needs approval')
+    r = podfix("fix", "memory", oom_deploy, "-n", NS, "--yes", "--no-wait")
+    assert r.code == 4
+    assert "FAILED" in r.out and "patch deployment/web -n default" in r.out
+    assert r.err.strip().splitlines() == [
+        'error: patch deployment/web -n default failed: rejected by admission: admission webhook "limits.example" '
+        "denied the request: memory above 384Mi needs approval. This is a policy of the cluster (an admission "
+        "webhook, Pod Security, a ResourceQuota or LimitRange), not a missing permission: change the object to "
+        "satisfy it, or ask the cluster's admins about the policy"]

@@ -7,7 +7,8 @@ import pytest
 from clitools import have_kubectl
 from world import (
     NS,
-    STRATEGIC,
+    JSON_PATCH,
+    TPL,
     act_as_controllers,
     add_workload,
     container,
@@ -15,11 +16,13 @@ from world import (
     only_change_note,
     patches,
     tpl_container,
+    guarded,
+    sets,
     undo_line,
     world,
 )
 
-from kubectl_podfix.errors import UsageError
+from kubectl_podfix.errors import Exit, Refused
 from kubectl_podfix.fix import probe as pr
 
 LIVENESS = {"httpGet": {"path": "/healthz", "port": 8080}, "initialDelaySeconds": 5, "periodSeconds": 10,
@@ -60,18 +63,19 @@ def test_liveness_kill_adds_a_mirroring_startup_probe():
     w, _ = world("Deployment", containers=[slow()], pod_statuses=[killed_status()])
     plan = pr.plan_probe(pr.ProbeInput(w, "app", "liveness", result="connection-refused", last_run=36))
     [step] = plan.steps
-    assert step.content_type == STRATEGIC
-    # budget: max(2 x 36s, 3 x 35s, 120s) = 120s -> 12 x 10s; the liveness delay is kept
-    assert step.body == {"spec": {"template": {"spec": {"containers": [{"name": "app", "startupProbe": {
-        "httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 10, "timeoutSeconds": 1,
-        "failureThreshold": 12, "initialDelaySeconds": 5}}]}}}}
+    assert step.content_type == JSON_PATCH
+    # budget: max(2 x 36s, 3 x 35s, 120s) = 120s -> 12 x 10s; the liveness delay is kept. The container had
+    # no startupProbe: the container as read is tested whole (a startupProbe added meanwhile fails the test)
+    assert step.body == guarded(TPL, "app", {"": w.top["spec"]["template"]["spec"]["containers"][0]}, [
+        ("add", "/startupProbe", {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 10,
+                                  "timeoutSeconds": 1, "failureThreshold": 12, "initialDelaySeconds": 5})])
     assert "liveness probe only runs once it has succeeded" in step.description
 
 
 def test_observed_start_sets_the_budget():
     w, _ = world("Deployment", containers=[slow()])
     plan = pr.plan_probe(pr.ProbeInput(w, "app", "liveness", observed_start=190, last_run=36))
-    assert plan.steps[0].body["spec"]["template"]["spec"]["containers"][0]["startupProbe"]["failureThreshold"] == 38
+    assert sets(plan.steps[0].body)["/startupProbe"]["failureThreshold"] == 38
     assert "twice the longest start seen (3m)" in plan.steps[0].description
 
 
@@ -79,8 +83,8 @@ def test_existing_startup_probe_gets_a_higher_threshold():
     startup = {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 10, "failureThreshold": 3}
     w, _ = world("StatefulSet", containers=[slow(startupProbe=startup)])
     plan = pr.plan_probe(pr.ProbeInput(w, "app", "startup", last_run=30))
-    assert plan.steps[0].body == {"spec": {"template": {"spec": {"containers": [
-        {"name": "app", "startupProbe": {"failureThreshold": 12}}]}}}}
+    assert plan.steps[0].body == guarded(TPL, "app", {"/startupProbe/failureThreshold": 3},
+                                         [("replace", "/startupProbe/failureThreshold", 12)])
     assert plan.steps[0].undo == "kubectl rollout undo statefulset/web -n default"
 
 
@@ -88,30 +92,29 @@ def test_explicit_flags_change_only_those_fields():
     w, _ = world("DaemonSet", containers=[slow()])
     plan = pr.plan_probe(pr.ProbeInput(w, "app", "liveness"), initial_delay=60, timeout_seconds=3,
                          failure_threshold=3)
-    assert plan.steps[0].body == {"spec": {"template": {"spec": {"containers": [
-        {"name": "app", "livenessProbe": {"initialDelaySeconds": 60, "timeoutSeconds": 3}}]}}}}
+    assert sets(plan.steps[0].body) == {"/livenessProbe/initialDelaySeconds": 60, "/livenessProbe/timeoutSeconds": 3}
 
 
 def test_long_runner_is_not_a_slow_starter():
     w, _ = world("Deployment", containers=[slow()])
-    with pytest.raises(UsageError, match="not a slow start"):
+    with pytest.raises(Refused, match="not a slow start") as refused:  # on its merits: exit 4, not 2
         pr.plan_probe(pr.ProbeInput(w, "app", "liveness", result="http-500", last_run=3600))
+    assert refused.value.code == Exit.REFUSED == 4
     plan = pr.plan_probe(pr.ProbeInput(w, "app", "liveness", result="timeout", last_run=3600))
-    assert plan.steps[0].body["spec"]["template"]["spec"]["containers"][0] == {
-        "name": "app", "livenessProbe": {"timeoutSeconds": 5}}
+    assert sets(plan.steps[0].body) == {"/livenessProbe/timeoutSeconds": 5}
 
 
 def test_readiness_defaults():
     w, _ = world("Deployment", containers=[slow(readinessProbe=dict(READINESS))])
-    with pytest.raises(UsageError, match="would not cure"):
+    with pytest.raises(Refused, match="would not cure"):
         pr.plan_probe(pr.ProbeInput(w, "app", "readiness", result="http-503"))
     plan = pr.plan_probe(pr.ProbeInput(w, "app", "readiness", result="timeout"))
-    assert plan.steps[0].body["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] == {"timeoutSeconds": 5}
+    assert sets(plan.steps[0].body) == {"/readinessProbe/timeoutSeconds": 5}
 
 
-def test_missing_probe_is_a_usage_error():
+def test_missing_probe_is_refused():
     w, _ = world("Deployment", containers=[container()])
-    with pytest.raises(UsageError, match="no liveness probe"):
+    with pytest.raises(Refused, match="no liveness probe"):
         pr.plan_probe(pr.ProbeInput(w, "app", "liveness"))
 
 
@@ -131,8 +134,8 @@ def test_liveness_killed_slow_starter_fixed_in_one_command(api, podfix, slow_sta
     assert r.code == 0, r.err + r.out
     [patch] = patches(api)
     assert patch.path == "/apis/apps/v1/namespaces/default/deployments/web"
-    assert patch.content_type == STRATEGIC
-    assert patch.json["spec"]["template"]["spec"]["containers"][0]["startupProbe"]["failureThreshold"] == 12
+    assert patch.content_type == JSON_PATCH
+    assert sets(patch.json)["/startupProbe"]["failureThreshold"] == 12
     assert "+        startupProbe:" in r.out
     assert "undo: kubectl rollout undo deployment/web -n default" in r.out
     assert "Ready" in r.out.split("Result:", 1)[1]
@@ -157,7 +160,7 @@ def test_added_startup_probe_is_removed_by_the_printed_undo(api, kubeconfig, pod
     assert r.code == 0, r.err
     assert "startupProbe" in tpl_container(api, "Deployment")
     inverse = only_change_note(r.out)
-    assert '"startupProbe":null' in inverse
+    assert '{"op":"remove","path":"/spec/template/spec/containers/0/startupProbe"}' in inverse
     done = kubectl(kubeconfig, inverse)
     assert done.returncode == 0, done.stderr
     assert tpl_container(api, "Deployment") == before
@@ -180,10 +183,24 @@ def test_flags_through_the_command(api, podfix):
     assert r.code == 0, r.err + r.out
     [patch] = patches(api)
     assert patch.path == "/apis/apps/v1/namespaces/default/statefulsets/web"
-    assert patch.json == {"spec": {"template": {"spec": {"containers": [
-        {"name": "app", "livenessProbe": {"initialDelaySeconds": 30, "failureThreshold": 6}}]}}}}
+    assert sets(patch.json) == {"/livenessProbe/initialDelaySeconds": 30, "/livenessProbe/failureThreshold": 6}
 
 
 def test_bad_flag_value_is_a_usage_error(podfix):
     r = podfix("fix", "probe", "x", "--failure-threshold", "0")
     assert r.code == 2
+
+
+def test_a_refusal_on_its_merits_exits_4_not_2(api, podfix):
+    """A liveness probe failing long after the start: fix probe refuses (loosening it would hide a hang).
+    That is a refusal (4), with no pointer at --help, not a usage error (2)."""
+    pod = add_workload(api, "Deployment", containers=[slow()], pod_statuses=[killed_status(ran_seconds=59)])
+    status = api.get("Pod", NS, pod)
+    status["status"]["containerStatuses"][0]["lastState"]["terminated"]["startedAt"] = "2026-11-20T08:00:00Z"
+    api.add(status)
+    add_events(api, pod)
+    api.clear_requests()
+    r = podfix("fix", "probe", pod, "-n", NS, "--yes")
+    assert r.code == Exit.REFUSED == 4, r.err
+    assert "not a slow start" in r.err and "--help" not in r.err
+    assert patches(api) == []

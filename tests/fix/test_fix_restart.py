@@ -76,7 +76,9 @@ def test_bare_pod_is_never_silently_deleted(api, podfix):
     # asked explicitly and confirmed
     r = podfix("fix", "restart", "lonely", "-n", NS, "--recreate-bare", "--yes", "--no-wait")
     assert r.code == 0, r.err + r.out
-    assert [x.method for x in writes(api) if "selfsubjectaccessreviews" not in x.path] == ["DELETE", "POST"]
+    # one request more than before this hardening: the server dry run of the re-create, before the delete
+    sent = [x for x in writes(api) if "selfsubjectaccessreviews" not in x.path]
+    assert [(x.method, x.query.get("dryRun")) for x in sent] == [("POST", ["All"]), ("DELETE", None), ("POST", None)]
     assert api.get("Pod", NS, "lonely") is not None
 
 
@@ -88,3 +90,13 @@ def test_pod_target_restarts_only_that_pod(api, podfix):
     assert r.code == 0, r.err
     assert f"delete pod/{pod}" in r.out and "delete pod/web-5d4f8b7c9d-other" not in r.out
     assert "other failing pods of deployment/web: web-5d4f8b7c9d-other" in r.out
+
+
+def test_unreadable_owner_is_not_nothing_to_change(api, podfix):
+    pod = add_workload(api, "Deployment")
+    api.deny("get", "replicasets", NS)
+    r = podfix("fix", "restart", pod, "-n", NS, "--yes")
+    assert r.code == 4, r.err
+    assert "Nothing to change" not in r.out
+    assert f"kubectl delete pod {pod} -n {NS}" in r.out and "could not be read" in r.err
+    assert writes(api) == []

@@ -261,14 +261,15 @@ def test_argv_password_warns(api, kubeconfig, world):
 
 # ----------------------------------------------------------------------------- attachment
 
-def test_template_with_pull_secrets_gets_a_strategic_merge_patch(api, kubeconfig):
+def test_template_with_pull_secrets_gets_a_conditional_json_patch(api, kubeconfig):
     make_world(api, template_secrets=["old"])
     r = run(kubeconfig, *BASE, "--restart", "--yes", "--no-wait")
     assert r.code == 0, r.err
     (patch,) = [q for q in writes(api) if q.method == "PATCH"]
     assert patch.path == f"/apis/apps/v1/namespaces/{NS}/deployments/web"
-    assert patch.content_type == "application/strategic-merge-patch+json"
-    assert patch.json == {"spec": {"template": {"spec": {"imagePullSecrets": [{"name": "regcred"}]}}}}
+    assert patch.content_type == "application/json-patch+json"
+    assert patch.json == [{"op": "test", "path": "/spec/template/spec/imagePullSecrets", "value": [{"name": "old"}]},
+                          {"op": "add", "path": "/spec/template/spec/imagePullSecrets/-", "value": {"name": "regcred"}}]
     assert api.get("Deployment", NS, "web")["spec"]["template"]["spec"]["imagePullSecrets"] == [
         {"name": "old"}, {"name": "regcred"}]
     assert not [q for q in writes(api) if q.method == "DELETE"]  # the rollout replaces the pods
@@ -295,8 +296,12 @@ def test_concurrent_sa_change_is_not_clobbered(api, kubeconfig):
             api.add(sa)
     api.on_write.append(meddle)
     r = run(kubeconfig, *BASE, "--yes")
-    assert r.code == 1
+    assert r.code == 4
     assert "changed after podfix read it" in r.out
+    assert r.err.strip().splitlines()[-1] == (
+        "error: serviceaccount/default changed since it was read (imagePullSecrets changed): steps done before it "
+        "stay done (create secret/regcred), serviceaccount/default was not changed; run the command again to plan "
+        "against the new state")
     api.on_write.clear()
     assert api.get("ServiceAccount", NS, "default")["imagePullSecrets"] == [{"name": "old"}, {"name": "theirs"}]
     r = run(kubeconfig, *BASE, "--yes")  # the re-run plans against the new list
@@ -471,7 +476,7 @@ def test_verify_keeps_tls_verification_on(api, kubeconfig, real_registry):
     args = ("secret", "regcred", "--docker-server", real_registry.host, "--docker-username", rs.USER,
             "--password-stdin", "--for", POD, "-n", NS, "--verify", "--yes")
     r = run(kubeconfig, *args, stdin=rs.PASSWORD + "\n", env=env)
-    assert r.code == 4 and "Nothing was created" in r.err
+    assert r.code == 1 and "Nothing was created" in r.err  # the registry could not be reached (safely): 1, not 4
     assert writes(api) == []
     r = run(kubeconfig, *args, "--insecure-registry", stdin=rs.PASSWORD + "\n", env=env)
     assert r.code == 0, r.err
@@ -511,5 +516,76 @@ def test_explain_fix_without_a_terminal_prints_the_command(api, kubeconfig, worl
                         "status from GET request to https://registry.example.com/token: 401 Unauthorized"})
     r = run(kubeconfig, "explain", POD, "-n", NS, "--fix", stdin=None)
     assert r.code == 0, r.err
-    assert "To fix pod" in r.out and "kubectl podfix secret regcred" in r.out and "--password-stdin" in r.out
+    assert f"# pod {POD}: image.auth-failed" in r.out and "kubectl podfix secret regcred" in r.out
+    assert "--password-stdin" in r.out
     assert writes(api) == []
+
+
+def test_non_utf8_password_on_stdin_is_one_clear_line(api, kubeconfig, world):
+    import subprocess
+
+    from clitools import BIN, ROOT, cli_env
+
+    proc = subprocess.run([str(BIN / "kubectl-podfix"), *BASE, "--yes"], input=b"caf\xe9-\xff\xfe-pw\n",
+                          capture_output=True, env=cli_env(kubeconfig), cwd=ROOT, timeout=60)
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 2, err
+    assert err.strip().splitlines() == ["error: --password-stdin: the password read from stdin is not UTF-8 text; a "
+                                        "pull secret stores it as UTF-8 (pipe it as UTF-8, e.g. iconv -t UTF-8) "
+                                        "(see kubectl podfix secret --help)"]
+    assert b"caf" not in proc.stderr + proc.stdout and "internal error" not in err
+    assert api.get("Secret", NS, "regcred") is None
+
+
+def test_a_failed_step_ends_with_one_error_line_on_stderr(api, kubeconfig, world):
+    api.fail("PATCH", r"/serviceaccounts/default$", 500, message="etcdserver: request timed out")
+    r = run(kubeconfig, *BASE, "--yes")
+    assert r.code == 1
+    assert "FAILED" in r.out and "Result (incomplete)" in r.out  # the step report stays on stdout
+    assert r.err.strip().splitlines()[-1] == (
+        f"error: patch serviceaccount/default -n {NS} failed: the API server failed to patch serviceaccounts "
+        f"'default' in namespace \"{NS}\" (500 InternalError: etcdserver: request timed out): check the "
+        "cluster's health and try again")
+
+
+# ----------------------------------------------------------------------------- usage errors before credentials
+
+def exec_kubeconfig(tmp_path, server, marker):
+    """A kubeconfig whose exec credential plugin leaves ``marker`` behind when it runs."""
+    import yaml
+
+    credential = json.dumps({"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                             "status": {"token": "exec-token"}})
+    kc = tmp_path / "exec-kubeconfig"
+    kc.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "sso",
+        "clusters": [{"name": "sso", "cluster": {"server": server.url}}],
+        "users": [{"name": "u", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "sh",
+            "args": ["-c", f"touch '{marker}'; printf '%s' '{credential}'"], "interactiveMode": "Never"}}}],
+        "contexts": [{"name": "sso", "context": {"cluster": "sso", "user": "u", "namespace": NS}}]}))
+    return str(kc)
+
+
+@pytest.mark.parametrize("args", [
+    ("secret", "regcred", "--password-stdin", "--for", POD),  # no --docker-username
+    ("secret", "regcred", "--docker-username", "u", "--docker-password", "x", "--password-stdin"),
+    ("secret", "regcred", "--from-docker-config", "cfg.json", "--docker-username", "u"),
+    ("secret", "regcred", "--docker-username", "u", "--password-stdin", "--attach", "job/migrate"),
+    ("secret", "regcred", "--docker-username", "u", "--password-stdin", "--attach", "widget/x"),
+    ("secret", "regcred", "--docker-username", "u", "--password-stdin", "--timeout", "soon"),
+    ("fix", "pull-secret", POD, "--password-stdin"),  # no --docker-username
+    ("fix", "memory", "widget/web", "--yes"),
+    ("fix", "memory", POD, "--timeout", "soon"),
+])
+def test_usage_errors_come_before_the_exec_credential_plugin_runs(api, tmp_path, world, args):
+    marker = tmp_path / "exec-plugin-ran"
+    kc = exec_kubeconfig(tmp_path, api, marker)
+    r = run_podfix(list(args), kubeconfig=kc, stdin="pw-usage\n")
+    assert r.code == 2, r.err
+    assert r.err.strip().splitlines()[-1].startswith("error: ") and "Traceback" not in r.err
+    assert not marker.exists(), "the exec credential plugin ran before the usage error"
+    assert api.requests == []
+    # the control: a valid command does run the plugin (the marker test is not vacuous)
+    assert run_podfix(["explain", POD], kubeconfig=kc).code in (0, 3)
+    assert marker.exists()

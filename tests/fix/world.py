@@ -15,6 +15,8 @@ from kubectl_podfix.fix import workload as wl
 
 NS = "default"
 STRATEGIC = "application/strategic-merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+TPL = "/spec/template/spec/containers/0"  # the first container of a Deployment/StatefulSet/DaemonSet template
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -177,6 +179,19 @@ def act_as_controllers(server, *, ready=True):
 
     server.on_write.append(on_write)
     server.on_delete.append(on_delete)
+
+
+def guarded(base, name, tests, changes):
+    """The conditional JSON patch podfix sends: test the container name and ``tests`` ({path: value read}),
+    then ``changes`` ([(op, path, value)]); paths are relative to the container at ``base``."""
+    return ([{"op": "test", "path": f"{base}/name", "value": name}]
+            + [{"op": "test", "path": f"{base}{p}" if p else base, "value": v} for p, v in tests.items()]
+            + [{"op": op, "path": f"{base}{p}", **({} if op == "remove" else {"value": v})} for op, p, v in changes])
+
+
+def sets(ops, base=TPL):
+    """{path relative to ``base``: value} of the ops of a JSON patch that change something."""
+    return {o["path"][len(base):]: o.get("value") for o in ops if o["op"] != "test"}
 
 
 def writes(server):

@@ -1,4 +1,4 @@
-"""Loopback endpoints the probe script's tools are pointed at (tests and fixture capture).
+"""Loopback endpoints the node check script's tools are pointed at (tests and fixture capture).
 
 Everything listens on 127.0.0.1 only:
 
@@ -88,7 +88,7 @@ class _TLSServer(http.server.ThreadingHTTPServer):
 class TLSRegistry:
     def __init__(self, kind: str = "self-signed", *, tls: bool = True, strict: bool = False):
         self.kind = kind
-        self._dir = tempfile.TemporaryDirectory(prefix="podfix-probe-")
+        self._dir = tempfile.TemporaryDirectory(prefix="podfix-node-check-")
         self.server = _TLSServer(("127.0.0.1", 0), _RegistryHandler)
         if tls:
             cert, key = make_cert(Path(self._dir.name), kind=kind)

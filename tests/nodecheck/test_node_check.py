@@ -1,5 +1,5 @@
-"""``kubectl podfix probe`` and ``explain --probe``: the probe pod's exact spec, confirmation, cleanup in
-every path, leftovers, admission rejections, the probe's own pull failure, and the log parser fed with
+"""``kubectl podfix node-check`` and ``explain --node-check``: the check pod's exact spec, confirmation, cleanup
+in every path, leftovers, admission rejections, the check pod's own pull failure, and the log parser fed with
 real tool outputs (tests/nodecheck/fixtures/script_logs.yaml, made by capture.py) and, when busybox is
 installed, the script itself run by busybox against loopback endpoints."""
 
@@ -22,9 +22,9 @@ from objects import waiting
 
 from kubectl_podfix.cli.options import connect
 from kubectl_podfix.errors import Exit
-from kubectl_podfix.nodecheck import parse as pp
-from kubectl_podfix.nodecheck import run as probe_mod
-from kubectl_podfix.nodecheck import spec as ps
+from kubectl_podfix.nodecheck import parse as check_parse
+from kubectl_podfix.nodecheck import run as check_run
+from kubectl_podfix.nodecheck import spec as check_spec
 from kubectl_podfix.nodecheck.script import SCRIPT
 
 NS = "default"
@@ -41,7 +41,7 @@ DISK_FULL = (f'failed to pull and unpack image "{IMAGE}": failed to extract laye
              '01b3ce7c1da6d2a7ba35c1766cead711a61a7: write /var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/'
              'snapshots/604/fs/usr/lib/libLLVM.so.20.1: no space left on device: unknown')
 POD_SECURITY = ('pods "{name}" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation '
-                '!= false (container "probe" must set securityContext.allowPrivilegeEscalation=false)')
+                '!= false (container "check" must set securityContext.allowPrivilegeEscalation=false)')
 QUOTA = ('pods "{name}" is forbidden: exceeded quota: compute-resources, requested: limits.cpu=100m, used: '
          'limits.cpu=2, limited: limits.cpu=2')
 
@@ -74,11 +74,11 @@ def world(api, *, images=(("docker.io/library/busybox:1.36",),), message: str = 
 
 def kubelet(api, *, log: str | None = None, phase: str = "Succeeded", waiting_reason: str | None = None,
             waiting_message: str = "", created: list | None = None):
-    """Act as the kubelet: when a probe pod is created, finish it with ``log`` (or leave it waiting)."""
+    """Act as the kubelet: when a check pod is created, finish it with ``log`` (or leave it waiting)."""
 
     def hook(verb, obj):
         labels = (obj.get("metadata") or {}).get("labels") or {}
-        if verb != "create" or obj.get("kind") != "Pod" or labels.get(ps.PROBE_LABEL) != "true":
+        if verb != "create" or obj.get("kind") != "Pod" or labels.get(check_spec.CHECK_LABEL) != "true":
             return
         if created is not None:
             created.append(copy.deepcopy(obj))
@@ -86,22 +86,25 @@ def kubelet(api, *, log: str | None = None, phase: str = "Succeeded", waiting_re
         done = copy.deepcopy(obj)
         if waiting_reason:
             done["status"] = {"phase": "Pending", "containerStatuses": [
-                {"name": ps.CONTAINER, "ready": False, "restartCount": 0, "image": obj["spec"]["containers"][0]["image"],
+                {"name": check_spec.CONTAINER, "ready": False, "restartCount": 0,
+                 "image": obj["spec"]["containers"][0]["image"],
                  "imageID": "", "state": {"waiting": {"reason": waiting_reason, "message": waiting_message}}}]}
         elif phase:
             done["status"] = {"phase": phase, "containerStatuses": [
-                {"name": ps.CONTAINER, "ready": False, "restartCount": 0, "image": obj["spec"]["containers"][0]["image"],
+                {"name": check_spec.CONTAINER, "ready": False, "restartCount": 0,
+                 "image": obj["spec"]["containers"][0]["image"],
                  "state": {"terminated": {"exitCode": 0 if phase == "Succeeded" else 1,
                                           "reason": "Completed" if phase == "Succeeded" else "Error"}}}]}
         api.add(done)
         if log is not None:
-            api.logs[(obj["metadata"]["namespace"], name, ps.CONTAINER, False)] = log
+            api.logs[(obj["metadata"]["namespace"], name, check_spec.CONTAINER, False)] = log
 
     api.on_write.append(hook)
 
 
-def probe_pods(api) -> list[dict]:
-    return [p for p in api.objects("Pod", NS) if (p["metadata"].get("labels") or {}).get(ps.PROBE_LABEL) == "true"]
+def check_pods(api) -> list[dict]:
+    return [p for p in api.objects("Pod", NS)
+            if (p["metadata"].get("labels") or {}).get(check_spec.CHECK_LABEL) == "true"]
 
 
 def posts(api):
@@ -121,7 +124,7 @@ def run(cluster, **kw):
     out, err = io.StringIO(), io.StringIO()
     kw.setdefault("poll", 0.02)
     kw.setdefault("timeout", 10)
-    report = probe_mod.run_probe(cluster, NS, "web", out=out, err=err, **kw)
+    report = check_run.run_check(cluster, NS, "web", out=out, err=err, **kw)
     return report, out.getvalue(), err.getvalue()
 
 
@@ -133,10 +136,12 @@ def test_manifest_exact():
                            {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}},
                            {"name": "http_proxy", "valueFrom": {"secretKeyRef": {"name": "p", "key": "url"}}},
                            {"name": "API_KEY", "value": "not-copied"}])
-    m = ps.build(pod, node_obj(), image="busybox:1.36", target_image=IMAGE, container="app", name="podfix-probe-abc123")
+    m = check_spec.build(pod, node_obj(), image="busybox:1.36", target_image=IMAGE, container="app",
+                         name="podfix-node-check-abc123")
     assert m["metadata"] == {
-        "name": "podfix-probe-abc123", "namespace": NS,
-        "labels": {"app.kubernetes.io/managed-by": "kubectl-podfix", "podfix.io/probe": "true", "podfix.io/for": "web"},
+        "name": "podfix-node-check-abc123", "namespace": NS,
+        "labels": {"app.kubernetes.io/managed-by": "kubectl-podfix", "podfix.io/node-check": "true",
+                   "podfix.io/for": "web"},
         "annotations": {"podfix.io/for-pod": "web", "podfix.io/registry": "registry.corp.example:5000",
                         "podfix.io/image": IMAGE}}
     spec = m["spec"]
@@ -155,7 +160,7 @@ def test_manifest_exact():
     assert c["resources"] == {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}
     assert c["command"] == ["sh", "-c", SCRIPT] and c["imagePullPolicy"] == "IfNotPresent"
     assert c["env"] == [{"name": "REGISTRY_HOST", "value": "registry.corp.example"},
-                        {"name": "REGISTRY_PORT", "value": "5000"}, {"name": "PROBE_STEP_TIMEOUT", "value": "6"},
+                        {"name": "REGISTRY_PORT", "value": "5000"}, {"name": "CHECK_STEP_TIMEOUT", "value": "6"},
                         {"name": "HTTPS_PROXY", "value": "http://proxy.corp:3128"},
                         {"name": "NO_PROXY", "value": ".svc,.cluster.local"}]
     assert "volumes" not in spec and "hostNetwork" not in spec and "serviceAccountName" not in spec
@@ -192,57 +197,88 @@ def restricted_violations(pod: dict) -> list[str]:
 
 
 def test_manifest_satisfies_pod_security_restricted():
-    m = ps.build(failing_pod(), node_obj(), image="busybox:1.36", target_image=IMAGE)
+    m = check_spec.build(failing_pod(), node_obj(), image="busybox:1.36", target_image=IMAGE)
     assert restricted_violations(m) == []
-    assert m["metadata"]["name"].startswith("podfix-probe-") and len(m["metadata"]["name"]) == len("podfix-probe-") + 6
+    assert m["metadata"]["name"].startswith("podfix-node-check-")
+    assert len(m["metadata"]["name"]) == len("podfix-node-check-") + 6
 
 
 def test_image_prefers_a_cached_known_image_else_busybox():
     node = node_obj(images=[("docker.io/library/nginx@sha256:" + "a" * 64, "docker.io/library/nginx:1.27"),
                             ("docker.io/library/busybox@sha256:" + "b" * 64, "docker.io/library/busybox:1.36.1"),
                             ("docker.io/curlimages/curl:8.10.1",)])
-    image, why = ps.choose_image(node)
+    image, why = check_spec.choose_image(node)
     assert image == "docker.io/curlimages/curl:8.10.1" and "needs no pull" in why
-    assert ps.choose_image(node_obj(images=[("docker.io/library/busybox:1.36.1",)]))[0] == \
+    assert check_spec.choose_image(node_obj(images=[("docker.io/library/busybox:1.36.1",)]))[0] == \
         "docker.io/library/busybox:1.36.1"
-    image, why = ps.choose_image(node_obj(images=[("registry.k8s.io/pause:3.10",)]))
+    image, why = check_spec.choose_image(node_obj(images=[("registry.k8s.io/pause:3.10",)]))
     assert image == "busybox:1.36" and "pulls it from Docker Hub" in why
-    assert ps.choose_image(node, "nicolaka/netshoot:v0.13") == ("nicolaka/netshoot:v0.13", "chosen with --probe-image")
-    assert ps.registry_endpoint("nginx:1.27") == ("registry-1.docker.io", 443)
-    assert ps.registry_endpoint("ghcr.io/o/r:1") == ("ghcr.io", 443)
+    assert check_spec.choose_image(node, "nicolaka/netshoot:v0.13") == \
+        ("nicolaka/netshoot:v0.13", "chosen with --image")
+    assert check_spec.registry_endpoint("nginx:1.27") == ("registry-1.docker.io", 443)
+    assert check_spec.registry_endpoint("ghcr.io/o/r:1") == ("ghcr.io", 443)
 
 
 # -- end to end through the CLI ----------------------------------------------------------------------------
 
-def test_probe_yes_creates_the_exact_pod_reads_it_and_deletes_it(api, podfix):
+def test_node_check_yes_creates_the_exact_pod_reads_it_and_deletes_it(api, podfix):
     world(api, images=[("docker.io/library/busybox:1.36",)])
     created: list[dict] = []
     kubelet(api, log=LOGS["busybox-timeout"], created=created)
-    r = podfix("probe", "web", "--yes")
+    r = podfix("node-check", "web", "--yes")
     assert r.code == 0, r.err + r.out
     [post] = posts(api)
     body = post.json
     assert body["spec"]["nodeName"] == NODE and body["spec"]["containers"][0]["image"] == "docker.io/library/busybox:1.36"
     assert body["spec"]["automountServiceAccountToken"] is False and restricted_violations(body) == []
-    assert body["spec"]["tolerations"] == ps.tolerations(node_obj())
+    assert body["spec"]["tolerations"] == check_spec.tolerations(node_obj())
     name = body["metadata"]["name"]
     [d] = deletes(api)
     assert d.path == f"/api/v1/namespaces/{NS}/pods/{name}"
-    assert probe_pods(api) == []
+    assert check_pods(api) == []
     log_reqs = [q for q in api.requests if q.path.endswith(f"/pods/{name}/log")]
-    assert log_reqs and log_reqs[0].query.get("container") == ["probe"] and "previous" not in log_reqs[0].query
+    assert log_reqs and log_reqs[0].query.get("container") == ["check"] and "previous" not in log_reqs[0].query
     assert "TCP 42099 to 127.0.0.1 times out: a firewall or proxy is blocking the node" in r.out.replace(
         LOGS["busybox-timeout"].split("port=")[1].split()[0], "42099")
-    assert f"Cleanup: deleted probe pod {name}" in r.out
-    assert "Plan: probe registry registry.corp.example:5000 from node worker-1" in r.out
+    assert f"Cleanup: deleted check pod {name}" in r.out
+    assert "Plan: node check of registry registry.corp.example:5000 from node worker-1" in r.out
+    assert "Node check of registry.corp.example:5000 from node worker-1" in r.out
+
+
+def test_node_check_json(api, podfix):
+    world(api)
+    kubelet(api, log=LOGS["busybox-refused"])
+    r = podfix("node-check", "web", "--yes", "-o", "json")
+    assert r.code == 0, r.err
+    assert {k: r.json[k] for k in ("kind", "apiVersion", "namespace", "pod")} == \
+        {"kind": "PodfixNodeCheck", "apiVersion": "podfix.io/v1", "namespace": NS, "pod": "web"}
+    check = r.json["check"]
+    assert check["checkPod"].startswith("podfix-node-check-") and "probePod" not in check
+    assert "probe" not in r.json
+    assert check["outcome"] == "completed" and check["verdict"]["failingStep"] == "tcp"
+    assert "Plan:" in r.err and "Plan:" not in r.out  # the plan goes to stderr with -o json
 
 
 def test_without_a_terminal_and_without_yes_nothing_is_created(api, podfix):
     world(api)
     kubelet(api, log=LOGS["busybox-timeout"])
-    r = podfix("probe", "web")
+    r = podfix("node-check", "web")
     assert r.code == Exit.REFUSED
     assert "re-run with --yes" in r.err and "nodeName: worker-1" in r.out
+    assert posts(api) == [] and deletes(api) == []
+
+
+def test_old_names_are_hidden_aliases(api, podfix):
+    """``probe``, ``--probe-image`` and ``explain --probe``: the names before the rename to node check still work."""
+    world(api)
+    kubelet(api, log=LOGS["busybox-timeout"])
+    r = podfix("probe", "web", "--probe-image", "nicolaka/netshoot:v0.13")
+    assert r.code == Exit.REFUSED and "re-run with --yes" in r.err
+    assert "Plan: node check of registry registry.corp.example:5000" in r.out
+    assert "note: check pod image nicolaka/netshoot:v0.13: chosen with --image" in r.out
+    r = podfix("explain", "web", "--probe", "-o", "json")
+    assert r.code == Exit.REFUSED
+    assert r.json["pods"][0]["findings"][0]["details"]["nodeCheck"]["outcome"] == "not-run"
     assert posts(api) == [] and deletes(api) == []
 
 
@@ -256,18 +292,18 @@ def test_tty_confirmation_declined_and_accepted(api, cluster):
     report, out, err = run(cluster, interactive=True, confirm=lambda q: True)
     assert report.outcome == "completed" and report.code == 0
     assert report.verdict.step == "tls" and report.verdict.kind == "expired"
-    assert probe_pods(api) == [] and len(deletes(api)) == 1
+    assert check_pods(api) == [] and len(deletes(api)) == 1
     report, _, _ = run(cluster, yes=True, interactive=True, confirm=lambda q: pytest.fail("asked"))
     assert report.outcome == "completed"
 
 
-def test_failed_probe_pod_is_deleted(api, cluster):
+def test_failed_check_pod_is_deleted(api, cluster):
     world(api)
     kubelet(api, log="sh: can't open: Permission denied\n", phase="Failed")
     report, _, _ = run(cluster, yes=True)
     assert report.outcome == "failed" and report.steps == [] and report.code == Exit.ERROR
-    assert report.message == "the probe pod printed no results: sh: can't open: Permission denied"
-    assert report.verdict is None and probe_pods(api) == [] and len(deletes(api)) == 1
+    assert report.message == "the check pod printed no results: sh: can't open: Permission denied"
+    assert report.verdict is None and check_pods(api) == [] and len(deletes(api)) == 1
 
 
 def test_container_start_failure_is_reported_and_deleted(api, cluster):
@@ -276,7 +312,7 @@ def test_container_start_failure_is_reported_and_deleted(api, cluster):
             waiting_message="container has runAsNonRoot and image will run as root")
     report, _, _ = run(cluster, yes=True)
     assert report.outcome == "failed" and "CreateContainerConfigError" in report.message
-    assert probe_pods(api) == []
+    assert check_pods(api) == []
 
 
 def test_timeout_deletes_the_pod(api, cluster):
@@ -284,7 +320,7 @@ def test_timeout_deletes_the_pod(api, cluster):
     kubelet(api, phase=None)  # the kubelet never gets to it: Pending forever
     report, _, _ = run(cluster, yes=True, timeout=0.3)
     assert report.outcome == "timeout" and "did not finish within 0s" in report.message
-    assert probe_pods(api) == [] and len(deletes(api)) == 1
+    assert check_pods(api) == [] and len(deletes(api)) == 1
 
 
 def test_interrupt_deletes_the_pod(api, cluster):
@@ -296,11 +332,11 @@ def test_interrupt_deletes_the_pod(api, cluster):
 
     with pytest.raises(KeyboardInterrupt):
         run(cluster, yes=True, sleep=ctrl_c)
-    assert len(posts(api)) == 1 and probe_pods(api) == [] and len(deletes(api)) == 1
+    assert len(posts(api)) == 1 and check_pods(api) == [] and len(deletes(api)) == 1
 
 
 def test_interrupt_in_a_real_process_deletes_the_pod(api, kubeconfig):
-    """SIGINT to the real CLI while it waits: the finally deletes the probe pod, exit 130."""
+    """SIGINT to the real CLI while it waits: the finally deletes the check pod, exit 130."""
     import signal
     import time
 
@@ -308,7 +344,7 @@ def test_interrupt_in_a_real_process_deletes_the_pod(api, kubeconfig):
 
     world(api)
     kubelet(api, phase=None)
-    proc = subprocess.Popen([str(BIN / "kubectl-podfix"), "probe", "web", "--yes", "--timeout", "60s"],
+    proc = subprocess.Popen([str(BIN / "kubectl-podfix"), "node-check", "web", "--yes", "--timeout", "60s"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(kubeconfig))
     deadline = time.monotonic() + 30
     while not posts(api) and time.monotonic() < deadline:
@@ -317,51 +353,110 @@ def test_interrupt_in_a_real_process_deletes_the_pod(api, kubeconfig):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == Exit.INTERRUPTED, err
-    assert len(posts(api)) == 1 and probe_pods(api) == [] and len(deletes(api)) == 1
+    assert len(posts(api)) == 1 and check_pods(api) == [] and len(deletes(api)) == 1
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_signal_while_the_create_is_in_flight_still_deletes_the_pod(api, kubeconfig, signame):
+    """The create's answer is late (the server stores the pod 2s after the request arrived); the signal
+    comes while podfix waits for it. The check pod's name was chosen before sending: podfix deletes it,
+    looking again until the late create has landed. Exit 130, no check pod left."""
+    import signal
+    import time
+
+    from clitools import BIN, cli_env
+
+    world(api)
+    kubelet(api, phase=None)
+    api.fail("POST", r"/namespaces/default/pods$", None, delay=2.0, times=1)
+    proc = subprocess.Popen([str(BIN / "kubectl-podfix"), "node-check", "web", "--yes", "--timeout", "60s"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(kubeconfig))
+    deadline = time.monotonic() + 30
+    while not posts(api) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # the POST is in flight: the server has not answered (nor stored the pod) yet
+    assert check_pods(api) == []
+    proc.send_signal(getattr(signal, signame))
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == Exit.INTERRUPTED, err
+    assert err.strip().splitlines()[-1].startswith("error: ")  # "interrupted" or "aborted": cli/root.py words it
+    name = posts(api)[0].json["metadata"]["name"]
+    assert f"cleanup: deleted check pod {name}" in err
+    time.sleep(0.2)
+    assert check_pods(api) == [] and len(posts(api)) == 1
+    assert any(d.path.endswith(f"/pods/{name}") for d in deletes(api))
+
+
+def test_a_rejected_create_deletes_nothing(api, cluster):
+    """An error answer means nothing was created: no DELETE of a name that may be someone else's."""
+    world(api)
+    api.fail("POST", r"/namespaces/default/pods$", 409, reason="AlreadyExists", message="pods exists", times=1)
+    with pytest.raises(Exception):
+        run(cluster, yes=True)
+    assert deletes(api) == []
 
 
 def test_leftovers_are_removed_young_ones_of_another_run_kept(api, cluster):
     world(api)
     kubelet(api, log=LOGS["busybox-refused"])
-    old = ps.build(failing_pod(), node_obj(), image="busybox:1.36", target_image=IMAGE, name="podfix-probe-old111")
+    old = check_spec.build(failing_pod(), node_obj(), image="busybox:1.36", target_image=IMAGE,
+                           name="podfix-node-check-old111")
     old["metadata"]["creationTimestamp"] = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)) \
         .strftime("%Y-%m-%dT%H:%M:%SZ")
     old["status"] = {"phase": "Running"}
-    done = ps.build(failing_pod(), node_obj(), image="busybox:1.36", target_image=IMAGE, name="podfix-probe-done22")
+    done = check_spec.build(failing_pod(), node_obj(), image="busybox:1.36", target_image=IMAGE,
+                            name="podfix-node-check-done22")
     done["status"] = {"phase": "Succeeded"}
-    young = ps.build(failing_pod(), node_obj(), image="busybox:1.36", target_image=IMAGE, name="podfix-probe-young3")
+    young = check_spec.build(failing_pod(), node_obj(), image="busybox:1.36", target_image=IMAGE,
+                             name="podfix-node-check-young3")
     young["status"] = {"phase": "Running"}
-    api.add(old, done, young)
+    # left by a podfix from before the rename: another name, label and container
+    legacy = check_spec.build(failing_pod(), node_obj(), image="busybox:1.36", target_image=IMAGE,
+                              name="podfix-probe-legacy")
+    legacy["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "kubectl-podfix", "podfix.io/probe": "true",
+                                    "podfix.io/for": "web"}
+    legacy["spec"]["containers"][0]["name"] = "probe"
+    legacy["status"] = {"phase": "Failed"}
+    # managed by podfix but not a check pod: never touched
+    other = pod_obj("podfix-something-else", containers=[{"name": "app", "image": IMAGE}], node=NODE)
+    other["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "kubectl-podfix"}
+    api.add(old, done, young, legacy, other)
     report, out, _ = run(cluster, yes=True)
-    assert "delete leftover probe pod(s) of earlier runs: podfix-probe-done22, podfix-probe-old111" in out
-    assert "another run still going on are left alone: podfix-probe-young3" in out
-    assert [p["metadata"]["name"] for p in probe_pods(api)] == ["podfix-probe-young3"]
+    assert ("delete leftover check pod(s) of earlier runs: podfix-node-check-done22, podfix-node-check-old111, "
+            "podfix-probe-legacy") in out
+    assert "another run still going on are left alone: podfix-node-check-young3" in out
+    assert [p["metadata"]["name"] for p in check_pods(api)] == ["podfix-node-check-young3"]
+    names = [p["metadata"]["name"] for p in api.objects("Pod", NS)]
+    assert "podfix-something-else" in names and "podfix-probe-legacy" not in names
     lists = [q for q in api.requests if q.method == "GET" and q.path == f"/api/v1/namespaces/{NS}/pods"]
-    assert lists[0].query["labelSelector"] == ["app.kubernetes.io/managed-by=kubectl-podfix,podfix.io/probe=true"]
-    assert "deleted leftover pod podfix-probe-old111" in report.cleanup
+    assert len(lists) == 1  # one LIST finds both labels
+    assert lists[0].query["labelSelector"] == ["app.kubernetes.io/managed-by=kubectl-podfix"]
+    assert "deleted leftover pod podfix-node-check-old111" in report.cleanup
+    assert "deleted leftover pod podfix-probe-legacy" in report.cleanup
 
 
 @pytest.mark.parametrize("message, said", [(POD_SECURITY, "rejected by Pod Security admission"),
                                            (QUOTA, "rejected by a ResourceQuota")])
 def test_admission_rejection_is_one_clear_line(api, podfix, message, said):
     world(api)
-    api.fail("POST", r"/namespaces/default/pods$", 403, reason="Forbidden", message=message.format(name="podfix-probe-x"))
-    r = podfix("probe", "web", "--yes")
+    api.fail("POST", r"/namespaces/default/pods$", 403, reason="Forbidden",
+             message=message.format(name="podfix-node-check-x"))
+    r = podfix("node-check", "web", "--yes")
     assert r.code == Exit.REFUSED
     [line] = [x for x in r.err.splitlines() if x.startswith("error:")]
-    assert said in line and message.format(name="podfix-probe-x") in line
-    assert deletes(api) == [] and probe_pods(api) == []
+    assert said in line and message.format(name="podfix-node-check-x") in line
+    assert deletes(api) == [] and check_pods(api) == []
 
 
 def test_rbac_denial_says_what_is_needed(api, podfix):
     world(api)
     api.deny("create", "pods")
-    r = podfix("probe", "web", "--yes")
+    r = podfix("node-check", "web", "--yes")
     assert r.code == Exit.REFUSED
     assert "may not create pods in namespace default" in r.err and "get on pods/log" in r.err
 
 
-def test_probe_image_pull_failure_is_evidence(api, cluster):
+def test_check_image_pull_failure_is_evidence(api, cluster):
     world(api, images=[])
     kubelet(api, waiting_reason="ErrImagePull",
             waiting_message='failed to pull and unpack image "docker.io/library/busybox:1.36": failed to resolve '
@@ -373,8 +468,8 @@ def test_probe_image_pull_failure_is_evidence(api, cluster):
     assert report.verdict.headline == ("from worker-1: the node cannot pull busybox:1.36 from Docker Hub either: "
                                        "a node-wide problem")
     assert report.verdict.kind == "image.registry-unreachable" and report.verdict.node_wide
-    assert any("could not pull the probe image busybox:1.36 either" in e for e in report.evidence())
-    assert probe_pods(api) == []
+    assert any("could not pull the check pod's image busybox:1.36 either" in e for e in report.evidence())
+    assert check_pods(api) == []
 
 
 def test_disk_finding_reads_node_conditions_and_kubelet_summary(api, cluster):
@@ -404,47 +499,47 @@ def test_disk_summary_forbidden_is_said(api, cluster):
                      'at the cluster scope')
     report, _, _ = run(cluster, yes=True)
     assert report.node_disk["summaryApi"].startswith("forbidden")
-    assert report.verdict.kind == "space-now"  # 22% used on the probe's filesystem, no DiskPressure
+    assert report.verdict.kind == "space-now"  # 22% used on the check pod's filesystem, no DiskPressure
 
 
-def test_explain_probe_json_attaches_results_to_the_finding(api, podfix):
+def test_explain_node_check_json_attaches_results_to_the_finding(api, podfix):
     world(api, env=[{"name": "HTTPS_PROXY", "value": f"http://alice:{PROXY_PW}@proxy.corp:3128"}])
     kubelet(api, log=LOGS["tools-proxy-refused"])
-    r = podfix("explain", "web", "--probe", "--yes", "-o", "json")
+    r = podfix("explain", "web", "--node-check", "--yes", "-o", "json")
     assert r.code == 0, r.err
     [pod] = r.json["pods"]
     [finding] = [f for f in pod["findings"] if f["code"].startswith("image.")]
     assert finding["code"] == "image.registry-unreachable"
-    probe = finding["details"]["probe"]
-    assert probe["outcome"] == "completed" and probe["node"] == NODE and probe["finding"] == finding["code"]
-    assert [s["check"] for s in probe["steps"]] == ["dns", "tcp", "tls", "v2", "v2proxy", "disk"]
-    assert probe["verdict"]["failingStep"] == "tls" and probe["verdict"]["kind"] == "untrusted"
-    assert probe["steps"][2]["certificate"]["sans"] == ["DNS:registry.test", "DNS:localhost", "IP:127.0.0.1"]
-    assert any(e.startswith("probe on worker-1: tcp: ok") for e in finding["evidence"])
-    assert any(e.startswith("probe verdict: from worker-1") for e in finding["evidence"])
-    assert probe["cleanup"][0].startswith("deleted probe pod podfix-probe-")
+    check = finding["details"]["nodeCheck"]
+    assert check["outcome"] == "completed" and check["node"] == NODE and check["finding"] == finding["code"]
+    assert [s["check"] for s in check["steps"]] == ["dns", "tcp", "tls", "v2", "v2proxy", "disk"]
+    assert check["verdict"]["failingStep"] == "tls" and check["verdict"]["kind"] == "untrusted"
+    assert check["steps"][2]["certificate"]["sans"] == ["DNS:registry.test", "DNS:localhost", "IP:127.0.0.1"]
+    assert any(e.startswith("node check on worker-1: tcp: ok") for e in finding["evidence"])
+    assert any(e.startswith("node check verdict: from worker-1") for e in finding["evidence"])
+    assert check["cleanup"][0].startswith("deleted check pod podfix-node-check-")
     assert PROXY_PW not in r.out + r.err
     [post] = posts(api)
     assert {"name": "HTTPS_PROXY", "value": f"http://alice:{PROXY_PW}@proxy.corp:3128"} in \
         post.json["spec"]["containers"][0]["env"]  # the proxy is used, its password never shown
-    assert probe_pods(api) == []
+    assert check_pods(api) == []
 
 
-def test_explain_probe_refuses_scopes_and_non_tty(api, podfix):
+def test_explain_node_check_refuses_scopes_and_non_tty(api, podfix):
     world(api)
-    r = podfix("explain", "--probe")
+    r = podfix("explain", "--node-check")
     assert r.code == Exit.USAGE and "--node-check needs one POD" in r.err
-    r = podfix("explain", "web", "--probe", "-o", "json")
+    r = podfix("explain", "web", "--node-check", "-o", "json")
     assert r.code == Exit.REFUSED and posts(api) == []
-    assert r.json["pods"][0]["findings"][0]["details"]["probe"]["outcome"] == "not-run"
+    assert r.json["pods"][0]["findings"][0]["details"]["nodeCheck"]["outcome"] == "not-run"
 
 
-def test_unscheduled_pod_has_no_node_to_probe(api, podfix):
+def test_unscheduled_pod_has_no_node_to_check_from(api, podfix):
     api.add(pod_obj("web", node=None, statuses=[waiting("app", "ErrImagePull", UNREACHABLE, image=IMAGE)],
                     containers=[{"name": "app", "image": IMAGE}]))
-    r = podfix("probe", "web", "--yes")
+    r = podfix("node-check", "web", "--yes")
     assert r.code == Exit.ERROR and "not on a node yet" in r.err and posts(api) == []
-    r = podfix("explain", "web", "--probe", "--yes", "-o", "json")  # the diagnosis still comes out
+    r = podfix("explain", "web", "--node-check", "--yes", "-o", "json")  # the diagnosis still comes out
     assert r.code == Exit.ERROR and r.json["pods"][0]["findings"]
     assert any("not on a node yet" in w for w in r.json.get("warnings", [])), r.out
 
@@ -477,10 +572,10 @@ def test_every_fixture_has_an_expectation():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_parser_on_captured_logs(name):
-    log = pp.parse(LOGS[name])
+    log = check_parse.parse(LOGS[name])
     assert log.complete and log.version == "v1" and log.host
-    steps = pp.interpret(log)
-    v = pp.verdict(log, steps, node="worker-1", code="image.registry-unreachable")
+    steps = check_parse.interpret(log)
+    v = check_parse.verdict(log, steps, node="worker-1", code="image.registry-unreachable")
     assert (v.step, v.kind) == EXPECTED[name]
     assert v.headline.startswith("from worker-1")
     disk = next(s for s in steps if s.name == "disk")
@@ -488,38 +583,39 @@ def test_parser_on_captured_logs(name):
 
 
 def test_parser_details():
-    log = pp.parse(LOGS["tools-wrong-host"])
-    tls = next(s for s in pp.interpret(log) if s.name == "tls")
+    log = check_parse.parse(LOGS["tools-wrong-host"])
+    tls = next(s for s in check_parse.interpret(log) if s.name == "tls")
     assert tls.data["verify"] == "62 (hostname mismatch)"
     assert tls.data["certificate"]["sans"] == ["DNS:other.example"]
     assert tls.summary == "the certificate is not valid for localhost: it names DNS:other.example"
-    log = pp.parse(LOGS["tools-expired"])
-    tls = next(s for s in pp.interpret(log) if s.name == "tls")
+    log = check_parse.parse(LOGS["tools-expired"])
+    tls = next(s for s in check_parse.interpret(log) if s.name == "tls")
     assert tls.data["certificate"]["notAfter"] == "Feb  1 00:00:00 2025 GMT"
-    v2 = next(s for s in pp.interpret(pp.parse(LOGS["tools-self-signed"])) if s.name == "v2")
+    v2 = next(s for s in check_parse.interpret(check_parse.parse(LOGS["tools-self-signed"])) if s.name == "v2")
     assert v2.data == {"tool": "curl", "status": 401, "auth": "Bearer", "realm": "https://auth.registry.test/token"}
-    dns = next(s for s in pp.interpret(pp.parse(LOGS["busybox-reachable"])) if s.name == "dns")
+    dns = next(s for s in check_parse.interpret(check_parse.parse(LOGS["busybox-reachable"])) if s.name == "dns")
     assert dns.data["addresses"] == ["127.0.0.1"] and dns.data["resolver"] == "127.0.0.1"
-    plain = pp.parse(LOGS["tools-plain-http"])
-    v = pp.verdict(plain, pp.interpret(plain), node="n1")
+    plain = check_parse.parse(LOGS["tools-plain-http"])
+    v = check_parse.verdict(plain, check_parse.interpret(plain), node="n1")
     assert "Over plain http /v2/ answers 401" in v.meaning
 
 
 def test_reachable_meaning_depends_on_the_finding():
-    log = pp.parse(LOGS["tools-trusted"])
-    steps = pp.interpret(log)
-    assert "not reproduced" in pp.verdict(log, steps, node="n", code="image.registry-unreachable").meaning
-    assert "node's trust store or its clock" in pp.verdict(log, steps, node="n", code="image.tls-error").meaning
+    log = check_parse.parse(LOGS["tools-trusted"])
+    steps = check_parse.interpret(log)
+    assert "not reproduced" in check_parse.verdict(log, steps, node="n", code="image.registry-unreachable").meaning
+    assert "node's trust store or its clock" in \
+        check_parse.verdict(log, steps, node="n", code="image.tls-error").meaning
 
 
 def test_proxy_credentials_never_survive_parsing():
-    text = ("PODFIX-PROBE begin v1 host=r.example port=443 uid=65534\n"
-            f"PODFIX-PROBE proxy HTTPS_PROXY=http://bob:{PROXY_PW}@proxy:3128\n"
-            "PODFIX-PROBE v2proxy fail rc=56 tool=curl\n"
+    text = ("PODFIX-CHECK begin v1 host=r.example port=443 uid=65534\n"
+            f"PODFIX-CHECK proxy HTTPS_PROXY=http://bob:{PROXY_PW}@proxy:3128\n"
+            "PODFIX-CHECK v2proxy fail rc=56 tool=curl\n"
             f"PODFIX-OUT v2proxy Proxy-Authorization: Basic Ym9iOnB3\n"
             f"PODFIX-OUT v2proxy curl: (56) CONNECT tunnel failed, response 403 via http://bob:{PROXY_PW}@proxy:3128\n")
-    log = pp.parse(text)
-    dumped = json.dumps([s.to_dict() for s in pp.interpret(log)]) + json.dumps(log.proxies) + \
+    log = check_parse.parse(text)
+    dumped = json.dumps([s.to_dict() for s in check_parse.interpret(log)]) + json.dumps(log.proxies) + \
         json.dumps([c.output for c in log.checks.values()])
     assert PROXY_PW not in dumped and "Ym9iOnB3" not in dumped
 
@@ -530,22 +626,25 @@ def test_proxy_credentials_never_survive_parsing():
 def busybox_path(tmp_path_factory):
     bb = shutil.which("busybox")
     if not bb:
-        pytest.skip("busybox is not installed (apt-get install busybox-static)")
+        if os.environ.get("PODFIX_REQUIRE_BUSYBOX") == "1":  # .ci/run: the script must be tested in CI
+            pytest.fail("busybox is not installed (apt-get install busybox), and PODFIX_REQUIRE_BUSYBOX=1 says the "
+                        "node-check script must run under it")
+        pytest.skip("busybox is not installed (apt-get install busybox)")
     d = tmp_path_factory.mktemp("busybox")
     for applet in subprocess.run([bb, "--list"], capture_output=True, text=True, check=True).stdout.split():
         os.symlink(bb, d / applet)
     return d
 
 
-def run_script(path: Path, **env: str) -> pp.ProbeLog:
+def run_script(path: Path, **env: str) -> check_parse.CheckLog:
     proc = subprocess.run([str(path / "sh"), "-c", SCRIPT], capture_output=True, text=True, timeout=60,
-                          env={"PATH": str(path), "PROBE_STEP_TIMEOUT": "2", **env})
+                          env={"PATH": str(path), "CHECK_STEP_TIMEOUT": "2", **env})
     assert proc.returncode == 0, proc.stderr
-    return pp.parse(proc.stdout)
+    return check_parse.parse(proc.stdout)
 
 
-def live_verdict(log: pp.ProbeLog) -> tuple[str | None, str]:
-    v = pp.verdict(log, pp.interpret(log), node="here")
+def live_verdict(log: check_parse.CheckLog) -> tuple[str | None, str]:
+    v = check_parse.verdict(log, check_parse.interpret(log), node="here")
     return v.step, v.kind
 
 
@@ -565,3 +664,33 @@ def test_script_under_busybox(busybox_path):
         log = run_script(busybox_path, REGISTRY_HOST="localhost", REGISTRY_PORT=str(plain.port),
                          PODFIX_DNS_SERVER="127.0.0.1", PODFIX_DNS_PORT=str(dns.port))
         assert live_verdict(log) == ("tls", "not-tls") and "v2http" in log.checks
+
+
+@pytest.mark.parametrize("host, ok", [
+    ("registry.example.com", True), ("r-1.example.com", True), ("localhost", True), ("10.0.0.5", True),
+    ("::1", True), ("fe80::1", True), ("example.com.", True),
+    ("-e.example.com", False), ("a_b.example.com", False), ("reg$(id).example.com", False), ("", False),
+    ("a..b", False), ("x" * 64 + ".com", False), ("host name", False), ("-V", False),
+])
+def test_registry_hosts_are_validated_strictly(host, ok):
+    assert check_spec.valid_host(host) is ok
+
+
+@pytest.mark.parametrize("image, why", [
+    ("-e.example.com/team/app:1.0", "not a valid host name"),
+    ("registry.example.com:99999/team/app:1.0", "not a port number"),
+    ("registry.example.com:0/team/app:1.0", "not a port number"),
+])
+def test_a_hostile_registry_host_never_reaches_the_check_pod(api, podfix, image, why):
+    api.add(pod_obj("web", containers=[{"name": "app", "image": image}], node=NODE,
+                    statuses=[waiting("app", "ErrImagePull", "pull failed", image=image)]), node_obj())
+    r = podfix("node-check", "web", "--yes")
+    assert r.code == Exit.REFUSED, r.out + r.err
+    assert why in r.err and "nothing was created" in r.err
+    assert posts(api) == []
+
+
+def test_endpoints_reach_the_tools_after_a_double_dash():
+    assert 'getent hosts -- "$H"' in SCRIPT and 'nc -w "$T" -- "$H" "$P"' in SCRIPT
+    assert '--max-time "$T" -- "$URL"' in SCRIPT and '--no-check-certificate -- "$URL"' in SCRIPT
+    assert check_spec.registry_endpoint("[::1]:5000/team/app:1") == ("::1", 5000)

@@ -9,6 +9,7 @@ PODFIX_REQUIRE_REGISTRY=1 (CI), where they fail instead.
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 import registry_servers as rs
@@ -335,3 +336,80 @@ def test_closest_tags_nothing_related():
     assert closest_tags("9.9.9-nanoserver", ["latest", "stable"]) == []
     assert closest_tags("x", []) == []
     assert len(closest_tags("1.25", TAGS, n=2)) == 2
+
+
+# -- a redirect of the login check to another server is no login ----------------------------------------
+
+class _Redirecting:
+    """/v2/ asks for Basic auth, then answers a logged-in request with a 302 to ``other`` (another origin)
+    that answers 200 to anything: before the fix, "accepted the credentials"."""
+
+    def __init__(self, other_url: str | None = None):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        seen = self.seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append((self.path, self.headers.get("Authorization")))
+                if other_url is None:  # the other server: 200 to anything
+                    self._answer(200, {})
+                elif not self.headers.get("Authorization"):
+                    self._answer(401, {}, {"WWW-Authenticate": 'Basic realm="r"'})
+                else:
+                    self._answer(302, {}, {"Location": other_url + "/v2/"})
+
+            def _answer(self, code, body, headers=None):
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_cross_origin_redirect_of_the_login_check_is_not_accepted():
+    other = _Redirecting()
+    reg = _Redirecting(f"http://{other.host}")
+    try:
+        answer = registry.verify_credentials(reg.host, "u", "pw-redirect-1234", insecure=True, timeout=5)
+    finally:
+        reg.close()
+        other.close()
+    assert not answer.ok
+    assert answer.message == (
+        f"{reg.host} redirected the login check (/v2/) to another server ({other.host}, HTTP 200): podfix does "
+        "not take an answer from another server as the credentials being accepted; check --docker-server (the "
+        "registry's own host)")
+    assert other.seen == [("/v2/", None)]  # the credentials never went there
+
+
+def test_secret_verify_with_a_cross_origin_redirect_is_one_line(api, podfix):
+    other = _Redirecting()
+    reg = _Redirecting(f"http://{other.host}")
+    try:
+        run = podfix("secret", "regcred", "--docker-server", reg.host, "--docker-username", "u", "--password-stdin",
+                     "--verify", "--insecure-registry", "--yes", stdin="pw-redirect-1234\n")
+    finally:
+        reg.close()
+        other.close()
+    assert run.code == 4
+    assert run.err.strip().splitlines() == [
+        f"error: --verify failed: {reg.host} redirected the login check (/v2/) to another server ({other.host}, "
+        "HTTP 200): podfix does not take an answer from another server as the credentials being accepted; check "
+        "--docker-server (the registry's own host). Nothing was created"]
+    assert api.get("Secret", "default", "regcred") is None

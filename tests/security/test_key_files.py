@@ -68,11 +68,11 @@ def test_client_key_is_never_written_to_disk(api, cert_kubeconfig, tmp_path):
         release.set()
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 143, err
+    assert proc.returncode == 130, err
     assert files_under(tmpdir) == []
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 130), (signal.SIGHUP, 130)])
 def test_fallback_key_file_is_private_and_removed_when_killed(api, cert_kubeconfig, tmp_path, sig, code):
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()

@@ -255,9 +255,9 @@ def test_no_command_leaks_a_credential(api, tmp_path):
                      f"kind: Secret\nmetadata: {{name: y}}\ndata: [{SENTINEL}]\nstringData: {SENTINEL}\n")
     box.run("explain", "-f", str(weird), "-o", "yaml")
 
-    if has_command("probe"):
-        box.run("probe", name, "--show-script")
-        box.run("probe", name, "-o", "json")  # no terminal, no --yes: refused before creating anything
+    if has_command("node-check"):
+        box.run("node-check", name, "--show-script")
+        box.run("node-check", name, "-o", "json")  # no terminal, no --yes: refused before creating anything
 
     # completion starts kubectl: its argv must not carry what the user typed for the password
     box.run("__complete", "secret", "regcred", "--docker-password", SENTINEL, "--for", "")
@@ -313,7 +313,7 @@ def test_save_reproduces_a_crash_loop_with_its_logs(api, podfix, tmp_path):
     p, ev = crashing_pod()
     api.add(p, ev)
     api.logs[("shop", p["metadata"]["name"], "app", True)] = CRASH_LOG
-    report = _round_trip(api, podfix, tmp_path, p["metadata"]["name"])
+    report = _round_trip(api, podfix, tmp_path, p["metadata"]["name"], "--save-logs")
     assert "cannot connect to database" in json.dumps(report)
     items = yaml.safe_load((tmp_path / "bundle.yaml").read_text())["items"]
     logs = [o for o in items if o.get("kind") == "PodfixLog"]
@@ -355,3 +355,72 @@ def test_save_with_files_round_trips_too(api, podfix, tmp_path, flag):
     assert first.code == second.code == 0, first.err + second.err
     assert first.json == second.json
     assert SENTINEL not in (tmp_path / "again.yaml").read_text()
+
+
+# -- --save bundles: private, never through a link, secret-looking env masked, logs only on request ------
+
+def _env_pod(name="api-env-1"):
+    p, ev = crashing_pod(name)
+    p["spec"]["containers"][0]["env"] = [
+        {"name": "DB_PASSWORD", "value": SENTINEL}, {"name": "apiKey", "value": SENTINEL2},
+        {"name": "GITHUB_TOKEN", "value": SENTINEL3}, {"name": "aws-secret-access-key", "value": SENTINEL},
+        {"name": "DATABASE_URL", "value": f"postgres://app:{SENTINEL2}@db.shop:5432/app"},
+        {"name": "KEYCLOAK_URL", "value": "https://sso.example.com"}, {"name": "LOG_LEVEL", "value": "debug"},
+        {"name": "SECRET_REF", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]
+    return p, ev
+
+
+def test_save_writes_mode_0600_and_masks_secret_looking_env(api, podfix, tmp_path):
+    p, ev = _env_pod()
+    api.add(p, ev)
+    api.logs[("shop", p["metadata"]["name"], "app", True)] = f"connecting with {SENTINEL3}\n"
+    saved = tmp_path / "bundle.yaml"
+    saved.write_text("old content")
+    saved.chmod(0o644)
+    run = podfix("explain", p["metadata"]["name"], "-n", "shop", "--save", str(saved))
+    assert run.code == 0, run.err
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    text = saved.read_text()
+    for secret in (SENTINEL, SENTINEL2, SENTINEL3):
+        assert all(n not in text for n in needles(secret)), secret
+    doc = yaml.safe_load(text)
+    env = {e["name"]: e.get("value") for e in doc["items"][1]["spec"]["containers"][0]["env"]}
+    assert env["DB_PASSWORD"] == env["apiKey"] == env["GITHUB_TOKEN"] == env["aws-secret-access-key"] == "***"
+    assert env["DATABASE_URL"] == "postgres://***@db.shop:5432/app"
+    assert env["KEYCLOAK_URL"] == "https://sso.example.com" and env["LOG_LEVEL"] == "debug"
+    header = doc["items"][0]
+    assert header["kind"] == "PodfixBundle" and "logs" in header["missing"]
+    assert header["masked"] == [f"pod/shop/{p['metadata']['name']} container app env {n}" for n in
+                                ("DB_PASSWORD", "apiKey", "GITHUB_TOKEN", "aws-secret-access-key", "DATABASE_URL")]
+    assert text.startswith("# Saved by kubectl podfix") and "were masked" in text and "--save-logs" in text
+    assert not [f for f in tmp_path.iterdir() if f.name.startswith(".podfix-save-")]  # no temp file left
+    # the log lines only with --save-logs
+    assert podfix("explain", p["metadata"]["name"], "-n", "shop", "--save", str(saved), "--save-logs").code == 0
+    assert any(o.get("kind") == "PodfixLog" for o in yaml.safe_load(saved.read_text())["items"])
+    assert podfix("explain", p["metadata"]["name"], "-n", "shop", "--save-logs").code == 2
+
+
+def test_save_refuses_to_follow_a_symlink(api, podfix, tmp_path):
+    p, ev = crashing_pod()
+    api.add(p, ev)
+    target = tmp_path / "victim.txt"
+    target.write_text("precious\n")
+    link = tmp_path / "bundle.yaml"
+    link.symlink_to(target)
+    run = podfix("explain", p["metadata"]["name"], "-n", "shop", "--save", str(link))
+    assert run.code == 1
+    assert run.err.strip().splitlines() == [f"error: refusing to write {link}: it is a symbolic link, which --save "
+                                            "does not follow; remove it or choose another path"]
+    assert target.read_text() == "precious\n" and link.is_symlink()
+
+
+@pytest.mark.parametrize("name, secret", [
+    ("DB_PASSWORD", True), ("db_passwd", True), ("apiKey", True), ("API_KEY", True), ("APIKEY", True),
+    ("client-secret", True), ("GITHUB_TOKEN", True), ("AWS_CREDENTIALS", True), ("SMTP_PASS", True),
+    ("KEYCLOAK_URL", False), ("MONKEY", False), ("PASSENGER_COUNT", False), ("TOKENIZER_MODEL", False),
+    ("HOME", False), ("PATH", False),
+])
+def test_secret_env_names_are_whole_words(name, secret):
+    from kubectl_podfix.cluster.bundle import secret_env_name
+
+    assert secret_env_name(name) is secret

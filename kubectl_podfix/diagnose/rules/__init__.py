@@ -7,16 +7,21 @@ order; docs/findings.md documents every one of them (a test checks).
 
 ``diagnose`` runs every rule, drops findings that a more specific finding on
 the same container supersedes, and orders the rest so the first finding is
-the diagnosis.
+the diagnosis. Then it keeps podfix's first promise, *silence means healthy*:
+``diagnose.health`` says whether the pod is at its desired state, and
+``fallback`` adds ``pod.unexplained``, ranked last, for every problem no
+finding covers. A pod inside its deletion grace period gets no error: it is
+going away.
 """
 
 from __future__ import annotations
 
+from kubectl_podfix.diagnose.health import assess
 from kubectl_podfix.diagnose.model import SEVERITIES, Finding, PodContext
-from kubectl_podfix.diagnose.rules import containers, images, pods, probes
+from kubectl_podfix.diagnose.rules import containers, fallback, images, pods, probes
 
-# Families in the order their findings rank when several apply to one pod.
-FAMILIES = (images, pods, containers, probes)
+# Families in the order their findings rank when several apply to one pod (the fallback always last).
+FAMILIES = (images, pods, containers, probes, fallback)
 
 RULES = tuple(rule for family in FAMILIES for rule in family.RULES)
 
@@ -44,5 +49,10 @@ def diagnose(ctx: PodContext) -> list[Finding]:
         hidden_by = [c for c in present.get(f.container, ()) if f.code in SUPERSEDES.get(c, ())]
         if not hidden_by:
             kept.append(f)
+    health = assess(ctx.pod, ctx.now)
+    if health.state == "terminating":
+        for f in kept:
+            if f.severity == "error":
+                f.severity = "warning"
     kept.sort(key=lambda f: (SEVERITIES.index(f.severity), _RANK.get(f.code, len(_RANK))))
-    return kept
+    return kept + fallback.unexplained(ctx, kept, health)

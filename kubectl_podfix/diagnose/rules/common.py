@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from typing import Callable
 
 from kubectl_podfix.diagnose.model import PodContext, age, dig, event_first_time, event_time
 
@@ -59,3 +60,26 @@ def describe_event(ev: dict, now: _dt.datetime | None = None) -> str:
 def kubectl(ctx: PodContext, *args: str) -> str:
     """A kubectl command line for this pod's namespace."""
     return " ".join(("kubectl", *args, "-n", ctx.namespace))
+
+
+def all_of(*needles: str) -> Callable[[str], bool]:
+    """A message matcher for a classifier table: true when every needle is in the (lowercased) text."""
+    return lambda low: all(n in low for n in needles)
+
+
+def node_phrase(name: str | None) -> str:
+    """ "node worker-1", or "its node" when the pod names none: never "node ?" or "node the node"."""
+    return f"node {name}" if name else "its node"
+
+
+def the_node(name: str | None) -> str:
+    """ "the node worker-1", or "the pod's node" when the pod names none."""
+    return f"the node {name}" if name else "the pod's node"
+
+
+def node_arg(ctx: PodContext) -> str:
+    """The pod's node as a command argument: its name, or the command that prints it."""
+    name = (ctx.pod.get("spec") or {}).get("nodeName") if isinstance(ctx.pod, dict) else None
+    if name:
+        return name
+    return "$(" + kubectl(ctx, "get", "pod", ctx.name, "-o", "jsonpath='{.spec.nodeName}'") + ")"

@@ -17,6 +17,9 @@ from kubectl_podfix.diagnose.rules import CODES, diagnose
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, 0, tzinfo=dt.timezone.utc)
 FIXTURES = os.path.join(os.path.dirname(__file__), "failure_texts.yaml")
+# Cases for the health promise (never silent, never loud): unknown states, partial objects, readiness
+# gates, hooks, probe errors, DRA, node network, cgroups, debug containers. Same format.
+HEALTH_FIXTURES = os.path.join(os.path.dirname(__file__), "health_texts.yaml")
 
 
 def ts(ago) -> str:
@@ -24,8 +27,10 @@ def ts(ago) -> str:
 
 
 def load_cases(family: str) -> list[dict]:
-    with open(FIXTURES, encoding="utf-8") as fh:
-        cases = yaml.safe_load(fh)["cases"]
+    cases = []
+    for path in (FIXTURES, HEALTH_FIXTURES):
+        with open(path, encoding="utf-8") as fh:
+            cases += yaml.safe_load(fh)["cases"]
     return [c for c in cases if c["family"] == family]
 
 
@@ -76,13 +81,22 @@ def build_ctx(case: dict) -> PodContext:
     pod = make_pod(case.get("name", "web-7d9f8b6c5-x2x4q"), namespace=case.get("namespace", "default"),
                    containers=containers, statuses=statuses, init_containers=inits or None,
                    init_statuses=init_statuses or None, phase=case.get("phase", "Running"), owner=owner,
-                   node=node_name, created=ts(100000))
+                   node=node_name, created=ts(case.get("created_ago", 100000)))
     pod["spec"].update(copy.deepcopy(case.get("pod_spec") or {}))
     status_extra = copy.deepcopy(case.get("pod_status") or {})
     for cond in status_extra.get("conditions") or []:
         if isinstance(cond.get("lastTransitionTime"), (int, float)):
             cond["lastTransitionTime"] = ts(cond["lastTransitionTime"])
+    for key in ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"):
+        for st in status_extra.get(key) or []:  # raw statuses: "running_ago"/"ago" in seconds become times
+            for part in ("state", "lastState"):
+                for body in (st.get(part) or {}).values():
+                    for field, ago in list((body or {}).items()):
+                        if field in ("startedAt", "finishedAt") and isinstance(ago, (int, float)):
+                            body[field] = ts(ago)
     pod["status"].update(status_extra)
+    if "raw_status" in case:  # the status exactly as given (partial objects: status: {})
+        pod["status"] = copy.deepcopy(case["raw_status"])
     meta = copy.deepcopy(case.get("meta") or {})
     if "deleted_ago" in meta:
         pod["metadata"]["deletionTimestamp"] = ts(meta.pop("deleted_ago"))
@@ -154,6 +168,8 @@ def check_case(case: dict) -> None:
     text = _text(first)
     for word in exp.get("words") or []:
         assert str(word).lower() in text, f"{case['id']}: {word!r} not in:\n{text}"
+    for word in exp.get("absent_words") or []:
+        assert str(word).lower() not in text, f"{case['id']}: {word!r} should not be in:\n{text}"
     for key, want in (exp.get("extra") or {}).items():
         got = first.extra.get(key)
         if isinstance(want, list) and isinstance(got, list):
@@ -162,6 +178,8 @@ def check_case(case: dict) -> None:
             assert got == want or str(got) == str(want), f"{case['id']}: extra[{key}] = {got!r}, want {want!r}"
     for code in exp.get("absent") or []:
         assert code not in codes, f"{case['id']}: {code} should be hidden: {codes}"
+    for code in exp.get("also") or []:
+        assert code in codes, f"{case['id']}: {code} missing: {codes}"
     if exp.get("no_image_findings"):
         assert not [c for c in codes if c.startswith("image.")], codes
     assert first.to_dict()["code"] == first.code

@@ -21,12 +21,21 @@ def test_every_probe_code_has_real_texts():
     assert set(probes.CODES) <= {c["expect"].get("code") for c in CASES}
 
 
-@pytest.mark.parametrize("case_id", ["live-http-500", "startup-probe-kill", "ready-http-500"])
+@pytest.mark.parametrize("case_id", ["live-http-500", "startup-probe-kill", "ready-grpc-timeout"])
 def test_probe_fix_pointer(case_id):
     case = next(c for c in CASES if c["id"] == case_id)
     f = diagnose(build_ctx(case))[0]
     assert f.fix is not None and f.fix.id == "probe"
     assert f.fix.command == "kubectl podfix fix probe web-7d9f8b6c5-x2x4q -n default"
+
+
+@pytest.mark.parametrize("case_id", ["ready-http-500", "ready-tcp-refused", "live-exec-docs"])
+def test_no_probe_fix_where_fix_probe_refuses(case_id):
+    """A readiness probe that does not time out, or a liveness probe failing long after the start: a longer
+    probe would only hide the problem, so `fix probe` refuses and the finding offers no fix."""
+    case = next(c for c in CASES if c["id"] == case_id)
+    f = diagnose(build_ctx(case))[0]
+    assert f.code.startswith("container.") and f.fix is None
 
 
 def test_kill_budget_defaults():

@@ -1,562 +1,36 @@
-"""Image-pull failures (``image.*``): why the kubelet could not get a container's image.
+"""Writing an ``image.*`` finding: its title, explanation, evidence, suggestions and fix.
 
-Evidence, freshest first:
-
-1. the container's waiting state. ``ErrImagePull``'s message is the runtime's
-   error; ``ImagePullBackOff``'s message is only ``Back-off pulling image "X"``
-   before Kubernetes 1.32 and ``Back-off pulling image "X": ErrImagePull:
-   <error>`` from 1.32 on (kubernetes PR 127918);
-2. the kubelet's events for that container (``Failed``: ``Failed to pull image
-   "X": <error>``, ``InspectFailed``, ``ErrImageNeverPull``, and on very old
-   kubelets the pod-level ``FailedSync``). Events expire after an hour, so an
-   old back-off often has none left;
-3. pod-level ``FailedToRetrieveImagePullSecret`` events (kubelet 1.28+), the
-   pod's ``spec.imagePullSecrets`` and the redacted Secrets in the snapshot,
-   whose ``podfix.io/registries`` annotation lists the registry keys they hold.
-
-The runtime's error text decides the cause. containerd, CRI-O (containers/
-image) and Docker Engine word the same failure differently, and the
-``rpc error: code = ... desc =`` wrapper comes and goes across kubelet and
-runtime versions, so matching never depends on it. The patterns are checked
-in a deliberate order: the specific, unambiguous failures first (a platform
-mismatch says ``code = NotFound`` too, a DNS failure can end in ``i/o
-timeout``, a TLS *handshake timeout* is not a certificate problem), the
-ambiguous "access denied" family last.
-
-Ambiguous denials (Docker Hub's ``pull access denied ... may require
-authorization``/``insufficient_scope``, GHCR refusing an *anonymous* token)
-mean "the repository does not exist, or it is private and you sent no
-credentials". podfix reports them as ``image.not-found`` when the pod has no
-credentials for that registry (the finding says "does not exist or is
-private" and suggests both ways out) and as ``image.auth-failed`` when a pull
-secret for that registry was presented. Official Docker Hub images
-(``library/...``) are all public, so a denial there always means not-found.
+``pull.py`` decides the code; ``Builder`` words it. One method per code
+(``_not_found`` for ``image.not-found``...), each free to use the kind of
+cause ``messages.classify`` found (``dns``, ``expired``, ``ambiguous``...) and
+the pull-secret facts. Every explanation ends with the runtime's own error,
+and every finding carries the same structured ``extra`` (image, registry,
+runtime, cause...).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Iterator
 
-from kubectl_podfix.diagnose.model import Finding, Fix, PodContext, dig, event_first_time, event_time, parse_time
+from kubectl_podfix.diagnose.model import Finding, Fix, dig, event_first_time
 from kubectl_podfix.diagnose.rules import common
+from kubectl_podfix.diagnose.rules.images.messages import SECRET_NAMES, clean, detect_runtime, strip_rpc
+from kubectl_podfix.diagnose.rules.images.registries import (
+    hides_private,
+    host_of,
+    is_mirror,
+    node_provider,
+    public_only,
+    registry_endpoint,
+    registry_label,
+    resolved_reference,
+)
 from kubectl_podfix.registry import reference as imagelib
 
-CODES: dict[str, str] = {
-    "image.invalid-name": "the image reference in the pod spec cannot be parsed (typo, URL scheme, stray characters)",
-    "image.never-pull": "imagePullPolicy is Never and the image is not on the node",
-    "image.pull-secret-missing": "an imagePullSecret the pod names does not exist, so the pull goes without those credentials",
-    "image.auth-failed": "the registry refused the credentials (or their absence) for this repository",
-    "image.not-found": "the repository or tag does not exist in the registry (or it is private and no credentials were sent)",
-    "image.platform-mismatch": "the image has no variant for the node's OS/architecture",
-    "image.rate-limited": "the registry throttled the pull (Docker Hub's pull rate limit, HTTP 429)",
-    "image.tls-error": "TLS failed between the node and the registry (untrusted or wrong certificate, HTTP-only registry)",
-    "image.registry-unreachable": "the node cannot reach the registry (DNS, connection refused or timed out, proxy, registry 5xx)",
-    "image.pull-timeout": "the pull started but did not finish in time (deadline exceeded, cancelled, TLS handshake timeout)",
-    "image.node-disk-full": "the node ran out of disk space while storing or unpacking the image",
-    "image.pull-failed": "the image could not be pulled and the cause is unknown or uncommon (events expired, corrupt download, inspect error)",
-}
 
-# One finding per container; should another family ever report the same
-# container's pull failure more vaguely, the specific code wins.
-SUPERSEDES: dict[str, frozenset[str]] = {
-    "image.pull-secret-missing": frozenset({"image.auth-failed", "image.not-found", "image.pull-failed"}),
-}
+class Builder:
+    """Writes the finding for one container once ``pull.py`` has decided its code."""
 
-PULL_WAITING_REASONS = frozenset({
-    "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "ImageInspectError",
-    "RegistryUnavailable", "SignatureValidationFailed", "ErrImageNotEnsured",
-})
-_PULL_EVENT_REASONS = frozenset({"Failed", "BackOff", "InspectFailed", "ErrImageNeverPull", "FailedSync",
-                                 "Pulling", "Pulled"})
-SECRET_EVENT = "FailedToRetrieveImagePullSecret"
-_DOCKER_SECRET_TYPES = ("kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg")
-_REGISTRIES_ANNOTATION = "podfix.io/registries"
-
-# --------------------------------------------------------------------------------------------
-# Reading the kubelet's messages
-# --------------------------------------------------------------------------------------------
-
-_COMBINED = re.compile(r"^\(combined from similar events\):\s*", re.I)
-_FAILED_PULL = re.compile(r'^Failed to pull image "([^"]*)":\s*(.*)$', re.S)
-_BACKOFF = re.compile(r'^Back-off pulling image "([^"]*)"(?::\s*(.*))?$', re.S)
-_ERR_PREFIX = re.compile(r"^(ErrImagePull|RegistryUnavailable|SignatureValidationFailed|ImagePullBackOff|"
-                         r"InvalidImageName|ErrImageNeverPull|ImageInspectError):\s*(.*)$", re.S)
-_INSPECT = re.compile(r'^Failed to inspect image "([^"]*)":\s*(.*)$', re.S)
-_DEFAULT_TAG = re.compile(r'^Failed to apply default image tag "([^"]*)":\s*(.*)$', re.S)
-_NEVER = re.compile(r'^Container image "([^"]*)" is not present with pull policy of Never', re.S)
-_FAILED_SYNC = re.compile(r'failed to "StartContainer" for "([^"]+)" with (ErrImagePull|ImagePullBackOff|'
-                          r'InvalidImageName|ErrImageNeverPull|ImageInspectError|RegistryUnavailable): "(.*)"$', re.S)
-_GENERIC_ERROR = re.compile(r"^Error: (ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull|"
-                            r"ImageInspectError|RegistryUnavailable|SignatureValidationFailed)\s*$")
-_SECRET_NAMES = re.compile(r"Unable to retrieve some image pull secrets \(([^)]*)\)")
-_RPC = re.compile(r"rpc error: code = (\w+) desc = ")
-
-
-def _clean(message: str | None) -> str:
-    return _COMBINED.sub("", (message or "").strip())
-
-
-def _strip_rpc(text: str) -> str:
-    return _RPC.sub("", text)
-
-
-@dataclass
-class Cause:
-    """One piece of evidence that carries (or may carry) the pull error."""
-
-    text: str  # the runtime's error, without the kubelet's prefix
-    image: str | None  # the image the message names, when it names one
-    origin: str  # "waiting" or "event"
-    quote: str  # the evidence line to show
-    event: dict | None = None
-    kubelet_reason: str = ""  # ErrImagePull, InvalidImageName, ...
-
-
-def _cause_from_waiting(reason: str, message: str) -> Cause | None:
-    """The cause carried by a waiting state, or None when the message carries none."""
-    message = (message or "").strip()
-    quote = f"waiting: {reason}" + (f": {message}" if message else "")
-    if not message:
-        return None
-    m = _BACKOFF.match(message)
-    if m:
-        rest = (m.group(2) or "").strip()
-        if not rest:
-            return None  # kubelet < 1.32: "Back-off pulling image \"X\"" and nothing else
-        e = _ERR_PREFIX.match(rest)
-        kind, text = (e.group(1), e.group(2)) if e else ("ErrImagePull", rest)
-        return Cause(text, m.group(1), "waiting", quote, kubelet_reason=kind)
-    for rx, kind in ((_DEFAULT_TAG, "InvalidImageName"), (_INSPECT, "ImageInspectError"),
-                     (_NEVER, "ErrImageNeverPull")):
-        m = rx.match(message)
-        if m:
-            return Cause(message, m.group(1), "waiting", quote, kubelet_reason=kind)
-    return Cause(message, None, "waiting", quote, kubelet_reason=reason)
-
-
-def _cause_from_event(ev: dict, now) -> Cause | None:
-    """The cause carried by one kubelet event, or None for events that carry none."""
-    reason = ev.get("reason") or ""
-    message = _clean(ev.get("message"))
-    quote = common.describe_event(ev, now)
-    if reason == "Failed":
-        m = _FAILED_PULL.match(message)
-        if m:
-            return Cause(m.group(2), m.group(1), "event", quote, ev, "ErrImagePull")
-        m = _DEFAULT_TAG.match(message)
-        if m:
-            return Cause(message, m.group(1), "event", quote, ev, "InvalidImageName")
-        return None
-    if reason == "InspectFailed":
-        m = _DEFAULT_TAG.match(message)
-        if m:
-            return Cause(message, m.group(1), "event", quote, ev, "InvalidImageName")
-        m = _INSPECT.match(message)
-        return Cause(message, m.group(1) if m else None, "event", quote, ev, "ImageInspectError")
-    if reason == "ErrImageNeverPull":
-        m = _NEVER.match(message)
-        return Cause(message, m.group(1) if m else None, "event", quote, ev, "ErrImageNeverPull")
-    if reason == "FailedSync":
-        m = _FAILED_SYNC.search(message)
-        if m and m.group(2) != "ImagePullBackOff":
-            return Cause(m.group(3).replace('\\"', '"'), None, "event", quote, ev, m.group(2))
-    return None
-
-
-def _is_pull_noise(ev: dict) -> bool:
-    """Pull-related events that carry no cause (BackOff, "Error: ErrImagePull")."""
-    reason = ev.get("reason") or ""
-    message = _clean(ev.get("message"))
-    if reason == "BackOff" and message.startswith("Back-off pulling image"):
-        return True
-    return reason == "Failed" and bool(_GENERIC_ERROR.match(message))
-
-
-def _failed_sync_container(ev: dict) -> str | None:
-    m = _FAILED_SYNC.search(_clean(ev.get("message")))
-    return m.group(1) if m else None
-
-
-# --------------------------------------------------------------------------------------------
-# Classifying an error text
-# --------------------------------------------------------------------------------------------
-
-@dataclass
-class Verdict:
-    code: str
-    kind: str  # finer cause inside the code, e.g. "dns", "http-to-https", "ambiguous"
-    detail: str = ""  # a fragment worth quoting (platform, status line...)
-
-
-def _has(text: str, *needles: str) -> bool:
-    return any(n in text for n in needles)
-
-
-_OLD_KUBELET_BOILERPLATE = "this may be because there are no credentials on this request"
-_PLATFORM = re.compile(r"no matching manifest for ([\w/.-]+)|architecture (\w+), variant \"?(\w*)\"?, os (\w+)|"
-                       r"does not match the specified platform \(([^)]*)\)")
-_STATUS_5XX = re.compile(r"\b5\d\d \(?(internal server error|bad gateway|service unavailable|gateway time-?out|"
-                         r"service temporarily unavailable)\b|received unexpected http status: 5\d\d|"
-                         r"unexpected status (code|from \w+ request to)[^\n]*?: 5\d\d\b|"
-                         r"invalid status code from registry 5\d\d|: (bad gateway|service unavailable|gateway time-?out)\s*$")
-# Words that only a credentials refusal uses. When one attempt got a 5xx and another a refusal (the old
-# kubelet's "[err1, err2]" list), or Docker Engine wrapped the refusal as "API error (500)", the refusal
-# is the cause: a 5xx clears itself, a refusal does not.
-_AUTH_REFUSAL = re.compile(r"\bunauthorized\b|authentication required|no basic auth credentials|401 unauthorized|"
-                           r"incorrect username or password|is not authorized to perform")
-# Credentials problems that are not ambiguous even inside Docker Hub's "pull access denied ... may
-# require authorization" wording: ECR naming the IAM principal that lacks ecr:BatchGetImage, or a
-# registry saying no credentials arrived at all.
-_EXPLICIT_AUTH = ("no basic auth credentials", "is not authorized to perform", "incorrect username or password",
-                  "invalid username/password")
-# A request that failed before any HTTP response arrived ends in EOF right after its URL (Go's
-# url.Error: `Get "https://...": EOF`); a body cut off mid-download has no URL in front of it.
-_REQUEST_EOF = re.compile(r"\b(get|head|post) \"?https?://[^\s\"]+\"?: (unexpected )?eof\s*$")
-# The node's own image store or snapshotter failed while unpacking: nothing about the registry.
-_UNPACK = ("failed to prepare extraction snapshot", "hcsshim::", "failed to register layer", "re-exec error",
-           "failed to extract layer", "mount callback failed", "failed to create sandbox layer")
-_SIGNATURE = ("source image rejected", "is rejected by policy", "signature was required",
-              "none of the signatures were accepted", "signature verification failed", "invalid signature",
-              "signature validation failed", "no matching signatures")
-
-
-def classify(text: str, kubelet_reason: str = "") -> Verdict:
-    """Map a runtime/kubelet error text to an ``image.*`` code (pure string work)."""
-    t = _strip_rpc(text).lower().replace(_OLD_KUBELET_BOILERPLATE, "")
-    full = text.lower()
-    if kubelet_reason == "ErrImageNeverPull" or "is not present with pull policy of never" in t:
-        return Verdict("image.never-pull", "never")
-    if kubelet_reason == "InvalidImageName" or _has(t, "failed to apply default image tag",
-                                                    "couldn't parse image reference", "couldn't parse image name"):
-        return Verdict("image.invalid-name", "unparsable")
-    if _has(t, "no registries configured while trying to pull an unqualified image",
-            "short-name resolution enforced", "short name mode is enforcing", "returns ambiguous list",
-            "did not resolve to an alias and no unqualified-search registries",
-            "did not resolve to an alias and no containers-registries.conf"):
-        return Verdict("image.invalid-name", "short-name")
-    if _has(t, "no match for platform in manifest", "no matching manifest for", "no image found in manifest list",
-            "does not match the specified platform", "choosing an image from manifest list",
-            "error choosing image instance"):
-        m = _PLATFORM.search(t)
-        detail = ""
-        if m:
-            if m.group(1):
-                detail = m.group(1)
-            elif m.group(2):
-                detail = f"{m.group(4)}/{m.group(2)}" + (f"/{m.group(3)}" if m.group(3) else "")
-            elif m.group(5):
-                detail = m.group(5)
-        return Verdict("image.platform-mismatch", "platform", detail)
-    if "no space left on device" in t:
-        return Verdict("image.node-disk-full", "enospc")
-    if _has(t, *_UNPACK):
-        return Verdict("image.pull-failed", "unpack")
-    if kubelet_reason == "SignatureValidationFailed" or _has(t, *_SIGNATURE):
-        return Verdict("image.pull-failed", "signature")
-    if "proxy authentication required" in t or re.search(r"\b407\b.{0,3}proxy|status(?: code)?:? 407\b", t):
-        return Verdict("image.registry-unreachable", "proxy-auth")
-    if "pull qps exceeded" in t:
-        # The kubelet's own limiter (registryPullQPS/registryBurst), not the registry.
-        return Verdict("image.rate-limited", "kubelet-qps")
-    if _has(t, "toomanyrequests", "429 too many requests", "too many requests", "pull rate limit",
-            "rate limit exceeded", "rate limited"):
-        return Verdict("image.rate-limited", "docker-hub" if _has(t, "docker.com/increase-rate-limit",
-                                                                  "docker.io", "registry-1.docker.io") else "429")
-    if "tls handshake timeout" in t:
-        return Verdict("image.pull-timeout", "tls-handshake-timeout")
-    if "server gave http response to https client" in t or "first record does not look like a tls handshake" in t:
-        return Verdict("image.tls-error", "http-to-https")
-    if _has(t, "x509:", "tls: failed to verify certificate", "certificate signed by unknown authority",
-            "certificate has expired", "certificate is valid for", "certificate is not valid for",
-            "remote error: tls:", "tls: bad certificate", "tls: handshake failure"):
-        kind = "unknown-authority" if "unknown authority" in t else (
-            "expired" if "expired" in t else ("hostname" if _has(t, "valid for", "doesn't contain any ip sans",
-                                                                "legacy common name field") else "tls"))
-        return Verdict("image.tls-error", kind)
-    if "proxyconnect tcp" in t:
-        # Any other failure on the way to the node's HTTP(S) proxy (EOF, reset, DNS of the proxy host).
-        return Verdict("image.registry-unreachable", "connect")
-    if _has(t, "no such host", "server misbehaving", "temporary failure in name resolution",
-            "no address associated with hostname", "name or service not known") or \
-            re.search(r"lookup [^\s:]+( on [^\s]+)?: (read udp [^\s]+: )?(i/o timeout|try again)", t):
-        return Verdict("image.registry-unreachable", "dns")
-    if _has(t, "connection refused", "no route to host", "network is unreachable", "connection reset by peer",
-            "request canceled while waiting for connection", "client.timeout exceeded while awaiting headers",
-            "unable to ping registry endpoint", "dial tcp"):
-        return Verdict("image.registry-unreachable", "connect")
-    if (_STATUS_5XX.search(t) and not _AUTH_REFUSAL.search(t)) or kubelet_reason == "RegistryUnavailable" or \
-            "because the registry is unavailable" in t:
-        return Verdict("image.registry-unreachable", "server-error")
-    if re.search(r"pinging (container|docker) registry [^\s]+: .*(: eof|eof)$", t) or _REQUEST_EOF.search(t):
-        return Verdict("image.registry-unreachable", "connect")
-    if kubelet_reason == "ErrImageNotEnsured" or "does not have the proper auth" in t:
-        return Verdict("image.auth-failed", "not-ensured")
-    # The "access denied" family: explicit credentials problems, then the ambiguous denials, then the
-    # unambiguous not-found, then the remaining refusals.
-    if _has(t, *_EXPLICIT_AUTH):
-        return Verdict("image.auth-failed", "denied")
-    anonymous_refused = "anonymous token" in t and re.search(r"\b(401|403)\b", t)
-    if _has(t, "pull access denied", "may require authorization", "may require 'docker login'",
-            "insufficient_scope", "does not exist or no pull access", "requested access to the resource is denied") \
-            or anonymous_refused:
-        return Verdict("image.not-found", "ambiguous")
-    if _has(t, "manifest unknown", "name unknown", "not found: manifest", "does not exist in the registry",
-            "repository does not exist", "not found in repository") or \
-            re.search(r"manifest for \S+ not found", t) or re.search(r"(^|: )\S+: not found$", t) or \
-            re.search(r"\bimage \S+ not found\b", t) or (
-                "code = notfound" in full and "not found" in t):
-        return Verdict("image.not-found", "missing")
-    if _has(t, "401 unauthorized", "403 forbidden", "unauthorized", "authentication required",
-            "no basic auth credentials", "incorrect username or password", "invalid username/password",
-            "not authorized", "access denied", "denied:", "failed to authorize",
-            "failed to fetch oauth token", "please login", "authorization failed", "forbidden"):
-        return Verdict("image.auth-failed", "denied")
-    if _has(t, "context deadline exceeded", "deadlineexceeded", "context canceled", "i/o timeout",
-            "timeout awaiting response headers", "operation timed out", "because of no progress",
-            "timed out") or re.search(r"code = (deadlineexceeded|canceled|4) desc", full):
-        return Verdict("image.pull-timeout", "deadline")
-    if _has(t, "failed commit on ref", "unexpected commit digest", "unexpected commit size", "unexpected eof",
-            "short read", "digest mismatch", "digest did not match"):
-        return Verdict("image.pull-failed", "corrupt")
-    if kubelet_reason == "ImageInspectError" or "failed to inspect image" in t:
-        return Verdict("image.pull-failed", "inspect")
-    return Verdict("image.pull-failed", "other")
-
-
-def detect_runtime(text: str, node: dict | None = None) -> str:
-    version = (dig(node or {}, "status.nodeInfo.containerRuntimeVersion", "") or "").lower()
-    for prefix, name in (("containerd", "containerd"), ("cri-o", "cri-o"), ("docker", "docker")):
-        if version.startswith(prefix):
-            return name
-    t = text.lower()
-    if _has(t, "error response from daemon", "api error (500)", "failed to register layer"):
-        return "docker"
-    if _has(t, "failed to pull and unpack image", "failed to resolve reference", "httpreadseeker",
-            "failed to do request", "failed to resolve image", "failed to extract layer"):
-        return "containerd"
-    if _has(t, "initializing source docker://", "reading manifest", "pinging container registry",
-            "pinging docker registry", "error choosing image instance", "choosing an image from manifest list",
-            "writing blob", "unable to pull image or oci artifact"):
-        return "cri-o"
-    return ""
-
-
-# --------------------------------------------------------------------------------------------
-# Pull secrets
-# --------------------------------------------------------------------------------------------
-
-@dataclass
-class SecretFacts:
-    names: list[str] = field(default_factory=list)  # spec.imagePullSecrets, in order
-    listed: bool = False  # Secrets of the namespace were read, so absence means absent
-    missing: list[str] = field(default_factory=list)  # known not to exist
-    missing_source: str = ""  # "snapshot" or "event"
-    event: dict | None = None  # the newest FailedToRetrieveImagePullSecret
-    covering: list[tuple[str, str]] = field(default_factory=list)  # (secret, auths key) that match the image
-    present: list[str] = field(default_factory=list)
-    not_docker: list[tuple[str, str]] = field(default_factory=list)  # (secret, type) the kubelet ignores
-    unknown_coverage: list[str] = field(default_factory=list)  # present, but registries not known
-    keys: dict[str, list[str]] = field(default_factory=dict)  # secret -> auths keys
-    sa_secrets: list[str] = field(default_factory=list)  # the ServiceAccount's imagePullSecrets, when known
-    sa_name: str = ""
-
-
-def _secret_facts(ctx: PodContext, image: str) -> SecretFacts:
-    facts = SecretFacts()
-    facts.names = [s.get("name") for s in dig(ctx.pod, "spec.imagePullSecrets", []) or []
-                   if isinstance(s, dict) and s.get("name")]
-    facts.listed = ctx.knows("Secret")
-    secret_events = [ev for ev in common.events_about(ctx, None, {SECRET_EVENT})]
-    if secret_events:
-        facts.event = max(secret_events, key=lambda ev: event_time(ev) or ctx.now)
-    for name in facts.names:
-        secret = ctx.related("Secret", name)
-        if secret is None:
-            continue
-        facts.present.append(name)
-        stype = secret.get("type") or ""
-        if stype and stype not in _DOCKER_SECRET_TYPES:
-            facts.not_docker.append((name, stype))
-            continue
-        raw = dig(secret, "metadata.annotations", {}).get(_REGISTRIES_ANNOTATION)
-        if raw is None:
-            facts.unknown_coverage.append(name)
-            continue
-        keys = [k.strip() for k in raw.split(",") if k.strip()]
-        facts.keys[name] = keys
-        for key in keys:
-            if imagelib.server_matches(key, image):
-                facts.covering.append((name, key))
-    if facts.listed:
-        facts.missing = [n for n in facts.names if n not in facts.present]
-        facts.missing_source = "snapshot" if facts.missing else ""
-    elif facts.event is not None:
-        m = _SECRET_NAMES.search(_clean(facts.event.get("message")))
-        named = [n.strip().strip("<>") for n in (m.group(1).split(",") if m else []) if n.strip()]
-        facts.missing = [n for n in named if n not in facts.present] or named
-        facts.missing_source = "event" if facts.missing else ""
-    sa_name = dig(ctx.pod, "spec.serviceAccountName") or dig(ctx.pod, "spec.serviceAccount") or "default"
-    facts.sa_name = sa_name
-    sa = ctx.related("ServiceAccount", sa_name)
-    if sa is not None:
-        facts.sa_secrets = [s.get("name") for s in sa.get("imagePullSecrets") or []
-                            if isinstance(s, dict) and s.get("name")]
-    return facts
-
-
-# --------------------------------------------------------------------------------------------
-# The rule
-# --------------------------------------------------------------------------------------------
-
-def image_pull(ctx: PodContext) -> Iterator[Finding]:
-    for spec, status, is_init in ctx.containers():
-        finding = _diagnose_container(ctx, spec, status, is_init)
-        if finding is not None:
-            yield finding
-
-
-RULES = (image_pull,)
-
-
-def _container_events(ctx: PodContext, name: str) -> list[dict]:
-    out = []
-    for ev in ctx.events:
-        reason = ev.get("reason") or ""
-        if reason not in _PULL_EVENT_REASONS:
-            continue
-        path = dig(ev, "involvedObject.fieldPath", "") or ""
-        if path:
-            if path.endswith(f"{{{name}}}"):
-                out.append(ev)
-        elif reason == "FailedSync" and _failed_sync_container(ev) == name:
-            out.append(ev)
-    out.sort(key=lambda ev: event_time(ev) or ctx.now)
-    return out
-
-
-def _same_image(a: str | None, b: str) -> bool:
-    if not a:
-        return True
-    if a == b:
-        return True
-    ra, rb = imagelib.parse_image(a), imagelib.parse_image(b)
-    return bool(ra and rb and ra.registry == rb.registry and ra.repository == rb.repository
-                and ra.reference == rb.reference)
-
-
-def _diagnose_container(ctx: PodContext, spec: dict, status: dict | None, is_init: bool) -> Finding | None:
-    name = spec.get("name") or ""
-    image = spec.get("image") or ""
-    reason, message = common.waiting(status)
-    if dig(status or {}, "state.running") or dig(status or {}, "state.terminated"):
-        return None
-    events = _container_events(ctx, name)
-    # Events about another image are from before the spec changed: not this attempt.
-    causes: list[Cause] = []
-    for ev in events:
-        c = _cause_from_event(ev, ctx.now)
-        if c is not None and _same_image(c.image, image):
-            causes.append(c)
-    last_run = common.terminated(status, last=True)
-    since = parse_time(last_run.get("finishedAt")) if last_run else None
-    if since is not None:
-        fresh = [c for c in causes if (event_time(c.event) or since) >= since]
-        causes = fresh or causes
-    noise = [ev for ev in events if _is_pull_noise(ev)]
-    pulled_after = [ev for ev in events if (ev.get("reason") == "Pulled")]
-
-    if reason not in PULL_WAITING_REASONS:
-        # Only a container still being created, with fresh pull failures, is ours.
-        if reason not in ("", "ContainerCreating") or not causes:
-            return None
-        newest_fail = max(event_time(c.event) or ctx.now for c in causes)
-        if any((event_time(ev) or ctx.now) > newest_fail for ev in pulled_after):
-            return None
-
-    waiting_cause = _cause_from_waiting(reason, message) if reason in PULL_WAITING_REASONS else None
-    ordered: list[Cause] = ([waiting_cause] if waiting_cause else []) + list(reversed(causes))
-    chosen: Cause | None = None
-    verdict: Verdict | None = None
-    for c in ordered:
-        v = classify(c.text, c.kubelet_reason)
-        if chosen is None:
-            chosen, verdict = c, v
-        if v.code != "image.pull-failed" or v.kind != "other":
-            chosen, verdict = c, v
-            break
-    if verdict is None:
-        # Only the waiting reason is known (no message with a cause, no event left).
-        fixed = {"InvalidImageName": "image.invalid-name", "ErrImageNeverPull": "image.never-pull",
-                 "RegistryUnavailable": "image.registry-unreachable"}.get(reason)
-        verdict = Verdict(fixed, "reason-only") if fixed else Verdict("image.pull-failed", "unknown")
-
-    secrets = _secret_facts(ctx, image)
-    code = verdict.code
-    # A pull secret that does not exist is the root cause of an auth-ish failure.
-    # Some registries answer a private repository's anonymous pull with a plain "not found": with the
-    # pod's pull secret missing, that is the likelier cause too.
-    hidden = code == "image.not-found" and hides_private(_host_of(image))
-    if secrets.missing and (code in ("image.auth-failed",) or (code == "image.not-found" and verdict.kind == "ambiguous")
-                            or hidden or (code == "image.pull-failed" and verdict.kind in ("unknown", "other"))):
-        code = "image.pull-secret-missing"
-    # An ambiguous denial while credentials for the registry were presented: auth.
-    if code == "image.not-found" and verdict.kind == "ambiguous" and secrets.covering:
-        code = "image.auth-failed"
-    builder = _Builder(ctx, spec, status, is_init, reason, message, chosen, verdict, code, secrets, events, noise)
-    return builder.build()
-
-
-# --------------------------------------------------------------------------------------------
-# Writing the finding
-# --------------------------------------------------------------------------------------------
-
-_NODE_CREDENTIAL_PROVIDERS = (
-    (re.compile(r"^\d+\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$"), "Amazon ECR",
-     "the node's IAM role (ecr:GetAuthorizationToken, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer) through the "
-     "kubelet's ECR credential provider"),
-    (re.compile(r"^([a-z0-9-]+\.)?gcr\.io$|^([a-z0-9-]+-)?docker\.pkg\.dev$"), "Google Artifact Registry/GCR",
-     "the node's Google service account (roles/artifactregistry.reader) through the kubelet's GCP credential provider"),
-    (re.compile(r"^[a-z0-9]+\.azurecr\.(io|cn|us)$"), "Azure Container Registry",
-     "the cluster's kubelet identity with the AcrPull role (az aks update --attach-acr)"),
-)
-
-
-def hides_private(host: str) -> bool:
-    """Registries that answer an anonymous pull of a private repository with "not found"."""
-    return host == "ghcr.io" or host == "gitlab.com" or host.endswith(".gitlab.com")
-
-
-def _node_provider(host: str) -> tuple[str, str] | None:
-    for rx, label, how in _NODE_CREDENTIAL_PROVIDERS:
-        if rx.match(host):
-            return label, how
-    return None
-
-
-def _host_of(image: str) -> str:
-    """The registry host of an image, even when the reference does not parse."""
-    ref = imagelib.parse_image(image)
-    if ref:
-        return ref.registry
-    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", image.strip(), flags=re.I)
-    first, sep, _ = text.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        return first.lower()
-    return imagelib.DOCKER_HUB
-
-
-def _endpoint(host: str) -> str:
-    """Where the runtime actually connects for a registry host."""
-    return "registry-1.docker.io" if host == imagelib.DOCKER_HUB else host
-
-
-def _registry_label(host: str) -> str:
-    return "Docker Hub (docker.io)" if host == imagelib.DOCKER_HUB else host
-
-
-class _Builder:
     def __init__(self, ctx, spec, status, is_init, reason, message, cause, verdict, code, secrets, events, noise):
         self.ctx, self.spec, self.status, self.is_init = ctx, spec, status, is_init
         self.reason, self.message = reason, message
@@ -564,8 +38,12 @@ class _Builder:
         self.events, self.noise = events, noise
         self.name = spec.get("name") or ""
         self.image = spec.get("image") or ""
-        self.ref = imagelib.parse_image(self.image)
-        self.host = self.ref.registry if self.ref else _host_of(self.image)
+        # A short name the runtime resolved to another registry than Docker Hub: that registry is the one
+        # that answered, so it is the one to name, check and hold credentials for.
+        self.resolved = resolved_reference(self.image, cause.text if cause else "")
+        self.ref = imagelib.parse_image(self.resolved or self.image)
+        self.host = self.ref.registry if self.ref else host_of(self.resolved or self.image)
+        self.remote = self.resolved or self.image  # the reference to ask the registry about
         self.node = dig(ctx.pod, "spec.nodeName") or ""
         self.pod = ctx.name
         self.ns = ctx.namespace
@@ -578,6 +56,10 @@ class _Builder:
 
     def kubectl(self, *args: str) -> str:
         return common.kubectl(self.ctx, *args)
+
+    def node_phrase(self) -> str:
+        """ "node worker-1", or "the node" when the pod names none (never "node the node")."""
+        return f"node {self.node}" if self.node else "the node"
 
     def where(self) -> str:
         kind = "init container" if self.is_init else "container"
@@ -599,7 +81,7 @@ class _Builder:
     def secret_fix(self, secret: str, missing: bool) -> Fix:
         what = (f'Create the missing pull secret "{secret}"' if missing
                 else f'Create or update the pull secret "{secret}"')
-        return Fix(id="pull-secret", description=f"{what} with credentials for {_registry_label(self.host)}, "
+        return Fix(id="pull-secret", description=f"{what} with credentials for {registry_label(self.host)}, "
                    "check them against the registry, and restart the pod",
                    command=self.secret_command(secret))
 
@@ -628,7 +110,7 @@ class _Builder:
             self.evidence.append(f"pull secret(s) {', '.join(s.missing)}: {how}")
         if s.event is not None:
             self.evidence.append(common.describe_event(s.event, self.ctx.now))
-            m = _SECRET_NAMES.search(_clean(s.event.get("message")))
+            m = SECRET_NAMES.search(clean(s.event.get("message")))
             named = [n.strip().strip("<>") for n in (m.group(1).split(",") if m else [])]
             for name in named:
                 if s.listed and name in s.present:
@@ -640,8 +122,13 @@ class _Builder:
             self.evidence.append(f'secret {name} covers registry {self.host} (auths key "{key}")')
         for name in s.present:
             if name in s.keys and not any(n == name for n, _ in s.covering):
-                keys = ", ".join(s.keys[name]) or "no registry"
-                self.evidence.append(f"secret {name} holds credentials for {keys}, not for {self.host}")
+                if s.keys[name]:
+                    self.evidence.append(f"secret {name} holds credentials for {', '.join(s.keys[name])}, "
+                                         f"not for {self.host}")
+                else:
+                    self.evidence.append(f"secret {name} covers no registry: its docker config holds no "
+                                         "credentials (an empty auths map, or entries without auth), so the "
+                                         "kubelet sends nothing from it")
         for name, stype in s.not_docker:
             self.evidence.append(f"secret {name} has type {stype}; the kubelet only uses "
                                  "kubernetes.io/dockerconfigjson and kubernetes.io/dockercfg secrets")
@@ -683,7 +170,10 @@ class _Builder:
             extra["covering_secrets"] = sorted({n for n, _ in self.secrets.covering})
         if self.verdict.detail:
             extra["detail"] = self.verdict.detail
+        if self.resolved:
+            extra["resolved"] = self.resolved
         extra = {k: v for k, v in extra.items() if v not in (None, "", [])}
+        self.resolved_suggestion()
         explanation = re.sub(r"\s{2,}", " ", explanation).strip()
         return Finding(code=self.code, severity="error", container=self.name, title=title,
                        explanation=explanation, evidence=self.evidence, suggestions=self.suggestions,
@@ -693,7 +183,22 @@ class _Builder:
         if self.cause is None:
             return ""
         where = "the container's waiting message" if self.cause.origin == "waiting" else "the kubelet's last pull event"
-        return f" The error, from {where}: {_strip_rpc(self.cause.text).strip()}"
+        return self.resolved_note() + f" The error, from {where}: {strip_rpc(self.cause.text).strip()}"
+
+    def resolved_suggestion(self) -> None:
+        if self.resolved:
+            path = self.image.split("@", 1)[0]
+            hub = "docker.io/" + (path if "/" in path else "library/" + path)
+            self.suggestions.insert(0, f"write the image in full, e.g. {hub} for Docker Hub or {self.resolved} "
+                                       f"for {self.host}, so no search list decides")
+
+    def resolved_note(self) -> str:
+        if not self.resolved:
+            return ""
+        return (f' "{self.image}" is a short name: the node\'s runtime (CRI-O, through unqualified-search-registries '
+                f"in /etc/containers/registries.conf) resolved it to {self.resolved}, and {self.host} is the registry "
+                "that answered. If the image is meant to come from Docker Hub, write docker.io/... in full: the "
+                "Docker Hub attempt's own error (a rate limit, for example) is hidden behind this one.")
 
     # -- per code -----------------------------------------------------------------------------
 
@@ -707,10 +212,22 @@ class _Builder:
         short = self.verdict.kind == "short-name"
         if short:
             title = f'Image "{self.image}" is a short name the node\'s runtime cannot resolve'
-            explanation = ("The runtime (CRI-O/containers-image) has no unqualified-search registries for short "
-                           "image names, or its short-name mode refuses an ambiguous one. Write the full "
-                           "reference with the registry host, e.g. docker.io/library/nginx:1.27." + self.cause_sentence())
-            self.suggestions += [f"use a fully qualified image, e.g. docker.io/{self.ref.repository if self.ref else self.image}",
+            low = (self.cause.text if self.cause else "").lower()
+            if "ambiguous" in low or "enforcing" in low:
+                why = ("The name matches more than one of the node's unqualified-search-registries and the "
+                       "runtime's short-name mode is 'enforcing' (CRI-O's default since 1.34), so it refuses to "
+                       "guess which registry is meant.")
+            else:
+                why = ("The runtime (CRI-O/containers-image) has no unqualified-search registries for short image "
+                       "names (CRI-O 1.34 and later no longer search docker.io by default), so it cannot tell which "
+                       "registry is meant.")
+            full = "docker.io/library/nginx:1.27"
+            if self.ref:
+                sep = "@" if self.ref.digest else ":"
+                full = f"docker.io/{self.ref.repository}{sep}{self.ref.reference}"
+            explanation = (why + " Kubernetes itself does not add docker.io: write the full reference with the "
+                           f"registry host, e.g. {full}." + self.cause_sentence())
+            self.suggestions += [f"use a fully qualified image, e.g. {full}",
                                  "or configure unqualified-search-registries in /etc/containers/registries.conf on the nodes"]
         else:
             title = f'Image name "{self.image}" is not a valid image reference'
@@ -719,13 +236,15 @@ class _Builder:
                            "one tag." + (" Problem: " + "; ".join(problems) + "." if problems else "")
                            + self.cause_sentence())
             self.suggestions += [f"fix the image in the workload's pod template: {self.kubectl('get', 'pod', self.pod, '-o', 'jsonpath={..image}')}",
-                                 "check templated values (Helm/kustomize variables that rendered empty, 'None', or a tag appended twice)"]
+                                 "check templated values (Helm/kustomize variables that rendered empty or as a "
+                                 "null value, or a tag "
+                                 "appended twice)"]
         self.evidence.append(f'image field: {self.image!r}')
         return self.finding(title, explanation, None)
 
     def _never_pull(self) -> Finding:
-        node = self.node or "the node"
-        title = f'Image "{self.image}" is not on node {node} and imagePullPolicy is Never'
+        node = self.node_phrase()
+        title = f'Image "{self.image}" is not on {node} and imagePullPolicy is Never'
         explanation = ("With imagePullPolicy: Never the kubelet only uses images already in the node's container "
                        "runtime store and never pulls. The image is not there — typical when it was built or "
                        "loaded into a different runtime or node (e.g. a local Docker Engine while the cluster uses "
@@ -751,7 +270,7 @@ class _Builder:
         explanation = (f"{checked}the pod's imagePullSecrets name{'' if plural else 's'} {names}, which "
                        f"do{'' if plural else 'es'} not exist in namespace {self.ns}. The kubelet does not stop on "
                        "a missing pull secret: it pulls without those credentials. "
-                       + (f"{_registry_label(self.host)} then refused the pull." + self.cause_sentence()
+                       + (f"{registry_label(self.host)} then refused the pull." + self.cause_sentence()
                           if self.cause is not None else
                           "The pull failed; its error is no longer visible (the kubelet's events expire after an "
                           "hour), but pulling without the credentials this pod was meant to use is the likely cause.")
@@ -768,10 +287,12 @@ class _Builder:
         return self.finding(title, explanation, self.secret_fix(target, missing=True))
 
     def _auth_failed(self) -> Finding:
+        if self.verdict.kind == "blocked":
+            return self._blocked()
         s = self.secrets
-        label = _registry_label(self.host)
+        label = registry_label(self.host)
         title = f'{label} refused to let the node pull "{self.image}"'
-        provider = _node_provider(self.host)
+        provider = node_provider(self.host)
         parts = [f"The registry answered the pull of {self.repo_path()} with an authorization error."]
         if s.covering:
             covering = ", ".join(sorted({n for n, _ in s.covering}))
@@ -783,20 +304,54 @@ class _Builder:
                          f"whether one of them holds credentials for {self.host} could not be checked: see the "
                          "commands below.")
         elif s.names:
+            empty = [n for n in s.present if n in s.keys and not s.keys[n]]
             parts.append(f"The pod has imagePullSecrets ({', '.join(s.names)}) but none of them "
                          f"{'is known to cover' if s.unknown_coverage else 'covers'} {self.host}, so no credentials "
-                         "were sent for this registry.")
+                         "were sent for this registry."
+                         + (f" {', '.join(empty)} covers no registry at all: its docker config holds no "
+                            "credentials (an empty auths map, or a config.json whose credentials live in a "
+                            "credential store such as credsStore: desktop)."
+                            if empty else ""))
         else:
-            parts.append(f"The pod has no imagePullSecrets, so the kubelet passed no credentials for {self.host}.")
+            parts.append(f"The pod has no imagePullSecrets, so no credentials for {self.host} came from the pod.")
         cause_text = (self.cause.text if self.cause else "").lower()
-        if not s.covering and "oauth token" in cause_text and "anonymous" not in cause_text:
-            parts.append("The runtime still presented credentials (it asked for an OAuth token with them), so they "
-                         "come from the node's runtime configuration or a credential provider, and were rejected.")
-        if provider:
-            parts.append(f"For {provider[0]} the node itself can authenticate through {provider[1]}; "
-                         "check that before adding a pull secret.")
-        if self.verdict.kind == "ambiguous":
-            parts.append("The registry's answer cannot tell a missing repository from a private one.")
+        acr = bool(re.search(r"\.azurecr\.(io|cn|us)$", self.host))
+        anonymous, oauth = "anonymous token" in cause_text, "oauth token" in cause_text
+        if acr and not s.covering and (anonymous or oauth):
+            title, acr_parts = self._acr_refusal(anonymous, oauth)
+            parts += acr_parts
+        else:
+            if not s.covering and oauth and not anonymous:
+                parts.append("The runtime still presented credentials (it asked for an OAuth token with them), so "
+                             "they come from the node's runtime configuration or a credential provider, and were "
+                             "rejected.")
+            if provider:
+                parts.append(f"For {provider[0]} the node itself can authenticate through {provider[1]}; "
+                             "check that before adding a pull secret.")
+            if self.verdict.kind == "ambiguous":
+                parts.append("The registry's answer cannot tell a missing repository from a private one.")
+        if s.covering and hides_private(self.host):
+            parts.append(f"{self.host} does not fall back to an anonymous pull when the credentials it gets are "
+                         "refused: an expired token or one without the read:packages scope breaks the pull even of "
+                         "a public image. Refresh the pull secret (or remove it for a public image).")
+        if "artifactregistry.repositories.downloadartifacts" in cause_text:
+            parts.append("Artifact Registry names the permission the caller lacks (artifactregistry.repositories."
+                         "downloadArtifacts, granted by roles/artifactregistry.reader) on that repository, and adds "
+                         "'or it may not exist': check the project, location and repository in the image name too. "
+                         "On GKE the node pool's service account needs the role on that repository's project, and "
+                         "the node pool's OAuth access scopes must allow storage read (devstorage.read_only or "
+                         "cloud-platform); scopes are fixed when the node pool is created.")
+        if self.host == "quay.io" and not s.covering and "not authorized" in cause_text:
+            parts.append("quay.io answers an anonymous pull of a repository that does not exist exactly like one of "
+                         "a private repository: check the name too.")
+        if "unauthorized to access repository" in cause_text:
+            parts.append("This is Harbor's answer: the account (or an anonymous pull) may not pull from that "
+                         "project, which for a private project means it is not a member (robot accounts need the "
+                         "pull permission on it); Harbor gives the same answer for a repository that does not "
+                         "exist, so check the project and repository names too.")
+        if self.host.endswith(".azurecr.io") and "authentication required" in cause_text:
+            parts.append("ACR gives the same 'unauthorized: authentication required' for a tag or repository that "
+                         "does not exist: check the tag too (az acr repository show-tags).")
         if "is not authorized to perform" in cause_text:
             parts.append("The registry named the identity it saw and the permission it lacks (e.g. "
                          "ecr:BatchGetImage): grant it in the IAM policy or the repository policy. ECR gives the "
@@ -807,15 +362,87 @@ class _Builder:
         explanation = " ".join(parts) + self.hub_key_note() + self.cause_sentence()
         self.secret_evidence()
         secret = (sorted({n for n, _ in s.covering})[0] if s.covering else "regcred")
+        if acr and not s.covering:
+            registry = self.host.split(".")[0]
+            self.suggestions += [
+                f"on AKS, give the kubelet identity AcrPull on the registry: az aks update -n CLUSTER -g "
+                f"RESOURCE_GROUP --attach-acr {registry}",
+                f"then check from the cluster: az aks check-acr -n CLUSTER -g RESOURCE_GROUP --acr {self.host}",
+            ]
         self.suggestions.append(self.secret_command(secret))
         self.suggestions.append(f"test the credentials from a workstation: crane auth login {self.host} -u USERNAME "
-                                f"--password-stdin && crane manifest {self.image}")
-        if provider:
+                                f"--password-stdin && crane manifest {self.remote}")
+        if provider and not acr:
             self.suggestions.append(f"check the node's registry access ({provider[0]}): {provider[1]}")
         if not s.names and s.sa_secrets:
             self.suggestions.append(f"the service account {s.sa_name} has pull secrets the pod lacks: re-create the "
                                     f"pod (kubectl delete pod {self.pod} -n {self.ns}) so admission copies them")
         return self.finding(title, explanation, self.secret_fix(secret, missing=False))
+
+    def _acr_refusal(self, anonymous: bool, oauth: bool) -> tuple[str, list[str]]:
+        """ACR's token service refused the runtime: with no credentials at all, or with the node's."""
+        registry = self.host.split(".")[0]
+        if oauth:
+            title = f'{self.host} refused the node\'s credentials for "{self.image}"'
+            parts = ["The runtime asked ACR for a token with credentials (failed to fetch oauth token: 401) and was "
+                     "refused" + (", then retried anonymously and was refused again" if anonymous else "") + ". With "
+                     "no pull secret for the registry those credentials are the kubelet identity's (the node pool's "
+                     "managed identity, through the kubelet's Azure credential provider): that identity has no "
+                     "AcrPull role on this registry, the role was granted to another identity (the cluster's "
+                     "control-plane identity instead of the kubelet identity, or an old one after switching to a "
+                     "user-assigned identity), the assignment is still propagating (minutes), or the registry's "
+                     "network rules (firewall, private endpoint) reject the node."]
+        else:
+            title = f'{self.host} refused an anonymous pull of "{self.image}": no credentials reached the registry'
+            parts = ["The runtime asked ACR for an anonymous token (failed to fetch anonymous token: 401): no "
+                     "credentials reached the registry, neither from a pull secret nor from the kubelet identity "
+                     "(the node pool's managed identity, through the kubelet's Azure credential provider). ACR only "
+                     "serves anonymous pulls when the registry enables them."]
+        parts.append(f"On AKS, attach the registry so the kubelet identity gets the AcrPull role (az aks update "
+                     f"--attach-acr {registry}) and check the result with az aks check-acr. If the same image pulls "
+                     "on the next attempt, the credential provider was only slow to get a token. If the registry is "
+                     "not yours (an AKS extension's, add-on's or vendor's image), you cannot attach it: its owner "
+                     "has to grant access or fix the image reference. Outside AKS, use a pull secret with the "
+                     "registry's credentials (a token or service principal).")
+        return title, parts
+
+    def _blocked(self) -> Finding:
+        """A 403 that is not about credentials: a public registry, or an HTML page from what is in front."""
+        text = self.cause.text if self.cause else ""
+        low = text.lower()
+        html = "error parsing http 403 response body" in low
+        endpoint = registry_endpoint(self.host)
+        title = (f'{registry_label(self.host)} refused "{self.image}" with 403 Forbidden: the node is blocked, '
+                 "credentials are not the problem")
+        parts = []
+        if public_only(self.host):
+            parts.append(f"{self.host} is a public registry: it serves its images to anyone and asks for no "
+                         "credentials, so a pull secret does not help.")
+        if html:
+            parts.append("The 403 came back as a web page, not as a registry error: something in front of the "
+                         "registry answered (a proxy, firewall, CDN or storage endpoint policy).")
+        parts.append("A 403 here comes from what stands between the node and the images: the registry or its CDN "
+                     "blocking the node's public IP range, a mirror that only serves the images on its allow-list "
+                     "(under the upstream's exact paths), or an HTTP(S) proxy or egress policy.")
+        if is_mirror(self.host):
+            parts.append(f"{self.host} is a public mirror: the image must be on its allow-list, under the same path "
+                         "as upstream.")
+        if self.ref and self.ref.repository.split("/")[-1] == "coredns" and "/" not in self.ref.repository:
+            parts.append("CoreDNS lives at coredns/coredns on registry.k8s.io (k8s.gcr.io/coredns:1.x became "
+                         "registry.k8s.io/coredns/coredns:v1.x), so a mirror of it has coredns/coredns too.")
+        if self.ref and "/blobs/" in text:
+            parts.append("The refusal came while downloading a layer (the manifest was readable): often a proxy "
+                         "or storage/VPC endpoint policy in front of the registry's blob storage.")
+        explanation = " ".join(parts) + self.cause_sentence()
+        self.secret_evidence()
+        self.suggestions += [
+            f"from the node: curl -sSI https://{endpoint}/v2/   (and the manifest URL in the error)",
+            "pull through a mirror you are allowed to use, or copy the image to your own registry: crane copy "
+            f"{self.remote} REGISTRY/REPOSITORY:TAG",
+            "check the runtime's proxy settings (HTTPS_PROXY/NO_PROXY in the containerd/CRI-O/docker systemd unit) "
+            "and the egress firewall",
+        ]
+        return self.finding(title, explanation, None)
 
     def _not_found(self) -> Finding:
         s = self.secrets
@@ -825,7 +452,7 @@ class _Builder:
         ambiguous = self.verdict.kind == "ambiguous" and not library
         if ambiguous:
             title = f'Image "{self.image}" does not exist in {self.repo_path()}, or it is private'
-            explanation = (f"The registry {_registry_label(self.host)} denied access to {self.repo_path()} and its "
+            explanation = (f"The registry {registry_label(self.host)} denied access to {self.repo_path()} and its "
                            "answer does not say whether the repository is missing or private. ")
             if s.names:
                 explanation += (f"None of the pod's pull secrets ({', '.join(s.names)}) is known to cover "
@@ -834,6 +461,11 @@ class _Builder:
                 explanation += f"The pod has no pull secret for {self.host}, so the request went without credentials. "
             explanation += ("Either the name is wrong (typo, missing organisation or registry prefix, an image "
                             "that was never pushed) or the repository is private and needs a pull secret.")
+            if self.verdict.detail == "refused" and hides_private(self.host):
+                explanation += (f" One more cause gives the same bare 'denied': credentials for {self.host} that the "
+                                "node's runtime holds itself (a docker login on the node, a configured credential) "
+                                "and that have expired or lack the read:packages scope; those break even the pull "
+                                "of a public image.")
         else:
             title = f'Image "{self.image}" does not exist in {self.repo_path()}'
             if library and self.verdict.kind == "ambiguous":
@@ -841,9 +473,18 @@ class _Builder:
                                "so Docker Hub's 'pull access denied / may require authorization' answer here almost "
                                "always means there is no such repository: check the spelling, or add the "
                                "organisation (e.g. bitnami/redis instead of redis-bitnami). ")
+            elif self.verdict.kind == "gcr-project":
+                explanation = ("Google answered that the Container Registry API is not enabled for the project in "
+                               "the image path: that project has no registry (a wrong project id, an image copied "
+                               "elsewhere, or Container Registry shut down in favour of Artifact Registry). ")
             else:
-                explanation = (f"The registry has no manifest for {tag!r} in {self.repo_path()}: the tag or digest "
+                explanation = (f"The registry has no manifest for {_quoted_reference(self.remote, tag)} in "
+                               f"{self.repo_path()}: the tag or digest "
                                "does not exist (typo, not pushed yet, deleted, or the repository name is wrong). ")
+                short = _short_digest(self.remote)
+                if short:
+                    explanation += (f"Its digest has {short} hex digits where a sha256 digest has 64: it was "
+                                    "probably cut off when it was copied. ")
                 if not s.covering and hides_private(self.host):
                     explanation += ("This registry also answers 'not found' for private repositories when no "
                                     "credentials are sent. ")
@@ -853,17 +494,19 @@ class _Builder:
         repo_ref = self.repo_path()
         self.suggestions += [
             f"list the repository's tags: crane ls {repo_ref}   (or: skopeo list-tags docker://{repo_ref})",
-            f"check the exact reference: crane manifest {self.image}",
+            f"check the exact reference: crane manifest {self.remote}",
         ]
         if ambiguous:
             self.suggestions.append("if the repository is private: " + self.secret_command("regcred"))
         return self.finding(title, explanation, self.image_fix())
 
     def _platform_mismatch(self) -> Finding:
+        if self.verdict.kind == "os":
+            return self._os_mismatch()
         arch = dig(self.ctx.node() or {}, "status.nodeInfo.architecture") or ""
         osname = dig(self.ctx.node() or {}, "status.nodeInfo.operatingSystem") or ""
         platform = self.verdict.detail or (f"{osname}/{arch}" if arch else "")
-        node = self.node or "the node"
+        node = self.node_phrase()
         target = platform or "the node's platform"
         title = (f'Image "{self.image}" has no variant for {target}'
                  + (f" (node {self.node})" if self.node else ""))
@@ -871,9 +514,18 @@ class _Builder:
                        + (f" ({platform})" if platform else "") + ". The runtime words this as 'not found' "
                        "(containerd: 'no match for platform in manifest'), which is not a missing tag. "
                        "Use a multi-arch tag, an image built for this architecture, or schedule the pod onto "
-                       "matching nodes (nodeSelector kubernetes.io/arch)." + self.cause_sentence())
+                       "matching nodes (nodeSelector kubernetes.io/arch).")
+        build = re.search(r"windows(?:/\w+ |\()(10\.0\.(\d+))", self.cause.text if self.cause else "")
+        if build:
+            name = _WINDOWS_BUILDS.get(build.group(2), "")
+            explanation += (f" {build.group(1)} is the node's Windows build" + (f" ({name})" if name else "")
+                            + ": Windows containers must be built for the node's Windows version (process isolation),"
+                            " so the image needs a variant for that exact build (a tag such as ltsc2019/ltsc2022, or "
+                            "a manifest list that includes it). A Linux-only image cannot run on a Windows node at "
+                            "all: schedule it onto Linux nodes (nodeSelector kubernetes.io/os: linux).")
+        explanation += self.cause_sentence()
         self.suggestions += [
-            f"see which platforms the image has: crane manifest {self.image} | jq '.manifests[].platform'   "
+            f"see which platforms the image has: crane manifest {self.remote} | jq '.manifests[].platform'   "
             f"(or: docker manifest inspect {self.image})",
             "or schedule it onto nodes of an architecture the image has, e.g. nodeSelector: {kubernetes.io/arch: amd64}",
         ]
@@ -881,10 +533,34 @@ class _Builder:
             self.suggestions.append(f"kubectl get node {self.node} -o jsonpath='{{.status.nodeInfo.architecture}}'")
         return self.finding(title, explanation, self.image_fix())
 
+    def _os_mismatch(self) -> Finding:
+        image_os = (self.verdict.detail or "").lower() or "another OS"
+        node_os = (dig(self.ctx.node() or {}, "status.nodeInfo.operatingSystem") or "").lower()
+        if not node_os or node_os == image_os:
+            node_os = "windows" if image_os == "linux" else "linux"
+        label = {"windows": "Windows", "linux": "Linux"}
+        node = self.node_phrase()
+        title = (f'Image "{self.image}" is a {label.get(image_os, image_os)} image; {node} runs '
+                 f"{label.get(node_os, node_os)} containers")
+        explanation = (f"The runtime on {node} refused the image because of its operating system (image operating "
+                       f"system \"{image_os}\" cannot be used on this platform): a {label.get(node_os, node_os)} "
+                       f"node cannot run {label.get(image_os, image_os)} containers, whatever the architecture. "
+                       "Schedule the pod onto nodes of the image's OS (nodeSelector kubernetes.io/os: "
+                       f"{image_os}), or use a build of the image for {label.get(node_os, node_os)} (a manifest list "
+                       f"with a {node_os} entry)." + self.cause_sentence())
+        self.suggestions += [
+            f"see which platforms the image has: crane manifest {self.remote} | jq '.manifests[].platform'",
+            f"set nodeSelector kubernetes.io/os: {image_os} (Windows nodes are usually tainted "
+            "os=windows:NoSchedule, so Linux pods only land there when they tolerate it)",
+        ]
+        if self.node:
+            self.suggestions.append(f"kubectl get node {self.node} -L kubernetes.io/os,kubernetes.io/arch")
+        return self.finding(title, explanation, self.image_fix())
+
     def _rate_limited(self) -> Finding:
         hub = self.host == imagelib.DOCKER_HUB or self.verdict.kind == "docker-hub"
         if self.verdict.kind == "kubelet-qps":
-            node = self.node or "the node"
+            node = self.node_phrase()
             title = f'The kubelet on {node} throttled its own image pulls (pull QPS exceeded) for "{self.image}"'
             explanation = ("The registry was not asked: the kubelet limits how many pulls it starts per second "
                            "(KubeletConfiguration registryPullQPS, default 5, with registryBurst 10) and refused "
@@ -893,7 +569,7 @@ class _Builder:
                            "no limit) if it keeps happening." + self.cause_sentence())
             self.suggestions += [
                 (f"kubectl get --raw /api/v1/nodes/{self.node}/proxy/configz   (registryPullQPS, registryBurst)"
-                 if self.node else "kubectl get --raw /api/v1/nodes/<node>/proxy/configz"),
+                 if self.node else f"kubectl get --raw /api/v1/nodes/{common.node_arg(self.ctx)}/proxy/configz"),
                 f"kubectl get events -n {self.ns} --field-selector involvedObject.name={self.pod} -w",
             ]
             return self.finding(title, explanation, None)
@@ -915,14 +591,14 @@ class _Builder:
         self.suggestions += [
             self.secret_command("regcred"),
             "configure a registry mirror / pull-through cache on the nodes (containerd hosts.toml, CRI-O registries.conf)",
-            "copy the image to a registry you control: crane copy " + self.image + " <your-registry>/<repo>:<tag>",
+            "copy the image to a registry you control: crane copy " + self.remote + " REGISTRY/REPOSITORY:TAG",
             "the kubelet keeps retrying with back-off (at most 5 minutes between attempts); it recovers once the limit resets",
         ]
         return self.finding(title, explanation, None)
 
     def _tls_error(self) -> Finding:
         kind = self.verdict.kind
-        node = self.node or "the node"
+        node = self.node_phrase()
         if kind == "http-to-https":
             title = f"Registry {self.host} speaks plain HTTP but the runtime uses HTTPS"
             explanation = (f"The runtime on {node} tried HTTPS and the registry answered in plain HTTP. Either "
@@ -937,13 +613,13 @@ class _Builder:
             # The host whose certificate failed: a proxy, or a blob/CDN host the registry redirected to.
             m = re.search(r'https?://([^/\s"]+)[^\s"]*"?: (?:tls: failed to verify certificate: )?x509', text)
             served_by = m.group(1) if m else ""
-            other_host = served_by if served_by and served_by not in (self.host, _endpoint(self.host)) else ""
+            other_host = served_by if served_by and served_by not in (self.host, registry_endpoint(self.host)) else ""
             whose = ("the HTTPS proxy's certificate" if via_proxy else
                      f"the certificate of {other_host} (where {self.host} sent the runtime to download the image)"
                      if other_host else "the registry's certificate")
             m = re.search(r"certificate is valid for (.+?), not ([^\s,\"]+)", text)
             if kind == "expired":
-                title = f"TLS certificate of registry {self.host} has expired (or node {node}'s clock is wrong)"
+                title = f"TLS certificate of registry {self.host} has expired (or {node}'s clock is wrong)"
                 reason = ("has expired or is not yet valid. Renew it on the server; if it is in fact valid, the "
                           f"clock of {node} is wrong (check timedatectl/chrony)")
             elif kind == "hostname":
@@ -952,8 +628,8 @@ class _Builder:
                           + ": the name resolves to the wrong server (DNS, ingress default certificate) or a "
                           "TLS-intercepting proxy/gateway answered in its place")
             else:
-                title = (f"TLS certificate of the proxy in front of registry {self.host} is not trusted by node {node}"
-                         if via_proxy else f"TLS certificate of registry {self.host} is not trusted by node {node}")
+                title = (f"TLS certificate of the proxy in front of registry {self.host} is not trusted by {node}"
+                         if via_proxy else f"TLS certificate of registry {self.host} is not trusted by {node}")
                 reason = {"unknown-authority": "is signed by a CA the node does not trust (private CA or a "
                                                "TLS-intercepting proxy)"}.get(kind, "was rejected")
             if kind in ("expired", "hostname"):
@@ -975,9 +651,9 @@ class _Builder:
 
     def _registry_unreachable(self) -> Finding:
         kind = self.verdict.kind
-        node = self.node or "the node"
+        node = self.node_phrase()
         text = self.cause.text if self.cause else ""
-        endpoint = _endpoint(self.host)
+        endpoint = registry_endpoint(self.host)
         # The host the failing request went to: a redirect target (blob CDN, token service, mirror) when
         # the registry sent the runtime elsewhere.
         hosts = re.findall(r'\b(?:get|head|post) "?https?://([^/\s"]+)', text, re.I)
@@ -988,12 +664,19 @@ class _Builder:
         looked_up = m.group(1) if m else endpoint.split(":")[0]
         dns_server = m.group(2) if m and m.group(2) else ""
         if kind == "dns":
-            title = f"Node {node} cannot resolve registry host {looked_up}"
+            title = f"{node[0].upper() + node[1:]} cannot resolve registry host {looked_up}"
             explanation = (f"The runtime on {node} could not resolve {looked_up}"
                            + (f" (asking DNS server {dns_server})" if dns_server else "") + ". The runtime resolves "
                            "registry names with the node's own resolver (/etc/resolv.conf on the host), not with the "
                            "pod's DNS settings, so a cluster Service name only works if the node can resolve it. "
                            "This is not a missing image: the registry was never asked.")
+        elif kind == "html":
+            title = f"{endpoint} answered with a web page, not as a container registry"
+            explanation = (f"The runtime on {node} asked {endpoint} for the image and got an HTML page where a "
+                           "registry answers with its API: nothing at that address serves the registry API (a web "
+                           "server or ingress at that name, a wrong port or path prefix), or a proxy, captive portal "
+                           "or firewall answered in its place. Check the registry host and port in the image name, "
+                           "and the node's proxy settings.")
         elif kind == "server-error":
             title = f'Registry {self.host} is failing (server error) for "{self.image}"'
             explanation = ("The registry, or a proxy/mirror in front of it, answered with a 5xx server error (or the "
@@ -1002,7 +685,7 @@ class _Builder:
         elif kind == "proxy-auth" or "proxyconnect" in text.lower():
             m = re.search(r"proxyconnect tcp: (?:dial tcp )?([^\s:]+:\d+)", text)
             proxy = m.group(1) if m else ""
-            title = (f"The HTTP(S) proxy of node {node}'s runtime" + (f" ({proxy})" if proxy else "")
+            title = (f"The HTTP(S) proxy of {node}'s runtime" + (f" ({proxy})" if proxy else "")
                      + (" requires authentication" if kind == "proxy-auth" else " cannot be reached")
                      + f" while pulling from {endpoint}")
             explanation = (f"The runtime on {node} sends registry traffic through the proxy set in its environment "
@@ -1014,7 +697,7 @@ class _Builder:
                               "loopback, not your workstation; fix the proxy address or add the registry to NO_PROXY.")
                            + " The registry itself was never asked.")
         else:
-            title = f"Node {node} cannot connect to registry {endpoint}"
+            title = f"{node[0].upper() + node[1:]} cannot connect to registry {endpoint}"
             explanation = (f"The runtime on {node} could not open a connection to {endpoint} (refused, no route, "
                            "timed out, reset, closed before any answer (EOF), or a proxy/firewall in the way). This "
                            "is not a missing image: the registry never answered."
@@ -1035,7 +718,7 @@ class _Builder:
 
     def _pull_timeout(self) -> Finding:
         tls = self.verdict.kind == "tls-handshake-timeout"
-        endpoint = _endpoint(self.host)
+        endpoint = registry_endpoint(self.host)
         title = (f"TLS handshake with registry {endpoint} timed out" if tls
                  else f'Pulling "{self.image}" timed out')
         if tls:
@@ -1051,7 +734,7 @@ class _Builder:
         explanation += self.cause_sentence()
         self.suggestions += [
             f"from the node: time crictl pull {self.image}   (does it finish, and how long does it take?)",
-            f"check the image size: crane manifest {self.image}",
+            f"check the image size: crane manifest {self.remote}",
             "use a registry or mirror closer to the cluster, a smaller image, or pre-pull large images on the nodes",
         ]
         if self.node:
@@ -1059,8 +742,8 @@ class _Builder:
         return self.finding(title, explanation, None)
 
     def _node_disk_full(self) -> Finding:
-        node = self.node or "the node"
-        title = f'Node {node} ran out of disk space while pulling "{self.image}"'
+        node = self.node_phrase()
+        title = f'{node[0].upper() + node[1:]} ran out of disk space while pulling "{self.image}"'
         explanation = ("Writing or unpacking the image's layers failed with 'no space left on device'. The "
                        "runtime's storage (/var/lib/containerd, /var/lib/containers, /var/lib/docker, or CRI-O's "
                        "temporary directory /var/tmp) is full. The kubelet's image garbage collection starts at "
@@ -1068,7 +751,7 @@ class _Builder:
                        + self.cause_sentence())
         self.suggestions += [
             (f"kubectl describe node {self.node}   (DiskPressure condition, ephemeral-storage)" if self.node
-             else "kubectl describe node <node>"),
+             else f"kubectl describe node {common.node_arg(self.ctx)}"),
             "on the node: df -h /var/lib/containerd /var/lib/containers /var/tmp; crictl rmi --prune",
             "grow the node's disk or use a smaller image",
         ]
@@ -1076,7 +759,7 @@ class _Builder:
 
     def _pull_failed(self) -> Finding:
         kind = self.verdict.kind
-        node = self.node or "the node"
+        node = self.node_phrase()
         if kind in ("unknown", "reason-only") or self.cause is None:
             title = f'Pulling "{self.image}" failed; the cause is no longer visible'
             parts = [f"The {self.where()} is in {self.reason or 'a pull failure'}, but no message with the pull "
@@ -1104,7 +787,7 @@ class _Builder:
                            "unhealthy — not a registry problem." + self.cause_sentence())
             self.suggestions += [f"on the node: crictl inspecti {self.image}; crictl rmi {self.image}",
                                  "restart the runtime on the node, then delete the pod",
-                                 f"kubectl describe node {self.node or '<node>'}"]
+                                 f"kubectl describe node {self.node or common.node_arg(self.ctx)}"]
         elif kind == "unpack":
             title = f'The runtime on {node} could not unpack "{self.image}" into its image store'
             explanation = ("The layers were downloaded, but storing or unpacking them on the node failed (the "
@@ -1114,7 +797,7 @@ class _Builder:
             self.suggestions += [f"on the node: crictl rmi {self.image} (remove the partial image) and let the kubelet retry",
                                  "check the runtime's log on the node (journalctl -u containerd / crio / docker) "
                                  "and restart the runtime if its store is inconsistent",
-                                 f"kubectl describe node {self.node or '<node>'}"]
+                                 f"kubectl describe node {self.node or common.node_arg(self.ctx)}"]
         elif kind == "corrupt":
             title = f'The download of "{self.image}" was corrupted or cut off'
             explanation = ("A layer arrived with the wrong size or digest, or the connection ended early: a proxy "
@@ -1138,6 +821,28 @@ class _Builder:
         return self.finding(title, explanation, None)
 
 
+def _quoted_reference(image: str, tag: str) -> str:
+    """'v1.2' or 'sha256:...' for a sentence; "this reference" when the image names none we can read."""
+    if tag:
+        return repr(tag)
+    if "@" in image:
+        return repr(image.split("@", 1)[1]) if image.split("@", 1)[1] else "this reference"
+    last = image.rsplit("/", 1)[-1]
+    return repr(last.split(":", 1)[1]) if ":" in last and last.split(":", 1)[1] else "this reference"
+
+
+def _short_digest(image: str) -> int:
+    """The number of hex digits of a sha256 digest that is too short (0 when it is whole or absent)."""
+    m = re.search(r"@sha256:([0-9a-fA-F]*)", image or "")
+    return len(m.group(1)) if m and len(m.group(1)) != 64 else 0
+
+
+# Windows build numbers (10.0.N) in platform errors -> the Windows release they belong to.
+_WINDOWS_BUILDS = {"14393": "Windows Server 2016", "17134": "Windows Server 1803", "17763": "Windows Server 2019",
+                   "18362": "Windows Server 1903", "18363": "Windows Server 1909", "19041": "Windows Server 2004",
+                   "19042": "Windows Server 20H2", "20348": "Windows Server 2022", "26100": "Windows Server 2025"}
+
+
 def _name_problems(image: str) -> list[str]:
     out = []
     if image != image.strip() or any(c.isspace() for c in image):
@@ -1158,6 +863,8 @@ def _name_problems(image: str) -> list[str]:
     path = path.split(":")[0]
     if path != path.lower():
         out.append("the repository path has uppercase letters (must be lowercase)")
+    if _short_digest(image):
+        out.append(f"its sha256 digest has {_short_digest(image)} hex digits instead of 64 (cut off?)")
     if image in ("None:None", "None", "null", "<no value>") or image.startswith("None:"):
         out.append("it looks like an unset template value")
     return out

@@ -1,0 +1,112 @@
+"""pod.sandbox-failed: the kubelet could not create the pod sandbox (network, pause image, runtime).
+
+A node or cluster problem, never the application's: the CNI plugin (missing,
+unauthorized, out of IPs), the runtime's pause image, a RuntimeClass handler,
+or the runtime itself.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable, Union
+
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time
+from kubectl_podfix.diagnose.rules.common import all_of, describe_event, kubectl, node_arg, node_phrase
+from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node, events_with, pod_started
+
+_CNI_PLUGIN = re.compile(r'plugin type="(?P<plugin>[^"]+)"')
+_SANDBOX_IMAGE = re.compile(r'(?:sandbox image|pulling image|failed to pull image) \\*"(?P<image>[^"\\]+)\\*"')
+
+
+def _pause_image(low: str) -> bool:
+    return bool(re.search(r"pause[:-]", low)) and ("pull" in low or "image" in low)
+
+
+def _cni_unauthorized(low: str) -> bool:
+    return "unauthorized" in low and ("network" in low or "cni" in low or "plugin" in low)
+
+
+# Why the sandbox could not be created: (matchers, kind, what failed). A string is a substring of the
+# lowercased message, a function decides. The first matching row wins.
+_SANDBOX_FAILURES: tuple[tuple[tuple[Union[str, Callable[[str], bool]], ...], str, str], ...] = (
+    (("sandbox image", _pause_image), "sandbox-image", "the runtime could not get the sandbox (pause) image"),
+    ((_cni_unauthorized,), "cni-auth", "the CNI plugin's credentials to the API server are rejected (Unauthorized): "
+                                       "its token expired or its service account was recreated"),
+    (("no ip addresses available", "failed to allocate", all_of("ipam", "exhaust")), "ip-exhausted",
+     "the CNI plugin ran out of pod IP addresses on this node"),
+    (("cni config uninitialized", "no networks found", "failed to find plugin", "/opt/cni/bin",
+      "cni plugin not initialized"), "cni-missing", "the node's CNI plugin is not installed or not configured yet"),
+    (("network", "cni", "plugin type"), "cni", "the CNI network plugin failed to set up the pod's network"),
+    (("runtimehandler", "runtime handler", "no runtime for"), "runtime-class",
+     "the pod's RuntimeClass handler is not configured on the node"),
+    (("reserve sandbox name",), "name-reserved",
+     "an earlier sandbox creation for this pod is still in progress on the node"),
+    (("cgroup", "shim", "oci runtime"), "runtime", "the container runtime failed to start the sandbox"),
+)
+
+
+def _classify_sandbox(message: str) -> tuple[str, str]:
+    """(kind, what failed) for one FailedCreatePodSandBox message."""
+    low = message.lower()
+    for matchers, kind, words in _SANDBOX_FAILURES:
+        if any(m in low if isinstance(m, str) else m(low) for m in matchers):
+            return kind, words
+    return "other", "the container runtime could not create the pod sandbox"
+
+
+def sandbox_rule(ctx: PodContext) -> Iterable[Finding]:
+    if dig(ctx.pod, "status.phase") in ("Succeeded", "Failed") or dig(ctx.pod, "metadata.deletionTimestamp"):
+        return
+    evs = [ev for ev in events_with(ctx, {"FailedCreatePodSandBox", "FailedCreatePodSandbox", "FailedSync"})
+           if ev.get("reason") != "FailedSync" or "CreatePodSandbox" in (ev.get("message") or "")]
+    # NB: kubelets before about 1.8 reported it as FailedSync: failed to "CreatePodSandbox" ... with
+    # CreatePodSandboxError: "..."
+    if not evs:
+        return
+    if pod_started(ctx):
+        evs = after_start(ctx, evs)
+        if not evs:
+            return
+    # A container-level event (a pull, a create or start attempt of an init or app container) after the
+    # sandbox failure means a sandbox was created since: that failure is history.
+    container_times = [event_time(e) for e in ctx.events if dig(e, "involvedObject.fieldPath")]
+    container_times = [t for t in container_times if t]
+    if container_times:
+        evs = [e for e in evs if (event_time(e) or max(container_times)) > max(container_times)]
+        if not evs:
+            return
+    ev = evs[-1]
+    msg = (ev.get("message") or "").replace("(combined from similar events): ", "")
+    kind, words = _classify_sandbox(msg)
+    plugin = _CNI_PLUGIN.search(msg)
+    img = _SANDBOX_IMAGE.search(msg)
+    extra = {"kind": kind, "message": msg, "plugin": plugin.group("plugin") if plugin else None,
+             "sandbox_image": img.group("image") if img and kind == "sandbox-image" else None,
+             "node": assigned_node(ctx)}
+    node, arg = node_phrase(assigned_node(ctx)), node_arg(ctx)
+    expl = (f"The kubelet on {node} cannot create the pod's sandbox: {words}. This is a node/cluster problem, "
+            f"not the application's image or code.")
+    sugs = [f"kubectl describe node {arg}"]
+    if kind in ("cni", "cni-auth", "cni-missing", "ip-exhausted"):
+        who = extra["plugin"] or "the CNI"
+        expl += f" The network plugin ({who}) runs as a DaemonSet; its pod on {node} is the place to look."
+        if kind == "cni-auth":
+            expl += " Restarting the CNI's node pod refreshes its credentials."
+        sugs += [f"kubectl get pods -n kube-system -o wide --field-selector spec.nodeName={arg}",
+                 f"then the logs of {who}'s pod on that node: kubectl logs -n kube-system POD"]
+    elif kind == "sandbox-image":
+        expl += (f" The image {extra['sandbox_image'] or 'pause'} comes from the runtime's configuration "
+                 "(containerd sandbox_image / CRI-O pause_image), not from the pod spec: make it pullable from the node "
+                 "(mirror it, or fix the node's registry access).")
+        sugs.append(f"on {node}: crictl pull {extra['sandbox_image'] or 'registry.k8s.io/pause:3.9'}")
+    else:
+        sugs.append(f"on {node}: journalctl -u containerd (or crio) -u kubelet")
+    sugs.append(kubectl(ctx, "describe", "pod", ctx.name))
+    changed = events_with(ctx, {"SandboxChanged"})
+    evidence = [describe_event(ev, ctx.now)] + [describe_event(c, ctx.now) for c in changed[-1:]]
+    yield Finding(
+        code="pod.sandbox-failed", severity="error", container=None,
+        title=f"pod sandbox cannot be created ({kind}" + (f", {extra['plugin']}" if extra["plugin"] else "") + ")",
+        explanation=expl, evidence=evidence, suggestions=sugs,
+        since=ev.get("firstTimestamp"), extra=extra,
+    )

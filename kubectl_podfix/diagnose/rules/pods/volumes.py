@@ -1,0 +1,383 @@
+"""pod.volume-mount-failed: a volume could not be attached or mounted, so no container can start.
+
+Every FailedMount/FailedAttachVolume event is classified (``_MOUNT_FAILURES``)
+and the most specific one explains; the kubelet's generic "unmounted volumes
+... timed out waiting for the condition" only when nothing else is left, and
+then the volumes it names are checked against the objects in the data.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable, Union
+
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time, parse_time
+from kubectl_podfix.diagnose.rules.common import all_of, describe_event, kubectl, node_arg, node_phrase
+from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node, events_with, pod_started
+
+_VOL_NAME = re.compile(r'for volume "(?P<vol>[^"]+)"')
+_UNMOUNTED = re.compile(r"unmounted volumes=\[(?P<vols>[^\]]*)\]")
+_MISSING_OBJ = re.compile(r'(?P<kind>configmaps?|secrets?) "(?P<name>[^"]+)" not found')
+# The kubelet's object cache had not registered the pod's object yet (kubelet start, a pod just bound):
+# `object "ns"/"name" not registered`. Not a missing object.
+_NOT_REGISTERED = re.compile(r'object "(?P<ns>[^"]*)"/"(?P<name>[^"]+)" not registered')
+_CSI_DRIVER = re.compile(r"driver name (?P<driver>\S+) not found in the list of registered CSI drivers")
+_RPC = re.compile(r"rpc error: code = (?P<code>\w+) desc = (?P<desc>.+)$", re.S)
+
+
+def _volume_spec(ctx: PodContext, vol: str) -> dict | None:
+    for v in dig(ctx.pod, "spec.volumes", []) or []:
+        if v.get("name") == vol:
+            return v
+    return None
+
+
+def _pv_volume(ctx: PodContext, name: str) -> str | None:
+    """The pod volume whose PVC is bound to PV ``name`` ("pvc-...")."""
+    for v in dig(ctx.pod, "spec.volumes", []) or []:
+        claim = dig(v, "persistentVolumeClaim.claimName")
+        if claim:
+            obj = ctx.related("PersistentVolumeClaim", claim)
+            if obj and dig(obj, "spec.volumeName") == name:
+                return v.get("name")
+    return None
+
+
+# Why a volume could not be mounted: (matchers, kind, what failed). A string is a substring of the
+# lowercased message, a regex is searched in the message as written, a function decides. The first
+# matching row wins.
+_MOUNT_FAILURES: tuple[tuple[tuple[Union[str, re.Pattern, Callable[[str], bool]], ...], str, str], ...] = (
+    (("multi-attach",), "multi-attach", "a ReadWriteOnce volume is still attached to another node (or used by "
+                                        "another pod): it can be used on one node at a time"),
+    ((_MISSING_OBJ,), "missing-object", "the ConfigMap or Secret the volume shows does not exist"),
+    ((_NOT_REGISTERED,), "not-registered", "the kubelet had not registered the ConfigMap or Secret the volume shows"),
+    (("failed to fetch token",), "token", "the kubelet could not get a ServiceAccount token for a projected volume"),
+    (("failed to sync configmap cache", "failed to sync secret cache"), "cache-sync",
+     "the kubelet could not read the volume's ConfigMap or Secret from the API server in time"),
+    (("references non-existent", "couldn't find key"), "missing-key",
+     "an items[].key of the volume does not exist in the ConfigMap/Secret"),
+    ((_CSI_DRIVER,), "csi-driver-missing",
+     "the CSI driver is not registered on this node (its node plugin pod is not running there)"),
+    (("attach timeout", "attachdetachment timeout", "attachvolume.attach failed"), "attach-failed",
+     "the volume could not be attached to the node"),
+    (("timed out waiting for the condition", "timeout expired waiting for volumes",
+      all_of("context deadline exceeded", "unable to attach or mount")), "mount-timeout",
+     "the kubelet gave up waiting for the volumes to attach/mount"),
+    (("mount.nfs", all_of("nfs", "mount failed")), "nfs", "the NFS server refused or did not answer the mount"),
+    (("hostpath type check failed", all_of("path", "does not exist")), "hostpath",
+     "the hostPath does not exist on the node (or is not of the declared type)"),
+    (("rpc error", "kubernetes.io/csi"), "csi-error", "the storage (CSI) driver returned an error"),
+    (("permission denied",), "permission", "the node was denied access to the volume"),
+)
+
+
+def _matches(matcher, message: str, low: str) -> bool:
+    if isinstance(matcher, str):
+        return matcher in low
+    if isinstance(matcher, re.Pattern):
+        return bool(matcher.search(message))
+    return matcher(low)
+
+
+def _classify_mount(message: str) -> tuple[str, str]:
+    """(kind, what failed) for one FailedMount/FailedAttachVolume message."""
+    low = message.lower()
+    for matchers, kind, words in _MOUNT_FAILURES:
+        if any(_matches(m, message, low) for m in matchers):
+            return kind, words
+    return "other", "the volume could not be mounted"
+
+
+_HOSTPATH_TYPE = re.compile(r"hostPath type check failed: (?P<path>\S+) is not an? (?P<what>[\w ]+?)\s*$")
+_PATH_MISSING = re.compile(r'path "(?P<path>[^"]+)" does not exist')
+
+
+def _hostpath(ctx: PodContext, classified: list, volume: str | None, extra: dict) -> tuple[str, list[str]]:
+    """The hostPath volumes the kubelet refused: which path, which type, and why it may look fine on the host."""
+    node = node_phrase(assigned_node(ctx))
+    failures = []
+    for ev, kind, _w in classified:
+        if kind != "hostpath":
+            continue
+        msg = ev.get("message") or ""
+        vm = _VOL_NAME.search(msg)
+        m = _HOSTPATH_TYPE.search(msg)
+        pm = _PATH_MISSING.search(msg)
+        path = m.group("path") if m else pm.group("path") if pm else ""
+        what = f"is not a {m.group('what')}" if m else "does not exist"
+        vol = vm.group("vol") if vm else ""
+        if (vol, path) not in [(f[0], f[1]) for f in failures]:
+            failures.append((vol, path, what))
+    parts = []
+    for vol, path, what in failures:
+        vspec = _volume_spec(ctx, vol) or {}
+        vtype = dig(vspec, "hostPath.type")
+        parts.append(f"{('volume ' + vol) if vol else 'a volume'}: {path or 'its path'} {what} on {node}"
+                     + (f" (declared type {vtype})" if vtype else ""))
+    extra["hostpaths"] = [{"volume": v, "path": p, "problem": w} for v, p, w in failures]
+    expl = ("The pod cannot start: the kubelet checked its hostPath volumes against the node's filesystem and "
+            + "; ".join(parts) + ". A hostPath volume is the node's own filesystem, so the path has to exist on "
+            "every node the pod can land on, as the declared type (DirectoryOrCreate and FileOrCreate create it). "
+            "If the path does exist on the host, the kubelet is looking at another filesystem: a kubelet that runs "
+            "in a container (kind and k3d nodes, minikube's container drivers, RKE1's kubelet container, some "
+            "appliance distributions) checks paths inside its own mount namespace.")
+    paths = [p for _v, p, _w in failures]
+    if any(re.match(r"^(/home/|/Users/|[A-Za-z]:\\)", p) for p in paths):
+        expl += (" A path under a user's home directory is usually a workstation's: the node is another machine "
+                 "(or a VM or container on it), and it has no such file.")
+    if any("docker.sock" in p or p.rstrip("/").endswith("/var/lib/docker") for p in paths):
+        expl += (" /var/run/docker.sock and /var/lib/docker belong to Docker Engine: a node that runs containerd "
+                 "(kind nodes, and most clusters since Kubernetes 1.24 removed dockershim) has neither. Use the "
+                 "containerd socket (/run/containerd/containerd.sock) or a build tool that needs no Docker daemon.")
+    sugs = [f"on {node}: ls -ld {' '.join(p for p in paths if p) or 'PATH'}",
+            kubectl(ctx, "get", "pod", ctx.name, "-o", "jsonpath={.spec.volumes}")]
+    return expl, sugs
+
+
+def _object_of_volume(ctx: PodContext, volume: str | None, name: str) -> str:
+    """ConfigMap or Secret: which kind of object a pod volume (or a projected source) names."""
+    vspec = _volume_spec(ctx, volume or "") or {}
+    if vspec.get("secret"):
+        return "Secret"
+    if vspec.get("configMap"):
+        return "ConfigMap"
+    for src in dig(vspec, "projected.sources", []) or []:
+        if dig(src, "secret.name") == name:
+            return "Secret"
+        if dig(src, "configMap.name") == name:
+            return "ConfigMap"
+    return "ConfigMap" if name == "kube-root-ca.crt" else ""
+
+
+def _missing_objects(ctx: PodContext, classified: list, ev: dict, volume: str | None, extra: dict
+                     ) -> tuple[str, list[str]]:
+    """ConfigMaps/Secrets the kubelet reported "not found", checked against the objects in the data."""
+    seen: list[tuple[str, str, str, dict]] = []  # (volume, kind, name, event)
+    for e, k, _w in classified:
+        if k != "missing-object":
+            continue
+        m = _MISSING_OBJ.search(e.get("message") or "")
+        vm = _VOL_NAME.search(e.get("message") or "")
+        okind = "ConfigMap" if m.group("kind").startswith("configmap") else "Secret"
+        vol = vm.group("vol") if vm else ""
+        if (okind, m.group("name")) not in [(x[1], x[2]) for x in seen]:
+            seen.append((vol, okind, m.group("name"), e))
+    first_vol, okind, name, _e = seen[0]
+    extra.update({"object_kind": okind, "object": name, "object_seen": ctx.related(okind, name) is not None,
+                  "objects": [{"volume": v, "kind": k, "name": n} for v, k, n, _ in seen]})
+    ns = ctx.namespace
+    parts, sugs = [], []
+    for vol, k, n, e in seen:
+        verb = "configmap" if k == "ConfigMap" else "secret"
+        obj = ctx.related(k, n)
+        label = (f"volume {vol or volume}" if vol or volume else "a volume") + f' shows {k} "{n}"'
+        if obj is not None:
+            created = dig(obj, "metadata.creationTimestamp") or ""
+            newer = parse_time(created) and event_time(e) and parse_time(created) > event_time(e)
+            if newer:
+                parts.append(f"{label}, which exists now (created {created}, after the kubelet's last failure): the "
+                             "kubelet mounts it on its next retry, within about two minutes.")
+            else:
+                parts.append(
+                    f"{label}, and the kubelet reports it not found, but it exists in namespace {ns}: the kubelet "
+                    "cannot see it. The node authorizer only lets a kubelet read the objects of pods bound to its "
+                    "node, so check the node's identity and RBAC (a kubelet not in system:nodes, or with another "
+                    "node name); otherwise the kubelet's cache is stale (a broken watch on the API server, or the "
+                    "object was recreated): restart the kubelet or delete the pod. Do not create it again.")
+                sugs.append(f"on {node_phrase(assigned_node(ctx))}: journalctl -u kubelet | grep -i '{n}'")
+            sugs.append(kubectl(ctx, "get", verb, n, "-o", "jsonpath={.metadata.creationTimestamp}"))
+            continue
+        checked = ctx.knows(k)
+        text = f"{label}, which does not exist in namespace {ns}"
+        if not checked:
+            text += (f" (as the kubelet reports; the {k}s were not in the data, so podfix could not check: if it "
+                     "does exist, the kubelet cannot see it)")
+        if n == "kube-root-ca.crt":
+            text += (". kube-root-ca.crt is published into every namespace by kube-controller-manager (its "
+                     "root-ca-cert-publisher): when it is missing, the namespace is brand new or that controller is "
+                     "not running; do not create it by hand.")
+        elif k == "Secret" and re.search(r"tls|cert", n, re.I):
+            text += (". A TLS secret like this one is usually issued by cert-manager from a Certificate: check that "
+                     f"Certificate and its issuer (kubectl get certificate -n {ns}); create the secret yourself only "
+                     "if nothing issues it.")
+            sugs.append(kubectl(ctx, "get", "certificate"))
+        else:
+            text += (". Create it (or fix the name); set optional: true on the volume if the pod should start "
+                     "without it.")
+        parts.append(text)
+        sugs += [kubectl(ctx, "get", verb, n), kubectl(ctx, "get", verb)]
+    vspec = _volume_spec(ctx, first_vol or volume or "") or {}
+    if dig(vspec, "configMap.optional") or dig(vspec, "secret.optional"):
+        parts.append("(The volume is marked optional, so this should clear by itself.)")
+    expl = "The pod cannot start: " + " Also, ".join(parts)
+    return expl, list(dict.fromkeys(sugs))
+
+
+def _not_registered(ctx: PodContext, msg: str, volume: str | None, extra: dict) -> tuple[str, list[str]]:
+    m = _NOT_REGISTERED.search(msg)
+    name = m.group("name") if m else "?"
+    okind = _object_of_volume(ctx, volume, name) or "ConfigMap or Secret"
+    extra.update({"object_kind": okind, "object": name})
+    obj = ctx.related(okind, name) if okind in ("ConfigMap", "Secret") else None
+    exists = (f" It exists in namespace {ctx.namespace}." if obj is not None else
+              f" ({okind}s were not in the data, so whether it exists was not checked.)"
+              if okind in ("ConfigMap", "Secret") and not ctx.knows(okind) else "")
+    expl = (f"The pod cannot start: {('volume ' + volume) if volume else 'a volume'} shows {okind} \"{name}\", and "
+            "the kubelet says the object "
+            "is \"not registered\": it had not yet added the pod's ConfigMaps and Secrets to its own cache. That is "
+            "not the same as \"not found\": it happens for a moment when the kubelet restarts or a pod has just "
+            "been bound, and clears on the next retry. If it persists, the kubelet's connection to the API server "
+            "(its watch) is broken: check the kubelet's log and restart it." + exists)
+    node = node_phrase(assigned_node(ctx))
+    return expl, [f"on {node}: journalctl -u kubelet | grep -i 'not registered'",
+                  kubectl(ctx, "get", "events", "--field-selector", f"involvedObject.name={ctx.name}")]
+
+
+def _title(kind: str, volume: str | None, unmounted: list[str], extra: dict, node: str) -> str:
+    vol = volume or (unmounted[0] if unmounted else "")
+    if kind == "hostpath" and extra.get("hostpaths"):
+        first = extra["hostpaths"][0]
+        name = first["volume"] or vol
+        return (f"hostPath {'volume ' + name if name else 'volume'} cannot be mounted: "
+                f"{first['path'] or 'its path'} {first['problem']} on {node_phrase(node)}")
+    what_vol = f"volume {vol}" if vol else "a volume"
+    if kind == "missing-object" and extra.get("object"):
+        what = f'{extra.get("object_kind")} "{extra["object"]}"'
+        if extra.get("object_seen"):
+            return f"{what_vol} cannot be mounted: {what} exists, but the kubelet reports it not found"
+        return f"{what_vol} cannot be mounted: {what} not found"
+    if kind == "not-registered" and extra.get("object"):
+        return (f"{what_vol} cannot be mounted yet: the kubelet has not registered "
+                f'{extra.get("object_kind")} "{extra["object"]}"')
+    return f"{what_vol} cannot be mounted ({kind})"
+
+
+def volume_rule(ctx: PodContext) -> Iterable[Finding]:
+    if dig(ctx.pod, "status.phase") in ("Succeeded", "Failed") or dig(ctx.pod, "metadata.deletionTimestamp"):
+        return
+    evs = events_with(ctx, {"FailedMount", "FailedAttachVolume", "FailedMapVolume", "VolumeFailedMount"})
+    evs = [ev for ev in evs if (ev.get("type") or "Warning") == "Warning"]
+    # An attach failure followed by a successful attach of the same volume is history.
+    attached: dict[str, object] = {}
+    for ok in events_with(ctx, {"SuccessfulAttachVolume"}):
+        vm = _VOL_NAME.search(ok.get("message") or "")
+        t = event_time(ok)
+        if vm and t and (vm.group("vol") not in attached or t > attached[vm.group("vol")]):
+            attached[vm.group("vol")] = t
+    if attached:
+        def _stale_attach(ev: dict) -> bool:
+            if ev.get("reason") != "FailedAttachVolume":
+                return False
+            vm = _VOL_NAME.search(ev.get("message") or "")
+            t = event_time(ev)
+            return bool(vm and t and vm.group("vol") in attached and t <= attached[vm.group("vol")])
+        evs = [ev for ev in evs if not _stale_attach(ev)]
+    if not evs:
+        return
+    if pod_started(ctx):
+        evs = after_start(ctx, evs)
+        all_running = all(dig(st, "state.running") for st in dig(ctx.pod, "status.containerStatuses", []) or [])
+        if not evs or all_running:
+            return
+    # The most specific message wins over the generic timeout summary.
+    classified = [(ev, *_classify_mount(ev.get("message") or "")) for ev in evs]
+    order = ["multi-attach", "missing-object", "missing-key", "csi-driver-missing", "attach-failed", "nfs", "hostpath",
+             "csi-error", "permission", "token", "other", "cache-sync", "not-registered", "mount-timeout"]
+    classified.sort(key=lambda x: (order.index(x[1]), -(event_time(x[0]) or ctx.now).timestamp()))
+    ev, kind, words = classified[0]
+    msg = ev.get("message") or ""
+    vm = _VOL_NAME.search(msg)
+    volume = vm.group("vol") if vm else None
+    if volume and _volume_spec(ctx, volume) is None:
+        volume = _pv_volume(ctx, volume) or volume
+    unmounted = []
+    for _e, _k, _w in classified:
+        um = _UNMOUNTED.search(_e.get("message") or "")
+        if um:
+            unmounted = [v for v in um.group("vols").split() if v]
+    extra: dict = {"kind": kind, "volume": volume, "unmounted": unmounted, "message": msg}
+    evidence = [describe_event(e, ctx.now) for e, _k, _w in classified[:3]]
+    expl = f"The pod cannot start because {words}"
+    if kind == "missing-object":
+        expl, sugs = _missing_objects(ctx, classified, ev, volume, extra)
+    elif kind == "not-registered":
+        expl, sugs = _not_registered(ctx, msg, volume, extra)
+    elif kind == "token":
+        sa = re.search(r'serviceaccounts? "([^"]+)" not found', msg)
+        if sa:
+            extra["service_account"] = sa.group(1)
+            expl = (f"The pod cannot start: its ServiceAccount \"{sa.group(1)}\" does not exist (any more), so the "
+                    f"kubelet cannot request the token for volume {volume or 'kube-api-access'}. The ServiceAccount "
+                    "was checked when the pod was created and deleted since (or the namespace's default one was "
+                    "removed): recreate it, or recreate the pod with an existing one.")
+            sugs = [kubectl(ctx, "get", "serviceaccount", sa.group(1))]
+        else:
+            expl = (f"The pod cannot start: the kubelet could not get a ServiceAccount token for volume "
+                    f"{volume or 'of the pod'} (a projected serviceAccountToken). \"the server could not find "
+                    "the requested "
+                    "resource\" or \"does not have TokenRequest endpoints enabled\" means the API server does not "
+                    "serve the TokenRequest API: it runs without --service-account-issuer and "
+                    "--service-account-signing-key-file (old or hand-made control planes), or is older than the "
+                    "kubelet.")
+            sugs = ["kubectl get --raw /api/v1 | grep -o serviceaccounts/token",
+                    "check the kube-apiserver flags --service-account-issuer, --service-account-signing-key-file, "
+                    "--api-audiences"]
+    elif kind == "cache-sync":
+        expl = (f"The pod cannot start: the kubelet could not read the ConfigMap or Secret behind volume "
+                f"{volume or 'of the pod'} from the API server in time (its watch cache did not sync). The object "
+                "itself may "
+                "be fine: the kubelet's connection to the API server is slow or broken, or the node authorizer "
+                "refuses it. If the pod started since, this was a moment's delay.")
+        sugs = [f"on {node_phrase(assigned_node(ctx))}: journalctl -u kubelet | grep -iE 'cache|forbidden|timeout'"]
+    elif kind == "hostpath":
+        expl, sugs = _hostpath(ctx, classified, volume, extra)
+    elif kind == "multi-attach":
+        expl += (". Another pod (often the old replica of a Deployment during a rolling update, or a pod on a dead "
+                 "node) still holds it. Use strategy Recreate for single-replica Deployments with RWO volumes, a "
+                 "StatefulSet, or a ReadWriteMany storage class; if the old node is gone, delete its VolumeAttachment.")
+        sugs = ["kubectl get volumeattachment | grep " + (volume or "PV"), kubectl(ctx, "get", "pods", "-o", "wide")]
+    elif kind == "csi-driver-missing":
+        drv = _CSI_DRIVER.search(msg).group("driver")
+        extra["driver"] = drv
+        expl += f": driver {drv} has no running node plugin on {assigned_node(ctx) or 'this node'}."
+        sugs = ["kubectl get csidrivers",
+                f"kubectl get pods -A -o wide --field-selector spec.nodeName={node_arg(ctx)} | grep -i csi"]
+    elif kind == "mount-timeout":
+        expl += ((f" (unmounted: {', '.join(unmounted)})" if unmounted else "")
+                 + ". The generic timeout hides the cause: the other "
+                 f"FailedMount/FailedAttachVolume events, the PVC and the CSI driver's logs say why.")
+        notes = []
+        for v in unmounted:
+            vs = _volume_spec(ctx, v) or {}
+            cm = dig(vs, "configMap.name")
+            sec = dig(vs, "secret.secretName")
+            claim = dig(vs, "persistentVolumeClaim.claimName")
+            if cm and ctx.knows("ConfigMap") and ctx.related("ConfigMap", cm) is None and not dig(vs, "configMap.optional"):
+                notes.append(f'volume {v}: ConfigMap "{cm}" does not exist')
+            if sec and ctx.knows("Secret") and ctx.related("Secret", sec) is None and not dig(vs, "secret.optional"):
+                notes.append(f'volume {v}: Secret "{sec}" does not exist')
+            if claim:
+                pvc = ctx.related("PersistentVolumeClaim", claim)
+                if pvc is not None and dig(pvc, "status.phase") != "Bound":
+                    notes.append(f'volume {v}: PVC "{claim}" is ' + (dig(pvc, "status.phase") or "not bound"))
+        if notes:
+            expl += " In the data: " + "; ".join(notes) + "."
+            evidence += notes
+        sugs = [kubectl(ctx, "get", "pvc"), kubectl(ctx, "describe", "pod", ctx.name)]
+    else:
+        rpc = _RPC.search(msg)
+        if rpc:
+            extra.update({"rpc_code": rpc.group("code"), "rpc_desc": rpc.group("desc").strip()[:300]})
+            expl += f": the driver said {rpc.group('code')}: {rpc.group('desc').strip()[:300]}"
+        else:
+            expl += f": {msg.strip()[:300]}"
+        expl += "."
+        sugs = [kubectl(ctx, "describe", "pvc"), "kubectl get volumeattachment",
+                "check the CSI driver's controller and node plugin logs"]
+    sugs.append(kubectl(ctx, "describe", "pod", ctx.name))
+    yield Finding(
+        code="pod.volume-mount-failed", severity="error", container=None,
+        title=_title(kind, volume, unmounted, extra, assigned_node(ctx)),
+        explanation=expl, evidence=evidence, suggestions=sugs,
+        since=ev.get("firstTimestamp"), extra=extra,
+    )
