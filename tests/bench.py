@@ -95,10 +95,14 @@ class SynthCluster:
     events: int = 0
     warnings: int = 0
     failing_pods: list[tuple[str, str, str]] = field(default_factory=list)  # (ns, pod, mode)
+    rejected: list[tuple[str, str, int]] = field(default_factory=list)  # (ns, "deploy/x", replicas): no pods at all
 
     def truth(self) -> dict[tuple[str, str], tuple[int, int]]:
-        """(namespace, "deploy/web") -> (failing pods, pods of the workload) for every failing workload."""
-        return {(w.namespace, w.short): (w.failing, w.replicas) for w in self.workloads if w.failing}
+        """(namespace, "deploy/web") -> (failing or missing pods, pods of the workload) for every failing
+        workload, those with no pod at all included."""
+        out = {(w.namespace, w.short): (w.failing, w.replicas) for w in self.workloads if w.failing}
+        out.update({(ns, short): (n, n) for ns, short, n in self.rejected})
+        return out
 
 
 class Gen:
@@ -402,7 +406,9 @@ def build_cluster(n_pods: int, n_events: int, *, failing_workloads: int | None =
             objs.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
                          "spec": {"replicas": w.replicas, "selector": {"matchLabels": dict(tmpl_labels)},
                                   "template": template, "strategy": {"type": "RollingUpdate"}},
-                         "status": {"replicas": w.replicas, "readyReplicas": w.replicas - w.failing}})
+                         "status": {"observedGeneration": 1, "replicas": w.replicas,
+                                    "readyReplicas": w.replicas - w.failing, "updatedReplicas": w.replicas,
+                                    "availableReplicas": w.replicas - w.failing}})
             groups = [(w.replicas - w.failing, False), (w.failing, True)] if w.failing else [(w.replicas, False)]
             for count, failing in groups:
                 if not count:
@@ -417,7 +423,8 @@ def build_cluster(n_pods: int, n_events: int, *, failing_workloads: int | None =
                     "spec": {"replicas": count, "selector": {"matchLabels": dict(rs_labels)},
                              "template": {"metadata": {"labels": rs_labels},
                                           "spec": g.pod_spec(w.name, bad_image if failing else image)}},
-                    "status": {"replicas": count}})
+                    "status": {"observedGeneration": 1, "replicas": count,
+                               **({} if failing else {"readyReplicas": count, "availableReplicas": count})}})
                 owners.append((("ReplicaSet", f"{w.name}-{h}", rs_uid), rs_labels, count, failing))
             # an old, scaled-down ReplicaSet (rollout history)
             h = g.suffix(10)
@@ -427,19 +434,27 @@ def build_cluster(n_pods: int, n_events: int, *, failing_workloads: int | None =
                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": w.name, "uid": wuid,
                                      "controller": True, "blockOwnerDeletion": True}]},
                 "spec": {"replicas": 0, "selector": {"matchLabels": {**tmpl_labels, "pod-template-hash": h}},
-                         "template": template}, "status": {"replicas": 0}})
+                         "template": template}, "status": {"observedGeneration": 1, "replicas": 0}})
         elif w.kind in ("StatefulSet", "DaemonSet"):
-            objs.append({"apiVersion": "apps/v1", "kind": w.kind, "metadata": meta,
+            ready = w.replicas - w.failing
+            status = ({"observedGeneration": 1, "replicas": w.replicas, "readyReplicas": ready,
+                       "currentReplicas": w.replicas, "updatedReplicas": w.replicas, "availableReplicas": ready}
+                      if w.kind == "StatefulSet" else
+                      {"observedGeneration": 1, "desiredNumberScheduled": w.replicas,
+                       "currentNumberScheduled": w.replicas, "numberReady": ready, "updatedNumberScheduled": w.replicas,
+                       "numberAvailable": ready})
+            objs.append({"apiVersion": "apps/v1", "kind": w.kind, "metadata": {**meta, "generation": 1},
                          "spec": {"selector": {"matchLabels": dict(tmpl_labels)}, "template": template,
                                   **({"replicas": w.replicas, "serviceName": w.name} if w.kind == "StatefulSet"
-                                     else {})}})
+                                     else {})}, "status": status})
             rev = {**tmpl_labels, "controller-revision-hash": f"{w.name}-{g.suffix(10)}"}
             owners.append(((w.kind, w.name, wuid), rev, w.replicas, False))
         else:  # Job, or a CronJob's Job
             job_name, job_meta = w.name, meta
             if w.kind == "CronJob":
                 objs.append({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta,
-                             "spec": {"schedule": "*/30 * * * *", "jobTemplate": {"spec": {"template": template}}}})
+                             "spec": {"schedule": "*/30 * * * *", "jobTemplate": {"spec": {"template": template}}},
+                             "status": {"lastScheduleTime": g.ago(5, 30)}})
                 job_name = f"{w.name}-{rng.randrange(28_000_000, 29_000_000)}"
                 job_meta = {**meta, "name": job_name, "uid": g.uid(), "ownerReferences": [
                     {"apiVersion": "batch/v1", "kind": "CronJob", "name": w.name, "uid": wuid, "controller": True,
@@ -452,7 +467,9 @@ def build_cluster(n_pods: int, n_events: int, *, failing_workloads: int | None =
                                   "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": juid}},
                                   "template": {"metadata": {"labels": jlabels},
                                                "spec": g.pod_spec(w.name, image, "Never")}},
-                         "status": {"failed": w.failing, "succeeded": w.replicas - w.failing}})
+                         "status": {"failed": w.failing, "succeeded": w.replicas - w.failing,
+                                    **({} if w.failing else {"conditions": [
+                                        {"type": "Complete", "status": "True", "lastTransitionTime": g.ago(1, 30)}]})}})
             owners.append((("Job", job_name, juid), jlabels, w.replicas - w.failing, False))
             if w.failing:
                 owners.append((("Job", job_name, juid), jlabels, w.failing, True))
@@ -484,6 +501,35 @@ def build_cluster(n_pods: int, n_events: int, *, failing_workloads: int | None =
                               "ScalingReplicaSet" if w.kind == "Deployment" else "SuccessfulCreate",
                               f"Scaled up replica set {w.name} to {w.replicas}", type_="Normal",
                               component="deployment-controller"))
+    # Deployments with no pod at all: their ReplicaSet's creations are rejected by the namespace's quota
+    # (the workload rows the table must show without any pod to find).
+    for k, ns in enumerate(namespaces[:2]):
+        name, h = f"quota-{k}", g.suffix(10)
+        duid, ruid = g.uid(), g.uid()
+        msg = (f'pods "{name}-{h}-{g.suffix()}" is forbidden: exceeded quota: compute, requested: limits.cpu=1, '
+               "used: limits.cpu=40, limited: limits.cpu=40")
+        cond = {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": msg,
+                "lastTransitionTime": g.ago(30, 90)}
+        labels = {"app.kubernetes.io/name": name}
+        objs.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
+            "name": name, "namespace": ns, "uid": duid, "generation": 1, "labels": labels,
+            "creationTimestamp": g.ago(60, 120)},
+            "spec": {"replicas": 3, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": g.pod_spec(name, f"{REGISTRY}/{ns}/{name}:1")}},
+            "status": {"observedGeneration": 1, "replicas": 0, "unavailableReplicas": 3, "conditions": [cond]}})
+        objs.append({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {
+            "name": f"{name}-{h}", "namespace": ns, "uid": ruid, "labels": {**labels, "pod-template-hash": h},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name, "uid": duid,
+                                 "controller": True, "blockOwnerDeletion": True}]},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {**labels, "pod-template-hash": h}}},
+            "status": {"replicas": 0, "conditions": [cond]}})
+        objs.append({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "compute", "namespace": ns},
+                     "spec": {"hard": {"limits.cpu": "40"}},
+                     "status": {"hard": {"limits.cpu": "40"}, "used": {"limits.cpu": "40"}}})
+        events.append(g.event(ns, {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"{name}-{h}",
+                                   "namespace": ns, "uid": ruid}, "FailedCreate", "Error creating: " + msg,
+                              count=rng.randint(10, 40), component="replicaset-controller"))
+        out.rejected.append((ns, f"deploy/{name}", 3))
     out.pods = len(all_pods)
     objs.extend(all_pods)
 
@@ -992,6 +1038,10 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(f"-o json: kind {doc.get('kind')}, {len(listed)} pods "
                          f"({len(listed & failing)} of {len(failing)} failing pods, "
                          f"{len(listed - failing)} others)")
+            wls = {(w["namespace"], w["name"]): w["findings"][0]["code"] for w in doc.get("workloads", [])}
+            rejected = [(ns, short.split("/", 1)[1]) for ns, short, _ in cluster.rejected]
+            notes.append(f"-o json: {len(wls)} workloads with a problem; the {len(rejected)} with no pod at all: "
+                         + ", ".join(f"{ns}/{n} {wls.get((ns, n), 'MISSING')}" for ns, n in rejected))
         finally:
             server.stop()
         del server, cluster

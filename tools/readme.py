@@ -36,6 +36,7 @@ LIVE = "examples/crashloop-oom.yaml"
 EXAMPLES = {
     "kubectl podfix explain -f examples/imagepull-notfound.yaml": "file",
     "kubectl podfix explain -f examples/ -o wide | head -9": "file",
+    "kubectl podfix explain -f examples/deployment-quota.yaml deploy/checkout": "file",
     "kubectl podfix explain orders-db-0 -n shop --fix | tail -3": "live",
 }
 BLOCK = re.compile(r"(```console\n)(.*?)(```)", re.S)

@@ -94,7 +94,7 @@ COMMANDS: dict[str, Command] = {
         Flag(("-A", "--all-namespaces"), None, "Every namespace"),
         Flag(("-l", "--selector"), TEXT, "Label selector"),
         Flag(("--field-selector",), TEXT, "Field selector for pods"),
-        Flag(("--exit-code",), None, "Exit 3 when any pod has an error-severity finding"),
+        Flag(("--exit-code",), None, "Exit 3 when any pod or workload has an error-severity finding"),
         Flag(("--save",), FILE, "Also save the evidence used as a bundle"),
         Flag(("--save-logs",), None, "With --save: include the containers' log lines"),
         Flag(("--fix",), None, "Offer the fixes the findings carry"),
@@ -123,6 +123,10 @@ COMMANDS: dict[str, Command] = {
             Flag(("--name",), SECRET, "The secret's name"), *CREDENTIALS,
             Flag(("--verify", "--no-verify"), None, "Log in to the registry before writing anything"),
             INSECURE, OVERWRITE, *ENGINE, *CONNECTION, HELP)),
+        "pod-security": Command("Set the fields a Pod Security rejection names", (POD,), (
+            *ENGINE, *CONNECTION, HELP)),
+        "service-account": Command("Create the missing ServiceAccount the pods run as", (POD,), (
+            *ENGINE, *CONNECTION, HELP)),
     }),
     "secret": Command("Create or repair an image pull secret and attach it", (SECRET,), (
         *CREDENTIALS[:3],

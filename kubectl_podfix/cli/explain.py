@@ -27,7 +27,7 @@ from kubectl_podfix.errors import Exit, UsageError
 @click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (ignores -n).")
 @click.option("-l", "--selector", metavar="SELECTOR", help="Label selector, e.g. app=web,tier in (fe,be).")
 @click.option("--field-selector", metavar="SELECTOR", help="Field selector for pods, e.g. spec.nodeName=node-1.")
-@click.option("--exit-code", is_flag=True, help="Exit 3 when any pod has an error-severity finding.")
+@click.option("--exit-code", is_flag=True, help="Exit 3 when any pod or workload has an error-severity finding.")
 @click.option("--save", metavar="FILE", help="Also save the evidence used (Secret values removed) as a bundle for explain -f.")
 @click.option("--save-logs", is_flag=True,
               help="With --save: include the containers' log lines (they may hold anything the application printed).")
@@ -105,7 +105,8 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
         bundle.write(save, outcome.snapshot, [r.ctx.pod for r in outcome.results], logs=save_logs)
     render.FORMATS[output](outcome.results, sys.stdout, color=use_color(sys.stdout), width=terminal_width(sys.stdout),
                            warnings=outcome.warnings, owners_of_all=outcome.snapshot.owners_of_all,
-                           scope=outcome.scope, all_namespaces=all_namespaces)
+                           scope=outcome.scope, all_namespaces=all_namespaces, workloads=outcome.workloads,
+                           target=outcome.target)
     if fix:
         from kubectl_podfix.cli.fix_offer import offer
 
@@ -115,7 +116,7 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
             raise SystemExit(fixed)
     if check_code:
         raise SystemExit(check_code)
-    if exit_code and any(f.severity == "error" for r in outcome.results for f in r.findings):
+    if exit_code and outcome.errors:
         raise SystemExit(Exit.FINDINGS)
 
 

@@ -1,4 +1,5 @@
-"""``kubectl podfix fix <fix-id> POD|TYPE/NAME``: memory, probe, image, restart, pull-secret.
+"""``kubectl podfix fix <fix-id> POD|TYPE/NAME``: memory, probe, image, restart, pull-secret, pod-security,
+service-account.
 
 Each subcommand reads what its planner needs (``fixes.workload.resolve`` finds
 the top controller; then metrics, nodes, the registry...), calls the pure
@@ -51,6 +52,8 @@ def fix() -> None:
     kubectl podfix fix image POD -n NS --check-registry   pick an existing tag (or --image NEW)
     kubectl podfix fix restart deploy/web -n NS    delete failing pods so they are recreated now
     kubectl podfix fix pull-secret POD --name regcred ...  the secret command's flow
+    kubectl podfix fix pod-security deploy/web -n NS      set the fields a Pod Security rejection names
+    kubectl podfix fix service-account deploy/web -n NS   create the missing ServiceAccount the pods run as
 
     Every change goes to the top controller (ReplicaSet -> Deployment, Job -> CronJob) as a JSON patch
     that first tests what it changes (a concurrent change is never overwritten); the plan shows the diff
@@ -528,3 +531,76 @@ def pull_secret_cmd(target: str, secret_name: str | None, docker_server: str | N
                       wait=wait, timeout=timeout, opts=opts, cluster=cluster)
     if code:
         raise SystemExit(code)
+
+
+# -- workload fixes: pod-security, service-account ------------------------------------------------------
+
+def _workload_finding(cluster, w, code: str):
+    """The workload's own finding with ``code`` (the workload rules over what explain TYPE/NAME reads)."""
+    from kubectl_podfix.cluster.gather import gather_target
+    from kubectl_podfix.diagnose.explain import from_cluster
+    from kubectl_podfix.diagnose.workloads.model import SHORT
+
+    top = w.top
+    if top is None:
+        return None
+    target = f"{SHORT.get(top.get('kind'), str(top.get('kind')).lower())}/{dig(top, 'metadata.name')}"
+    snap, kind, name = gather_target(cluster, target=target, namespace=w.namespace)
+    outcome = from_cluster(snap, kind, name)
+    return next((f for r in outcome.workloads for f in r.findings if f.code == code), None)
+
+
+@fix.command("pod-security", context_settings=CONTEXT_SETTINGS)
+@click.argument("target", metavar=TARGET)
+@engine_options
+@connection_options
+def pod_security_cmd(target: str, dry_run: str, yes: bool, wait: bool | None, timeout: str, **opts: Any) -> None:
+    """Set the securityContext fields a Pod Security rejection names, on the workload's pod template.
+
+    \b
+    From the API server's own violation list (workload.pod-security-violated): allowPrivilegeEscalation=false
+    and capabilities.drop=["ALL"] on the containers it names, runAsNonRoot=true and seccompProfile
+    RuntimeDefault on the pod. Refuses, changing nothing, when a violation cannot be fixed by a field
+    (privileged, host namespaces, hostPath volumes, hostPort, added capabilities, runAsUser=0).
+    """
+    from kubectl_podfix.fix.pod_security import plan_pod_security
+
+    cluster, w = _resolve(opts, target, timeout)
+    finding = _workload_finding(cluster, w, "workload.pod-security-violated")
+    if finding is None:
+        raise PodfixError(f"no Pod Security rejection found for {_label(w)} (no FailedCreate event or ReplicaFailure "
+                          "condition names one; events expire after an hour): nothing to fix", Exit.REFUSED)
+    if finding.extra.get("policy") != "PodSecurity":
+        raise PodfixError(f"{_label(w)} is rejected by a legacy PodSecurityPolicy, not Pod Security admission: "
+                          "podfix cannot tell which fields that policy wants; see kubectl get psp", Exit.REFUSED)
+    violations, level = finding.extra.get("violations") or [], finding.extra.get("level") or "?"
+    _execute(lambda fresh: plan_pod_security(fresh or w, violations, level), cluster, dry_run=dry_run, yes=yes,
+             wait=wait, timeout=timeout, target=target)
+
+
+@fix.command("service-account", context_settings=CONTEXT_SETTINGS)
+@click.argument("target", metavar=TARGET)
+@engine_options
+@connection_options
+def service_account_cmd(target: str, dry_run: str, yes: bool, wait: bool | None, timeout: str,
+                        **opts: Any) -> None:
+    """Create the ServiceAccount the workload's pods run as, when it does not exist.
+
+    The ServiceAccount admission plugin rejects every pod that names a missing account
+    (workload.serviceaccount-missing). The account is created empty: no RBAC, pull secrets or cloud identity.
+    """
+    from kubectl_podfix.cluster.api import ApiError
+    from kubectl_podfix.fix.service_account import account_of, plan_service_account
+
+    cluster, w = _resolve(opts, target, timeout)
+    source = w.top if w.top is not None else w.pod
+    name = account_of(source or {})
+    try:
+        cluster.get("ServiceAccount", w.namespace, name)
+        exists = True
+    except ApiError as exc:
+        if exc.status not in (403, 404):
+            raise
+        exists = False  # 403: cannot tell; the create answers 409 if it exists after all
+    _execute(lambda fresh: plan_service_account(fresh or w, exists, name), cluster, dry_run=dry_run, yes=yes,
+             wait=wait, timeout=timeout)

@@ -30,7 +30,9 @@ from kubectl_podfix.diagnose.model import Snapshot
 from kubectl_podfix.errors import PodfixError
 
 _EVIDENCE_KINDS = ("logs", "metrics")  # never present in plain kubectl output
-_RELATED_KINDS = {"Secret", "ServiceAccount", "ConfigMap", "PersistentVolumeClaim"}
+_RELATED_KINDS = {"Secret", "ServiceAccount", "ConfigMap", "PersistentVolumeClaim", "ResourceQuota", "LimitRange"}
+_WORKLOAD_EVENT_KINDS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob",
+                         "PersistentVolumeClaim"}
 
 
 def read(paths: list[str], stdin: io.TextIOBase | None = None) -> Snapshot:
@@ -69,6 +71,8 @@ def read(paths: list[str], stdin: io.TextIOBase | None = None) -> Snapshot:
         for kind, ns, _ in list(snap.objects):
             if kind in _RELATED_KINDS:
                 snap.listed.add((kind, ns))
+            elif kind == "StorageClass":  # cluster-scoped: the file's StorageClasses are all there are
+                snap.listed.add((kind, "*"))
     return snap
 
 
@@ -402,7 +406,8 @@ def write(path: str, snapshot: Snapshot, pods: list[dict], *, logs: bool = False
     names = {((p.get("metadata") or {}).get("namespace"), (p.get("metadata") or {}).get("name")) for p in pods}
     events = [e for e in snapshot.events
               if (e.get("involvedObject") or {}).get("uid") in keep
-              or ((e.get("involvedObject") or {}).get("namespace"), (e.get("involvedObject") or {}).get("name")) in names]
+              or ((e.get("involvedObject") or {}).get("namespace"), (e.get("involvedObject") or {}).get("name")) in names
+              or (e.get("involvedObject") or {}).get("kind") in _WORKLOAD_EVENT_KINDS]
     masked: list[str] = []
     saved_pods = []
     for p in pods:

@@ -116,6 +116,67 @@ def needs_kill_events(pod: dict) -> bool:
     return any(s.get("name") in probed and (s.get("restartCount") or 0) > 0 for s in _statuses(pod))
 
 
+WORKLOAD_LIST_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+WORKLOAD_EVENT_KINDS = frozenset(WORKLOAD_LIST_KINDS) | {"ReplicaSet", "PersistentVolumeClaim"}
+
+
+def workload_suspect(obj: dict) -> bool:
+    """Whether a workload may be short of its desired state or failing (cheap, over-inclusive)."""
+    kind = obj.get("kind")
+    st = obj.get("status") or {}
+    for cond in st.get("conditions") or []:
+        if not isinstance(cond, dict):
+            continue
+        if (cond.get("type"), cond.get("status")) in (("ReplicaFailure", "True"), ("Progressing", "False"),
+                                                       ("Failed", "True"), ("FailureTarget", "True")):
+            return True
+    if (dig(obj, "metadata.generation") or 0) > (st.get("observedGeneration") or 0) and st:
+        return True
+    if kind in ("Deployment", "ReplicaSet", "StatefulSet"):
+        desired = dig(obj, "spec.replicas")
+        desired = 1 if desired is None else desired
+        return bool(desired) and (st.get("readyReplicas") or 0) < desired and bool(st)
+    if kind == "DaemonSet":
+        return (st.get("numberReady") or 0) < (st.get("desiredNumberScheduled") or 0)
+    if kind == "Job":
+        return not any(c.get("type") == "Complete" and c.get("status") == "True"
+                       for c in st.get("conditions") or [] if isinstance(c, dict)) and not dig(obj, "spec.suspend")
+    return kind == "CronJob"  # its troubles are in its events
+
+
+def workload_needs(snap: Snapshot) -> dict[str, set[str]]:
+    """What the workload rules will want to read besides, by kind: the namespaces (or "*") to list it in.
+
+    ResourceQuotas when a create failure speaks of a quota, LimitRanges when of usage or ratio limits,
+    PVCs for claims a workload waits for, StorageClasses when a claim cannot be provisioned or bound.
+    """
+    need: dict[str, set[str]] = {}
+    texts: list[tuple[str, str]] = []
+    for ev in snap.events:
+        inv = ev.get("involvedObject") or {}
+        if inv.get("kind") in WORKLOAD_EVENT_KINDS:
+            ns = inv.get("namespace") or dig(ev, "metadata.namespace", "") or ""
+            texts.append((ns, ev.get("message") or ""))
+            if inv.get("kind") == "PersistentVolumeClaim" or ev.get("reason") == "ProvisioningFailed":
+                need.setdefault("PersistentVolumeClaim", set()).add(ns)
+                if ev.get("reason") in ("ProvisioningFailed", "FailedBinding"):
+                    need.setdefault("StorageClass", set()).add("*")
+    for (kind, ns, _), obj in snap.objects.items():
+        if kind in WORKLOAD_EVENT_KINDS:
+            for cond in dig(obj, "status.conditions", []) or []:
+                if isinstance(cond, dict) and cond.get("message"):
+                    texts.append((ns, cond["message"]))
+            if kind == "StatefulSet" and dig(obj, "spec.volumeClaimTemplates") and workload_suspect(obj):
+                need.setdefault("PersistentVolumeClaim", set()).add(ns)
+    for ns, text in texts:
+        low = text.lower()
+        if "quota" in low and ("exceeded" in low or "failed quota" in low or "insufficient quota" in low):
+            need.setdefault("ResourceQuota", set()).add(ns)
+        if " usage per " in low or " ratio per " in low:
+            need.setdefault("LimitRange", set()).add(ns)
+    return need
+
+
 def is_suspect(pod: dict, now: datetime.datetime | None = None) -> bool:
     """Whether a pod may have a problem worth diagnosing (cheap, over-inclusive).
 
@@ -249,19 +310,25 @@ def gather_scope(cluster, namespace: str | None, **kw) -> Snapshot:
     Decoding thousands of pods and events creates millions of dicts and lists, none
     in a reference cycle (plain JSON), and the collector's full passes over that
     growing heap cost about a third of a large scan (measured: 5,000 pods, 20,000
-    events). Reference counting still frees every page once it is read.
+    events). Reference counting still frees every page once it is read. Afterwards
+    the snapshot is frozen (``gc.freeze``), so the rules' allocations do not make
+    the collector walk it again (measured: a second saved in the workload phase).
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         return _gather_scope(cluster, namespace, **kw)
     finally:
+        # NB: what was read stays alive until the process ends: moved out of the collector's reach, so the
+        # collections the diagnosis phase triggers (pods, then workloads) do not walk it again each time.
+        gc.freeze()
         if enabled:
             gc.enable()
 
 
 def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None = None,
-                  field_selector: str | None = None, progress: Callable[[str], None] | None = None) -> Snapshot:
+                  field_selector: str | None = None, progress: Callable[[str], None] | None = None,
+                  target: dict | None = None) -> Snapshot:
     """Everything needed to explain the pods of a namespace (or all, with namespace None).
 
     One paginated LIST per kind for the whole scope: pods, Warning events, the
@@ -269,6 +336,13 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
     Healthy pods are kept only as far as the workload totals need (namespace and
     owner), and only the events of suspect pods are kept, so memory follows the
     number of failing pods rather than the size of the scope.
+
+    Workloads: a scan (no -l/--field-selector) lists the workload kinds too (one LIST
+    each), since a workload whose pods are never created has no pod to find; with
+    ``target`` (the workload ``explain TYPE/NAME`` asked for, already read) only its
+    children. Events: Warning events of every kind for a scan, every event of the
+    namespace for a target. Quotas, LimitRanges, PVCs and StorageClasses only when a
+    create failure or a claim's event speaks of them (``workload_needs``).
     """
     snap = Snapshot(source="cluster")
     note = progress or (lambda _msg: None)
@@ -284,12 +358,23 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
             others.append(_slim(pod))
         if seen % 500 == 0:
             note(f"listing pods ({seen} so far, {len(suspects)} to check)")
-    if not seen and namespace:
+    if not seen and namespace and target is None:  # (a target was just read: its namespace exists)
         missing_ns = namespace_missing(cluster, namespace)  # an empty answer: is it a typo?
         if missing_ns is not None:
             raise missing_ns
     snap.pods = suspects
-    if suspects:
+    short: list[dict] = []
+    quota_namespaces: set[str] = set()
+    if target is not None:
+        snap.add(target)
+        short = [target]
+    elif not label_selector and not field_selector:
+        for kind in WORKLOAD_LIST_KINDS:
+            note(f"listing {kind.lower()}s")
+            _try_list(snap, cluster, kind, namespace)
+        short = [o for (k, _, _), o in snap.objects.items() if k in WORKLOAD_LIST_KINDS and workload_suspect(o)]
+        _slim_workloads(snap)
+    if suspects or short:
         uids = {dig(p, "metadata.uid") for p in suspects} - {None, ""}
         names = {(dig(p, "metadata.namespace", ""), dig(p, "metadata.name", "")) for p in suspects}
 
@@ -299,15 +384,29 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
                 return inv["uid"] in uids
             return (inv.get("namespace") or dig(ev, "metadata.namespace", ""), inv.get("name") or "") in names
 
+        def wanted_any(ev: dict) -> bool:
+            inv = ev.get("involvedObject") or ev.get("regarding") or {}
+            return inv.get("kind") in WORKLOAD_EVENT_KINDS or wanted(ev)
+
         note(f"listing events ({len(suspects)} of {seen} pods to check)")
-        _try_list(snap, cluster, "Event", namespace, field_selector="type=Warning,involvedObject.kind=Pod",
-                  keep=wanted, progress=note)
+        if target is not None:  # one workload: every event of its namespace (Normal ones say a lot here)
+            _try_list(snap, cluster, "Event", namespace, keep=wanted_any, progress=note)
+        else:
+            _try_list(snap, cluster, "Event", namespace,
+                      field_selector="type=Warning" if short else "type=Warning,involvedObject.kind=Pod",
+                      keep=wanted_any if short else wanted, progress=note)
         owner_kinds = {r.get("kind") for p in suspects for r in dig(p, "metadata.ownerReferences", []) or []}
+        if any(o.get("kind") == "Deployment" for o in short):
+            owner_kinds.add("ReplicaSet")
+        if any(o.get("kind") == "CronJob" for o in short) and target is not None:
+            owner_kinds.add("Job")
         for kind in ("ReplicaSet", "Job"):
-            if kind in owner_kinds:
+            if kind in owner_kinds and (kind, namespace or "*") not in snap.listed:
                 note(f"listing {kind.lower()}s")
                 _try_list(snap, cluster, kind, namespace)
-        if any(needs_kill_events(p) for p in suspects):
+        if target is None:
+            _slim_workloads(snap)
+        if target is None and any(needs_kill_events(p) for p in suspects):
             _try_list(snap, cluster, "Event", namespace, field_selector="reason=Killing", keep=wanted)
         _fetch_related(snap, cluster, suspects, scope=namespace)
         if any(needs_node(p) for p in suspects):
@@ -315,25 +414,65 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
         by_uid: dict[str, list[dict]] = {}
         for ev in snap.events:
             by_uid.setdefault(dig(ev, "involvedObject.uid", "") or "", []).append(ev)
-        for ns in sorted({dig(p, "metadata.namespace", "") for p in suspects
-                          if needs_pvcs(p, by_uid.get(dig(p, "metadata.uid", "") or "-", []))}):
+        need = workload_needs(snap) if short else {}
+        quota_namespaces = need.get("ResourceQuota", set())
+        pvc_namespaces = {dig(p, "metadata.namespace", "") for p in suspects
+                          if needs_pvcs(p, by_uid.get(dig(p, "metadata.uid", "") or "-", []))}
+        pvc_namespaces |= need.get("PersistentVolumeClaim", set())
+        for ns in sorted(pvc_namespaces):
             _try_list(snap, cluster, "PersistentVolumeClaim", ns)
+        for kind in ("ResourceQuota", "LimitRange"):
+            namespaces = sorted(need.get(kind, set()))
+            if namespace is None and len(namespaces) > 1:
+                namespaces = [None]  # the whole cluster: one LIST
+            for ns in namespaces:
+                note(f"listing {kind.lower()}s")
+                _try_list(snap, cluster, kind, ns)
+        if need.get("StorageClass"):
+            _try_list(snap, cluster, "StorageClass", None)
+        if target is not None and need.get("ResourceQuota"):
+            # who uses the quota: every pod of the namespace, slimmed (one more LIST)
+            mine = {dig(p, "metadata.uid") for p in suspects + others}
+            for pod in cluster.list("Pod", dig(target, "metadata.namespace")):
+                if dig(pod, "metadata.uid") not in mine:
+                    snap.quiet_pods.append(_slim(pod))
         if any(oom_killed(p) for p in suspects):
             _fetch_metrics(snap, cluster, namespace, None)
         note("reading logs")
         _fetch_logs(snap, cluster, suspects, scope=True)
     snap.owners_of_all = [(dig(p, "metadata.namespace", ""), top_owner(p, snap)) for p in suspects + others]
+    if quota_namespaces:  # who uses a quota that rejects pods: the healthy pods of those namespaces
+        snap.quiet_pods.extend(p for p in others if dig(p, "metadata.namespace", "") in quota_namespaces)
     return snap
+
+
+_BULKY = ("template", "jobTemplate", "volumeClaimTemplates")
+
+
+def _slim_workloads(snap: Snapshot) -> None:
+    """Healthy workloads keep what the rules read of them (metadata, replicas, selector, status), not their
+    pod templates: a scan holds every Deployment, ReplicaSet, StatefulSet, DaemonSet, Job and CronJob."""
+    for key, obj in list(snap.objects.items()):
+        if key[0] in WORKLOAD_EVENT_KINDS and key[0] != "PersistentVolumeClaim" and not workload_suspect(obj) \
+                and any(k in (obj.get("spec") or {}) for k in _BULKY):
+            meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+            spec = {k: v for k, v in (obj.get("spec") or {}).items() if k not in _BULKY}
+            snap.objects[key] = {**obj, "metadata": meta, "spec": spec}
 
 
 def _slim(pod: dict) -> dict:
     """The parts of a healthy pod that top_owner reads (namespace, owners, pod-template-hash)."""
     meta = pod.get("metadata") or {}
     labels = meta.get("labels") or {}
-    return {"metadata": {"namespace": meta.get("namespace"), "name": meta.get("name"),
+    slim = {"metadata": {"namespace": meta.get("namespace"), "name": meta.get("name"),
                          "ownerReferences": meta.get("ownerReferences") or [],
                          "labels": {"pod-template-hash": labels["pod-template-hash"]}
                          if "pod-template-hash" in labels else {}}}
+    containers = dig(pod, "spec.containers") or []
+    if any("resources" in c for c in containers if isinstance(c, dict)):  # what a quota counts (shared, not copied)
+        slim["spec"] = {"containers": [{"resources": c.get("resources") or {}} for c in containers
+                                       if isinstance(c, dict)]}
+    return slim
 
 
 def _try_list(snap: Snapshot, cluster, kind: str, namespace: str | None, *,
@@ -510,15 +649,22 @@ def gather_target(cluster, *, target: str | None, namespace: str, all_namespaces
     if kind == "Pod":
         return gather_pod(cluster, namespace, name), kind, name
     ns_scope: str | None = None if all_namespaces else namespace
+    workload = None
     if kind:
         workload = _get_workload(cluster, kind, namespace, name)
+        workload.setdefault("kind", kind)
+        workload.setdefault("apiVersion", RESOURCES_API.get(kind, ""))
         selector = dig(workload, "spec.selector") if kind != "CronJob" else None
         if selector:
             label_selector = selector_string(selector)
         ns_scope = namespace
     snap = gather_scope(cluster, ns_scope, label_selector=label_selector, field_selector=field_selector,
-                        progress=progress)
+                        progress=progress, target=workload)
     return snap, kind, name
+
+
+RESOURCES_API = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "ReplicaSet": "apps/v1",
+                 "Job": "batch/v1", "CronJob": "batch/v1"}
 
 
 def _get_workload(cluster, kind: str, namespace: str, name: str) -> dict:

@@ -18,6 +18,8 @@ RESOURCES: dict[str, tuple[str, str, bool]] = {
     "Secret": ("/api/v1", "secrets", True),
     "ConfigMap": ("/api/v1", "configmaps", True),
     "PersistentVolumeClaim": ("/api/v1", "persistentvolumeclaims", True),
+    "ResourceQuota": ("/api/v1", "resourcequotas", True),
+    "LimitRange": ("/api/v1", "limitranges", True),
     "Node": ("/api/v1", "nodes", False),
     "Namespace": ("/api/v1", "namespaces", False),
     "ReplicaSet": ("/apis/apps/v1", "replicasets", True),
@@ -26,6 +28,7 @@ RESOURCES: dict[str, tuple[str, str, bool]] = {
     "DaemonSet": ("/apis/apps/v1", "daemonsets", True),
     "Job": ("/apis/batch/v1", "jobs", True),
     "CronJob": ("/apis/batch/v1", "cronjobs", True),
+    "StorageClass": ("/apis/storage.k8s.io/v1", "storageclasses", False),
     "PodMetrics": ("/apis/metrics.k8s.io/v1beta1", "pods", True),
     "SelfSubjectAccessReview": ("/apis/authorization.k8s.io/v1", "selfsubjectaccessreviews", False),
 }

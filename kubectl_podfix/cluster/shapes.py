@@ -62,19 +62,33 @@ def _status_shapes(prefix: str) -> dict[str, type | tuple]:
     return out
 
 
-def _workload_shapes(prefix: str, meta: bool = True) -> dict[str, type | tuple]:
-    """What podfix reads of a workload: its selector (gather lists the pods with it) and pod template."""
-    out: dict[str, type | tuple] = {**_META, "spec": dict, "status": dict} if meta else {}
-    out.update({prefix: dict, f"{prefix}.selector": dict, f"{prefix}.selector.matchLabels": dict,
-                f"{prefix}.selector.matchExpressions": list, f"{prefix}.selector.matchExpressions[]": dict,
-                f"{prefix}.selector.matchExpressions[].key": str,
-                f"{prefix}.selector.matchExpressions[].operator": str,
-                f"{prefix}.selector.matchExpressions[].values": list,
-                f"{prefix}.template": dict, f"{prefix}.template.metadata": dict,
-                f"{prefix}.template.metadata.labels": dict, f"{prefix}.template.spec": dict,
-                f"{prefix}.replicas": int})
-    out.update(_container_shapes(f"{prefix}.template.spec.containers"))
-    out.update(_container_shapes(f"{prefix}.template.spec.initContainers"))
+def _workload_shapes(kind: str) -> dict[str, type | tuple]:
+    """The fields the workload rules walk (diagnose/workloads/), for a controller of ``kind``."""
+    tmpl = "spec.jobTemplate.spec.template" if kind == "CronJob" else "spec.template"
+    out: dict[str, type | tuple] = {
+        **_META, "metadata.generation": int, "spec": dict, "status": dict, "spec.selector": dict,
+        "spec.replicas": int, "spec.paused": bool, "spec.suspend": bool, "spec.backoffLimit": int,
+        "spec.activeDeadlineSeconds": int, "spec.completions": int, "spec.parallelism": int,
+        "spec.progressDeadlineSeconds": int, "spec.podManagementPolicy": str, "spec.concurrencyPolicy": str,
+        "spec.startingDeadlineSeconds": int, "spec.schedule": str, "spec.jobTemplate": dict,
+        "spec.jobTemplate.spec": dict, "spec.volumeClaimTemplates": list, "spec.volumeClaimTemplates[]": dict,
+        tmpl: dict, f"{tmpl}.metadata": dict, f"{tmpl}.spec": dict, f"{tmpl}.spec.volumes": list,
+        f"{tmpl}.spec.volumes[]": dict, f"{tmpl}.spec.nodeSelector": dict,
+        **_container_shapes(f"{tmpl}.spec.containers"), **_container_shapes(f"{tmpl}.spec.initContainers"),
+        "status.conditions": list, "status.conditions[]": dict, "status.conditions[].type": str,
+        "status.conditions[].status": str, "status.conditions[].reason": str, "status.conditions[].message": str,
+        "status.observedGeneration": int, "status.lastScheduleTime": str, "status.startTime": str,
+    }
+    for key in ("replicas", "readyReplicas", "updatedReplicas", "availableReplicas", "currentReplicas",
+                "desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled",
+                "numberAvailable", "numberMisscheduled", "succeeded", "failed", "ready"):
+        out[f"status.{key}"] = int
+    out["status.active"] = list if kind == "CronJob" else int
+    # the selector gather lists a workload's pods with (diagnose.model.selector_string walks these)
+    out.update({"spec.selector.matchLabels": dict, "spec.selector.matchExpressions": list,
+                "spec.selector.matchExpressions[]": dict, "spec.selector.matchExpressions[].key": str,
+                "spec.selector.matchExpressions[].operator": str, "spec.selector.matchExpressions[].values": list,
+                f"{tmpl}.metadata.labels": dict})
     return out
 
 
@@ -116,12 +130,16 @@ SHAPES: dict[str, dict[str, type | tuple]] = {
                        "imagePullSecrets[].name": str},
     BUNDLE_KIND: {"listed": list, "missing": list},
     LOG_KIND: {"namespace": str, "pod": str, "container": str, "text": str},
-    **{kind: _workload_shapes("spec") for kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")},
-    "CronJob": {**_META, "spec": dict, "status": dict, "spec.jobTemplate": dict,
-                **_workload_shapes("spec.jobTemplate.spec", meta=False)},
     "Node": {**_META, "spec": dict, "status": dict, "spec.taints": list, "spec.taints[]": dict,
              "status.allocatable": dict, "status.capacity": dict, "status.conditions": list,
              "status.conditions[]": dict, "status.nodeInfo": dict},
+    **{kind: _workload_shapes(kind) for kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job",
+                                                 "CronJob")},
+    "PersistentVolumeClaim": {**_META, "spec": dict, "status": dict, "spec.storageClassName": str,
+                              "spec.volumeName": str, "status.phase": str},
+    "ResourceQuota": {**_META, "spec": dict, "status": dict, "spec.hard": dict, "status.hard": dict,
+                      "status.used": dict},
+    "StorageClass": {**_META},
 }
 _KIND_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", bool: "true or false"}
 

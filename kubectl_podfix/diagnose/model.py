@@ -194,6 +194,7 @@ class Snapshot:
     listed: set[tuple[str, str]] = field(default_factory=set)  # (kind, namespace or "*") fully listed
     source: str = "cluster"  # "cluster" or "file"
     owners_of_all: list[tuple[str, dict | None]] = field(default_factory=list)  # (namespace, top owner) of every pod scanned
+    quiet_pods: list[dict] = field(default_factory=list)  # healthy pods, slimmed (owners, resources): quota users
 
     def add(self, obj: dict) -> None:
         kind = obj.get("kind") or ""

@@ -45,8 +45,10 @@ def controlled_by(pod: dict) -> dict | None:
     return {"kind": ref.get("kind"), "name": ref.get("name")}
 
 
-def to_report(results: list[PodResult], warnings: list[str] | None = None) -> dict:
-    report: dict = {"kind": REPORT_KIND, "apiVersion": "podfix.io/v1", "pods": [r.to_dict() for r in results]}
+def to_report(results: list[PodResult], warnings: list[str] | None = None, workloads: list | None = None) -> dict:
+    """The contract: pods, then the workloads explained (``WorkloadResult``s: kind, namespace, name, findings)."""
+    report: dict = {"kind": REPORT_KIND, "apiVersion": "podfix.io/v1", "pods": [r.to_dict() for r in results],
+                    "workloads": [w.to_dict() for w in workloads or []]}
     if warnings:
         report["warnings"] = list(warnings)
     return report

@@ -389,6 +389,34 @@ def container_step(obj: dict, container: str, fields: dict, description: str) ->
                 after=after, content_type=JSON_PATCH, description=description, undo=undo_command(obj, inverse))
 
 
+def template_step(obj: dict, pod_fields: dict, containers: dict[str, dict], description: str) -> Step:
+    """One conditional JSON patch of ``obj``'s pod template: ``pod_fields`` on the pod spec and, per container
+    name, fields of that container (``guarded_ops`` for each part, every ``test`` first), with the predicted
+    object after it and the undo command. ``container_step`` is its one-container case."""
+    kind = str(obj.get("kind"))
+    ops: list[dict] = []
+    inverse: list[dict] = []
+    after = copy.deepcopy(obj)
+    if pod_fields:
+        base = pointer(*template_path(kind), "spec")
+        # the pod spec has no name to test: the same guarded operations without that first test
+        ops += guarded_ops(base, "", pod_spec(obj), pod_fields)[1:]
+        inverse += inverse_ops(base, "", pod_spec(obj), pod_fields)[1:]
+        apply_fields(pod_spec(after), pod_fields)
+    for name, fields in containers.items():
+        current, _ = find_container(obj, name)
+        base = container_pointer(obj, name)
+        assert current is not None
+        ops += guarded_ops(base, name, current, fields)
+        inverse += inverse_ops(base, name, current, fields)
+        target, _ = find_container(after, name)
+        apply_fields(target, fields)
+    body = [o for o in ops if o["op"] == "test"] + [o for o in ops if o["op"] != "test"]
+    undo = [o for o in inverse if o["op"] == "test"] + [o for o in inverse if o["op"] != "test"]
+    return Step("patch", kind, dig(obj, "metadata.namespace"), dig(obj, "metadata.name"), body=body, before=obj,
+                after=after, content_type=JSON_PATCH, description=description, undo=undo_command(obj, undo))
+
+
 def _drop_empty(target: dict, fields: dict) -> None:
     """After deletes, a map left empty ({}) disappears, as the server's merge leaves it."""
     for k, v in fields.items():

@@ -157,13 +157,27 @@ def _table(headers: list[str], rows: list[list[str]], width: int | None) -> list
     return out
 
 
-def _summary_table(groups: list[Group], *, width: int | None, wide: bool, namespaces: bool) -> list[str]:
+def _summary_table(groups: list[Group], *, width: int | None, wide: bool, namespaces: bool,
+                   workloads: list | None = None) -> list[str]:
     now = report_now()
     headers = (["NAMESPACE"] if namespaces else []) + ["WORKLOAD", "PODS", "SINCE", "DIAGNOSIS"]
     if wide:
         headers += ["RESTARTS", "AGE", "NODE", "IP", "IMAGE"]
     headers.append("SUMMARY")
     rows = []
+    for w in workloads or []:  # workloads whose pods never come first: nothing else shows them
+        missing, wanted = w.shortfall()
+        first = w.findings[0]
+        start = parse_time(first.since) if first.since else None
+        row = ([w.ctx.namespace] if namespaces else []) + [
+            w.ctx.short, f"{missing}/{wanted}", age((now - start).total_seconds()) if start else "?", first.code]
+        if wide:
+            created = w.ctx.created_age()
+            images = sorted({c.get("image") or "?" for c in (w.ctx.template().get("spec") or {}).get("containers")
+                             or [] if isinstance(c, dict)})
+            row += ["-", age(created) if created is not None else "?", "-", "-", ", ".join(images) or "-"]
+        row.append(first.title)
+        rows.append(row)
     for g in groups:
         start = parse_time(g.since)
         row = ([g.namespace] if namespaces else []) + [
@@ -176,34 +190,65 @@ def _summary_table(groups: list[Group], *, width: int | None, wide: bool, namesp
     return _table(headers, rows, width)
 
 
+def _workload_text(w, lay: _Layout, wide: bool) -> list[str]:
+    """A workload's block: 'deployment shop/web (0/3 ready)' then its findings, like a pod's."""
+    kind = w.ctx.ref.split("/", 1)[0]
+    lines = [lay.style(f"{kind} {w.ctx.namespace}/{w.ctx.name}", "bold") + f" ({w.summary()})"]
+    if not w.findings:
+        lines.append("  ok: no problems found")
+        return lines
+    for i, f in enumerate(w.findings):
+        lines.extend(_finding_lines(f, lay, full=wide or i == 0))
+    return lines
+
+
+def table_workloads(groups: list[Group], workloads: list | None) -> list:
+    """The workloads that get a row of their own: a problem their pods' rows do not already show."""
+    rows = {(g.namespace, g.workload) for g in groups}
+    return [w for w in workloads or [] if w.problem and not (w.from_pods and (w.ctx.namespace, w.ctx.short) in rows)]
+
+
 def text(results: list[PodResult], out: TextIO, *, color: bool = False, wide: bool = False,
          warnings: list[str] | None = None, owners_of_all=None, scope: bool = False, width: int | None = None,
-         all_namespaces: bool = False) -> None:
+         all_namespaces: bool = False, workloads=None, target: bool = False) -> None:
     """People's format. ``width``: the terminal's columns, None when piped (see render.terminal);
-    ``all_namespaces``: the scan covered every namespace (the table then always names them)."""
+    ``all_namespaces``: the scan covered every namespace (the table then always names them).
+    ``workloads``: the workloads explained (``WorkloadResult``); ``target``: one was asked for by TYPE/NAME,
+    and its block is shown whatever its state."""
     lay = _Layout(color, width)
     style = lay.style
     lines: list[str] = []
     if scope:
         groups = group(results, owners_of_all)
-        if not groups:
+        rows = table_workloads(groups, workloads)
+        if groups or rows:
+            namespaces = all_namespaces or len({g.namespace for g in groups} | {w.ctx.namespace for w in rows}) > 1
+            lines.extend(_summary_table(groups, width=width, wide=wide, namespaces=namespaces, workloads=rows))
+        elif not (target and workloads):
             lines.append("No pods with problems found.")
-        else:
-            namespaces = all_namespaces or len({g.namespace for g in groups}) > 1
-            lines.extend(_summary_table(groups, width=width, wide=wide, namespaces=namespaces))
-            for g in groups:
+        for w in (workloads or []) if target else rows:  # explain TYPE/NAME: that workload, whatever its state
+            if lines:
                 lines.append("")
-                first = g.results[0]
-                if len(g.results) > 1:
-                    others = ", ".join(r.ctx.name for r in g.results[1:4]) + (" ..." if len(g.results) > 4 else "")
-                    head = f"{len(g.results)}/{g.total} pods of {g.workload}: {g.code}"
-                    wrapped = lay.line(f"{head} (also {others})", "", "  ")
-                    wrapped[0] = style(head, "bold") + wrapped[0][len(head):]
-                    lines.extend(wrapped)
-                lines.extend(_pod_text(first, lay, wide))
+            lines.extend(_workload_text(w, lay, wide))
+        for g in groups:
+            lines.append("")
+            first = g.results[0]
+            if len(g.results) > 1:
+                others = ", ".join(r.ctx.name for r in g.results[1:4]) + (" ..." if len(g.results) > 4 else "")
+                head = f"{len(g.results)}/{g.total} pods of {g.workload}: {g.code}"
+                wrapped = lay.line(f"{head} (also {others})", "", "  ")
+                wrapped[0] = style(head, "bold") + wrapped[0][len(head):]
+                lines.extend(wrapped)
+            lines.extend(_pod_text(first, lay, wide))
     else:
-        for i, r in enumerate(results):
-            if i:
+        for w in workloads or []:
+            if not (target or (w.problem and not w.from_pods)):
+                continue  # its pods' blocks below say it
+            if lines:
+                lines.append("")
+            lines.extend(_workload_text(w, lay, wide))
+        for r in results:
+            if lines:
                 lines.append("")
             lines.extend(_pod_text(r, lay, wide))
     for w in warnings or []:
@@ -216,15 +261,17 @@ def wide(results: list[PodResult], out: TextIO, **kw) -> None:
     text(results, out, **kw)
 
 
-def as_json(results: list[PodResult], out: TextIO, *, warnings: list[str] | None = None, **_kw) -> None:
-    json.dump(to_report(results, warnings), out, indent=2, ensure_ascii=False)
+def as_json(results: list[PodResult], out: TextIO, *, warnings: list[str] | None = None, workloads=None,
+            **_kw) -> None:
+    json.dump(to_report(results, warnings, workloads), out, indent=2, ensure_ascii=False)
     out.write("\n")
 
 
-def as_yaml(results: list[PodResult], out: TextIO, *, warnings: list[str] | None = None, **_kw) -> None:
+def as_yaml(results: list[PodResult], out: TextIO, *, warnings: list[str] | None = None, workloads=None,
+            **_kw) -> None:
     import yaml
 
-    yaml.safe_dump(to_report(results, warnings), out, sort_keys=False, allow_unicode=True)
+    yaml.safe_dump(to_report(results, warnings, workloads), out, sort_keys=False, allow_unicode=True)
 
 
 FORMATS: dict[str, Callable[..., None]] = {"text": text, "wide": wide, "json": as_json, "yaml": as_yaml}

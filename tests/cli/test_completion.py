@@ -121,7 +121,8 @@ def test_flags_of_a_subcommand():
 
 def test_fix_group():
     lines, directive, _ = complete("fix", "")
-    assert [ln.split("\t")[0] for ln in lines] == ["memory", "probe", "image", "restart", "pull-secret"]
+    assert [ln.split("\t")[0] for ln in lines] == ["memory", "probe", "image", "restart", "pull-secret",
+                                                   "pod-security", "service-account"]
     assert directive == completion.NO_FILE_COMP
     assert complete("fix", "probe", "web-1", "--probe", "")[:2] == (["liveness", "readiness", "startup"], 4)
     assert complete("fix", "memory", "web-1", "--dry-run=s")[:2] == (["--dry-run=server"], 4)

@@ -133,6 +133,12 @@ def table(out: str, namespace: str = "default") -> dict[tuple[str, str], tuple[s
     return rows
 
 
+# A scan lists the workload kinds too: a workload whose pods are never created has no pod to find.
+WORKLOAD_LISTS = [f"GET /apis/{group}/namespaces/default/{plural}?limit=500" for group, plural in (
+    ("apps/v1", "deployments"), ("apps/v1", "statefulsets"), ("apps/v1", "daemonsets"), ("batch/v1", "jobs"),
+    ("batch/v1", "cronjobs"))]
+
+
 def requests(api: FakeAPIServer) -> list[str]:
     """'GET path?key=value&...' for every request, the continue token shortened to 'continue'."""
     out = []
@@ -244,7 +250,7 @@ def test_namespace_scan_requests_exact_and_flat(kubeconfig, tmp_path):
                                                                  "pod.unschedulable")}
             return requests(api)
 
-    want = ["GET /api/v1/namespaces/default/pods?limit=500",
+    want = ["GET /api/v1/namespaces/default/pods?limit=500", *WORKLOAD_LISTS,
             "GET /api/v1/namespaces/default/events?fieldSelector=type=Warning,involvedObject.kind=Pod&limit=500",
             "GET /apis/apps/v1/namespaces/default/replicasets?limit=500"]
     assert scan(5) == want
@@ -259,12 +265,12 @@ def test_pull_and_crash_failures_add_one_list_and_one_log_per_workload(api, podf
     reqs = requests(api)
     logs = [line for line in reqs if line.endswith("previous=true&tailLines=40") or "/log?" in line]
     assert len(logs) == 1, reqs  # one replica's log speaks for the group
-    assert reqs[:3] == ["GET /api/v1/namespaces/default/pods?limit=500",
+    assert reqs[:8] == ["GET /api/v1/namespaces/default/pods?limit=500", *WORKLOAD_LISTS,
                         "GET /api/v1/namespaces/default/events?fieldSelector=type=Warning,involvedObject.kind=Pod&limit=500",
                         "GET /apis/apps/v1/namespaces/default/replicasets?limit=500"]
     # a plain "not found" is not about credentials: no ServiceAccount LIST
     assert not any("serviceaccounts" in line for line in reqs)
-    assert len(reqs) == 4
+    assert len(reqs) == 9
     # no per-pod GETs besides that log
     assert [line for line in reqs if re.match(r"GET /api/v1/namespaces/default/pods/[^/?]+(\?|$)", line)] == []
     assert "panic: boom" in r.out

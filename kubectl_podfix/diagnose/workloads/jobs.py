@@ -1,0 +1,227 @@
+"""Jobs and CronJobs: a Job that failed (backoff limit, deadline, podFailurePolicy, failed indexes),
+also after its pods were deleted; a suspended Job or CronJob (info); a CronJob that missed too many
+schedules, has an invalid schedule, or is blocked by a long-running Job (concurrencyPolicy Forbid)."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from kubectl_podfix.diagnose.model import Finding, age, dig, event_time, parse_time
+from kubectl_podfix.diagnose.workloads.common import (condition_line, event_line, pod_cause, pod_cause_lines,
+                                                      pod_explain_cmd, pod_extra)
+from kubectl_podfix.diagnose.workloads.model import WorkloadContext, condition
+
+_FAILED_CODES = {"BackoffLimitExceeded": "workload.job-backoff-limit",
+                 "DeadlineExceeded": "workload.job-deadline-exceeded",
+                 "PodFailurePolicy": "workload.job-pod-failure-policy"}
+_POLICY = re.compile(r"Container (?P<container>\S+) for pod (?P<pod>\S+) failed with exit code (?P<code>-?\d+) "
+                     r"matching (?P<action>\w+) rule at index (?P<index>\d+)"
+                     r"|Pod (?P<pod2>\S+) has condition (?P<cond>\S+) matching (?P<action2>\w+) rule at index "
+                     r"(?P<index2>\d+)")
+
+
+def job_failure(job: dict, events: list[dict]) -> dict | None:
+    """The Job's failure condition (Failed, or the interim FailureTarget), or its failure event: {reason, message}."""
+    for type_ in ("Failed", "FailureTarget"):
+        cond = condition(job, type_)
+        if cond and cond.get("status") == "True":
+            return {"reason": cond.get("reason") or "", "message": cond.get("message") or "", "condition": cond}
+    name = dig(job, "metadata.name")
+    for ev in reversed(events):
+        if dig(ev, "involvedObject.name") == name and ev.get("reason") in (
+                "BackoffLimitExceeded", "DeadlineExceeded", "PodFailurePolicy", "MaxFailedIndexesExceeded",
+                "FailedIndexes"):
+            return {"reason": ev["reason"], "message": ev.get("message") or "", "event": ev}
+    return None
+
+
+def _job_pods(ctx: WorkloadContext, job_name: str):
+    return [r for r in ctx.pods if any(ref.get("name") == job_name and ref.get("kind") == "Job"
+                                       for ref in dig(r.ctx.pod, "metadata.ownerReferences", []) or [])]
+
+
+def _failed_finding(ctx: WorkloadContext, job: dict, failure: dict, via: str = "") -> Finding:
+    reason, message = failure["reason"], failure["message"]
+    code = _FAILED_CODES.get(reason, "workload.job-failed")
+    name = dig(job, "metadata.name", "")
+    st = job.get("status") or {}
+    pods = _job_pods(ctx, name)
+    found = pod_cause(pods)
+    evidence = [condition_line("Job", name, failure["condition"], ctx) if failure.get("condition")
+                else event_line(ctx, failure["event"])]
+    evidence.append(f"job/{name}: {st.get('failed') or 0} failed, {st.get('succeeded') or 0} succeeded, "
+                    f"backoffLimit {dig(job, 'spec.backoffLimit') if dig(job, 'spec.backoffLimit') is not None else 6}"
+                    + (f", activeDeadlineSeconds {dig(job, 'spec.activeDeadlineSeconds')}"
+                       if dig(job, "spec.activeDeadlineSeconds") else ""))
+    extra: dict = {"job": name, "reason": reason, "failed": st.get("failed") or 0}
+    head = f"job/{name}" + (f" (the latest run of {ctx.ref})" if via else "")
+    if code == "workload.job-backoff-limit":
+        limit = dig(job, "spec.backoffLimit")
+        title = (f"{head} failed: its pods failed {st.get('failed') or '?'} times "
+                 f"(backoffLimit {6 if limit is None else limit})")
+        expl = (f"The Job gave up after more pod failures than spec.backoffLimit allows. The cause is in the "
+                f"failed pods: ")
+    elif code == "workload.job-deadline-exceeded":
+        title = (f"{head} failed: it ran longer than activeDeadlineSeconds "
+                 f"({dig(job, 'spec.activeDeadlineSeconds') or '?'}s)")
+        expl = ("The Job was active longer than spec.activeDeadlineSeconds: its running pods were killed and it "
+                "failed whatever backoffLimit says (time spent Pending counts too). ")
+    elif code == "workload.job-pod-failure-policy":
+        m = _POLICY.search(message)
+        detail = {}
+        if m:
+            detail = {k: v for k, v in m.groupdict().items() if v}
+            extra.update({"container": detail.get("container"), "exit_code": int(detail["code"])
+                          if detail.get("code") else None, "rule": int(detail.get("index") or
+                                                                       detail.get("index2") or 0)})
+        title = f"{head} failed at once: a podFailurePolicy rule matched ({message[:120]})"
+        expl = ("spec.podFailurePolicy said to fail the whole Job without retrying: " + message + ". The exit "
+                "code is the application's own 'do not retry' signal; its log says why. ")
+    else:
+        title = f"{head} failed: {reason or 'Failed'}: {message}"
+        expl = f"The Job failed ({reason}: {message}). "
+    if found:
+        expl += "Pods: " + f"{found[2]} failed with {found[1].code}: {found[1].title}."
+        evidence += pod_cause_lines(found[0], found[1])
+        extra["pod"] = pod_extra(*found)
+    elif not pods:
+        expl += (f"Its pods are gone ({st.get('failed') or 0} failed; deleted by the Job controller, a TTL or pod "
+                 "garbage collection), so their own diagnosis cannot be read now: the Job's conditions and events "
+                 "are what is left.")
+    sugg = []
+    if found:
+        sugg.append(pod_explain_cmd(ctx, found[0].ctx.name))
+    sugg.append(f"kubectl logs job/{name} -n {ctx.namespace} (while a pod still exists)")
+    sugg.append(f"kubectl describe job {name} -n {ctx.namespace}")
+    if code == "workload.job-deadline-exceeded":
+        sugg.append("raise spec.activeDeadlineSeconds, or find why the work is slow or pods wait to start")
+    return Finding(code, "error", None, title, expl, evidence, sugg, found[1].fix if found else None,
+                   since=(failure.get("condition") or {}).get("lastTransitionTime"), extra=extra)
+
+
+def job_rule(ctx: WorkloadContext) -> Iterable[Finding]:
+    if ctx.kind != "Job":
+        return []
+    if dig(ctx.workload, "spec.suspend"):
+        return [_suspended(ctx)]
+    failure = job_failure(ctx.workload, ctx.events)
+    if failure:
+        return [_failed_finding(ctx, ctx.workload, failure)]
+    if condition(ctx.workload, "Complete") and condition(ctx.workload, "Complete").get("status") == "True":
+        return []
+    found = pod_cause(ctx.pods)
+    if found:
+        st = ctx.workload.get("status") or {}
+        result, f, count = found
+        limit = dig(ctx.workload, "spec.backoffLimit")
+        return [Finding("workload.pods-failing", f.severity, None,
+                        f"{count} pod{'s' if count != 1 else ''} of job/{ctx.name} fail: {f.code}: {f.title}",
+                        f"The Job is still running and retrying ({st.get('failed') or 0} failed so far, backoffLimit "
+                        f"{6 if limit is None else limit}). " + f"Its pods fail with {f.code}: {f.title}.",
+                        pod_cause_lines(result, f), [pod_explain_cmd(ctx, result.ctx.name)], f.fix, since=f.since,
+                        extra={"pod": pod_extra(*found)})]
+    return []
+
+
+def _suspended(ctx: WorkloadContext) -> Finding:
+    queue = (dig(ctx.workload, "metadata.labels", {}) or {}).get("kueue.x-k8s.io/queue-name")
+    who = f" (Kueue queue {queue} admits it when there is capacity)" if queue else ""
+    return Finding("workload.suspended", "info", None, f"{ctx.ref} is suspended (spec.suspend: true){who}",
+                   f"A suspended {ctx.kind} creates no {'pods' if ctx.kind == 'Job' else 'Jobs'} on purpose; that is "
+                   "not a failure. A queue controller such as Kueue suspends Jobs until it admits them.",
+                   [f"{ctx.ref} spec.suspend: true"],
+                   [f"kubectl patch {ctx.ref} -n {ctx.namespace} --type=merge -p '{{\"spec\":{{\"suspend\":false}}}}'"])
+
+
+def cronjob_rule(ctx: WorkloadContext) -> Iterable[Finding]:
+    if ctx.kind != "CronJob":
+        return []
+    out: list[Finding] = []
+    if dig(ctx.workload, "spec.suspend"):
+        out.append(_suspended(ctx))
+    own = ctx.events_of("CronJob", ctx.name)
+    last_ok = max((event_time(e) for e in own if e.get("reason") == "SuccessfulCreate" and event_time(e)),
+                  default=None)
+
+    def current(reasons: set[str]) -> list[dict]:
+        return [e for e in own if e.get("reason") in reasons
+                and not (last_ok and event_time(e) and event_time(e) < last_ok
+                         and e.get("reason") != "JobAlreadyActive")]
+
+    bad_schedule = current({"UnparseableSchedule", "InvalidSchedule", "UnknownTimeZone", "UnParseableCronJobSchedule"})
+    if bad_schedule:
+        ev = bad_schedule[-1]
+        out.append(Finding("workload.cronjob-schedule-invalid", "error", None,
+                           f"{ctx.ref} never runs: its schedule is invalid ({dig(ctx.workload, 'spec.schedule')!r})",
+                           f"The CronJob controller cannot parse spec.schedule / spec.timeZone: {ev.get('message')}",
+                           [event_line(ctx, ev)], ["fix spec.schedule (five fields, e.g. '*/5 * * * *') or "
+                                                   "spec.timeZone (an IANA name)"]))
+    missed = current({"FailedNeedsStart", "TooManyMissedTimes", "MissSchedule"})
+    if missed:
+        ev = missed[-1]
+        stops = ev.get("reason") == "FailedNeedsStart" or "Cannot determine" in (ev.get("message") or "")
+        sev = "error" if stops else "warning"
+        sds = dig(ctx.workload, "spec.startingDeadlineSeconds")
+        title = (f"{ctx.ref} stopped scheduling: more than 100 start times were missed" if stops else
+                 f"{ctx.ref} missed {'too many start times' if ev.get('reason') != 'MissSchedule' else 'a start time'}")
+        expl = ("The CronJob controller counts the schedule times missed since the last run (controller down, "
+                "clock skew, a suspended or long-blocked CronJob). "
+                + ("The legacy controller (before 1.21) gives up for good past 100 and starts nothing. " if stops else
+                   "Past 100 the controller warns and starts only the latest. " if ev.get("reason") != "MissSchedule"
+                   else "A run was skipped because its start was later than startingDeadlineSeconds allows. ")
+                + (f"spec.startingDeadlineSeconds is {sds}." if sds else
+                   "spec.startingDeadlineSeconds is not set: then every missed time since the last run counts."))
+        out.append(Finding("workload.cronjob-missed-schedules", sev, None, title, expl, [event_line(ctx, ev)],
+                           ["set spec.startingDeadlineSeconds (e.g. 200) so only recent misses count",
+                            "check the controller manager and the clock of the control plane"]))
+    blocked = [e for e in own if e.get("reason") == "JobAlreadyActive"]
+    active = [j for j in ctx.children if not any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+                                                  for c in dig(j, "status.conditions", []) or [])]
+    forbid = dig(ctx.workload, "spec.concurrencyPolicy") == "Forbid"
+    if forbid and active and (blocked or _long_running(ctx, active[-1])):
+        job = active[-1]
+        jname = dig(job, "metadata.name", "")
+        ran = ctx.age_of(dig(job, "status.startTime") or dig(job, "metadata.creationTimestamp"))
+        found = pod_cause(_job_pods(ctx, jname))
+        expl = (f"concurrencyPolicy Forbid: a new run starts only when the previous Job has finished, and job/{jname} "
+                f"has been running for {age(ran)}. Each skipped run is recorded as JobAlreadyActive. ")
+        evidence = ([event_line(ctx, blocked[-1])] if blocked else []) + \
+            [f"job/{jname}: started {age(ran)} ago, {dig(job, 'status.active') or 0} active pods"]
+        extra = {"job": jname, "running_seconds": int(ran) if ran is not None else None}
+        if found:
+            expl += f"It is stuck because its pods fail: {found[1].code}: {found[1].title}."
+            evidence += pod_cause_lines(found[0], found[1])
+            extra["pod"] = pod_extra(*found)
+        else:
+            expl += "Its pods do not fail: it is slow or hangs (no activeDeadlineSeconds to stop it)."
+        out.append(Finding("workload.cronjob-blocked", "error" if found else "warning", None,
+                           f"{ctx.ref} skips its runs: job/{jname} is still running ({age(ran)}) and "
+                           "concurrencyPolicy is Forbid", expl, evidence,
+                           ([pod_explain_cmd(ctx, found[0].ctx.name)] if found else []) +
+                           [f"kubectl delete job {jname} -n {ctx.namespace} (if it hangs)",
+                            "set jobTemplate.spec.activeDeadlineSeconds so a hung run ends"], extra=extra))
+    finished = [j for j in ctx.children if j not in active]
+    if finished:
+        latest = finished[0]  # children are newest first
+        failure = job_failure(latest, ctx.events)
+        if failure and not any(c is not latest and _succeeded(c) and _newer(c, latest) for c in ctx.children):
+            out.append(_failed_finding(ctx, latest, failure, via="cronjob"))
+    elif not active and not dig(ctx.workload, "status.lastScheduleTime"):
+        pass  # never ran yet: nothing to say
+    return out
+
+
+def _succeeded(job: dict) -> bool:
+    return any(c.get("type") == "Complete" and c.get("status") == "True"
+               for c in dig(job, "status.conditions", []) or [])
+
+
+def _newer(a: dict, b: dict) -> bool:
+    ta, tb = parse_time(dig(a, "metadata.creationTimestamp")), parse_time(dig(b, "metadata.creationTimestamp"))
+    return bool(ta and tb and ta > tb)
+
+
+def _long_running(ctx: WorkloadContext, job: dict) -> bool:
+    ran = ctx.age_of(dig(job, "status.startTime") or dig(job, "metadata.creationTimestamp"))
+    return ran is not None and ran > 3600
