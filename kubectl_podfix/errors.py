@@ -140,14 +140,23 @@ def is_admission_denial(server_message: str) -> bool:
 
 
 def api_error(status: int, reason: str, server_message: str, method: str, path: str, *,
-              query: dict | None = None, attempts: int = 1) -> tuple[str, int]:
-    """(one-line message, exit code) for an error Status from the API server."""
+              query: dict | None = None, attempts: int = 1, status_body: bool = True) -> tuple[str, int]:
+    """(one-line message, exit code) for an error Status from the API server.
+
+    ``status_body`` False: the answer was not a Kubernetes Status (a proxy's or gateway's page), so a
+    403 is not RBAC and gets no RBAC rule."""
     attrs = request_attributes(method, path)
     said = " ".join((server_message or "").split())
     query = query or {}
     if status == 401:
         return ("the API server rejected your credentials (401 Unauthorized): they may have expired; "
                 "log in again or refresh the kubeconfig (e.g. your cloud's get-credentials command)", Exit.ERROR)
+    if status == 403 and not status_body:
+        code = Exit.REFUSED if method in WRITE_METHODS else Exit.ERROR
+        return (f"a proxy or gateway in front of the API server refused {method} {path} (403 {reason or 'Forbidden'}"
+                f"{', ' + said if said else ''}): the answer is not a Kubernetes Status, so this is not RBAC; "
+                "check the proxy settings (HTTPS_PROXY, NO_PROXY, the kubeconfig's proxy-url) and the server "
+                "address", code)
     if status == 403 and is_admission_denial(said):
         return (f"rejected by admission: {said}. This is a policy of the cluster (an admission webhook, Pod "
                 "Security, a ResourceQuota or LimitRange), not a missing permission: change the object to satisfy "
@@ -167,6 +176,10 @@ def api_error(status: int, reason: str, server_message: str, method: str, path: 
             return f"not found: {said} (check the name and -n NAMESPACE)", Exit.ERROR
         return (f"the API server does not serve {path}: is that API installed in this cluster "
                 "(e.g. metrics-server for metrics.k8s.io)?", Exit.ERROR)
+    if status == 407:
+        return ("a proxy between podfix and the API server asked for credentials (407 Proxy Authentication "
+                "Required): check the user and password in the proxy URL (HTTPS_PROXY/HTTP_PROXY or the "
+                "kubeconfig's proxy-url)", Exit.ERROR)
     if status == 409:
         if reason == "AlreadyExists":
             return f"already exists: {said}: delete it first or choose another name", Exit.ERROR
@@ -187,12 +200,23 @@ def api_error(status: int, reason: str, server_message: str, method: str, path: 
     return f"the API server answered {status} {reason}: {said or method + ' ' + path}", Exit.ERROR
 
 
-def transport_error(text: str, server: str, context: str, method: str = "", path: str = "") -> str:
-    """One line for a request that got no HTTP answer: refused, timed out, dropped, TLS, DNS."""
+def transport_error(text: str, server: str, context: str, method: str = "", path: str = "", *,
+                    proxy: str | None = None) -> str:
+    """One line for a request that got no HTTP answer: refused, timed out, dropped, TLS, DNS.
+
+    ``proxy`` names the proxy the request went through ("http://proxy:3128 (HTTPS_PROXY)", never with
+    credentials): a failure to get through it is said as such.
+    """
     where = f"{server} (context {context})"
     low = text.lower()
+    if proxy and ("proxyerror" in low or "tunnel connection failed" in low or "unable to connect to proxy" in low):
+        return (f"cannot reach the API server {where} through the proxy {proxy}: {_proxy_reason(text)}. "
+                "Check the proxy address and its credentials, or exclude the server with NO_PROXY")
     if "certificate" in low or "ssl" in low or "tls" in low or "wrong version number" in low:
         why = _tls_reason(text)
+        if "mismatch" in why:
+            return (f"TLS verification of the API server {where} failed ({why}): use an address the certificate "
+                    "names, or set the cluster's tls-server-name in the kubeconfig")
         return (f"TLS verification of the API server {where} failed ({why}): check the kubeconfig's "
                 "certificate-authority data (or that the server address is the cluster's)")
     if "timed out" in low or "timeout" in low:
@@ -211,9 +235,28 @@ def transport_error(text: str, server: str, context: str, method: str = "", path
             "Check the cluster is up and reachable (VPN, proxy, kubectl config current-context)")
 
 
+def _proxy_reason(text: str) -> str:
+    import re
+
+    match = re.search(r"Tunnel connection failed: ([^'\"()]+)", text)
+    if match:
+        return "it refused the tunnel (" + match.group(1).strip().rstrip(".,") + ")"
+    low = text.lower()
+    if "refused" in low:
+        return "connection refused"
+    if "name or service not known" in low or "name resolution" in low or "nodename nor servname" in low:
+        return "its host name does not resolve"
+    if "timed out" in low or "timeout" in low:
+        return "it did not answer in time"
+    return _short(text.split(" <- ")[0], 120)
+
+
 def _tls_reason(text: str) -> str:
     import re
 
+    match = re.search(r"(Hostname|IP address) mismatch, certificate is not valid for '([^']+)'", text)
+    if match:  # Python's own wording; the generic pattern below would cut it at the quote
+        return f"the certificate is not valid for {match.group(2)}: {match.group(1).lower()} mismatch"
     match = re.search(r"certificate verify failed: ([^()'\"]+)", text)
     if match:
         return "certificate verify failed: " + match.group(1).strip().rstrip(".,)")

@@ -11,7 +11,7 @@ import kubernetes  # noqa: F401  (see module docstring)
 import pytest
 import registry_servers as rs
 from apiserver import FakeAPIServer
-from clitools import run_podfix
+from clitools import cli_env, run_podfix
 
 
 @pytest.fixture
@@ -28,19 +28,19 @@ def kubeconfig(api, tmp_path):
 
 @pytest.fixture
 def podfix(kubeconfig):
-    def run(*args: str, **kw):
+    def run(*args: str, env_extra: dict | None = None, **kw):
+        if env_extra:
+            kw["env"] = cli_env(kubeconfig, **env_extra)
+        kw.setdefault("timeout", 60)
         return run_podfix(list(args), kubeconfig=kubeconfig, **kw)
     return run
 
 
 # -- the real registry (tests/registry_servers.py) -------------------------------------------
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    """Loopback servers must be reached directly, whatever proxy the machine has."""
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+# NB: no fixture clears HTTP(S)_PROXY: loopback servers are never proxied (Go's rule, which podfix
+# follows), so these tests pass whatever proxy the machine has; tests/security/test_proxies.py tests
+# proxies on purpose.
 
 
 @pytest.fixture(scope="module")

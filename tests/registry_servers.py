@@ -213,6 +213,12 @@ def start_registry(root: Path, *, user: str = USER, password: str = PASSWORD,
     raise RuntimeError(f"docker-registry did not become ready:\n{last_error}")
 
 
+def _direct(ctx: ssl.SSLContext):
+    """A urllib opener that ignores HTTP(S)_PROXY: the test registry is on loopback, which urllib's
+    own proxy rules (unlike Go's and podfix's) would send to a proxy."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
+
+
 def _wait_ready(reg: RealRegistry, timeout: float) -> bool:
     ctx = ssl.create_default_context(cafile=str(reg.ca.ca_cert))
     deadline = time.monotonic() + timeout
@@ -220,7 +226,7 @@ def _wait_ready(reg: RealRegistry, timeout: float) -> bool:
         if reg.process.poll() is not None:
             return False
         try:
-            urllib.request.urlopen(f"{reg.url}/v2/", context=ctx, timeout=1).close()
+            _direct(ctx).open(f"{reg.url}/v2/", timeout=1).close()
             return True
         except urllib.error.HTTPError as e:  # 401: up and asking for credentials
             e.close()
@@ -264,7 +270,7 @@ class Pusher:
             url = self.base + url
         req = urllib.request.Request(url, data=data, method=method,
                                      headers={"Authorization": self.auth, **(headers or {})})
-        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as resp:
+        with _direct(self.ctx).open(req, timeout=10) as resp:
             return resp.status, resp.headers, resp.read()
 
     def blob(self, repo: str, data: bytes) -> str:

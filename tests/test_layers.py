@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cluster access", ("kubectl_podfix.cluster",)),
     ("diagnosis", ("kubectl_podfix.diagnose",)),
     ("registry", ("kubectl_podfix.registry",)),
-    ("base", ("kubectl_podfix.errors", "kubectl_podfix")),
+    ("base", ("kubectl_podfix.errors", "kubectl_podfix.netproxy", "kubectl_podfix")),
 )
 
 # What diagnosis may import besides itself and the pure modules below it.

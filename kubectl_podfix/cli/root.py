@@ -139,8 +139,59 @@ def help_cmd(ctx: click.Context, command: tuple[str, ...]) -> None:
     click.echo(target_ctx.get_help())
 
 
+class Signalled(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP arrived: unwind like Ctrl-C (cleanups run, temporary files go)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+_caught: list[int] = []
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    if _caught:  # a second signal while podfix winds down: leave now (a last cleanup, no waiting)
+        _last_cleanup()
+        os._exit(Exit.INTERRUPTED)
+    _caught.append(signum)
+    raise Signalled(signum)
+
+
+def _last_cleanup() -> None:
+    kubeconfig = sys.modules.get("kubectl_podfix.cluster.kubeconfig")
+    remove = getattr(kubeconfig, "remove_private_files", None)
+    if remove is not None:
+        remove()
+
+
+def _install_signal_handlers() -> None:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in _SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:  # nohup's SIG_IGN stays
+            signal.signal(sig, _on_signal)
+
+
+def _interrupted(exc: BaseException) -> tuple[str, int]:
+    """The line and exit code for an interruption: 130 for Ctrl-C, SIGTERM and SIGHUP alike (one code
+    for "interrupted"; kubectl has no handler for them and dies by the signal)."""
+    import signal
+
+    signum = exc.signum if isinstance(exc, Signalled) else signal.SIGINT
+    name = signal.Signals(signum).name
+    return ("interrupted" if name == "SIGINT" else f"interrupted ({name})"), Exit.INTERRUPTED
+
+
 def main(args: list[str]) -> None:
-    """Run the CLI and turn every failure into one line and an exit code."""
+    """Run the CLI and turn every failure into one line and an exit code; SIGTERM and SIGHUP end it like
+    Ctrl-C (``run`` alone, for callers in-process, leaves their signal handlers as they are)."""
+    _install_signal_handlers()
     raise SystemExit(run(args))
 
 
@@ -185,10 +236,13 @@ def _run(args: list[str]) -> None:
     except _NO_ARGS as exc:  # a bare group (kubectl podfix, kubectl podfix fix): its help, like kubectl
         click.echo(exc.ctx.get_help() if exc.ctx else cli.get_help(click.Context(cli, info_name=_prog_name())))
         raise SystemExit(Exit.OK) from None
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            _fail(*_interrupted(cause))
         _fail("aborted", Exit.INTERRUPTED)
-    except KeyboardInterrupt:
-        _fail("interrupted", Exit.INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        _fail(*_interrupted(exc))
     except click.UsageError as exc:  # bad option or flag value: one line, like every other error
         where = exc.ctx.command_path if exc.ctx else _prog_name()
         _fail(f"{exc.format_message()} (see {where} --help)", Exit.USAGE)

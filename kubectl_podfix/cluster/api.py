@@ -20,19 +20,23 @@ The names importers use (``Cluster``, ``ApiError``, ``RESOURCES``, ``path_for``,
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterator
 
 from kubectl_podfix.cluster.errors import ApiError
 from kubectl_podfix.cluster.kubeconfig import Connection
+from kubectl_podfix.cluster.limits import MAX_DEPTH
 from kubectl_podfix.cluster.paging import PAGE_SIZE, pages
 from kubectl_podfix.cluster.redact import redact_secret
 from kubectl_podfix.cluster.resources import RESOURCES, path_for
+from kubectl_podfix.cluster.shapes import TooDeep, shape_problem, without_nulls
 from kubectl_podfix.cluster.transport import Transport
 from kubectl_podfix.errors import PodfixError
 
 __all__ = ["Cluster", "ApiError", "RESOURCES", "path_for", "redact_secret", "FIELD_MANAGER", "PAGE_SIZE"]
 
 FIELD_MANAGER = "kubectl-podfix"
+LOG_BYTES = 64 * 1024
 
 
 class Cluster:
@@ -66,38 +70,73 @@ class Cluster:
         except ValueError:
             raise PodfixError(f"the API server at {self.conn.server} answered {method} {path} with something "
                               "that is not JSON: is the server address right?") from None
+        except RecursionError:
+            raise self.invalid_answer(method, path, "JSON nested too deeply to read") from None
+
+    def invalid_answer(self, method: str, path: str, problem: str) -> PodfixError:
+        """The one line for an answer of the wrong shape (``problem`` reads after "answered ... with")."""
+        return self.transport.invalid(method, path, problem)
 
     def fetch(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None,
-              content_type: str | None = None, raw: bool = False) -> bytes:
+              content_type: str | None = None, raw: bool = False, max_bytes: int | None = None) -> bytes:
         """Send one request and return the response body as bytes (retries and error mapping included)."""
-        return self.transport.fetch(method, path, query, body, content_type, raw)
+        return self.transport.fetch(method, path, query, body, content_type, raw, max_bytes)
 
     # -- verbs -------------------------------------------------------------
 
     def get(self, kind: str, namespace: str | None, name: str) -> dict:
-        obj = self.request("GET", path_for(kind, namespace, name))
+        """One object, checked to be the object asked for and of the shape kubectl would decode."""
+        path = path_for(kind, namespace, name)
+        data = self.fetch("GET", path)
+        if not data.strip():
+            raise self.invalid_answer("GET", path, f"an empty body instead of {kind} {_ref(namespace, name)}")
+        obj = self._clean(self.decode(data, "GET", path), data, "GET", path)
+        problem = _identity_problem(obj, kind, namespace, name) or _shape(obj, kind)
+        if problem:
+            raise self.invalid_answer("GET", path, problem)
         return redact_secret(obj) if kind == "Secret" else obj
 
     def list(self, kind: str, namespace: str | None = None, *, label_selector: str | None = None,
              field_selector: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[dict]:
-        """LIST with pagination; yields items with ``kind``/``apiVersion`` filled in."""
+        """LIST with pagination; yields items with ``kind``/``apiVersion`` filled in, each checked for the
+        shape kubectl would decode (an item of the wrong shape is an API error naming it)."""
         path = path_for(kind, namespace)
         api_version = RESOURCES[kind][0].removeprefix("/api/").removeprefix("/apis/")
         query = {"labelSelector": label_selector, "fieldSelector": field_selector, "limit": page_size}
-        listing = pages(lambda q: self.fetch("GET", path, q), lambda data: self.decode(data, "GET", path), query)
+        listing = pages(lambda q: self.fetch("GET", path, q),
+                        lambda data: self._clean(self.decode(data, "GET", path), data, "GET", path), query,
+                        what=f"the list GET {path}", invalid=lambda problem: self.invalid_answer("GET", path, problem))
         try:
             for page in listing:
-                for item in page.get("items") or []:
+                for index, item in enumerate(page.get("items") or [], start=1):
                     item.setdefault("kind", kind)
                     item.setdefault("apiVersion", api_version)
+                    problem = _shape(item, kind)
+                    if problem:
+                        meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
+                        ref = _ref(meta.get("namespace"), meta.get("name"))
+                        raise self.invalid_answer("GET", path, f"a list whose item {index} ({kind} {ref}) is "
+                                                               f"malformed: {problem.split(' whose ', 1)[1]}")
                     yield redact_secret(item) if kind == "Secret" else item
         finally:
             listing.close()  # stops the read-ahead when the caller stops early
 
+    def _clean(self, obj: Any, data: bytes, method: str, path: str) -> Any:
+        """Nulls mean absent and lone surrogates cannot be printed, as for -f files (shapes.without_nulls);
+        the copy is made only when the raw answer may hold either (most never do)."""
+        if not _NEEDS_CLEANING.search(data):
+            return obj
+        try:
+            return without_nulls(obj)
+        except TooDeep:
+            raise self.invalid_answer(method, path, f"an object nested more than {MAX_DEPTH} levels deep") from None
+
     def log(self, namespace: str, pod: str, container: str, *, previous: bool = True, tail: int = 40) -> str:
-        return self.request("GET", path_for("Pod", namespace, pod, "log"),
-                            {"container": container, "previous": "true" if previous else None,
-                             "tailLines": tail, "limitBytes": 64 * 1024}, raw=True)
+        """The tail of a container's log, at most LOG_BYTES whatever the server sends (it may ignore limitBytes)."""
+        data = self.fetch("GET", path_for("Pod", namespace, pod, "log"),
+                          {"container": container, "previous": "true" if previous else None,
+                           "tailLines": tail, "limitBytes": LOG_BYTES}, raw=True, max_bytes=LOG_BYTES)
+        return data.decode("utf-8", "replace")
 
     def create(self, kind: str, namespace: str | None, body: dict, *, dry_run: bool = False) -> dict:
         return self.request("POST", path_for(kind, namespace), _write_query(dry_run), body)
@@ -161,6 +200,41 @@ def remember_secret_values(secret: dict) -> None:
                     continue
                 redact.remember(decoded)
             redact.remember_docker_config(decoded)
+
+
+_NEEDS_CLEANING = re.compile(rb"null|\\u[dD][89a-fA-F]")
+
+
+def _ref(namespace: Any, name: Any) -> str:
+    name = name if isinstance(name, str) and name else "(no name)"
+    return f"{namespace}/{name}" if isinstance(namespace, str) and namespace else name
+
+
+def _identity_problem(obj: Any, kind: str, namespace: str | None, name: str) -> str | None:
+    """Why ``obj`` is not the ``kind`` ``namespace/name`` a GET asked for (None when it is)."""
+    wanted = f"{kind} {_ref(namespace, name)}"
+    if not isinstance(obj, dict):
+        return f"{_a(obj)} instead of {wanted}"
+    got_kind = obj.get("kind")
+    if got_kind is not None and got_kind != kind:
+        return f"{_a(got_kind) if not isinstance(got_kind, str) else 'a ' + got_kind} instead of {wanted}"
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or not meta.get("name"):
+        return f"an object without metadata.name instead of {wanted}" if obj else f"an empty object instead of {wanted}"
+    got_ns = meta.get("namespace")
+    if meta.get("name") != name or (namespace and got_ns is not None and got_ns != namespace):
+        return f"{kind} {_ref(got_ns, meta.get('name'))} instead of {wanted}"
+    return None
+
+
+def _shape(obj: dict, kind: str) -> str | None:
+    problem = shape_problem(obj)
+    return f"a {kind} whose {problem}" if problem else None
+
+
+def _a(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", int: "a number", float: "a number",
+            bool: "a boolean", type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def _write_query(dry_run: bool) -> dict[str, Any]:

@@ -20,12 +20,15 @@ import sys
 from typing import Any, Iterator
 
 from kubectl_podfix.cluster.gather import normalize_event
+from kubectl_podfix.cluster.limits import MAX_DEPTH, limit
 from kubectl_podfix.cluster.redact import redact_secret
+
+# NB: the structure checks live in shapes.py (API answers use them too); their names stay importable here.
+from kubectl_podfix.cluster.shapes import _META, BUNDLE_KIND, LOG_KIND, SHAPES, TooDeep, _check, shape_problem  # noqa: F401
+from kubectl_podfix.cluster.shapes import without_nulls
 from kubectl_podfix.diagnose.model import Snapshot
 from kubectl_podfix.errors import PodfixError
 
-BUNDLE_KIND = "PodfixBundle"
-LOG_KIND = "PodfixLog"
 _EVIDENCE_KINDS = ("logs", "metrics")  # never present in plain kubectl output
 _RELATED_KINDS = {"Secret", "ServiceAccount", "ConfigMap", "PersistentVolumeClaim", "ResourceQuota", "LimitRange"}
 _WORKLOAD_EVENT_KINDS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob",
@@ -91,19 +94,68 @@ def _expand(paths: list[str]) -> list[str]:
 
 
 def _read_text(path: str, stdin: io.TextIOBase | None) -> str:
+    """The file's text, read in chunks: at most PODFIX_MAX_FILE_BYTES, and not one byte past the first NUL
+    or invalid UTF-8 (``-f /dev/zero`` is refused at once, not after filling the memory)."""
+    import os
+    import stat
+
+    cap = limit("PODFIX_MAX_FILE_BYTES")
     if path == "-":
-        return (stdin or sys.stdin).read()
+        stream = stdin or sys.stdin
+        binary = getattr(stream, "buffer", None)
+        if binary is not None:
+            return _read_stream(binary, "stdin", cap)
+        text = stream.read(cap + 1)  # a text stream without bytes underneath
+        if len(text) > cap:
+            raise _too_large("stdin", cap)
+        if "\0" in text:
+            raise PodfixError("stdin: not a text file; expected YAML or JSON")
+        return text
     try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
+        fh = open(path, "rb")
     except FileNotFoundError:
         raise PodfixError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise PodfixError(f"{path}: is a directory; pass the YAML or JSON files in it") from None
-    except UnicodeDecodeError:
-        raise PodfixError(f"{path}: not a text file; expected YAML or JSON") from None
     except OSError as exc:
         raise PodfixError(f"{path}: cannot read it ({exc.strerror})") from None
+    with fh:
+        info = os.fstat(fh.fileno())
+        if stat.S_ISDIR(info.st_mode):
+            raise PodfixError(f"{path}: is a directory; pass the YAML or JSON files in it")
+        if stat.S_ISREG(info.st_mode) and info.st_size > cap:
+            raise _too_large(path, cap)
+        return _read_stream(fh, path, cap)
+
+
+def _read_stream(fh: Any, name: str, cap: int) -> str:
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    parts: list[str] = []
+    total = 0
+    try:
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > cap:
+                raise _too_large(name, cap)
+            if b"\0" in chunk:
+                raise PodfixError(f"{name}: not a text file; expected YAML or JSON")
+            parts.append(decoder.decode(chunk))
+        parts.append(decoder.decode(b"", final=True))
+    except UnicodeDecodeError:
+        raise PodfixError(f"{name}: not a text file; expected YAML or JSON") from None
+    except OSError as exc:
+        raise PodfixError(f"{name}: cannot read it ({exc.strerror})") from None
+    return "".join(parts)
+
+
+def _too_large(name: str, cap: int) -> PodfixError:
+    size = f"{cap >> 20} MiB" if cap >= 1 << 20 and cap % (1 << 20) == 0 else f"{cap} bytes"
+    return PodfixError(f"{name}: larger than {size}, the most podfix reads (set PODFIX_MAX_FILE_BYTES to read more)")
 
 
 def _name(path: str) -> str:
@@ -118,12 +170,23 @@ def _documents(path: str, text: str) -> Iterator[tuple[int, Any]]:
             return
         except ValueError:
             pass  # maybe YAML flow style; let the YAML parser explain
+        except RecursionError:
+            raise _too_deep(path, 1) from None
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = _loader()(text)
     number = 0
+    # the alias check walks every node: only when the text may hold an anchor and an alias
+    maybe_aliases = "&" in text and "*" in text and bool(_ANCHOR.search(text)) and bool(_ALIAS.search(text))
     try:
-        for number, doc in enumerate(yaml.load_all(text, Loader=loader), start=1):
+        while loader.check_node():
+            node = loader.get_node()
+            number += 1
+            if maybe_aliases:
+                problem = _alias_problem(node)
+                if problem:
+                    raise PodfixError(f"{_name(path)}: document {number}: {problem}")
+            doc = loader.construct_document(node)
             if doc is not None:
                 yield number, doc
     except yaml.YAMLError as exc:
@@ -131,6 +194,115 @@ def _documents(path: str, text: str) -> Iterator[tuple[int, Any]]:
         where = f", line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "not valid YAML or JSON"
         raise PodfixError(f"{_name(path)}: document {number + 1}{where}: {problem}") from None
+    except RecursionError:  # the pure-Python parser (no libyaml, as in the zipapp) on deep nesting
+        raise _too_deep(path, number + 1) from None
+    except (TypeError, ValueError, AttributeError, UnboundLocalError) as exc:
+        # NB: libyaml's binding fails this way on some malformed input (an alias inside its own anchor)
+        raise PodfixError(f"{_name(path)}: document {number + 1}: not valid YAML (the YAML parser failed: "
+                          f"{type(exc).__name__})") from None
+    finally:
+        loader.dispose()
+
+
+_ANCHOR = re.compile(r"(?:^|[\s\[{,:\-?])&[^\s\[\]{},]")
+_ALIAS = re.compile(r"(?:^|[\s\[{,:\-?])\*[^\s\[\]{},]")
+
+
+_LOADER: list[Any] = []
+
+
+def _loader() -> Any:
+    """The YAML loader: libyaml's safe loader when present, with timestamps kept as text (see _timestamp)."""
+    if not _LOADER:
+        import yaml
+
+        class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+            pass
+
+        Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+        _LOADER.append(Loader)
+    return _LOADER[0]
+
+
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+
+
+def _timestamp(loader: Any, node: Any) -> str:
+    """An unquoted timestamp as the string kubectl sees.
+
+    YAML 1.1 (PyYAML) makes ``2024-01-01T00:00:00Z`` a datetime, which the shape checks would refuse;
+    kubectl's YAML reader keeps such values as the text written. So does podfix, and a date-time in
+    another YAML form (``2024-01-01 10:00:00 +2``) becomes RFC 3339 in UTC; a date alone (a label's
+    ``2024-01-01``) stays as written."""
+    import datetime
+
+    text = loader.construct_scalar(node)
+    if _RFC3339.fullmatch(text) or not re.search(r"[Tt ]\d", text.strip()):
+        return text
+    try:
+        value = loader.construct_yaml_timestamp(node)
+    except (ValueError, TypeError):
+        return text
+    if not isinstance(value, datetime.datetime):
+        return text
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds" if value.microsecond else "seconds") + "Z"
+
+
+def _alias_problem(root: Any) -> str | None:
+    """Refuse a document whose aliases would expand it by more than YAML_ALIAS_BUDGET values plus its own
+    size (a "billion laughs" bomb: loading shares the aliased values, but every later walk expands
+    them), or whose alias refers to itself. Sizes are counted once per node, so this is linear."""
+    from kubectl_podfix.cluster.limits import YAML_ALIAS_BUDGET
+
+    size: dict[int, int] = {}
+    distinct = 0
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            open_nodes.discard(key)
+            size[key] = min(1 + sum(size[id(c)] for c in children), 1 << 62)
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            return "a YAML alias refers to a value that contains it (an endless document)"
+        open_nodes.add(key)
+        distinct += 1
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                return "a YAML alias refers to a value that contains it (an endless document)"
+            if id(child) not in size:
+                stack.append((child, False))
+    ceiling = 2 * distinct + YAML_ALIAS_BUDGET
+    if size[id(root)] > ceiling:
+        return (f"its YAML aliases expand it to more than {ceiling} values (from {distinct}): refusing it, as an "
+                "alias bomb (kubectl never writes aliases; expand them in the file)")
+    return None
+
+
+def _children(node: Any) -> list:
+    value = getattr(node, "value", None)
+    if not isinstance(value, list):
+        return []
+    out = []
+    for item in value:
+        if isinstance(item, tuple):
+            out.extend(item)
+        else:
+            out.append(item)
+    return out
+
+
+def _too_deep(path: str, number: int) -> PodfixError:
+    return PodfixError(f"{_name(path)}: document {number}: nested more than {MAX_DEPTH} levels deep, which no "
+                       "Kubernetes object is: refusing it")
 
 
 def _flatten(path: str, number: int, doc: Any) -> Iterator[dict]:
@@ -146,190 +318,16 @@ def _flatten(path: str, number: int, doc: Any) -> Iterator[dict]:
         if not isinstance(obj, dict) or not obj.get("kind") or not isinstance(obj.get("kind"), str):
             raise PodfixError(f"{_name(path)}: document {number}, item {index + 1}: not a Kubernetes object "
                               "(no kind); save with kubectl get ... -o yaml")
-        obj = without_nulls(obj)
+        try:
+            obj = without_nulls(obj)
+        except TooDeep:
+            raise _too_deep(path, number) from None
         problem = shape_problem(obj)
         if problem:
             name = (obj.get("metadata") or {}).get("name") if isinstance(obj.get("metadata"), dict) else None
             what = f"{obj['kind']} {name}" if isinstance(name, str) and name else obj["kind"]
             raise PodfixError(f"{_name(path)}: document {number}, item {index + 1} ({what}): {problem}")
         yield obj
-
-
-# -- structure checks -------------------------------------------------------------------------------
-#
-# kubectl decodes objects into Go types and refuses a file whose fields have the wrong type
-# ("cannot unmarshal string into Go struct field PodSpec.spec.containers"). podfix checks the
-# same for the fields the rules walk, so a malformed file is one clear error naming the field
-# (an input error), while values (reasons, messages, quantities, unknown fields) stay free:
-# the rules tolerate any value. null is allowed everywhere, as in Go.
-
-def _container_shapes(prefix: str) -> dict[str, type | tuple]:
-    out: dict[str, type | tuple] = {prefix: list, f"{prefix}[]": dict}
-    for key, kind in (("name", str), ("image", str), ("imagePullPolicy", str), ("resources", dict),
-                      ("resources.limits", dict), ("resources.requests", dict), ("env", list), ("env[]", dict),
-                      ("env[].name", str), ("env[].valueFrom", dict), ("env[].valueFrom.secretKeyRef", dict),
-                      ("env[].valueFrom.configMapKeyRef", dict), ("envFrom", list), ("envFrom[]", dict),
-                      ("envFrom[].secretRef", dict), ("envFrom[].configMapRef", dict), ("volumeMounts", list),
-                      ("volumeMounts[]", dict), ("ports", list), ("ports[]", dict), ("command", list),
-                      ("args", list), ("livenessProbe", dict), ("readinessProbe", dict), ("startupProbe", dict),
-                      ("securityContext", dict), ("lifecycle", dict)):
-        out[f"{prefix}[].{key}"] = kind
-    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-        for key in ("httpGet", "tcpSocket", "exec", "grpc"):
-            out[f"{prefix}[].{probe}.{key}"] = dict
-        for key in ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold",
-                    "successThreshold"):
-            out[f"{prefix}[].{probe}.{key}"] = int
-    return out
-
-
-def _status_shapes(prefix: str) -> dict[str, type | tuple]:
-    out: dict[str, type | tuple] = {prefix: list, f"{prefix}[]": dict}
-    for key, kind in (("name", str), ("image", str), ("imageID", str), ("ready", bool), ("started", bool),
-                      ("restartCount", int)):
-        out[f"{prefix}[].{key}"] = kind
-    for state in ("state", "lastState"):
-        out[f"{prefix}[].{state}"] = dict
-        for sub in ("waiting", "running", "terminated"):
-            out[f"{prefix}[].{state}.{sub}"] = dict
-        for key, kind in (("waiting.reason", str), ("waiting.message", str), ("terminated.reason", str),
-                          ("terminated.message", str), ("terminated.exitCode", int), ("terminated.signal", int),
-                          ("terminated.startedAt", str), ("terminated.finishedAt", str),
-                          ("running.startedAt", str)):
-            out[f"{prefix}[].{state}.{key}"] = kind
-    return out
-
-
-def _workload_shapes(kind: str) -> dict[str, type | tuple]:
-    """The fields the workload rules walk (diagnose/workloads/), for a controller of ``kind``."""
-    tmpl = "spec.jobTemplate.spec.template" if kind == "CronJob" else "spec.template"
-    out: dict[str, type | tuple] = {
-        **_META, "metadata.generation": int, "spec": dict, "status": dict, "spec.selector": dict,
-        "spec.replicas": int, "spec.paused": bool, "spec.suspend": bool, "spec.backoffLimit": int,
-        "spec.activeDeadlineSeconds": int, "spec.completions": int, "spec.parallelism": int,
-        "spec.progressDeadlineSeconds": int, "spec.podManagementPolicy": str, "spec.concurrencyPolicy": str,
-        "spec.startingDeadlineSeconds": int, "spec.schedule": str, "spec.jobTemplate": dict,
-        "spec.jobTemplate.spec": dict, "spec.volumeClaimTemplates": list, "spec.volumeClaimTemplates[]": dict,
-        tmpl: dict, f"{tmpl}.metadata": dict, f"{tmpl}.spec": dict, f"{tmpl}.spec.volumes": list,
-        f"{tmpl}.spec.volumes[]": dict, f"{tmpl}.spec.nodeSelector": dict,
-        **_container_shapes(f"{tmpl}.spec.containers"), **_container_shapes(f"{tmpl}.spec.initContainers"),
-        "status.conditions": list, "status.conditions[]": dict, "status.conditions[].type": str,
-        "status.conditions[].status": str, "status.conditions[].reason": str, "status.conditions[].message": str,
-        "status.observedGeneration": int, "status.lastScheduleTime": str, "status.startTime": str,
-    }
-    for key in ("replicas", "readyReplicas", "updatedReplicas", "availableReplicas", "currentReplicas",
-                "desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled",
-                "numberAvailable", "numberMisscheduled", "succeeded", "failed", "ready"):
-        out[f"status.{key}"] = int
-    out["status.active"] = list if kind == "CronJob" else int
-    return out
-
-
-_META: dict[str, type | tuple] = {
-    "metadata": dict, "metadata.name": str, "metadata.namespace": str, "metadata.uid": str,
-    "metadata.labels": dict, "metadata.annotations": dict, "metadata.ownerReferences": list,
-    "metadata.ownerReferences[]": dict, "metadata.ownerReferences[].kind": str,
-    "metadata.ownerReferences[].name": str, "metadata.ownerReferences[].controller": bool,
-    "metadata.creationTimestamp": str, "metadata.deletionTimestamp": str,
-}
-SHAPES: dict[str, dict[str, type | tuple]] = {
-    "Pod": {
-        **_META, "spec": dict, "status": dict,
-        **_container_shapes("spec.containers"), **_container_shapes("spec.initContainers"),
-        **_container_shapes("spec.ephemeralContainers"),
-        "spec.volumes": list, "spec.volumes[]": dict, "spec.volumes[].name": str,
-        "spec.volumes[].persistentVolumeClaim": dict, "spec.volumes[].configMap": dict, "spec.volumes[].secret": dict,
-        "spec.imagePullSecrets": list, "spec.imagePullSecrets[]": dict, "spec.imagePullSecrets[].name": str,
-        "spec.tolerations": list, "spec.tolerations[]": dict, "spec.nodeSelector": dict, "spec.affinity": dict,
-        "spec.nodeName": str, "spec.serviceAccountName": str, "spec.restartPolicy": str,
-        "spec.schedulingGates": list, "spec.schedulingGates[]": dict, "spec.schedulingGates[].name": str,
-        "spec.overhead": dict,
-        "spec.activeDeadlineSeconds": int, "spec.priorityClassName": str, "spec.runtimeClassName": str,
-        "status.phase": str, "status.reason": str, "status.message": str, "status.nominatedNodeName": str,
-        "status.startTime": str, "status.qosClass": str, "status.resize": str,
-        "status.conditions": list, "status.conditions[]": dict, "status.conditions[].type": str,
-        "status.conditions[].status": str, "status.conditions[].reason": str, "status.conditions[].message": str,
-        **_status_shapes("status.containerStatuses"), **_status_shapes("status.initContainerStatuses"),
-        **_status_shapes("status.ephemeralContainerStatuses"),
-    },
-    "Event": {
-        **_META, "involvedObject": dict, "regarding": dict, "series": dict, "source": dict,
-        "reason": str, "message": str, "note": str, "type": str, "count": int, "deprecatedCount": int,
-        "firstTimestamp": str, "lastTimestamp": str, "eventTime": str,
-        **{f"{obj}.{key}": str for obj in ("involvedObject", "regarding")
-           for key in ("kind", "name", "namespace", "uid", "fieldPath")},
-    },
-    "ServiceAccount": {**_META, "imagePullSecrets": list, "imagePullSecrets[]": dict,
-                       "imagePullSecrets[].name": str},
-    BUNDLE_KIND: {"listed": list, "missing": list},
-    LOG_KIND: {"namespace": str, "pod": str, "container": str, "text": str},
-    "Node": {**_META, "spec": dict, "status": dict, "spec.taints": list, "spec.taints[]": dict,
-             "status.allocatable": dict, "status.capacity": dict, "status.conditions": list,
-             "status.conditions[]": dict, "status.nodeInfo": dict},
-    **{kind: _workload_shapes(kind) for kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job",
-                                                 "CronJob")},
-    "PersistentVolumeClaim": {**_META, "spec": dict, "status": dict, "spec.storageClassName": str,
-                              "spec.volumeName": str, "status.phase": str},
-    "ResourceQuota": {**_META, "spec": dict, "status": dict, "spec.hard": dict, "status.hard": dict,
-                      "status.used": dict},
-    "StorageClass": {**_META},
-}
-_KIND_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", bool: "true or false"}
-
-
-def without_nulls(value: Any) -> Any:
-    """A copy without null mapping values or list items: for Kubernetes null means absent (as decoding
-    into Go types does), and the rules then never meet a None where a mapping belongs. Lone UTF-16
-    surrogates (JSON may spell them, "\\ud800") become U+FFFD: they cannot be printed or saved."""
-    if isinstance(value, dict):
-        return {_text(k): without_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [without_nulls(v) for v in value if v is not None]
-    return _text(value)
-
-
-def _text(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        value.encode("utf-8")
-        return value
-    except UnicodeEncodeError:
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def shape_problem(obj: dict) -> str | None:
-    """The first field of ``obj`` whose type kubectl would refuse, as a sentence; None when well-formed."""
-    shapes = SHAPES.get(obj.get("kind"), _META)
-    for path, kind in shapes.items():
-        problem = _check(obj, path.replace("[]", ".[]").split("."), kind, "")
-        if problem:
-            return problem
-    return None
-
-
-def _check(value: Any, steps: list[str], kind: type, where: str) -> str | None:
-    if not steps:
-        ok = value is None or (isinstance(value, kind) and not (kind is int and isinstance(value, bool)))
-        if kind is int and isinstance(value, float) and value.is_integer():
-            ok = True  # JSON numbers
-        if ok:
-            return None
-        got = "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else repr(value)[:40] \
-            if not isinstance(value, str) else "a string"
-        return f"{where} must be {_KIND_NAMES.get(kind, kind.__name__)}, not {got}"
-    step, rest = steps[0], steps[1:]
-    if step == "[]":
-        if not isinstance(value, list):
-            return None  # the list itself is checked by its own entry
-        for i, item in enumerate(value):
-            problem = _check(item, rest, kind, f"{where}[{i}]")
-            if problem:
-                return problem
-        return None
-    if not isinstance(value, dict) or value.get(step) is None:
-        return None
-    return _check(value[step], rest, kind, f"{where}.{step}" if where else step)
 
 
 # Environment variable names whose values are secrets: these words as whole segments of the name

@@ -114,7 +114,7 @@ def parse_quantity() -> Any:
     return quantity.parse_quantity
 
 
-def pool_manager(cfg: Any, proxy: str | None = None) -> Any:
+def pool_manager(cfg: Any, proxy: str | None = None, proxy_headers: dict | None = None) -> Any:
     """A urllib3 pool set up from a client ``Configuration`` as ``RESTClientObject`` does it."""
     import ssl
 
@@ -138,5 +138,5 @@ def pool_manager(cfg: Any, proxy: str | None = None) -> Any:
         options["assert_hostname"] = cfg.assert_hostname
     options.update(num_pools=4, maxsize=4, retries=False)
     if proxy:
-        return urllib3.ProxyManager(proxy_url=proxy, proxy_headers=cfg.proxy_headers, **options)
+        return urllib3.ProxyManager(proxy_url=proxy, proxy_headers=proxy_headers, **options)
     return urllib3.PoolManager(**options)

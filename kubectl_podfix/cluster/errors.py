@@ -34,15 +34,29 @@ class ApiError(PodfixError):
         body = getattr(exc, "body", None)
         if isinstance(body, bytes):
             body = body.decode("utf-8", "replace")
-        reason, server_message = getattr(exc, "reason", "") or "", ""
+        reason, server_message, is_status = getattr(exc, "reason", "") or "", "", False
         try:
             doc = json.loads(body) if body else {}
             if isinstance(doc, dict):
-                reason = doc.get("reason") or reason
+                is_status = doc.get("kind") == "Status"
+                reason = (doc.get("reason") if isinstance(doc.get("reason"), str) else "") or reason
                 server_message = str(doc.get("message") or "")
-        except ValueError:
-            server_message = (body or "").strip()[:200]
-        message, code = api_error(status, reason, server_message, method, path, query=query, attempts=attempts)
+        except (ValueError, RecursionError):
+            server_message = _page_summary(body or "")
+        message, code = api_error(status, reason, server_message, method, path, query=query, attempts=attempts,
+                                  status_body=is_status)
         err = cls(message, status, reason, server_message, method, path, code)
         err.detail = f"{method} {path} -> {status} {reason}: {_short(str(body or ''), 2000)}"
         return err
+
+
+def _page_summary(body: str) -> str:
+    """What a non-JSON error page says, in a few words: an HTML page's title (or its text), else its start."""
+    import re
+
+    text = body.strip()
+    if re.match(r"(?is)\s*(<!doctype html|<html|<head|<body|<h1|<title)", text):
+        title = re.search(r"(?is)<title[^>]*>(.*?)</title>", text)
+        words = title.group(1) if title else re.sub(r"(?s)<[^>]*>", " ", text)
+        return "an HTML page: " + " ".join(words.split())[:120]
+    return " ".join(text.split())[:200]

@@ -630,12 +630,12 @@ def _fetch_logs(snap: Snapshot, cluster, pods: list[dict], scope: bool = False) 
             snap.missing.add("logs")
             return key, None
 
-    from concurrent.futures import ThreadPoolExecutor
+    from kubectl_podfix.cluster.threads import daemon_map
 
-    with ThreadPoolExecutor(max_workers=min(LOG_WORKERS, len(wanted))) as pool:
-        for key, text in pool.map(fetch, wanted):
-            if text is not None:
-                snap.logs[key] = text
+    # NB: daemon threads: a log read blocked on an unanswering kubelet must not hold Ctrl-C
+    for key, text in daemon_map(fetch, wanted, LOG_WORKERS):
+        if text is not None:
+            snap.logs[key] = text
 
 
 def gather_target(cluster, *, target: str | None, namespace: str, all_namespaces: bool = False,

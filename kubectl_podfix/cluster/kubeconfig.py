@@ -96,11 +96,55 @@ def _resolved(kind: str, body: dict[str, Any], base: str) -> dict[str, Any]:
     return body
 
 
+# The types client-go decodes a kubeconfig's fields into: kubectl refuses a file where one has another
+# type ("cannot unmarshal number into Go struct field"), and so does podfix (a quoted "false" for
+# insecure-skip-tls-verify must not read as true).
+_TOP_TYPES: dict[str, type] = {"clusters": list, "users": list, "contexts": list, "current-context": str,
+                               "preferences": dict, "extensions": list}
+_FIELD_TYPES: dict[str, dict[str, type]] = {
+    "cluster": {"server": str, "certificate-authority": str, "certificate-authority-data": str,
+                "insecure-skip-tls-verify": bool, "tls-server-name": str, "proxy-url": str,
+                "disable-compression": bool, "extensions": list},
+    "user": {"token": str, "tokenFile": str, "client-certificate": str, "client-certificate-data": str,
+             "client-key": str, "client-key-data": str, "username": str, "password": str, "as": str,
+             "as-uid": str, "as-groups": list, "as-user-extra": dict, "exec": dict, "auth-provider": dict,
+             "extensions": list},
+    "context": {"cluster": str, "user": str, "namespace": str, "extensions": list},
+}
+_TYPE_NAMES = {str: "a string", bool: "true or false", list: "a list", dict: "a mapping"}
+
+
+def _type_problem(value: Any, kind: type) -> str | None:
+    if value is None or (isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))):
+        return None
+    got = "true or false" if isinstance(value, bool) else {str: "a string", list: "a list", dict: "a mapping",
+                                                           int: "a number", float: "a number"}.get(type(value),
+                                                                                                  "something else")
+    return f"must be {_TYPE_NAMES[kind]}, not {got}"
+
+
+def _check_types(path: str, data: dict) -> None:
+    for key, kind in _TOP_TYPES.items():
+        problem = _type_problem(data.get(key), kind)
+        if problem:
+            raise PodfixError(f"kubeconfig {path}: {key} {problem} (kubectl refuses the file too)")
+    for section, kind in (("clusters", "cluster"), ("users", "user"), ("contexts", "context")):
+        for item in data.get(section) or []:
+            if not isinstance(item, dict) or not isinstance(item.get(kind), dict):
+                continue
+            for key, field_kind in _FIELD_TYPES[kind].items():
+                problem = _type_problem(item[kind].get(key), field_kind)
+                if problem:
+                    raise PodfixError(f"kubeconfig {path}: {kind} {str(item.get('name'))!r}: {key} {problem} "
+                                      "(kubectl refuses the file too)")
+
+
 def merge(files: list[str]) -> dict[str, Any]:
     """Merge kubeconfig files with client-go's rules: the first file to set a key wins."""
     merged: dict[str, Any] = {"clusters": {}, "users": {}, "contexts": {}, "current-context": ""}
     for path in files:
         data = _read(path)
+        _check_types(path, data)
         base = os.path.dirname(os.path.abspath(path))
         if not merged["current-context"] and data.get("current-context"):
             merged["current-context"] = str(data["current-context"])
@@ -151,20 +195,44 @@ def load(kubeconfig: str | None = None, context: str | None = None, cluster: str
     if user_name and user_name not in merged["users"]:
         raise PodfixError(f'user "{user_name}" does not exist in the kubeconfig: check --user or the context "{ctx_name}"')
     cluster_body = merged["clusters"][cluster_name]
-    server = str(cluster_body.get("server") or "")
-    if not server:
-        raise PodfixError(f'cluster "{cluster_name}" in the kubeconfig has no server address')
+    server = _server_url(cluster_name, cluster_body, merged["users"].get(user_name) or {})
     name = ctx_name or "podfix"
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": cluster_name, "cluster": cluster_body}],
+        "clusters": [{"name": cluster_name, "cluster": dict(cluster_body, server=server)}],
         "users": [{"name": user_name or "podfix-anonymous", "user": merged["users"].get(user_name) or {}}],
         "contexts": [{"name": name, "context": {"cluster": cluster_name, "user": user_name or "podfix-anonymous"}}],
         "current-context": name,
     }
     ns = namespace or ctx.get("namespace") or "default"
     return Connection(config=config, context=name, namespace=ns, server=server, files=files)
+
+
+def _server_url(cluster_name: str, cluster: dict, user: dict) -> str:
+    """The cluster's server as a URL. Like client-go's DefaultServerURL, an address without a scheme gets
+    https:// when TLS is configured (a CA, a client certificate, insecure-skip-tls-verify), else http://."""
+    from urllib.parse import urlsplit
+
+    server = str(cluster.get("server") or "").strip()
+    if not server:
+        raise PodfixError(f'cluster "{cluster_name}" in the kubeconfig has no server address')
+    try:
+        parts = urlsplit(server)
+        if not parts.scheme or not parts.netloc:
+            tls = any(cluster.get(k) for k in ("certificate-authority", "certificate-authority-data",
+                                               "insecure-skip-tls-verify")) or \
+                any(user.get(k) for k in ("client-certificate", "client-certificate-data"))
+            server = ("https://" if tls else "http://") + server
+            parts = urlsplit(server)
+        parts.port  # noqa: B018 - a bad port raises ValueError
+    except ValueError:
+        raise PodfixError(f'cluster "{cluster_name}" in the kubeconfig has a server address that is not a URL: '
+                          f"{server!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PodfixError(f'cluster "{cluster_name}" in the kubeconfig has a server address that is not an http(s) '
+                          f"URL: {server!r}")
+    return server
 
 
 def _in_cluster(namespace: str | None) -> Connection:
@@ -221,6 +289,10 @@ def client_configuration(conn: Connection) -> Any:
     from kubectl_podfix.cluster import client as kube
 
     cfg = kube.Configuration()()
+    # NB: the client's Configuration copies HTTP(S)_PROXY into .proxy and ignores NO_PROXY. kubectl
+    # proxies by the kubeconfig's proxy-url, else by Go's ProxyFromEnvironment (transport.py): .proxy
+    # holds the proxy-url and nothing else.
+    cfg.proxy, cfg.no_proxy = None, None
     if conn.in_cluster:
         try:
             kube.incluster_config().InClusterConfigLoader(
@@ -234,6 +306,8 @@ def client_configuration(conn: Connection) -> Any:
         _load_lean(conn, cfg)
     else:
         _load_with_client(conn, cfg)
+    cfg.proxy = conn.config["clusters"][0]["cluster"].get("proxy-url") or None
+    cfg.no_proxy = None
     return cfg
 
 
@@ -247,24 +321,40 @@ def _load_lean(conn: Connection, cfg: Any) -> None:
     cfg.ssl_ca_cert = _file_or_data(conn, cluster, "certificate-authority")
     if cluster.get("tls-server-name"):
         cfg.tls_server_name = cluster["tls-server-name"]
-    if cluster.get("proxy-url"):
-        cfg.proxy = cluster["proxy-url"]
     cert = _file_or_data(conn, user, "client-certificate")
     key = _file_or_data(conn, user, "client-key")
     if cert and key:
         cfg.cert_file, cfg.key_file = cert, key
     token = user.get("token")
     if not token and user.get("tokenFile"):
-        try:
-            with open(user["tokenFile"], encoding="utf-8") as fh:
-                token = fh.read().strip()
-        except OSError as exc:
-            raise PodfixError(f"cannot read the tokenFile {user['tokenFile']} of context {conn.context!r}: "
-                              f"{exc.strerror}") from None
+        token = _read_token_file(conn, str(user["tokenFile"]))
     if token:
+        if not isinstance(token, str) or any(ord(c) < 0x20 or ord(c) == 0x7F for c in token):
+            # NB: a newline would split the Authorization header (http.client refuses it, quoting the value)
+            raise PodfixError(f"the token of the user in context {conn.context!r} is not a single line of text: "
+                              "check the kubeconfig's token (or tokenFile)")
         cfg.api_key["BearerToken"] = f"Bearer {token}"
     elif isinstance(user.get("exec"), dict):
         _run_exec(conn, cfg, user["exec"], cluster)
+
+
+def _read_token_file(conn: Connection, path: str) -> str:
+    """A tokenFile's token: at most TOKEN_FILE_BYTES (``tokenFile: /dev/zero`` is one line, not a hang)."""
+    from kubectl_podfix.cluster.limits import TOKEN_FILE_BYTES
+
+    where = f"the tokenFile {path} of context {conn.context!r}"
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(TOKEN_FILE_BYTES + 1)
+    except OSError as exc:
+        raise PodfixError(f"cannot read {where}: {exc.strerror}") from None
+    if len(data) > TOKEN_FILE_BYTES:
+        raise PodfixError(f"{where} is larger than {TOKEN_FILE_BYTES >> 20} MiB, which no token is: "
+                          "check the path")
+    try:
+        return data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise PodfixError(f"{where} is not text: check the path") from None
 
 
 def _file_or_data(conn: Connection, body: dict, key: str) -> str | None:
@@ -282,21 +372,58 @@ def _file_or_data(conn: Connection, body: dict, key: str) -> str | None:
 
 
 _TEMP_DIR: list[str] = []
+_MEMFDS: list[int] = []  # kept open: their /proc/self/fd paths stay valid while podfix runs
 
 
 def _private_file(content: bytes) -> str:
-    """Write credentials to a 0600 file in a 0700 directory removed at exit (as the client does)."""
+    """A path OpenSSL can read ``content`` (a client key, a certificate) from.
+
+    ``ssl`` loads certificates and keys only from files. On Linux podfix gives it an anonymous
+    memory file (``os.memfd_create``, opened through ``/proc/self/fd/N``): nothing is ever written
+    to disk, and the memory goes with the process however it ends. Elsewhere it falls back to a
+    0600 file in a 0700 directory, removed at exit, which SIGTERM and SIGHUP reach too (the CLI
+    turns them into an orderly exit: cli/root.py), and which a second signal removes on its way out.
+    """
+    path = _memory_file(content)
+    if path:
+        return path
     import atexit
-    import shutil
     import tempfile
 
     if not _TEMP_DIR:
         _TEMP_DIR.append(tempfile.mkdtemp(prefix="podfix-"))
-        atexit.register(shutil.rmtree, _TEMP_DIR[0], True)
+        atexit.register(remove_private_files)
     fd, path = tempfile.mkstemp(dir=_TEMP_DIR[0])
     with os.fdopen(fd, "wb") as fh:
         fh.write(content)
     return path
+
+
+def _memory_file(content: bytes) -> str | None:
+    create = getattr(os, "memfd_create", None)
+    if create is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        fd = create("podfix-credential")  # close-on-exec: exec plugins and kubectl never inherit it
+    except OSError:
+        return None
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError:
+        os.close(fd)
+        return None
+    _MEMFDS.append(fd)
+    return f"/proc/self/fd/{fd}"
+
+
+def remove_private_files() -> None:
+    """Remove the fallback directory of credential files (the memory files need nothing)."""
+    import shutil
+
+    while _TEMP_DIR:
+        shutil.rmtree(_TEMP_DIR.pop(), ignore_errors=True)
 
 
 class _Node(dict):

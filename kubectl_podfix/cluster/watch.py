@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterator
 from urllib.parse import urlencode
 
 from kubectl_podfix.cluster.errors import ApiError
+from kubectl_podfix.cluster.limits import limit
 from kubectl_podfix.cluster.paging import PAGE_SIZE, pages
 from kubectl_podfix.cluster.redact import redact_secret
 from kubectl_podfix.cluster.resources import RESOURCES, path_for
@@ -36,6 +37,7 @@ from kubectl_podfix.errors import PodfixError
 
 WATCH_TIMEOUT = 300  # timeoutSeconds asked of the server (client-go asks 5 to 10 minutes)
 READ_SLACK = 60  # a watch silent this long past its timeoutSeconds is a dead connection
+ERROR_BODY_BYTES = 1 << 20  # how much of a watch's error answer is read
 POLL_INTERVAL = 2.0  # when a watch is refused: one LIST this often
 MAX_BACKOFF = 5.0  # between attempts to resume a watch that keeps failing
 REFUSED = (403, 405)
@@ -145,8 +147,8 @@ def watch_stream(cluster, kind: str, namespace: str | None = None, *, resource_v
     if resp.status != 200:
         from kubectl_podfix.cluster.transport import HTTPAnswer
 
-        body = resp.read()
-        resp.release_conn()
+        body = resp.read(ERROR_BODY_BYTES)  # an error Status is small; a hostile answer is cut there
+        resp.close()
         answer = HTTPAnswer(resp.status, resp.reason or "", body, resp.headers)
         raise ApiError.from_exception(answer, "GET", path, query=dict(params))
     if holder is not None:
@@ -155,19 +157,27 @@ def watch_stream(cluster, kind: str, namespace: str | None = None, *, resource_v
             if holder.cut_off:  # stopped while the request was on its way
                 resp.close()
                 return
-    buffer = b""
+    buffer = bytearray()  # NB: not bytes: a long event arriving in many chunks must not be copied each time
+    cap = limit("PODFIX_MAX_RESPONSE_BYTES")
     try:
         chunks = resp.stream(64 * 1024) if resp.chunked or not hasattr(resp, "read1") else \
             iter(lambda: resp.read1(64 * 1024), b"")
         for chunk in chunks:
             buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
+            while True:
+                end = buffer.find(b"\n")
+                if end < 0:
+                    break
+                line = bytes(buffer[:end])
+                del buffer[:end + 1]
                 if line.strip():
                     try:
                         yield json.loads(line)
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         raise StreamBroken(f"the watch of {path} sent something that is not JSON") from None
+            if len(buffer) > cap:  # one event without end: stop before it fills the memory
+                raise StreamBroken(f"the watch of {path} sent an event larger than {cap} bytes "
+                                   "(PODFIX_MAX_RESPONSE_BYTES)")
     except (StreamBroken, GeneratorExit):
         raise
     except Exception as exc:  # ProtocolError (ended prematurely), read timeout, reset

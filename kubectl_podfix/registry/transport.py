@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from kubectl_podfix.netproxy import ProxyError, proxy_for
 from kubectl_podfix.registry.errors import RegistryError, one_line
 
 MAX_BODY = 16 << 20
@@ -136,6 +137,7 @@ class Transport:
 
     def _build_opener(self):
         import ssl
+        import urllib.error
         import urllib.request
 
         ctx = ssl.create_default_context()
@@ -156,7 +158,34 @@ class Transport:
                     new.remove_header("Authorization")
                 return new
 
-        return urllib.request.build_opener(urllib.request.HTTPSHandler(context=ctx), Redirects())
+        class EnvProxy(urllib.request.BaseHandler):
+            """Go's ProxyFromEnvironment for every request, redirects included (urllib's own
+            ProxyHandler has other NO_PROXY rules: no CIDRs, no loopback exemption)."""
+
+            handler_order = 100  # before the http/https handlers, like urllib's ProxyHandler
+
+            def _route(self, req):
+                import os
+
+                try:
+                    proxy = proxy_for(req.full_url, os.environ)
+                except ProxyError as exc:
+                    raise urllib.error.URLError(exc) from None
+                if proxy is not None:
+                    if proxy.scheme != "http":
+                        raise urllib.error.URLError(ProxyError(
+                            f"{proxy.source} is an {proxy.scheme} proxy; the registry client supports "
+                            "http proxies only"))
+                    if proxy.authorization:
+                        # unredirected: a redirect to a host reached directly must not carry it
+                        req.add_unredirected_header("Proxy-Authorization", proxy.authorization)
+                    req.set_proxy(proxy.url.split("://", 1)[1], "http")
+                return None  # the http/https handler sends it (through the tunnel for https)
+
+            http_open = https_open = _route
+
+        return urllib.request.build_opener(urllib.request.ProxyHandler({}), EnvProxy(),
+                                           urllib.request.HTTPSHandler(context=ctx), Redirects())
 
     def send(self, method: str, path: str, headers: dict[str, str] | None = None,
              auth: str | None = None) -> Response:
@@ -213,7 +242,9 @@ class Transport:
 
         hp = host_port(url)
         name = hp.rsplit(":", 1)[0]
-        if isinstance(reason, ssl.SSLCertVerificationError):
+        if isinstance(reason, ProxyError):
+            msg, step, kind = f"cannot use the proxy for {hp}: {reason}", "connect", "proxy"
+        elif isinstance(reason, ssl.SSLCertVerificationError):
             why = getattr(reason, "verify_message", None) or reason.reason or str(reason)
             msg = (f"cannot verify the TLS certificate of {hp} ({why}): trust the registry's CA "
                    f"(add it to the system store, or point SSL_CERT_FILE at a bundle with it), "

@@ -22,7 +22,9 @@ Choices worth knowing:
 * ``page_default`` caps every page (the server may return fewer items than ``limit``).
 * ``deny("get", "pods")`` does not deny ``pods/log`` (RBAC semantics); use
   ``deny("get", "pods/log")``.  A resource may be qualified: ``"deployments.apps"``.
-* ``fail(path_regex=...)`` is ``re.search``-ed against the path without the query.
+* ``fail(path_regex=...)`` is ``re.search``-ed against the path without the query; so is
+  ``answer(path_regex=..., fn)``, whose ``fn(handler, request)`` writes any answer itself (a
+  misbehaving server: tests/hostile.py).
 * Unknown paths (``/openapi/v2``, ``/openapi/v3``...) get 404: kubectl get/describe/logs/
   patch/delete/auth can-i cope; ``kubectl create|apply -f`` need ``--validate=false``.
 * ``kubectl auth can-i`` posts its SelfSubjectAccessReview as protobuf; that one body is

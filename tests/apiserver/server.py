@@ -32,6 +32,14 @@ from .writes import Writes
 
 
 @dataclass
+class _Answer:
+    method: str
+    regex: re.Pattern
+    fn: Callable[[BaseHTTPRequestHandler, Request], Any]
+    times: int | None
+
+
+@dataclass
 class _Fault:
     method: str
     regex: re.Pattern
@@ -81,6 +89,7 @@ class FakeAPIServer(Reads, Writes):
         self._store: dict[str, dict[tuple[str, str], dict]] = {}
         self._key_cache: dict[tuple[str, str | None], tuple] = {}
         self._faults: list[_Fault] = []
+        self._answers: list[_Answer] = []
         self._denied: list[tuple[str, str, str, str | None, str | None]] = []
         self._rv, self._seq, self._compacted = 1000, 0, 0
         # the change log watches read (watch.py): every add/update/patch/delete, through the API or the helpers
@@ -252,6 +261,15 @@ class FakeAPIServer(Reads, Writes):
             self._faults.append(_Fault(method.upper(), re.compile(path_regex), status, reason, message, times,
                                        retry_after, delay, drop, body))
 
+    def answer(self, method: str, path_regex: str, fn: Callable[[BaseHTTPRequestHandler, Request], Any], *,
+               times: int | None = None) -> None:
+        """Matching requests are answered by ``fn(handler, request)``, which writes whatever it likes to
+        the socket (a misbehaving server: raw bytes, dribbling, gzip bombs, endless pages; see
+        tests/hostile.py); ``fn`` returning False serves the request normally. Checked before the faults;
+        the request is recorded as usual."""
+        with self._lock:
+            self._answers.append(_Answer(method.upper(), re.compile(path_regex), fn, times))
+
     def deny(self, verb: str, resource: str, namespace: str | None = None) -> None:
         """RBAC: forbid verb ("*" for all) on resource ("pods", "pods/log", "deployments.apps", "*")."""
         with self._lock:
@@ -285,6 +303,15 @@ class FakeAPIServer(Reads, Writes):
         req = read_request(h)
         with self._lock:
             self.requests.append(req)
+            answer = next((a for a in self._answers if a.method in ("*", req.method) and a.regex.search(req.path)),
+                          None)
+            if answer and answer.times is not None:
+                answer.times -= 1
+                if answer.times <= 0:
+                    self._answers.remove(answer)
+        if answer and answer.fn(h, req) is not False:  # False: not this one after all, serve it normally
+            return
+        with self._lock:
             fault = next((f for f in self._faults if f.method in ("*", req.method) and f.regex.search(req.path)),
                          None)
             if fault and fault.times is not None:

@@ -98,3 +98,16 @@ def test_tls_variants_behave_like_kubectl(https_api, pki, tmp_path, variant, ok)
         assert run.code == 1
         assert "TLS verification of the API server" in run.err and "Traceback" not in run.err
         assert run.err.strip().count("\n") == 0
+
+
+def test_hostname_mismatch_is_named_in_full_like_kubectl(https_api, pki, tmp_path):
+    # the certificate names 127.0.0.1 and "kubernetes", not localhost
+    url = https_api.url.replace("127.0.0.1", "localhost")
+    path = kubeconfig(tmp_path, url, {"certificate-authority-data": b64(pki / "ca.crt")}, {"token": "t"})
+    kubectl = subprocess.run(["kubectl", "get", "pod", "p1", "-o", "name"], env=cli_env(path),
+                             capture_output=True, text=True)
+    assert kubectl.returncode != 0 and "localhost" in kubectl.stderr
+    run = run_podfix(["explain", "p1"], kubeconfig=path)
+    assert run.code == 1 and "Traceback" not in run.err and run.err.strip().count("\n") == 0
+    assert "failed (the certificate is not valid for localhost: hostname mismatch)" in run.err
+    assert "tls-server-name" in run.err

@@ -205,3 +205,39 @@ def test_a_server_without_watch_405_is_polled_too(tmp_path):
         note = next(c for c in iter(lambda: sink.get(timeout=5), None) if c.type == "NOTE")
         f.stop()
     assert "(405 MethodNotAllowed): listing every 0.1s instead" in note.text and f.polling
+
+
+def test_an_event_without_end_is_cut_at_the_response_cap(api, cluster, monkeypatch):
+    """A watch that streams bytes and never a newline: StreamBroken at PODFIX_MAX_RESPONSE_BYTES, not the
+    machine's memory (the Follower then resumes with its back-off)."""
+    from kubectl_podfix.cluster.watch import StreamBroken
+
+    def endless(h, req):
+        if not req.q("watch"):
+            return False
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Connection", "close")
+        h.end_headers()
+        try:
+            while True:
+                h.wfile.write(b'{"type":"ADDED","object":{"x":"' + b"a" * 65536)
+        except OSError:
+            pass
+        h.close_connection = True
+
+    monkeypatch.setenv("PODFIX_MAX_RESPONSE_BYTES", str(4 << 20))
+    api.answer("GET", PODS + "$", endless)
+    with pytest.raises(StreamBroken, match="an event larger than 4194304 bytes"):
+        list(watch_stream(cluster, "Pod", "shop", timeout_seconds=5))
+
+
+def test_a_huge_error_answer_to_a_watch_is_cut(api, cluster):
+    from hostile import raw
+
+    from kubectl_podfix.cluster.api import ApiError
+
+    api.answer("GET", PODS + "$", raw(b"x" * (8 << 20), status=500))
+    with pytest.raises(ApiError) as err:
+        list(watch_stream(cluster, "Pod", "shop", timeout_seconds=1))
+    assert err.value.status == 500 and len(err.value.detail) < 3000

@@ -28,6 +28,15 @@ def event(name, obj, reason="BackOff", ns="shop", **extra):
             "message": f"{reason} for {obj}", "type": "Warning", "source": {"component": "kubelet"}, **extra}
 
 
+def direct_client(config_path):
+    """An ApiClient for the stand-in. NB: the official client copies HTTP(S)_PROXY into
+    Configuration.proxy, loopback included (podfix does not: tests/security/test_proxies.py);
+    the stand-in is on loopback, so no proxy."""
+    cfg = kubernetes.client.Configuration()
+    cfg.proxy = None
+    return kubernetes.config.new_client_from_config(config_file=str(config_path), client_configuration=cfg)
+
+
 # (named apart from conftest's ``api``/``kubeconfig`` fixtures: here ``client`` is a kubernetes ApiClient)
 @pytest.fixture
 def server():
@@ -42,7 +51,7 @@ def config_path(server, tmp_path):
 
 @pytest.fixture
 def client(config_path):
-    api_client = kubernetes.config.new_client_from_config(config_file=str(config_path))
+    api_client = direct_client(config_path)
     yield api_client
     api_client.close()
 
@@ -179,7 +188,7 @@ def test_pagination(shop, v1):
 
 def test_page_default_caps_pages(tmp_path):
     with FakeAPIServer([pod(f"p{i}") for i in range(3)], page_default=2) as srv:
-        v1 = CoreV1Api(kubernetes.config.new_client_from_config(str(srv.write_kubeconfig(tmp_path / "k"))))
+        v1 = CoreV1Api(direct_client(srv.write_kubeconfig(tmp_path / "k")))
         page = data(v1.list_namespaced_pod("shop", limit=500, _preload_content=False))
         assert len(page["items"]) == 2 and page["metadata"]["continue"]
 
@@ -404,11 +413,10 @@ def test_fail_retry_after_and_drop(server, v1):
 
 def test_token_is_checked(tmp_path):
     with FakeAPIServer(token="s3cret") as srv:
-        good = CoreV1Api(kubernetes.config.new_client_from_config(str(srv.write_kubeconfig(tmp_path / "a"))))
+        good = CoreV1Api(direct_client(srv.write_kubeconfig(tmp_path / "a")))
         good.list_namespace()
         assert srv.requests[-1].headers["authorization"] == "Bearer s3cret"
-        bad = CoreV1Api(kubernetes.config.new_client_from_config(
-            str(srv.write_kubeconfig(tmp_path / "b", token="nope"))))
+        bad = CoreV1Api(direct_client(srv.write_kubeconfig(tmp_path / "b", token="nope")))
         with pytest.raises(ApiException) as err:
             bad.list_namespace()
         assert err.value.status == 401 and status_of(err.value)["reason"] == "Unauthorized"

@@ -1,0 +1,103 @@
+"""Live answers are shape-checked like -f files: a wrong answer is an API error, never "no problems".
+
+A GET pod answered with an empty body, ``{}``, a Deployment, another pod, or a pod whose
+``spec.containers`` is a map used to pass ``--exit-code`` as healthy or end in ``internal
+error``. Each is now exit 1 with one line naming what was wrong; so are workloads fetched by
+name and LIST items.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hostile import raw
+from objects import pod, waiting
+
+GET_POD = r"^/api/v1/namespaces/shop/pods/web-1$"
+
+
+def crashing(name="web-1", namespace="shop"):
+    return pod(name, namespace=namespace, phase="Running",
+               statuses=[waiting("app", "CrashLoopBackOff", "back-off 5m0s restarting failed container", restarts=7)])
+
+
+def one_line(run, code: int = 1) -> str:
+    assert run.code == code, (run.code, run.out, run.err)
+    assert "Traceback" not in run.err + run.out and "internal error" not in run.err
+    lines = [line for line in run.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), run.err
+    return lines[0]
+
+
+def healthy_pod(name="web-1", namespace="shop"):
+    return pod(name, namespace=namespace, phase="Running", statuses=[])
+
+
+def containers_as_map():
+    p = healthy_pod()
+    p["spec"]["containers"] = {"app": {"image": "nginx"}}
+    return p
+
+
+@pytest.mark.parametrize("answer, words", [
+    (b"", "an empty body instead of Pod shop/web-1"),
+    (b"   \n", "an empty body instead of Pod shop/web-1"),
+    ({}, "an empty object instead of Pod shop/web-1"),
+    ({"kind": "Pod"}, "an object without metadata.name instead of Pod shop/web-1"),
+    ({"kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": "web-1", "namespace": "shop"}},
+     "a Deployment instead of Pod shop/web-1"),
+    (healthy_pod("web-2"), "Pod shop/web-2 instead of Pod shop/web-1"),
+    (healthy_pod("web-1", "prod"), "Pod prod/web-1 instead of Pod shop/web-1"),
+    (containers_as_map(), "a Pod whose spec.containers must be a list, not a mapping"),
+    ([], "a list instead of Pod shop/web-1"),
+    (b"null", "null instead of Pod shop/web-1"),
+    (b"7", "a number instead of Pod shop/web-1"),
+], ids=["empty", "blank", "{}", "no-name", "deployment", "other-name", "other-namespace", "containers-map",
+        "list", "null", "number"])
+def test_a_get_pod_answer_of_the_wrong_shape_is_an_api_error(api, podfix, answer, words):
+    api.add(crashing())
+    api.answer("GET", GET_POD, raw(answer))
+    line = one_line(podfix("explain", "web-1", "-n", "shop", "--exit-code"))
+    assert words in line and "GET /api/v1/namespaces/shop/pods/web-1" in line and api.url in line
+
+
+def test_a_workload_fetched_by_name_is_checked(api, podfix):
+    api.add({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+             "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {}, "spec": {}}}})
+    api.answer("GET", r"/deployments/web$", raw(healthy_pod("web")), times=1)
+    line = one_line(podfix("explain", "deploy/web", "-n", "shop", "--exit-code"))
+    assert "a Pod instead of Deployment shop/web" in line
+    bad = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+           "spec": {"selector": {"matchLabels": ["app=web"]}}}
+    api.answer("GET", r"/deployments/web$", raw(bad), times=1)
+    line = one_line(podfix("explain", "deploy/web", "-n", "shop", "--exit-code"))
+    assert "a Deployment whose spec.selector.matchLabels must be a mapping, not a list" in line
+
+
+def test_a_list_item_of_the_wrong_shape_is_an_api_error(api, podfix):
+    bad = crashing("web-2")
+    bad["status"]["containerStatuses"][0]["restartCount"] = "seven"
+    items = [crashing("web-1"), bad]
+    for item in items:
+        item.pop("kind"), item.pop("apiVersion")
+    api.answer("GET", r"^/api/v1/namespaces/shop/pods$",
+               raw({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items}))
+    line = one_line(podfix("explain", "-n", "shop", "--exit-code"))
+    assert ("a list whose item 2 (Pod shop/web-2) is malformed: "
+            "status.containerStatuses[0].restartCount must be an integer, not a string") in line
+
+
+def test_nulls_and_lone_surrogates_in_a_live_answer_are_read_like_a_file(api, podfix):
+    p = crashing()
+    p["spec"]["containers"].append(None)
+    p["metadata"]["annotations"] = {"note": "ok", "gone": None}
+    p["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = "back-off \ud800 restarting"
+    body = json.dumps(p).encode()  # json escapes the lone surrogate as \ud800
+    assert b"\\ud800" in body and b"null" in body
+    api.add(crashing())
+    api.answer("GET", GET_POD, raw(body))
+    for output in ("text", "json", "yaml"):
+        run = podfix("explain", "web-1", "-n", "shop", "-o", output)
+        assert run.code == 0, run.err
+        assert "Traceback" not in run.err and "\ufffd" in run.out or output != "text"
