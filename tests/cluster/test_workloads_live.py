@@ -140,7 +140,9 @@ def test_namespace_scan_lists_the_workload_with_no_pods(api, podfix):
 def test_all_namespaces_scan_and_exit_code(api, podfix):
     quota_world(api)
     ds = workload("DaemonSet", "agent", ns="ops", status={"desiredNumberScheduled": 3, "currentNumberScheduled": 0,
-                                                          "numberReady": 0})
+                                                          "numberReady": 0},
+                  spec={"template": {"metadata": {"labels": {"app": "agent"}},  # the container PSA_MSG names
+                                     "spec": {"containers": [{"name": "agent", "image": "ghcr.io/acme/agent:1"}]}}})
     api.add(ds, event_on(ds, "FailedCreate", "Error creating: " + PSA_MSG))
     run = podfix("explain", "-A", "--exit-code")
     assert run.code == 3, run.err
