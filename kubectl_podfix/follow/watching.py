@@ -39,6 +39,7 @@ from kubectl_podfix.render.report import FORMATS
 from kubectl_podfix.render.wait import watch_block
 
 RECHECK = 5.0  # seconds between looks at every pod without a change (diagnoses that depend on time)
+SETTLE = 0.3  # after a change, take what is already on its way for at most this long (one status, many writes)
 Diagnosis = tuple[str, str | None, str]
 WKey = tuple[str, str, str]  # a workload: (kind, namespace, name)
 SCAN_KINDS = gather.WORKLOAD_LIST_KINDS  # what a namespace or cluster scan lists (explain without -l)
@@ -342,6 +343,13 @@ class Watching:
         last_check = clock()
         while True:
             changes = self.live.poll(0.5)
+            if changes:  # a controller writes a ReplicaSet's status, then its Deployment's: diagnose them together
+                until = clock() + SETTLE
+                while clock() < until:
+                    more = self.live.poll(min(0.1, max(until - clock(), 0.0)))
+                    if not more:
+                        break
+                    changes += more
             recheck = clock() - last_check >= RECHECK
             if recheck:
                 last_check = clock()
