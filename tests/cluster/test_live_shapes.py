@@ -101,3 +101,23 @@ def test_nulls_and_lone_surrogates_in_a_live_answer_are_read_like_a_file(api, po
         run = podfix("explain", "web-1", "-n", "shop", "-o", output)
         assert run.code == 0, run.err
         assert "Traceback" not in run.err and "\ufffd" in run.out or output != "text"
+
+
+@pytest.mark.parametrize("raw, needed", [
+    (b'{"a": 1}', False),
+    # the nulls the real API server writes in every answer: no copy of the page
+    (b'{"conditions":[{"type":"Ready","lastProbeTime":null}],"eventTime": null,'
+     b'"template":{"metadata":{"creationTimestamp":null}}}', False),
+    (b'{"message": "the value is null", "nullable": true}', False),
+    (b'{"status": null}', True),
+    (b'{"spec": {"containers": null}}', True),
+    (b'{"odd-key": null}', True),
+    (b'{"items": [null]}', True),
+    (b'{"items": [1, null]}', True),
+    (b'null', True),
+    (b'{"name": "\\ud800"}', True),
+])
+def test_a_page_is_copied_only_when_it_holds_an_unusual_null_or_a_surrogate(raw, needed):
+    from kubectl_podfix.cluster.api import _needs_cleaning
+
+    assert _needs_cleaning(raw) is needed
