@@ -74,7 +74,8 @@ class _Watchdog:
                     self._watches.discard(w)
                 if not due:
                     nearest = min((w.deadline for w in self._watches), default=None)
-                    self._cond.wait(None if nearest is None else max(nearest - now, 0.0))
+                    wait = None if nearest is None else min(max(nearest - now, 0.0), threading.TIMEOUT_MAX)
+                    self._cond.wait(wait)
                     continue
                 sockets = [s for w in due for s in w.sockets]
             for sock in sockets:

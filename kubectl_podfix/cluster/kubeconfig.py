@@ -250,13 +250,18 @@ def _in_cluster(namespace: str | None) -> Connection:
                       server=f"https://{host}:{port}", in_cluster=True)
 
 
+# The longest duration Go (kubectl) holds: 2^63-1 ns, about 292 years. Longer is refused, as
+# time.ParseDuration refuses it (and no clock or lock of the machine could wait that long).
+MAX_DURATION = (2 ** 63 - 1) / 1e9
+
+
 def parse_timeout(value: str | None) -> float | None:
     """Parse kubectl's --request-timeout ("0" = none, "30", "30s", "1m", "1h", "500ms")."""
     if value is None or str(value).strip() in ("", "0"):
         return None
     text = str(value).strip()
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
+        return _at_most_go(float(text), value)
     total, pos = 0.0, 0
     units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
     for match in re.finditer(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text):
@@ -266,7 +271,14 @@ def parse_timeout(value: str | None) -> float | None:
         pos = match.end()
     if pos != len(text) or total <= 0:
         raise UsageError(f"invalid --request-timeout {value!r}: use a duration like 30s, 1m or 0 for none")
-    return total
+    return _at_most_go(total, value)
+
+
+def _at_most_go(seconds: float, value: str) -> float:
+    if seconds > MAX_DURATION:
+        raise UsageError(f"invalid --request-timeout {value!r}: longer than the longest duration kubectl "
+                         "accepts (2562047h); use 0 for none")
+    return seconds
 
 
 class _Captured(logging.Handler):

@@ -369,6 +369,17 @@ def test_bad_request_timeout_is_usage(api, podfix):
     one_line(podfix("explain", "x", "--request-timeout", "soon"), Exit.USAGE, "invalid --request-timeout 'soon'")
 
 
+@pytest.mark.parametrize("args", [("explain", "web-1", "--request-timeout", "99999999999h"),
+                                  ("explain", "--request-timeout", "9223372037"),
+                                  ("wait", "deploy/web", "--timeout", "2562048h"),
+                                  ("fix", "memory", "web-1", "--timeout", "99999999999h"),
+                                  ("node-check", "web-1", "--timeout", "99999999999h")])
+def test_a_duration_longer_than_go_holds_is_usage_not_a_traceback(api, podfix, args):
+    # kubectl refuses it (time.ParseDuration); podfix used to crash its deadline thread (OverflowError)
+    one_line(podfix(*args), Exit.USAGE, "invalid --")
+    assert api.requests == []
+
+
 def test_unknown_context(api, podfix):
     one_line(podfix("explain", "x", "--context", "nope"), Exit.USAGE, 'context "nope" does not exist',
              "known contexts: fake")
