@@ -65,6 +65,11 @@ def node_check(pod: str | None, yes: bool, image: str | None, timeout: str, outp
     if not pod:
         raise UsageError("which pod? kubectl podfix node-check POD -n NAMESPACE")
     seconds = parse_timeout(timeout)
+    if image is not None:
+        from kubectl_podfix.registry.reference import parse_image
+
+        if parse_image(image) is None:
+            raise UsageError(f"invalid --image {image!r}: use an image reference like busybox:1.36")
     cluster = connect(opts)
     namespace = cluster.conn.namespace
     text_out = sys.stdout if output == "text" else sys.stderr

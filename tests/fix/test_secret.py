@@ -577,6 +577,7 @@ def exec_kubeconfig(tmp_path, server, marker):
     ("fix", "pull-secret", POD, "--password-stdin"),  # no --docker-username
     ("fix", "memory", "widget/web", "--yes"),
     ("fix", "memory", POD, "--timeout", "soon"),
+    ("node-check", POD, "--image", "no good"),
 ])
 def test_usage_errors_come_before_the_exec_credential_plugin_runs(api, tmp_path, world, args):
     marker = tmp_path / "exec-plugin-ran"
