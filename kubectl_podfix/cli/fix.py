@@ -243,7 +243,13 @@ def memory_cmd(target: str, container: str | None, memory: str | None, dry_run: 
     from kubectl_podfix.fix.memory import MemoryInput, plan_memory
     from kubectl_podfix.fix.quantity import parse_quantity
 
-    parse_quantity(memory if memory is not None else "0", "--memory")  # a usage error before any request
+    if memory is not None:  # usage errors before any request
+        amount = parse_quantity(memory, "--memory")
+        if amount <= 0:
+            raise UsageError(f"invalid --memory {memory!r}: must be more than 0")
+        if amount != amount.to_integral_value():  # "512m" is 0.512 bytes, a limit no container starts with
+            raise UsageError(f"invalid --memory {memory!r}: that is {amount.normalize():f} bytes, not a whole number "
+                             "(m means thousandths); use binary units like 512Mi or 2Gi")
     cluster, w = _resolve(opts, target, timeout)
     name = _pick_container(w, container, _oom, "was OOM-killed")
     if memory is None and not any(_oom(s) for p in ([w.pod] if w.pod else []) + list(w.pods)

@@ -169,6 +169,19 @@ def test_bad_memory_flag_is_a_usage_error():
         mem.plan_memory(mem.MemoryInput(w, "app"), memory="lots")
 
 
+@pytest.mark.parametrize("flag, said", [("512m", "that is 0.512 bytes"), ("0.0000001", "that is 0.0000001 bytes"),
+                                        ("0", "must be more than 0")])
+def test_a_memory_flag_of_fractional_bytes_is_refused_before_connecting(api, podfix, flag, said):
+    # `--memory 512m` (meant: 512Mi) planned a 0.512-byte limit: with --yes the workload could not start at all
+    pod = add_workload(api, "Deployment")
+    api.clear_requests()
+    r = podfix("fix", "memory", pod, "-n", NS, "--memory", flag, "--yes")
+    assert r.code == 2, r.err + r.out
+    assert r.err.count("\n") == 1 and r.err.startswith(f"error: invalid --memory '{flag}': {said}"), r.err
+    assert api.requests == []
+    assert tpl_container(api, "Deployment")["resources"]["limits"]["memory"] == "256Mi"
+
+
 # ----------------------------------------------------------------------------- the command, live
 
 @pytest.fixture
