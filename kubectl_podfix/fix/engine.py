@@ -145,20 +145,20 @@ def _run_once(plan: Plan, cluster, *, dry_run: str, yes: bool, interactive: bool
     denied = preflight(plan, cluster, err)
     if denied:
         out.write("\n" + denied_text(denied))
-        return EngineResult(Exit.REFUSED, denied=denied)
+        return EngineResult(Exit.REFUSED, denied=denied,
+                            error=f"not applied: {len(denied)} permission(s) missing (listed above); nothing was "
+                                  "changed")
 
     if dry_run == "server":
         return _server_dry_run(plan, cluster, out)
 
     if not yes:
         if not interactive:
-            err.write("not applied: no terminal to confirm on; re-run with --yes to apply this plan "
-                      "(or --dry-run=server to have the API server check it)\n")
-            return EngineResult(Exit.REFUSED)
+            return EngineResult(Exit.REFUSED, error="not applied: no terminal to confirm on; re-run with --yes to "
+                                "apply this plan (or --dry-run=server to have the API server check it)")
         ask = confirm or _confirm
         if not ask(f"Apply these {len(plan.steps)} change(s)?"):
-            err.write("not applied: not confirmed\n")
-            return EngineResult(Exit.REFUSED)
+            return EngineResult(Exit.REFUSED, error="not applied: not confirmed")
 
     result = apply(plan, cluster, out, err)
     out.write("\n" + ("Applied:\n" if result.code == Exit.OK else "Result (incomplete):\n"))
@@ -393,12 +393,17 @@ def _server_dry_run(plan: Plan, cluster, out: TextIO) -> EngineResult:
             results.append(StepResult(step, "ok"))
         except ApiError as exc:
             results.append(StepResult(step, "rejected", _why(step, exc)))
-            code = Exit.REFUSED if exc.status == 403 else Exit.ERROR
+            code = max(code, Exit.REFUSED if exc.status == 403 else Exit.ERROR)
         if step.verb == "delete":
             deleted.add(key)
     out.write("\nDry run (server): the API server checked each step with dryRun=All; nothing was persisted.\n")
     out.write(results_text(results))
-    return EngineResult(code, results=results)
+    rejected = next((r for r in results if r.status == "rejected"), None)
+    error = None
+    if rejected is not None:  # the report above is on stdout; the one error line goes to stderr
+        where = f" -n {rejected.step.namespace}" if rejected.step.namespace else ""
+        error = scrub(f"the server dry run rejected {_step_ref(rejected.step)}{where}: {rejected.message}")
+    return EngineResult(code, results=results, error=error)
 
 
 # -- RBAC preflight ----------------------------------------------------------------------------
@@ -556,6 +561,15 @@ def follow_command(spec: WaitSpec) -> str:
     return f"kubectl get pods -n {spec.namespace} -w"
 
 
+def _signal_name(signum: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
 def interrupted_text(plan: Plan, result: EngineResult) -> str:
     """Ctrl-C while waiting: the change is in the cluster; how to follow it and how to undo it."""
     assert plan.wait is not None
@@ -580,9 +594,11 @@ def _finish_wait(plan: Plan, cluster, result: EngineResult, timeout: float, out:
     assert spec is not None
     try:
         outcome = wait_for(spec, cluster, timeout=timeout, err=err, poll=poll)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         err.write(interrupted_text(plan, result))
         result.code = Exit.INTERRUPTED
+        signum = getattr(exc, "signum", None)  # cli.root.Signalled: SIGTERM or SIGHUP
+        result.error = "interrupted" if signum in (None, 2) else f"interrupted ({_signal_name(signum)})"
         return result
     result.wait = outcome
     secs = f"{outcome.seconds:.0f}s"
@@ -590,12 +606,18 @@ def _finish_wait(plan: Plan, cluster, result: EngineResult, timeout: float, out:
         out.write(f"\nResult: {spec.label}: new pod {outcome.message} after {secs}.\n")
         return result
     if outcome.outcome == "failed":
-        out.write(f"\nResult: {spec.label}: new pod {outcome.pod} fails again: {outcome.message}\n")
+        line = f"{spec.label}: new pod {outcome.pod} fails again: {outcome.message}"
+        out.write(f"\nResult: {line}\n")
         out.write(diagnose_pod(cluster, spec.namespace, outcome.pod or ""))
+        result.error = f"{line} (diagnosis above; the change stays applied)"
     elif outcome.outcome == "timeout":
-        out.write(f"\nResult: {spec.label}: no new pod Ready {outcome.message} (raise --timeout to wait longer; "
-                  f"kubectl get pods -n {spec.namespace} -w to watch)\n")
+        line = f"{spec.label}: no new pod Ready {outcome.message}"
+        out.write(f"\nResult: {line} (raise --timeout to wait longer; kubectl get pods -n {spec.namespace} -w to "
+                  "watch)\n")
+        result.error = f"{line}; the change stays applied (raise --timeout to wait longer)"
     else:
         out.write(f"\nResult: {outcome.message}\n")
+        result.error = outcome.message
+    result.error = scrub(result.error)
     result.code = Exit.ERROR
     return result

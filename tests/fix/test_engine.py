@@ -46,7 +46,7 @@ def test_tty_confirmation_declined_writes_nothing(api, cluster):
     result, out, err = run(secret_plan(), cluster, interactive=True,
                            confirm=lambda q: asked.append(q) or False)
     assert result.code == Exit.REFUSED and asked == ["Apply these 1 change(s)?"]
-    assert "not confirmed" in err
+    assert result.error == "not applied: not confirmed"  # the command prints it as its one error: line
     assert api.get("Secret", "default", "regcred") is None
 
 
@@ -147,3 +147,35 @@ def test_wait_progress_only_on_a_tty(api, cluster):
         engine.wait_for(spec, cluster, timeout=2, err=stream, clock=lambda: next(ticks), sleep=lambda s: None)
     assert "waiting for deployment/w: 0/1 new pod(s) Ready" in tty.getvalue()
     assert plain.getvalue() == ""
+
+
+# ----------------------------------------------------------------------------- every way out is one error: line
+
+@pytest.mark.parametrize("case, flags, code, line", [
+    ("no terminal", [], Exit.REFUSED, "error: not applied: no terminal to confirm on; re-run with --yes"),
+    ("rbac", ["--yes"], Exit.REFUSED, "error: not applied: 1 permission(s) missing (listed above)"),
+    ("server dry run", ["--dry-run=server"], Exit.ERROR,
+     "error: the server dry run rejected patch deployment/web -n default: the API server rejected"),
+    ("fails again", ["--yes", "--timeout", "20s"], Exit.ERROR,
+     "error: deployment/web: new pod web-new-1 fails again: "),
+    ("wait timeout", ["--yes", "--timeout", "1s"], Exit.ERROR, "error: deployment/web: no new pod Ready "),
+])
+def test_every_engine_refusal_ends_with_one_error_line(api, podfix, case, flags, code, line):
+    # they used to exit 4 or 1 with no error: line at all (RBAC, server dry run, the wait) or an unprefixed
+    # "not applied: ..." line: a CI log grepping for "error:" saw a silent failure
+    from world import NS, act_as_controllers, add_workload
+
+    pod = add_workload(api, "Deployment")
+    if case == "rbac":
+        api.deny("patch", "deployments.apps")
+    if case == "server dry run":
+        api.fail("PATCH", r"/deployments/web$", 422, reason="Invalid",
+                 message='Deployment.apps "web" is invalid: spec.template: Invalid value')
+    if case == "fails again":
+        act_as_controllers(api, ready=False)
+    r = podfix("fix", "memory", pod, "-n", NS, *flags)
+    assert r.code == code, (r.code, r.out, r.err)
+    assert "Traceback" not in r.err
+    errors = [x for x in r.err.splitlines() if x.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(line), r.err
+    assert r.err.rstrip().splitlines()[-1] == errors[0]  # the last line
