@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from kubectl_podfix.diagnose.model import dig
+from kubectl_podfix.errors import Exit
 
 PULL_SECRET_CODES = ("image.auth-failed", "image.pull-secret-missing")
 DEFAULT_SECRET = "regcred"
@@ -149,6 +150,8 @@ def offer(results, *, opts: dict, yes: bool = False, interactive: bool | None = 
     code = 0
     extra = _forwarded(opts)
     for i, o in enumerate(found, 1):
+        if code == Exit.INTERRUPTED:  # Ctrl-C, SIGTERM or SIGHUP during a fix: no later fix is started
+            break
         out.flush()  # the report (and the previous fix's plan) before this fix's heading on stderr
         head = f"\nFix {i}/{len(found)}: {o.label}\n  {o.command}\n"
         if o.needs_input:

@@ -189,3 +189,36 @@ def test_a_workload_finding_that_carries_its_pods_fix_is_offered_once(api, podfi
     assert "workload.pods-failing" in report  # its Fix: line is the pod's
     assert tail.count(f"kubectl podfix fix memory {oom} -n {NS}") == 1 and tail.count("\n  # ") == 1
     assert f"  # pod {oom}: container.oom-killed" in tail
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_signal_during_one_fix_starts_no_later_fix(api, kubeconfig, signame):
+    # Ctrl-C while fix 1 waited for its new pod went on to apply fix 2 (a PATCH after the interrupt) and to
+    # wait again: the user had to kill podfix
+    import signal
+    import subprocess
+    import time
+
+    from clitools import BIN, ROOT
+
+    add_workload(api, "Deployment")
+    add_workload(api, "Deployment", ns="other")  # no controller acts: fix 1 waits for a new pod
+    proc = subprocess.Popen([str(BIN / "kubectl-podfix"), "explain", "-A", "--fix", "--yes"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=cli_env(kubeconfig), cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while not patches(api) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # into fix 1's wait
+    proc.send_signal(getattr(signal, signame))
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert len(patches(api)) == 1, [p.path for p in patches(api)]
+    assert "Fix 2/2" not in err and "Traceback" not in err
+    assert "the change stays applied" in err and "undo it:" in err
+    assert err.rstrip().splitlines()[-1] == ("error: interrupted" if signame == "SIGINT" else
+                                             "error: interrupted (SIGTERM)")
