@@ -172,9 +172,12 @@ def watch_stream(cluster, kind: str, namespace: str | None = None, *, resource_v
                 del buffer[:end + 1]
                 if line.strip():
                     try:
-                        yield json.loads(line)
+                        event = json.loads(line)
                     except (ValueError, RecursionError):
                         raise StreamBroken(f"the watch of {path} sent something that is not JSON") from None
+                    if not isinstance(event, dict):  # 5, "x", [..]: not {"type", "object"}
+                        raise StreamBroken(f"the watch of {path} sent a {type(event).__name__}, not an event")
+                    yield event
             if len(buffer) > cap:  # one event without end: stop before it fills the memory
                 raise StreamBroken(f"the watch of {path} sent an event larger than {cap} bytes "
                                    "(PODFIX_MAX_RESPONSE_BYTES)")
@@ -344,6 +347,10 @@ class _Status:
 
     def __init__(self, status: Any):
         status = status if isinstance(status, dict) else {}
-        self.status = int(status.get("code") or 500)
+        try:  # a code that is no HTTP status ("abc", 1e400, a list) is a server error like any other
+            code = int(status.get("code") or 500)
+        except (TypeError, ValueError, OverflowError):
+            code = 500
+        self.status = code if 100 <= code <= 599 else 500
         self.reason = str(status.get("reason") or "")
         self.body = json.dumps(status)

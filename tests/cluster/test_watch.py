@@ -241,3 +241,40 @@ def test_a_huge_error_answer_to_a_watch_is_cut(api, cluster):
     with pytest.raises(ApiError) as err:
         list(watch_stream(cluster, "Pod", "shop", timeout_seconds=1))
     assert err.value.status == 500 and len(err.value.detail) < 3000
+
+
+@pytest.mark.parametrize("line", [b"5", b'"hello"', b"[1, 2]", b'{"type": "ERROR", "object": {"code": "abc"}}',
+                                  b'{"type": "ERROR", "object": {"code": 1e400}}',
+                                  b'{"type": "ERROR", "object": {"code": [410]}}'])
+def test_a_watch_line_that_is_no_event_is_resumed_not_an_internal_error(api, cluster, line):
+    """A JSON line that is not an object, or an ERROR whose code is no number, ended the follower with
+    'internal error while watching ...: AttributeError' (ValueError, OverflowError): `wait` exited 1."""
+    sent = []
+
+    def hostile(h, req):
+        if not req.q("watch") or sent:
+            return False
+        sent.append(1)
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Connection", "close")
+        h.end_headers()
+        h.wfile.write(line + b"\n")
+        h.close_connection = True
+
+    api.answer("GET", PODS + "$", hostile)
+    sink = queue.Queue()
+    f = Follower(cluster, "Pod", "shop", sink=sink)
+    f.start()
+    api.wait_for_watchers(1, PODS)  # the second watch: the follower resumed
+    api.add(pod("a"))
+    got = []
+    deadline = time.monotonic() + 5
+    while not any(c.type == "ADDED" for c in got) and time.monotonic() < deadline:
+        try:
+            got.append(sink.get(timeout=0.2))
+        except queue.Empty:
+            pass
+    f.stop()
+    assert [c for c in got if c.type == "FAILED"] == []
+    assert [(c.type, c.obj["metadata"]["name"]) for c in got if c.type == "ADDED"] == [("ADDED", "a")]
