@@ -111,15 +111,20 @@ class Cluster:
                 for index, item in enumerate(page.get("items") or [], start=1):
                     item.setdefault("kind", kind)
                     item.setdefault("apiVersion", api_version)
-                    problem = _shape(item, kind)
-                    if problem:
-                        meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
-                        ref = _ref(meta.get("namespace"), meta.get("name"))
-                        raise self.invalid_answer("GET", path, f"a list whose item {index} ({kind} {ref}) is "
-                                                               f"malformed: {problem.split(' whose ', 1)[1]}")
+                    self.check_item(item, kind, path, f"a list whose item {index}")
                     yield redact_secret(item) if kind == "Secret" else item
         finally:
             listing.close()  # stops the read-ahead when the caller stops early
+
+    def check_item(self, item: dict, kind: str, path: str, where: str) -> None:
+        """An item of a LIST or a watch event of the shape kubectl would decode; else the one line naming it
+        (``where``: "a list whose item 3", "a watch event whose object")."""
+        problem = _shape(item, kind)
+        if problem:
+            meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
+            ref = _ref(meta.get("namespace"), meta.get("name"))
+            raise self.invalid_answer("GET", path, f"{where} ({kind} {ref}) is malformed: "
+                                                   f"{problem.split(' whose ', 1)[1]}")
 
     def _clean(self, obj: Any, data: bytes, method: str, path: str) -> Any:
         """Nulls mean absent and lone surrogates cannot be printed, as for -f files (shapes.without_nulls);

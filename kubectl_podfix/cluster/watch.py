@@ -47,6 +47,15 @@ class StreamBroken(Exception):
     """The watch's connection ended before the server ended the stream."""
 
 
+class Malformed(Exception):
+    """The watch sent an object of a shape kubectl would not decode: an API error, as in a LIST (resuming
+    would only receive it again)."""
+
+    def __init__(self, error: PodfixError):
+        super().__init__(error.message)
+        self.error = error
+
+
 @dataclass
 class Change:
     """One thing a Follower saw, for the consumer's queue.
@@ -76,12 +85,17 @@ def list_with_version(cluster, kind: str, namespace: str | None = None, *, label
     query = {"labelSelector": label_selector, "fieldSelector": field_selector, "limit": page_size}
     items: list[dict] = []
     version = ""
-    listing = pages(lambda q: cluster.fetch("GET", path, q), lambda data: cluster.decode(data, "GET", path), query)
+    listing = pages(lambda q: cluster.fetch("GET", path, q),
+                    lambda data: cluster._clean(cluster.decode(data, "GET", path), data, "GET", path), query,
+                    what=f"the list GET {path}", invalid=lambda problem: cluster.invalid_answer("GET", path, problem))
     try:
         for page in listing:
             if not version:  # every page of one list has the first page's resourceVersion
                 version = str((page.get("metadata") or {}).get("resourceVersion") or "")
-            items.extend(_fill(kind, item) for item in page.get("items") or [])
+            for index, item in enumerate(page.get("items") or [], start=1):  # checked as Cluster.list checks
+                item.setdefault("kind", kind)
+                cluster.check_item(item, kind, path, f"a list whose item {index}")
+                items.append(_fill(kind, item))
     finally:
         listing.close()
     return items, version
@@ -177,7 +191,10 @@ def watch_stream(cluster, kind: str, namespace: str | None = None, *, resource_v
                         raise StreamBroken(f"the watch of {path} sent something that is not JSON") from None
                     if not isinstance(event, dict):  # 5, "x", [..]: not {"type", "object"}
                         raise StreamBroken(f"the watch of {path} sent a {type(event).__name__}, not an event")
-                    yield event
+                    try:  # nulls mean absent, as in a LIST (Cluster._clean)
+                        yield cluster._clean(event, line, "GET", path)
+                    except PodfixError as exc:  # nested too deeply
+                        raise Malformed(exc) from None
             if len(buffer) > cap:  # one event without end: stop before it fills the memory
                 raise StreamBroken(f"the watch of {path} sent an event larger than {cap} bytes "
                                    "(PODFIX_MAX_RESPONSE_BYTES)")
@@ -302,6 +319,10 @@ class Follower:
                     continue
                 self._put(Change(self.kind, "FAILED", error=exc))
                 return
+            except Malformed as exc:
+                if not self._stop.is_set():
+                    self._put(Change(self.kind, "FAILED", error=exc.error))
+                return
             except (StreamBroken, PodfixError) as exc:
                 if self._stop.is_set():
                     return
@@ -336,6 +357,12 @@ class Follower:
         if version:
             self.version = str(version)
         if type_ in ("ADDED", "MODIFIED", "DELETED") and isinstance(obj, dict):
+            obj.setdefault("kind", self.kind)
+            try:
+                self.cluster.check_item(obj, self.kind, path_for(self.kind, self.namespace),
+                                        "a watch event whose object")
+            except PodfixError as exc:
+                raise Malformed(exc) from None
             obj = _fill(self.kind, obj)
             if self.keep is None or self.keep(obj):
                 self._put(Change(self.kind, type_, obj=obj))

@@ -121,3 +121,43 @@ def test_a_page_is_copied_only_when_it_holds_an_unusual_null_or_a_surrogate(raw,
     from kubectl_podfix.cluster.api import _needs_cleaning
 
     assert _needs_cleaning(raw) is needed
+
+
+@pytest.mark.parametrize("when", ["list", "watch"])
+@pytest.mark.parametrize("command", [("wait", "deploy/web", "--timeout", "20s"), ("explain", "-w")])
+def test_wait_and_watch_check_their_lists_and_events_too(api, kubeconfig, command, when):
+    """wait and explain -w read pods through their own LIST and WATCH (cluster/watch.py), which skipped the
+    shape check: a pod whose status.conditions was a mapping ended in 'internal error: AttributeError at
+    diagnose/rules/pods/status.py'. Now the same one line as a LIST item of the wrong shape, exit 1."""
+    import subprocess
+    import threading
+    import time
+
+    from clitools import BIN, ROOT, cli_env
+    from rollout import Rollout
+
+    kc = api.write_kubeconfig(kubeconfig, namespace="shop")
+    r = Rollout(api, replicas=1).create()
+    r.observe()
+    name = r.add_pod()
+    r.sync()
+
+    def break_it():
+        p = api.get("Pod", "shop", name)
+        p["status"]["conditions"] = {"Ready": "False"}
+        api.add(p)
+
+    if when == "list":
+        break_it()
+    else:
+        threading.Thread(target=lambda: (api.wait_for_watchers(1, "/api/v1/namespaces/shop/pods"), time.sleep(0.3),
+                                         break_it()), daemon=True).start()
+    proc = subprocess.run([str(BIN / "kubectl-podfix"), *command], capture_output=True, text=True,
+                          env=cli_env(kc), cwd=ROOT, timeout=30)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert [line for line in proc.stderr.splitlines() if line.startswith("error:")] == [last]
+    where = "a list whose item 1" if when == "list" else "a watch event whose object"
+    assert (f"answered GET /api/v1/namespaces/shop/pods with {where} (Pod shop/{name}) is malformed: "
+            "status.conditions must be a list, not a mapping") in last
