@@ -144,11 +144,24 @@ class Cluster:
         return data.decode("utf-8", "replace")
 
     def create(self, kind: str, namespace: str | None, body: dict, *, dry_run: bool = False) -> dict:
-        return self.request("POST", path_for(kind, namespace), _write_query(dry_run), body)
+        path = path_for(kind, namespace)
+        name = (body.get("metadata") or {}).get("name") if isinstance(body, dict) else None
+        return self._written(self.request("POST", path, _write_query(dry_run), body), "POST", path, kind,
+                             namespace, name)
 
     def patch(self, kind: str, namespace: str | None, name: str, body: Any, *,
               content_type: str = "application/strategic-merge-patch+json", dry_run: bool = False) -> dict:
-        return self.request("PATCH", path_for(kind, namespace, name), _write_query(dry_run), body, content_type)
+        path = path_for(kind, namespace, name)
+        return self._written(self.request("PATCH", path, _write_query(dry_run), body, content_type), "PATCH", path,
+                             kind, namespace, name)
+
+    def _written(self, obj: Any, method: str, path: str, kind: str, namespace: str | None, name: str | None) -> Any:
+        """A write's answer is the object written (the API server always sends it back): anything else (an empty
+        body, another kind, a proxy's 200) is not taken for "done"."""
+        problem = _identity_problem(obj, kind, namespace, name)
+        if problem:
+            raise self.invalid_answer(method, path, f"{problem} (so podfix cannot tell whether it was changed)")
+        return obj
 
     def delete(self, kind: str, namespace: str | None, name: str, *, dry_run: bool = False,
                uid: str | None = None, resource_version: str | None = None) -> dict:
@@ -161,7 +174,9 @@ class Cluster:
 
     def replace(self, kind: str, namespace: str | None, name: str, body: dict, *, dry_run: bool = False) -> dict:
         """PUT the whole object (its metadata.resourceVersion makes it fail on a concurrent change)."""
-        return self.request("PUT", path_for(kind, namespace, name), _write_query(dry_run), body)
+        path = path_for(kind, namespace, name)
+        return self._written(self.request("PUT", path, _write_query(dry_run), body), "PUT", path, kind, namespace,
+                             name)
 
     def access_review(self, verb: str, group: str, resource: str, namespace: str | None,
                       name: str | None = None) -> tuple[bool, str]:
@@ -173,8 +188,12 @@ class Cluster:
             attrs["name"] = name
         body = {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
                 "spec": {"resourceAttributes": attrs}}
-        status = self.request("POST", path_for("SelfSubjectAccessReview"), None, body).get("status") or {}
-        return bool(status.get("allowed")), str(status.get("reason") or status.get("evaluationError") or "")
+        path = path_for("SelfSubjectAccessReview")
+        answer = self.request("POST", path, None, body)
+        status = answer.get("status") if isinstance(answer, dict) else None
+        if not isinstance(status, dict) or not isinstance(status.get("allowed", False), bool):
+            raise self.invalid_answer("POST", path, "something that is not a SelfSubjectAccessReview")
+        return status.get("allowed") is True, str(status.get("reason") or status.get("evaluationError") or "")
 
     def get_secret_raw(self, namespace: str, name: str) -> dict:
         """A Secret WITH its values. Used only by the pull-secret fix to compare the current content with
@@ -250,8 +269,9 @@ def _ref(namespace: Any, name: Any) -> str:
     return f"{namespace}/{name}" if isinstance(namespace, str) and namespace else name
 
 
-def _identity_problem(obj: Any, kind: str, namespace: str | None, name: str) -> str | None:
-    """Why ``obj`` is not the ``kind`` ``namespace/name`` a GET asked for (None when it is)."""
+def _identity_problem(obj: Any, kind: str, namespace: str | None, name: str | None) -> str | None:
+    """Why ``obj`` is not the ``kind`` ``namespace/name`` a GET asked for (None when it is; any name when
+    ``name`` is None: a create with generateName)."""
     wanted = f"{kind} {_ref(namespace, name)}"
     if not isinstance(obj, dict):
         return f"{_a(obj)} instead of {wanted}"
@@ -262,7 +282,7 @@ def _identity_problem(obj: Any, kind: str, namespace: str | None, name: str) -> 
     if not isinstance(meta, dict) or not meta.get("name"):
         return f"an object without metadata.name instead of {wanted}" if obj else f"an empty object instead of {wanted}"
     got_ns = meta.get("namespace")
-    if meta.get("name") != name or (namespace and got_ns is not None and got_ns != namespace):
+    if (name is not None and meta.get("name") != name) or (namespace and got_ns is not None and got_ns != namespace):
         return f"{kind} {_ref(got_ns, meta.get('name'))} instead of {wanted}"
     return None
 

@@ -161,3 +161,25 @@ def test_wait_and_watch_check_their_lists_and_events_too(api, kubeconfig, comman
     where = "a list whose item 1" if when == "list" else "a watch event whose object"
     assert (f"answered GET /api/v1/namespaces/shop/pods with {where} (Pod shop/{name}) is malformed: "
             "status.conditions must be a list, not a mapping") in last
+
+
+@pytest.mark.parametrize("answer, words", [
+    (b"", "an empty object instead of Secret shop/regcred"),
+    ({}, "an empty object instead of Secret shop/regcred"),
+    ({"kind": "Status", "apiVersion": "v1", "status": "Success"}, "a Status instead of Secret shop/regcred"),
+], ids=["empty", "{}", "status-200"])
+def test_a_write_answered_with_something_else_is_not_taken_for_done(api, podfix, answer, words):
+    """A 200 to the Secret POST that is not the Secret (a proxy's page, an empty body) is one error line,
+    never "created"."""
+    image = "registry.example.com/team/api:1.4"
+    p = pod("api-1", namespace="shop", containers=[{"name": "api", "image": image}],
+            statuses=[waiting("api", "ImagePullBackOff", f'Back-off pulling image "{image}"', image=image)])
+    api.add(p, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "shop"}})
+    api.answer("POST", r"^/api/v1/namespaces/shop/secrets$", raw(answer))
+    run = podfix("secret", "regcred", "--docker-server", "registry.example.com", "--docker-username", "u",
+                 "--password-stdin", "-n", "shop", "--for", "api-1", "--yes", "--no-wait", stdin="pw-write\n")
+    assert run.code != 0 and "Traceback" not in run.err + run.out and "internal error" not in run.err
+    assert "pw-write" not in run.out + run.err
+    errors = [line for line in run.err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and words in errors[0] and "cannot tell whether it was changed" in errors[0], run.err
+    assert "POST /api/v1/namespaces/shop/secrets" in errors[0]
