@@ -20,6 +20,9 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "failure_texts.yaml")
 # Cases for the health promise (never silent, never loud): unknown states, partial objects, readiness
 # gates, hooks, probe errors, DRA, node network, cgroups, debug containers. Same format.
 HEALTH_FIXTURES = os.path.join(os.path.dirname(__file__), "health_texts.yaml")
+# Acceptance cases from other tools' fixtures and public reports (qa-diagnosis). Same format.
+QA_FIXTURES = os.path.join(os.path.dirname(__file__), "qa_texts.yaml")
+ALL_FIXTURES = (FIXTURES, HEALTH_FIXTURES, QA_FIXTURES)
 
 
 def ts(ago) -> str:
@@ -28,7 +31,7 @@ def ts(ago) -> str:
 
 def load_cases(family: str) -> list[dict]:
     cases = []
-    for path in (FIXTURES, HEALTH_FIXTURES):
+    for path in ALL_FIXTURES:
         with open(path, encoding="utf-8") as fh:
             cases += yaml.safe_load(fh)["cases"]
     return [c for c in cases if c["family"] == family]

@@ -101,7 +101,9 @@ def evicted_rule(ctx: PodContext) -> Iterable[Finding]:
     if reason != "Evicted" and not (evs and dig(ctx.pod, "status.phase") == "Failed"):
         return
     text = message or (evs[-1].get("message") if evs else "") or ""
-    evidence = [f"status: Failed, reason Evicted: {text}"]
+    phase = dig(ctx.pod, "status.phase")
+    evidence = [f"status: {phase or 'no phase recorded'}, reason Evicted"
+                + (f": {text}" if text else " (no message recorded: which resource ran low is not known)")]
     for ev in evs[-1:]:
         evidence.append(describe_event(ev, ctx.now))
     extra: dict = {"node": assigned_node(ctx), "message": text}
