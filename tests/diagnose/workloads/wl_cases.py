@@ -35,9 +35,15 @@ def ts(ago) -> str:
     return (NOW - dt.timedelta(seconds=float(ago))).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+QA_FIXTURES = os.path.join(os.path.dirname(__file__), "qa_workload_texts.yaml")  # acceptance cases, same format
+
+
 def load_cases() -> list[dict]:
-    with open(FIXTURES, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)["cases"]
+    cases = []
+    for path in (FIXTURES, QA_FIXTURES):
+        with open(path, encoding="utf-8") as fh:
+            cases += yaml.safe_load(fh)["cases"]
+    return cases
 
 
 def _times(obj):
