@@ -183,6 +183,10 @@ def check_case(case: dict) -> None:
         assert code not in codes, f"{case['id']}: {code} should be hidden: {codes}"
     for code in exp.get("also") or []:
         assert code in codes, f"{case['id']}: {code} missing: {codes}"
+    if "permanent" in exp:  # kubectl podfix wait's decision: fail fast (True) or keep waiting (False)
+        from kubectl_podfix.diagnose.heal import permanent
+        stop = permanent(findings, ctx.pod, ctx.events, NOW)
+        assert (stop is not None) == exp["permanent"], f"{case['id']}: wait would stop on {stop and stop.code}"
     if exp.get("no_image_findings"):
         assert not [c for c in codes if c.startswith("image.")], codes
     assert first.to_dict()["code"] == first.code

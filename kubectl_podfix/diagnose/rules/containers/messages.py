@@ -243,6 +243,9 @@ _START_FAILURES: tuple[tuple[tuple[Matcher, ...], str], ...] = (
       "operating system of the container does not match the operating system of the host"),
      WINDOWS_VERSION_MISMATCH),
     ((lambda low: bool(_OCI_HOOK.search(low)),), OCI_HOOK_FAILED),
+    # docker/containerd restarting under the kubelet (Shopify/krane#694): usually gone on the next start
+    (("connection is closing", "transport is closing", "error reading from server: eof"),
+     "the runtime lost its connection to the container daemon, as when the daemon restarts"),
     (("permission denied",), "permission denied"),
     (("hook", "poststart", "prestart"), "lifecycle hook failed"),
     (("no space left on device",), "a filesystem on the node is full (no space left on device)"),
