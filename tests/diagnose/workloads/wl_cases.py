@@ -3,7 +3,7 @@ the case's expectations (shared by the tests in this folder).
 
 A case: ``workload`` (kind, name, namespace, replicas, spec, status, conditions), ``children``
 (ReplicaSets of a Deployment / Jobs of a CronJob, same shape), ``pods`` (name, owner "Kind/name",
-phase, waiting/terminated state, labels, events, image), ``events`` about the workload, its children or PVCs
+phase, waiting/terminated state, labels, events, image, log), ``events`` about the workload, its children or PVCs
 (``on: Kind/name``), ``objects`` (raw: quotas, PVCs, StorageClasses), ``listed`` kinds, and ``expect``:
 {code, severity, words[], extra{}, absent[], empty, no_errors, permanent (kubectl podfix wait stops on it)}. Times
 are seconds before NOW.
@@ -198,6 +198,8 @@ def build(case: dict):
         pod, evs = _pod(p, ns, by_name)
         snap.pods.append(pod)
         snap.events.extend(evs)
+        if p.get("log") is not None:  # the previous log of its container
+            snap.logs[(ns, p["name"], p.get("container", "app"))] = p["log"]
     for kind in case.get("listed") or []:
         snap.listed.add((kind, "*" if kind == "StorageClass" else ns))
     results = []
