@@ -51,10 +51,17 @@ def _failed_finding(ctx: WorkloadContext, job: dict, failure: dict, via: str = "
     found = pod_cause(pods)
     evidence = [condition_line("Job", name, failure["condition"], ctx) if failure.get("condition")
                 else event_line(ctx, failure["event"])]
-    evidence.append(f"job/{name}: {st.get('failed') or 0} failed, {st.get('succeeded') or 0} succeeded, "
-                    f"backoffLimit {dig(job, 'spec.backoffLimit') if dig(job, 'spec.backoffLimit') is not None else 6}"
+    per_index = dig(job, "spec.backoffLimitPerIndex")
+    limits = (f"backoffLimitPerIndex {per_index}" + (f", maxFailedIndexes {dig(job, 'spec.maxFailedIndexes')}"
+                                                     if dig(job, "spec.maxFailedIndexes") is not None else "")
+              if per_index is not None else  # backoffLimit is then MaxInt32 by default: noise
+              f"backoffLimit {dig(job, 'spec.backoffLimit') if dig(job, 'spec.backoffLimit') is not None else 6}")
+    evidence.append(f"job/{name}: {st.get('failed') or 0} failed, {st.get('succeeded') or 0} succeeded, {limits}"
                     + (f", activeDeadlineSeconds {dig(job, 'spec.activeDeadlineSeconds')}"
                        if dig(job, "spec.activeDeadlineSeconds") else ""))
+    if st.get("failedIndexes") or st.get("completedIndexes"):
+        evidence.append(f"job/{name}: failed indexes {st.get('failedIndexes') or 'none'}, completed indexes "
+                        f"{st.get('completedIndexes') or 'none'}")
     extra: dict = {"job": name, "reason": reason, "failed": st.get("failed") or 0}
     head = f"job/{name}" + (f" (the latest run of {ctx.ref})" if via else "")
     if code == "workload.job-backoff-limit":
@@ -87,6 +94,17 @@ def _failed_finding(ctx: WorkloadContext, job: dict, failure: dict, via: str = "
         title = f"{head} failed" + (f": {said}" if said else "")
         expl = (f"The Job failed ({said}). " if said else
                 "The Job's Failed condition is True but names no reason or message. ")
+        if reason in ("FailedIndexes", "MaxFailedIndexesExceeded") and st.get("failedIndexes"):
+            extra["failed_indexes"] = st.get("failedIndexes")
+            title += f" (indexes {st.get('failedIndexes')})"
+            expl += (f"Indexes {st.get('failedIndexes')} failed, each after "
+                     f"{(per_index or 0) + 1} attempt{'s' if (per_index or 0) else ''} (backoffLimitPerIndex "
+                     f"{per_index if per_index is not None else 'not set'})"
+                     + (f"; indexes {st.get('completedIndexes')} completed" if st.get("completedIndexes") else "")
+                     + (". An Indexed Job with failed indexes ends Failed once every index has finished"
+                        if reason == "FailedIndexes" else
+                        f". More indexes failed than maxFailedIndexes ({dig(job, 'spec.maxFailedIndexes')}) allows, "
+                        "so the Job stopped the others") + ". ")
     if found:
         expl += "Pods: " + f"{found[2]} failed with {found[1].code}: {found[1].title}."
         evidence += pod_cause_lines(found[0], found[1])
