@@ -268,6 +268,24 @@ def cronjob_rule(ctx: WorkloadContext) -> Iterable[Finding]:
                            ([pod_explain_cmd(ctx, found[0].ctx.name)] if found else []) +
                            [f"kubectl delete job {jname} -n {ctx.namespace} (if it hangs)",
                             "set jobTemplate.spec.activeDeadlineSeconds so a hung run ends"], extra=extra))
+    elif active:
+        # The current run (concurrencyPolicy Allow or Replace) fails while it is still retrying: its pods say why.
+        job = active[-1]
+        jname = dig(job, "metadata.name", "")
+        found = pod_cause(_job_pods(ctx, jname))
+        if found:
+            result, f, count = found
+            st = job.get("status") or {}
+            limit = dig(job, "spec.backoffLimit")
+            out.append(Finding(
+                "workload.pods-failing", f.severity, None,
+                f"{ctx.ref}: its current run job/{jname} fails: {f.code}: {f.title}",
+                f"job/{jname}, started by {ctx.ref}, is still running and retrying ({st.get('failed') or 0} failed "
+                f"pods so far, backoffLimit {6 if limit is None else limit}); {count} of its pods "
+                f"fail{'s' if count == 1 else ''} with {f.code}: {f.title}. Later runs use the same job template: "
+                "unless the cause lies outside it, they fail the same way.",
+                pod_cause_lines(result, f), [pod_explain_cmd(ctx, result.ctx.name)], f.fix, since=f.since,
+                extra={"job": jname, "pod": pod_extra(*found)}))
     finished = [j for j in ctx.children if j not in active]
     if finished:
         latest = finished[0]  # children are newest first
