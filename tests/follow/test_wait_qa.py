@@ -94,3 +94,42 @@ def test_a_transient_container_cannot_run_128_keeps_waiting(api, kc):  # noqa: F
     play(lambda: r.ready(pods[0]), r.sync).join()
     w.result()
     assert w.code == 0, w.err + w.out
+
+
+def _sts_pod(api, name: str, revision: str, status: dict, phase: str = "Running") -> None:
+    api.add({"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": name, "namespace": "shop", "creationTimestamp": now(),
+                          "labels": {"app": "failss", "controller-revision-hash": revision,
+                                     "statefulset.kubernetes.io/pod-name": name},
+                          "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "failss",
+                                               "uid": "", "controller": True}]},
+             "spec": {"nodeName": "node-1", "containers": [{"name": "failss", "image": "debian:7.8",
+                                                           "command": ["exit"], "args": ["1"]}]},
+             "status": {"phase": phase, "containerStatuses": [status]}})
+
+
+def test_a_statefulset_whose_ordinal_0_cannot_start_its_command_fails_fast(api, kc):  # noqa: F811
+    """kubernetes#57865 (command ["exit"]: a shell builtin, no such file): failss-0 never starts, so failss-1 is
+    never created (OrderedReady). The runtime's 127 is final on the first try: exit 3 at once."""
+    api.add({"apiVersion": "apps/v1", "kind": "StatefulSet",
+             "metadata": {"name": "failss", "namespace": "shop", "generation": 1},
+             "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "failss"}}, "serviceName": "failss",
+                      "updateStrategy": {"type": "RollingUpdate"},
+                      "template": {"metadata": {"labels": {"app": "failss"}},
+                                   "spec": {"containers": [{"name": "failss", "image": "debian:7.8",
+                                                            "command": ["exit"], "args": ["1"]}]}}},
+             "status": {"observedGeneration": 1, "replicas": 1, "readyReplicas": 0, "currentReplicas": 1,
+                        "updatedReplicas": 1, "updateRevision": "failss-5d8f7c9b5d",
+                        "currentRevision": "failss-5d8f7c9b5d"}})
+    w = Waiting(api, kc, "sts/failss", "--timeout", "60s").watching(3)
+    term = {"exitCode": 127, "reason": "ContainerCannotRun", "startedAt": now(), "finishedAt": now(),
+            "message": 'OCI runtime create failed: container_linux.go:348: starting container process caused '
+                       '"exec: \\"exit\\": executable file not found in $PATH": unknown'}
+    status = {"name": "failss", "image": "debian:7.8", "imageID": "", "ready": False, "started": False,
+              "restartCount": 0, "lastState": {}, "state": {"terminated": term}}
+    play(lambda: _sts_pod(api, "failss-0", "failss-5d8f7c9b5d", status)).join()
+    w.result()
+    assert w.code == 3, w.err + w.out
+    assert w.elapsed < 15
+    assert "pod failss-0: container.command-not-found [failss]" in w.err
+    assert '"exit"' in w.out

@@ -225,6 +225,11 @@ def parse_message(message: str) -> dict:
     return out
 
 
+# Filter plugins the default scheduler runs after NodeAffinity: a node reported under one of these matched the selector.
+_AFTER_NODE_AFFINITY = {"resources", "too-many-pods", "ports", "volume", "topology-spread", "pod-affinity",
+                        "pod-anti-affinity", "resource-claim"}
+
+
 def blocking_parts(parsed: dict) -> list[dict]:
     """The parts to act on, most nodes first; control-plane taints (normal) last, and so the old scheduler's
     unnamed taints (PodToleratesNodeTaints), which on clusters of that era were mostly the masters'."""
@@ -235,8 +240,9 @@ def blocking_parts(parsed: dict) -> list[dict]:
 
     # Nodes the pod's own nodeSelector/nodeAffinity leaves out are its choice, not what blocks it, when the nodes it
     # does select fail for other reasons (kubernetes#141491: 397 of 401 nodes not selected, the 4 others full or
-    # holding a replica): those reasons come first.
-    others = any(p["category"] != "node-affinity" and not cp_or_unnamed(p) for p in parsed["parts"])
+    # holding a replica): those reasons come first. Only the checks the scheduler runs after NodeAffinity count (a
+    # node is reported under its first failing filter): a tainted or cordoned node may not match the selector either.
+    others = any(p["category"] in _AFTER_NODE_AFFINITY for p in parsed["parts"])
 
     def key(p: dict):
         return (cp_or_unnamed(p), others and p["category"] == "node-affinity", -(p.get("count") or 0))
@@ -402,7 +408,7 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
             expl = f"The scheduler cannot place the pod: 0 of {total} nodes fit."
         else:
             expl = "The scheduler cannot place the pod."
-        narrowing = len(blocking) > 1 and blocking[0]["category"] != "node-affinity"
+        narrowing = any(p["category"] in _AFTER_NODE_AFFINITY for p in blocking)
         for p in blocking:
             n = p.get("count")
             label = p["reason"] + (f" ({p['meaning']})" if p.get("predicate") else "")
