@@ -127,15 +127,19 @@ def _failing_for_a_while(facts: Facts) -> bool:
 
 
 def _refused_by_admission(facts: Facts) -> bool:
-    """An 'is forbidden' answer (a namespace being deleted, an admission plugin podfix does not name); other
-    create errors (the API server busy: 'please try again', unknown texts) may pass."""
-    return "is forbidden" in str((facts.finding.extra or {}).get("error") or "").lower()
+    """An 'is forbidden' answer (a namespace being deleted, an admission plugin); other create errors (the API
+    server busy: 'please try again', unknown texts) may pass. A refusal for an object that does not exist yet (a
+    PriorityClass, a RuntimeClass) counts once it has lasted MISSING_OBJECT_GRACE seconds, like a ServiceAccount."""
+    extra = facts.finding.extra or {}
+    if "is forbidden" not in str(extra.get("error") or "").lower():
+        return False
+    return not extra.get("missing_object") or _failing_for_a_while(facts)
 
 
 def _provisioning_for_good(facts: Facts) -> bool:
-    """Not a CSI driver that timed out (it retries and may succeed), and failing for a while (a StorageClass may
-    be applied just after the workload)."""
-    return (facts.finding.extra or {}).get("kind") != "timeout" and _failing_for_a_while(facts)
+    """Not a CSI driver that timed out or is still working on an earlier attempt (it retries and may succeed), and
+    failing for a while (a StorageClass may be applied just after the workload)."""
+    return (facts.finding.extra or {}).get("kind") not in ("timeout", "in-progress") and _failing_for_a_while(facts)
 
 
 RULES: tuple[Rule, ...] = (
@@ -174,9 +178,11 @@ RULES: tuple[Rule, ...] = (
     Rule("workload.template-invalid", "always: the API server rejects the pod (or claim) template as invalid",
          _always),
     Rule("workload.create-failed", "the API server answered `is forbidden` (a namespace being deleted, another "
-         "admission plugin); `please try again` and unknown errors keep waiting", _refused_by_admission),
-    Rule("workload.pvc-provisioning-failed", f"after {MISSING_OBJECT_GRACE:g}s, unless the provisioner timed out (it "
-         "retries): a claim the pods need cannot be provisioned or bound", _provisioning_for_good),
+         f"admission plugin; after {MISSING_OBJECT_GRACE:g}s for a PriorityClass or RuntimeClass that does not exist "
+         "yet); `please try again` and unknown errors keep waiting", _refused_by_admission),
+    Rule("workload.pvc-provisioning-failed", f"after {MISSING_OBJECT_GRACE:g}s, unless the provisioner timed out or "
+         "is still working on an earlier attempt (it retries): a claim the pods need cannot be provisioned or bound",
+         _provisioning_for_good),
     Rule("workload.pvc-no-storage-class", "always: a claim names no StorageClass and none is the default",
          _always),
     Rule("workload.job-backoff-limit", "always: the Job failed, its pods failed more than backoffLimit times",

@@ -1,8 +1,8 @@
 """Every finding podfix writes for a real text reads as a sentence: no placeholder left empty.
 
-Each case of the fixtures (rules/failure_texts.yaml, health_texts.yaml, image_pull_texts.yaml) is diagnosed as
-written and once more without a node (a pod whose spec names none, as in a partial object or a file
-snapshot); the title, explanation, evidence and suggestions of every finding must not show the artefacts
+Each case of the fixtures (rules/failure_texts.yaml, health_texts.yaml, qa_texts.yaml,
+image_pull_texts.yaml) is diagnosed as written and once more without a node (a pod whose spec names none,
+as in a partial object or a file snapshot); the title, explanation, evidence and suggestions of every finding must not show the artefacts
 of an empty or missing value: "the the", "Node the node", a lone "?", "''", "None", a literal CMD...
 Words that are in the real texts themselves (an image literally called "None:None", a runtime message
 quoting "") do not count.
@@ -41,6 +41,7 @@ ARTEFACTS = {
 
 FAILURE_CASES = [c for name in ("failure_texts.yaml", "health_texts.yaml")
                  for c in yaml.safe_load((RULES / name).read_text(encoding="utf-8"))["cases"]]
+FAILURE_CASES += yaml.safe_load((RULES / "qa_texts.yaml").read_text(encoding="utf-8"))["cases"]
 IMAGE_ENTRIES = yaml.safe_load((RULES / "image_pull_texts.yaml").read_text(encoding="utf-8"))
 
 

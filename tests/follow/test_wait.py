@@ -390,7 +390,7 @@ def test_a_job_to_failure(api, kc):
     assert w.code == 3, w.err
     assert w.err.splitlines()[-1] == 'error: job "migrate" failed: Job has reached the specified backoff limit'
     assert pods[0] in w.out and "exit code 2" in w.out
-    assert "✗ workload.job-backoff-limit  job/migrate failed: its pods failed 1 times (backoffLimit 0)" in w.out
+    assert "✗ workload.job-backoff-limit  job/migrate failed: its pods failed 1 time (backoffLimit 0)" in w.out
 
 
 def test_a_pod_to_ready(api, kc):

@@ -17,6 +17,7 @@ from __future__ import annotations
 from kubectl_podfix.diagnose.health import Health, Problem, container_views, start_budget
 from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig, parse_time
 from kubectl_podfix.diagnose.rules.common import describe_event
+from kubectl_podfix.diagnose.rules.containers.state import terminated_text
 from kubectl_podfix.diagnose.rules.probes import describe_probe, probe_try
 
 CODE = "pod.unexplained"
@@ -136,18 +137,13 @@ def _state_lines(st: dict) -> list[str]:
             if not isinstance(body, dict):
                 continue
             if kind == "running":
-                out.append(f"{label}: Running since {body.get('startedAt') or '?'}")
+                out.append(f"{label}: Running" + (f" since {body.get('startedAt')}" if body.get("startedAt") else
+                                                   " (start time not recorded)"))
             elif kind == "waiting":
                 reason = body.get("reason") or "no reason given"
                 out.append(f"{label}: Waiting ({reason})" + (f": {body.get('message')}" if body.get("message") else ""))
             else:
-                text = f"{label}: Terminated ({body.get('reason') or '?'}, exit code {body.get('exitCode')})"
-                if body.get("startedAt") or body.get("finishedAt"):
-                    text += f", ran {body.get('startedAt') or '?'} to {body.get('finishedAt') or '?'}"
-                if body.get("message"):
-                    msg = str(body.get("message")).strip()
-                    text += ": " + (msg if len(msg) <= 400 else msg[:397] + "...")
-                out.append(text)
+                out.append(f"{label}: {terminated_text(body)}")
     if not state or not any(isinstance(state.get(k), dict) for k in ("waiting", "running", "terminated")):
         out.append("state: not recorded")
     out.append(f"ready: {str(st.get('ready')).lower() if isinstance(st.get('ready'), bool) else 'not recorded'}")

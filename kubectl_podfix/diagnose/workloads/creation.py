@@ -16,7 +16,7 @@ from kubectl_podfix.diagnose.context import top_owner
 from kubectl_podfix.diagnose.model import Finding, Fix, dig, event_time, parse_time
 from kubectl_podfix.diagnose.workloads.common import (condition_line, event_line, fmt_quantity, obj_ref, quantity,
                                                       template_containers)
-from kubectl_podfix.diagnose.workloads.messages import classify
+from kubectl_podfix.diagnose.workloads.messages import admission_plugin, classify
 from kubectl_podfix.diagnose.workloads.model import WorkloadContext, condition
 
 CODE_OF = {
@@ -507,6 +507,14 @@ def _other(ctx, info, subject, what, evidence) -> Finding:
         title = f'StorageClass "{info.get("storageclass")}" does not exist: {subject} cannot be created'
         expl = f"The claim names a StorageClass the cluster does not have: {text}"
         sugg = ["kubectl get storageclass"]
+    elif admission_plugin(text, ctx.namespace):
+        known = admission_plugin(text, ctx.namespace)
+        title = f"{what}s of {ctx.ref} cannot be created: the {known['plugin']} admission plugin refuses them"
+        expl = (f"The API server's {known['plugin']} admission plugin refuses every new {what} of {ctx.ref}: "
+                f"{known['why']}. It said: {text}")
+        sugg = known["todo"] + [f"{ctx.kubectl('describe', ctx.ref)}"]
+        return Finding("workload.create-failed", "error", None, title, expl, evidence, sugg,
+                       extra={"plugin": known["plugin"], "missing_object": known["missing"]})
     else:
         title = f"{what}s of {ctx.ref} cannot be created: {text[:140]}"
         expl = (f"The controller's create requests fail: {text}. "

@@ -79,7 +79,11 @@ def fallback_rule(ctx: WorkloadContext) -> Iterable[Finding]:
             + ("No rule found a cause: no failing pod, no create failure, no failing claim in what podfix read"
                + (" (events older than an hour are gone)" if not ctx.events else "") + ".")
             if severity != "info" else
-            f"{ctx.ref} {what}: {ready}/{desired} ready ({counts}); nothing fails so far.")
+            f"{ctx.ref} {what}: {ready}/{desired} ready ({counts}). "
+            + (f"The controller has not observed its latest spec yet (generation "
+               f"{dig(ctx.workload, 'metadata.generation')}, observedGeneration "
+               f"{dig(ctx.workload, 'status.observedGeneration') or 0}): the counts and conditions are the previous "
+               "spec's. " if stale else "") + "Nothing fails so far.")
     sugg = [ctx.kubectl("describe", ctx.ref), ctx.kubectl("get", "pods", "-l", f"'{sel}'") if sel else
             ctx.kubectl("get", "pods")]
     if ctx.kind in ("Deployment", "StatefulSet", "DaemonSet"):

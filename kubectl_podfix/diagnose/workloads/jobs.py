@@ -8,6 +8,7 @@ import re
 from typing import Iterable
 
 from kubectl_podfix.diagnose.model import Finding, age, dig, event_time, parse_time
+from kubectl_podfix.diagnose.workloads.cron import schedule_error
 from kubectl_podfix.diagnose.workloads.common import (condition_line, event_line, pod_cause, pod_cause_lines,
                                                       pod_explain_cmd, pod_extra)
 from kubectl_podfix.diagnose.workloads.model import WorkloadContext, condition
@@ -50,21 +51,31 @@ def _failed_finding(ctx: WorkloadContext, job: dict, failure: dict, via: str = "
     found = pod_cause(pods)
     evidence = [condition_line("Job", name, failure["condition"], ctx) if failure.get("condition")
                 else event_line(ctx, failure["event"])]
-    evidence.append(f"job/{name}: {st.get('failed') or 0} failed, {st.get('succeeded') or 0} succeeded, "
-                    f"backoffLimit {dig(job, 'spec.backoffLimit') if dig(job, 'spec.backoffLimit') is not None else 6}"
+    per_index = dig(job, "spec.backoffLimitPerIndex")
+    limits = (f"backoffLimitPerIndex {per_index}" + (f", maxFailedIndexes {dig(job, 'spec.maxFailedIndexes')}"
+                                                     if dig(job, "spec.maxFailedIndexes") is not None else "")
+              if per_index is not None else  # backoffLimit is then MaxInt32 by default: noise
+              f"backoffLimit {dig(job, 'spec.backoffLimit') if dig(job, 'spec.backoffLimit') is not None else 6}")
+    evidence.append(f"job/{name}: {st.get('failed') or 0} failed, {st.get('succeeded') or 0} succeeded, {limits}"
                     + (f", activeDeadlineSeconds {dig(job, 'spec.activeDeadlineSeconds')}"
                        if dig(job, "spec.activeDeadlineSeconds") else ""))
+    if st.get("failedIndexes") or st.get("completedIndexes"):
+        evidence.append(f"job/{name}: failed indexes {st.get('failedIndexes') or 'none'}, completed indexes "
+                        f"{st.get('completedIndexes') or 'none'}")
     extra: dict = {"job": name, "reason": reason, "failed": st.get("failed") or 0}
     head = f"job/{name}" + (f" (the latest run of {ctx.ref})" if via else "")
     if code == "workload.job-backoff-limit":
         limit = dig(job, "spec.backoffLimit")
-        title = (f"{head} failed: its pods failed {st.get('failed') or '?'} times "
-                 f"(backoffLimit {6 if limit is None else limit})")
-        expl = (f"The Job gave up after more pod failures than spec.backoffLimit allows. The cause is in the "
-                f"failed pods: ")
+        failed = st.get("failed")
+        title = (f"{head} failed: its pods failed "
+                 + (f"{failed} time{'s' if failed != 1 else ''}" if isinstance(failed, int) and failed else
+                    "more times than allowed")
+                 + f" (backoffLimit {6 if limit is None else limit})")
+        expl = "The Job gave up after more pod failures than spec.backoffLimit allows; the cause is in its failed pods. "
     elif code == "workload.job-deadline-exceeded":
-        title = (f"{head} failed: it ran longer than activeDeadlineSeconds "
-                 f"({dig(job, 'spec.activeDeadlineSeconds') or '?'}s)")
+        deadline = dig(job, "spec.activeDeadlineSeconds")
+        title = (f"{head} failed: it ran longer than activeDeadlineSeconds"
+                 + (f" ({deadline}s)" if deadline else ""))
         expl = ("The Job was active longer than spec.activeDeadlineSeconds: its running pods were killed and it "
                 "failed whatever backoffLimit says (time spent Pending counts too). ")
     elif code == "workload.job-pod-failure-policy":
@@ -79,8 +90,21 @@ def _failed_finding(ctx: WorkloadContext, job: dict, failure: dict, via: str = "
         expl = ("spec.podFailurePolicy said to fail the whole Job without retrying: " + message + ". The exit "
                 "code is the application's own 'do not retry' signal; its log says why. ")
     else:
-        title = f"{head} failed: {reason or 'Failed'}: {message}"
-        expl = f"The Job failed ({reason}: {message}). "
+        said = ": ".join(x for x in (reason, message) if x)
+        title = f"{head} failed" + (f": {said}" if said else "")
+        expl = (f"The Job failed ({said}). " if said else
+                "The Job's Failed condition is True but names no reason or message. ")
+        if reason in ("FailedIndexes", "MaxFailedIndexesExceeded") and st.get("failedIndexes"):
+            extra["failed_indexes"] = st.get("failedIndexes")
+            title += f" (indexes {st.get('failedIndexes')})"
+            expl += (f"Indexes {st.get('failedIndexes')} failed, each after "
+                     f"{(per_index or 0) + 1} attempt{'s' if (per_index or 0) else ''} (backoffLimitPerIndex "
+                     f"{per_index if per_index is not None else 'not set'})"
+                     + (f"; indexes {st.get('completedIndexes')} completed" if st.get("completedIndexes") else "")
+                     + (". An Indexed Job with failed indexes ends Failed once every index has finished"
+                        if reason == "FailedIndexes" else
+                        f". More indexes failed than maxFailedIndexes ({dig(job, 'spec.maxFailedIndexes')}) allows, "
+                        "so the Job stopped the others") + ". ")
     if found:
         expl += "Pods: " + f"{found[2]} failed with {found[1].code}: {found[1].title}."
         evidence += pod_cause_lines(found[0], found[1])
@@ -121,7 +145,36 @@ def job_rule(ctx: WorkloadContext) -> Iterable[Finding]:
                         f"{6 if limit is None else limit}). " + f"Its pods fail with {f.code}: {f.title}.",
                         pod_cause_lines(result, f), [pod_explain_cmd(ctx, result.ctx.name)], f.fix, since=f.since,
                         extra={"pod": pod_extra(*found)})]
-    return []
+    return _retrying(ctx)
+
+
+def _retrying(ctx: WorkloadContext) -> list[Finding]:
+    """A Job that is neither Complete nor Failed but whose pods have failed, with no failing pod in the data to
+    quote (deleted, or not read): it is retrying. A warning while nothing runs (it waits out the back-off between
+    attempts), info while a new attempt runs."""
+    st = ctx.workload.get("status") or {}
+    failed = st.get("failed")
+    if not isinstance(failed, int) or failed <= 0:
+        return []
+    active = st.get("active") if isinstance(st.get("active"), int) else 0
+    limit = dig(ctx.workload, "spec.backoffLimit")
+    limit = 6 if limit is None else limit
+    running = active > 0 or any(dig(r.ctx.pod, "status.phase") in ("Running", "Pending") for r in ctx.pods)
+    counts = f"{failed} failed, {active} active, {st.get('succeeded') or 0} succeeded, backoffLimit {limit}"
+    expl = (f"{ctx.ref} has no Complete or Failed condition yet, and {failed} of its pods failed: the Job controller "
+            f"retries them until backoffLimit ({limit}) is passed. "
+            + ("A new attempt is running now. " if running else
+               "No pod is running now: the controller waits out its back-off (10s, doubling, at most 6 minutes) "
+               "before the next attempt. ")
+            + ("The failed pods are not in the data (deleted, or not read), so their own diagnosis cannot be "
+               "quoted: explain them while they exist, or read the Job's events."))
+    return [Finding("workload.not-ready", "info" if running else "warning", None,
+                    f"{ctx.ref} is retrying: {failed} pod{'s' if failed != 1 else ''} failed so far "
+                    f"(backoffLimit {limit})", expl, [f"{ctx.ref}: {counts}"],
+                    [ctx.kubectl("get", "pods", "-l", f"job-name={ctx.name}"),
+                     ctx.kubectl("describe", ctx.ref),
+                     f"kubectl logs job/{ctx.name} -n {ctx.namespace} (while a pod still exists)"],
+                    extra={"failed": failed, "active": active, "backoff_limit": limit})]
 
 
 def _suspended(ctx: WorkloadContext) -> Finding:
@@ -157,6 +210,20 @@ def cronjob_rule(ctx: WorkloadContext) -> Iterable[Finding]:
                            f"The CronJob controller cannot parse spec.schedule / spec.timeZone: {ev.get('message')}",
                            [event_line(ctx, ev)], ["fix spec.schedule (five fields, e.g. '*/5 * * * *') or "
                                                    "spec.timeZone (an IANA name)"]))
+    elif schedule_error(dig(ctx.workload, "spec.schedule")):
+        # No event (expired, or a file never applied): the schedule itself does not parse.
+        sched = dig(ctx.workload, "spec.schedule")
+        err = schedule_error(sched)
+        out.append(Finding("workload.cronjob-schedule-invalid", "error", None,
+                           f"{ctx.ref} never runs: its schedule is invalid ({sched!r})",
+                           f"spec.schedule does not parse as a cron schedule ({err}), so the CronJob controller "
+                           "never starts a Job. The API server refuses such a schedule when the object is created or "
+                           "updated: an object that holds one was stored before that check, or is a file that was "
+                           "never applied.",
+                           [f"{ctx.ref} spec.schedule: {sched!r}: {err}"],
+                           ["fix spec.schedule: five fields (minute hour day-of-month month day-of-week, e.g. "
+                            "'*/5 * * * *') or a descriptor such as '@hourly'"],
+                           extra={"schedule": sched, "error": err}))
     missed = current({"FailedNeedsStart", "TooManyMissedTimes", "MissSchedule"})
     if missed:
         ev = missed[-1]
@@ -201,6 +268,24 @@ def cronjob_rule(ctx: WorkloadContext) -> Iterable[Finding]:
                            ([pod_explain_cmd(ctx, found[0].ctx.name)] if found else []) +
                            [f"kubectl delete job {jname} -n {ctx.namespace} (if it hangs)",
                             "set jobTemplate.spec.activeDeadlineSeconds so a hung run ends"], extra=extra))
+    elif active:
+        # The current run (concurrencyPolicy Allow or Replace) fails while it is still retrying: its pods say why.
+        job = active[-1]
+        jname = dig(job, "metadata.name", "")
+        found = pod_cause(_job_pods(ctx, jname))
+        if found:
+            result, f, count = found
+            st = job.get("status") or {}
+            limit = dig(job, "spec.backoffLimit")
+            out.append(Finding(
+                "workload.pods-failing", f.severity, None,
+                f"{ctx.ref}: its current run job/{jname} fails: {f.code}: {f.title}",
+                f"job/{jname}, started by {ctx.ref}, is still running and retrying ({st.get('failed') or 0} failed "
+                f"pods so far, backoffLimit {6 if limit is None else limit}); {count} of its pods "
+                f"fail{'s' if count == 1 else ''} with {f.code}: {f.title}. Later runs use the same job template: "
+                "unless the cause lies outside it, they fail the same way.",
+                pod_cause_lines(result, f), [pod_explain_cmd(ctx, result.ctx.name)], f.fix, since=f.since,
+                extra={"job": jname, "pod": pod_extra(*found)}))
     finished = [j for j in ctx.children if j not in active]
     if finished:
         latest = finished[0]  # children are newest first

@@ -57,6 +57,61 @@ _SA = re.compile(r"error looking up service account (?P<ns>[^/\s]+)/(?P<name>[^:
 _TERMINATING = re.compile(r"because it is being terminated", re.I)
 _STORAGECLASS = re.compile(r'storageclass(?:\.storage\.k8s\.io)? "(?P<name>[^"]+)" not found', re.I)
 
+# In-tree admission plugins that refuse a pod with their own words ("is forbidden: ..."): what the plugin is, why
+# it refused, what to do. Each entry: (pattern, plugin, why(match, ns), next steps(match, ns)).
+_ADMISSION_PLUGINS: tuple = (
+    (re.compile(r"no PriorityClass with name (?P<name>\S+) was found", re.I), "Priority",
+     lambda m, ns: (f"the template's priorityClassName {m.group('name')} names a PriorityClass that does not exist "
+                    "(PriorityClasses are cluster-wide; a chart or operator may expect it created first)"),
+     lambda m, ns: ["kubectl get priorityclass",
+                    f"create PriorityClass {m.group('name')}, or fix priorityClassName in the template"]),
+    (re.compile(r"pods with (?P<name>system-(?:cluster|node)-critical) priorityClass is not permitted in "
+                r"(?P<ns>\S+) namespace", re.I), "Priority",
+     lambda m, ns: (f"the built-in {m.group('name')} PriorityClass is reserved for pods in kube-system, and this "
+                    f"namespace is {m.group('ns')} (newer clusters enforce the same with a ResourceQuota: 'insufficient "
+                    "quota to match these scopes')"),
+     lambda m, ns: ["kubectl get priorityclass",
+                    "give the template a PriorityClass of its own, or run it in kube-system"]),
+    (re.compile(r"pod tolerations \(possibly merged with namespace default tolerations\) conflict with its "
+                r"(?P<scope>\w+) whitelist", re.I), "PodTolerationRestriction",
+     lambda m, ns: ("it admits only the tolerations on the "
+                    + ("cluster's list (its admission configuration)" if m.group("scope").lower() == "cluster" else
+                       "namespace's scheduler.alpha.kubernetes.io/tolerationsWhitelist annotation")
+                    + ": the template's tolerations, merged with the namespace's defaultTolerations, include one "
+                    "that is not on it"),
+     lambda m, ns: [f"kubectl get namespace {ns} -o yaml   (annotations scheduler.alpha.kubernetes.io/"
+                    "tolerationsWhitelist and defaultTolerations)",
+                    "remove that toleration from the template, or have the cluster admin allow it"]),
+    (re.compile(r"pod node label selector (?:conflicts with its namespace node label selector|labels conflict "
+                r"with its namespace whitelist)", re.I), "PodNodeSelector",
+     lambda m, ns: ("it merges the namespace's scheduler.alpha.kubernetes.io/"
+                    "node-selector annotation into the pod's nodeSelector, and the template's nodeSelector sets one "
+                    "of those labels to another value (or one the namespace's whitelist does not allow)"),
+     lambda m, ns: [f"kubectl get namespace {ns} -o yaml   (annotation scheduler.alpha.kubernetes.io/node-selector)",
+                    "drop or align the conflicting nodeSelector label in the template"]),
+    (re.compile(r"(?:pod\.Spec\.)?SecurityContext\.\w+ is forbidden", re.I), "SecurityContextDeny",
+     lambda m, ns: ("this plugin (deprecated, removed in Kubernetes 1.30) refuses pods "
+                    "that set securityContext fields such as runAsUser, supplementalGroups, fsGroup or "
+                    "seLinuxOptions"),
+     lambda m, ns: ["remove those securityContext fields from the template",
+                    "or have the cluster admin disable SecurityContextDeny (Pod Security admission replaces it)"]),
+    (re.compile(r'RuntimeClass "(?P<name>[^"]+)" not found', re.I), "RuntimeClass",
+     lambda m, ns: f"the template's runtimeClassName {m.group('name')} names a RuntimeClass that does not exist",
+     lambda m, ns: ["kubectl get runtimeclass", "fix runtimeClassName in the template, or create the RuntimeClass"]),
+)
+
+
+def admission_plugin(text: str, namespace: str) -> dict[str, Any] | None:
+    """The in-tree admission plugin that refused, in words: {plugin, why, todo, missing}; None when no known one did.
+    ``missing``: the refusal names an object that does not exist yet (a PriorityClass, a RuntimeClass)."""
+    for pattern, plugin, why, todo in _ADMISSION_PLUGINS:
+        m = pattern.search(text)
+        if m:
+            return {"plugin": plugin, "why": why(m, namespace), "todo": todo(m, namespace),
+                    "missing": "not found" in m.group(0).lower() or "was found" in m.group(0).lower()}
+    return None
+
+
 # Pod Security checks: which field fixes each, or why none does.
 PSA_FIXES: dict[str, tuple[str | None, str]] = {
     "allowPrivilegeEscalation != false": ("containers[].securityContext.allowPrivilegeEscalation=false", ""),

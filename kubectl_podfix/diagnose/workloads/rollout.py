@@ -49,7 +49,11 @@ def deployment_rule(ctx: WorkloadContext) -> Iterable[Finding]:
     new_name = dig(new or {}, "metadata.name")
     new_pods = ctx.pods_of(owner_name=new_name) if new_name else ctx.pods
     found = pod_cause(new_pods) or pod_cause(ctx.pods)
-    if prog and prog.get("status") == "False" and prog.get("reason") == "ProgressDeadlineExceeded":
+    # A condition written before the controller observed the current spec is the previous rollout's verdict
+    # (kubectl rollout status reads it only once observedGeneration has caught up): a re-applied fix must not
+    # fail on it (Shopify/krane's deployment_test, statuses of older generations).
+    observed = (dig(ctx.workload, "status.observedGeneration") or 0) >= (dig(ctx.workload, "metadata.generation") or 0)
+    if prog and prog.get("status") == "False" and prog.get("reason") == "ProgressDeadlineExceeded" and observed:
         old_ready = sum((dig(rs, "status.readyReplicas") or 0) for rs in ctx.children if rs is not new)
         evidence = [condition_line(ctx.kind, ctx.name, prog, ctx)]
         avail = condition(ctx.workload, "Available")

@@ -35,8 +35,16 @@ def _kind(message: str) -> str:
         return "storageclass-missing"
     if "deadlineexceeded" in low or "deadline exceeded" in low or "timed out" in low:
         return "timeout"
-    if "quota" in low and ("exceeded" in low or "limit" in low):
+    # CSI "Aborted": an earlier CreateVolume for this claim is still running (it timed out and was retried)
+    if ("code = aborted" in low and ("already exists" in low or "in progress" in low)) \
+            or "operation with the given volume id" in low:
+        return "in-progress"
+    if ("quota" in low and ("exceeded" in low or "limit" in low)) or ("limit" in low and "has been reached" in low):
         return "cloud-quota"
+    if any(w in low for w in ("resourceexhausted", "code = resourceexhausted", "not enough space",
+                              "insufficient free space", "no space left", "insufficient capacity",
+                              "outofrange desc = insufficient", "add more storage")):
+        return "capacity"
     if "unauthorized" in low or "forbidden" in low or "accessdenied" in low or "not authorized" in low \
             or "permission" in low:
         return "permissions"
@@ -50,7 +58,12 @@ _WHY = {
                             "such as \"fast\" or \"gp2\", or a class of another cluster)",
     "timeout": "the CSI driver's CreateVolume timed out: it usually cannot reach the storage or cloud API "
                "(credentials, instance metadata, network)",
+    "in-progress": "the CSI driver is still working on an earlier CreateVolume for this claim (one that timed "
+                   "out and was retried): the provisioner retries until it finishes; if it never does, the storage "
+                   "backend is slow or stuck",
     "cloud-quota": "the cloud or storage backend refused for its own quota (not a Kubernetes ResourceQuota)",
+    "capacity": "the storage backend has no room for a volume of this size (its pool, or the disks of the nodes "
+                "it provisions on, are full): free or add storage, or ask for less",
     "permissions": "the provisioner's credentials may not create volumes",
     "no-cloud-provider": "an in-tree provisioner without a cloud provider: use the CSI driver's StorageClass",
     "other": "the provisioner failed",

@@ -20,6 +20,9 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "failure_texts.yaml")
 # Cases for the health promise (never silent, never loud): unknown states, partial objects, readiness
 # gates, hooks, probe errors, DRA, node network, cgroups, debug containers. Same format.
 HEALTH_FIXTURES = os.path.join(os.path.dirname(__file__), "health_texts.yaml")
+# Acceptance cases from other tools' fixtures and public reports (qa-diagnosis). Same format.
+QA_FIXTURES = os.path.join(os.path.dirname(__file__), "qa_texts.yaml")
+ALL_FIXTURES = (FIXTURES, HEALTH_FIXTURES, QA_FIXTURES)
 
 
 def ts(ago) -> str:
@@ -28,7 +31,7 @@ def ts(ago) -> str:
 
 def load_cases(family: str) -> list[dict]:
     cases = []
-    for path in (FIXTURES, HEALTH_FIXTURES):
+    for path in ALL_FIXTURES:
         with open(path, encoding="utf-8") as fh:
             cases += yaml.safe_load(fh)["cases"]
     return [c for c in cases if c["family"] == family]
@@ -180,6 +183,10 @@ def check_case(case: dict) -> None:
         assert code not in codes, f"{case['id']}: {code} should be hidden: {codes}"
     for code in exp.get("also") or []:
         assert code in codes, f"{case['id']}: {code} missing: {codes}"
+    if "permanent" in exp:  # kubectl podfix wait's decision: fail fast (True) or keep waiting (False)
+        from kubectl_podfix.diagnose.heal import permanent
+        stop = permanent(findings, ctx.pod, ctx.events, NOW)
+        assert (stop is not None) == exp["permanent"], f"{case['id']}: wait would stop on {stop and stop.code}"
     if exp.get("no_image_findings"):
         assert not [c for c in codes if c.startswith("image.")], codes
     assert first.to_dict()["code"] == first.code

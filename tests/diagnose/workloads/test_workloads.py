@@ -27,3 +27,24 @@ def test_case_ids_are_unique():
 
 def test_creation_rejected_codes_are_codes():
     assert CREATION_REJECTED <= set(CODES)
+
+
+@pytest.mark.parametrize("schedule,error", [
+    ("*** * * * *", "failed to parse int from ***"),  # k8sgpt pkg/analyzer/cronjob_test.go TestCronJobBroken
+    ("*/5 * * *", "expected exactly 5 fields, found 4"),
+    ("*/5 * * * * *", "expected exactly 5 fields, found 6"),  # a seconds field (Quartz, Spring)
+    ("60 * * * *", "end of range (60) above maximum (59)"),
+    ("0 0 0 * *", "beginning of range (0) below minimum (1)"),
+    ("*/0 * * * *", "step of range should be a positive number"),
+    ("5-1 * * * *", "beginning of range (5) beyond end of range (1)"),
+    ("H * * * *", "failed to parse int from H"),  # Jenkins' hash syntax
+    ("@reboot", "unrecognized descriptor"),
+    ("0 12 * * ?", None), ("@hourly", None), ("@every 1h30m", None), ("TZ=Europe/Paris 0 5 * * *", None),
+    ("0 9-17/2 * * MON-FRI", None), ("0 0 1 jan,jul *", None), ("*/1 * * * *", None), ("0 0 31 2 *", None),
+    ("0 0 * * 7", None),  # robfig says 6 at most; never a false alarm on a doubt
+    (None, None), ({"not": "a string"}, None),
+])
+def test_cronjob_schedule_parses_as_robfig_standard(schedule, error):
+    from kubectl_podfix.diagnose.workloads.cron import schedule_error
+    got = schedule_error(schedule)
+    assert (got is None) if error is None else (got is not None and error in got), got

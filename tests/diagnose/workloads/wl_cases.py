@@ -3,9 +3,10 @@ the case's expectations (shared by the tests in this folder).
 
 A case: ``workload`` (kind, name, namespace, replicas, spec, status, conditions), ``children``
 (ReplicaSets of a Deployment / Jobs of a CronJob, same shape), ``pods`` (name, owner "Kind/name",
-phase, waiting/terminated state, labels, events), ``events`` about the workload, its children or PVCs
+phase, waiting/terminated state, labels, events, image, log), ``events`` about the workload, its children or PVCs
 (``on: Kind/name``), ``objects`` (raw: quotas, PVCs, StorageClasses), ``listed`` kinds, and ``expect``:
-{code, severity, words[], extra{}, absent[], empty, no_errors}. Times are seconds before NOW.
+{code, severity, words[], extra{}, absent[], empty, no_errors, permanent (kubectl podfix wait stops on it)}. Times
+are seconds before NOW.
 """
 
 from __future__ import annotations
@@ -35,9 +36,15 @@ def ts(ago) -> str:
     return (NOW - dt.timedelta(seconds=float(ago))).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+QA_FIXTURES = os.path.join(os.path.dirname(__file__), "qa_workload_texts.yaml")  # acceptance cases, same format
+
+
 def load_cases() -> list[dict]:
-    with open(FIXTURES, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)["cases"]
+    cases = []
+    for path in (FIXTURES, QA_FIXTURES):
+        with open(path, encoding="utf-8") as fh:
+            cases += yaml.safe_load(fh)["cases"]
+    return cases
 
 
 def _times(obj):
@@ -119,7 +126,8 @@ def _event_about(obj: dict, e: dict) -> dict:
 def _pod(p: dict, ns: str, by_name: dict) -> tuple[dict, list[dict]]:
     kind, _, oname = p.get("owner", "").partition("/")
     owner_obj = by_name.get((kind, oname))
-    st: dict = {"name": p.get("container", "app"), "image": "registry.example.com/app:1", "imageID": "",
+    image = p.get("image", "registry.example.com/app:1")
+    st: dict = {"name": p.get("container", "app"), "image": image, "imageID": "",
                 "ready": False, "started": False, "restartCount": p.get("restarts", 0), "lastState": {},
                 "state": {}}
     statuses = [st]
@@ -142,8 +150,7 @@ def _pod(p: dict, ns: str, by_name: dict) -> tuple[dict, list[dict]]:
     if owner_obj is not None and owner_obj["metadata"].get("labels", {}).get("pod-template-hash"):
         labels["pod-template-hash"] = owner_obj["metadata"]["labels"]["pod-template-hash"]
     labels.update(p.get("labels") or {})
-    pod = make_pod(p["name"], namespace=ns, containers=[{"name": p.get("container", "app"),
-                                                         "image": "registry.example.com/app:1"}],
+    pod = make_pod(p["name"], namespace=ns, containers=[{"name": p.get("container", "app"), "image": image}],
                    statuses=statuses, phase=p.get("phase", "Running" if not p.get("pending") else "Pending"),
                    owner=(kind, oname) if kind else None, labels=labels, created=ts(p.get("created_ago", 3000)),
                    node=p.get("node", "worker-1"))
@@ -191,6 +198,8 @@ def build(case: dict):
         pod, evs = _pod(p, ns, by_name)
         snap.pods.append(pod)
         snap.events.extend(evs)
+        if p.get("log") is not None:  # the previous log of its container
+            snap.logs[(ns, p["name"], p.get("container", "app"))] = p["log"]
     for kind in case.get("listed") or []:
         snap.listed.add((kind, "*" if kind == "StorageClass" else ns))
     results = []
@@ -233,5 +242,9 @@ def check_case(case: dict) -> None:
         assert first.extra.get(key) == value, (case["id"], key, first.extra.get(key))
     for code in exp.get("absent") or []:
         assert code not in [c for c, _ in codes], (case["id"], codes)
+    if "permanent" in exp:  # kubectl podfix wait's decision on the workload's findings (diagnose.heal)
+        from kubectl_podfix.diagnose.heal import permanent
+        stop = permanent(findings, wctx.workload, wctx.events, NOW)
+        assert (stop is not None) == exp["permanent"], (case["id"], stop and stop.code)
     if "fix" in exp:
         assert (first.fix.id if first.fix else None) == exp["fix"], (case["id"], first.fix)

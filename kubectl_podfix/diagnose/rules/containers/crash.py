@@ -147,7 +147,8 @@ def completed_rule(ctx: PodContext) -> Iterable[Finding]:
             title=f"{name}: exits 0 and is restarted ({restarts} restarts)",
             explanation=expl, evidence=evidence,
             suggestions=["run the server in the foreground (e.g. nginx -g 'daemon off;', no '&' or nohup)",
-                         "move one-off work to a Job (or an init container)",
+                         "move one-off work to a Job (or an init container), and work that repeats on a "
+                         "schedule to a CronJob (or a loop that never exits inside the container)",
                          f"kubectl logs {ctx.name} -c {name} --previous -n {ctx.namespace}"],
             since=term.get("finishedAt"),
             extra={"exit_code": 0, "restart_count": restarts, "init": is_init, "sidecar": is_sidecar(spec, is_init)},

@@ -243,6 +243,9 @@ _START_FAILURES: tuple[tuple[tuple[Matcher, ...], str], ...] = (
       "operating system of the container does not match the operating system of the host"),
      WINDOWS_VERSION_MISMATCH),
     ((lambda low: bool(_OCI_HOOK.search(low)),), OCI_HOOK_FAILED),
+    # docker/containerd restarting under the kubelet (Shopify/krane#694): usually gone on the next start
+    (("connection is closing", "transport is closing", "error reading from server: eof"),
+     "the runtime lost its connection to the container daemon, as when the daemon restarts"),
     (("permission denied",), "permission denied"),
     (("hook", "poststart", "prestart"), "lifecycle hook failed"),
     (("no space left on device",), "a filesystem on the node is full (no space left on device)"),
@@ -288,6 +291,15 @@ _CREATE_FAILURES: tuple[tuple[tuple[str, ...], str, str], ...] = (
      "An OCI hook configured in the node's runtime (not the pod's lifecycle hooks) failed."),
     (("no command specified",), "the image has no command",
      "The image has no ENTRYPOINT/CMD and the pod sets no command: set command in the pod spec."),
+    # A network/CSI volume whose mount point on the node cannot be read (openshift/cluster-image-registry-operator
+    # #1011: an external Ceph down): not the image, not the volumeMount.
+    (("kubernetes.io~csi/", "kubernetes.io~nfs/", "kubernetes.io~cephfs/", "kubernetes.io~rbd/",
+      "kubernetes.io~glusterfs/", "kubernetes.io~iscsi/", "transport endpoint is not connected", "stale file handle",
+      "stale nfs file handle"),
+     "the volume's mount on the node cannot be used: its storage is unreachable or the mount went stale",
+     "The kubelet mounted the volume earlier, but the mount point now fails (permission denied, transport endpoint "
+     "is not connected, stale file handle, I/O error): check the storage backend and the CSI driver's node pod on "
+     "this node; once the storage answers, deleting the pod makes the kubelet mount it again."),
     (("subpath",), "a subPath could not be prepared",
      "A volumeMount's subPath (or subPathExpr) points to something that cannot be mounted."),
     (("mkdir", "mount", "not a directory"), "a mount could not be set up",

@@ -136,6 +136,32 @@ def ran_for(term: dict | None) -> float | None:
     return (b - a).total_seconds() if a and b else None
 
 
+def terminated_text(term: dict) -> str:
+    """A terminated state as kubectl describe shows it, saying what is not recorded rather than showing '?' or
+    None: "Terminated (Error, exit code 1), ran A to B: message". A start at the Unix epoch (the runtime's
+    zero time, for a process that never started) is said as such."""
+    reason = term.get("reason") if isinstance(term.get("reason"), str) else ""
+    code = term.get("exitCode")
+    parts = [reason.strip()] if reason.strip() else []
+    parts.append(f"exit code {code}" if isinstance(code, int) and not isinstance(code, bool) else "no exit code recorded")
+    line = f"Terminated ({', '.join(parts)})"
+    started, finished = term.get("startedAt"), term.get("finishedAt")
+    start_time = parse_time(started)
+    never_started = start_time is not None and start_time.year <= 1970
+    if never_started:
+        line += ", never started (startedAt is the Unix epoch)" + (f", ended {finished}" if finished else "")
+    elif started and finished:
+        line += f", ran {started} to {finished}"
+    elif started:
+        line += f", started {started}"
+    elif finished:
+        line += f", ended {finished}"
+    if term.get("message"):
+        msg = str(term.get("message")).strip()
+        line += ": " + (msg if len(msg) <= 400 else msg[:397] + "...")
+    return line
+
+
 def state_line(status: dict | None) -> list[str]:
     """Evidence lines for a container's state and last state, like kubectl describe."""
     out = []
@@ -143,19 +169,15 @@ def state_line(status: dict | None) -> list[str]:
         return out
     w = dig(status, "state.waiting")
     if w:
-        out.append(f"state: Waiting ({w.get('reason') or '?'})" + (f": {w.get('message')}" if w.get("message") else ""))
+        out.append(f"state: Waiting ({w.get('reason') or 'no reason given'})"
+                   + (f": {w.get('message')}" if w.get("message") else ""))
     r = dig(status, "state.running")
     if r:
-        out.append(f"state: Running since {r.get('startedAt') or '?'}")
+        out.append("state: Running" + (f" since {r.get('startedAt')}" if r.get("startedAt") else
+                                        " (start time not recorded)"))
     for label, term in (("state", dig(status, "state.terminated")), ("last state", dig(status, "lastState.terminated"))):
         if term:
-            line = f"{label}: Terminated ({term.get('reason') or '?'}, exit code {term.get('exitCode')})"
-            if term.get("startedAt") or term.get("finishedAt"):
-                line += f", ran {term.get('startedAt') or '?'} to {term.get('finishedAt') or '?'}"
-            if term.get("message"):
-                msg = str(term.get("message")).strip()
-                line += ": " + (msg if len(msg) <= 400 else msg[:397] + "...")
-            out.append(line)
+            out.append(f"{label}: {terminated_text(term)}")
     if status.get("restartCount"):
         out.append(f"restart count: {status.get('restartCount')}")
     return out

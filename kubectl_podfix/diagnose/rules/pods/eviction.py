@@ -86,6 +86,11 @@ _RESOURCE_WORDS = {"memory": "memory", "ephemeral-storage": "local disk space (e
                    "nodefsInodes": "inodes", "pids": "process IDs"}
 
 
+# The kubelet's eviction signals that are not words, for titles ("node low on inodes (nodefsInodes)").
+_TITLE_WORDS = {"nodefsInodes": "inodes (nodefsInodes)", "imagefsInodes": "inodes (imagefsInodes)",
+                "nodefs": "disk space (nodefs)", "imagefs": "image disk space (imagefs)", "pids": "process IDs (pids)"}
+
+
 def _human(quantity: str | None, resource: str | None) -> str:
     """A byte quantity as the message wrote it, plus a readable size when they differ ("48458972Ki (46.2Gi)")."""
     if resource not in ("memory", "ephemeral-storage") or not quantity:
@@ -101,7 +106,9 @@ def evicted_rule(ctx: PodContext) -> Iterable[Finding]:
     if reason != "Evicted" and not (evs and dig(ctx.pod, "status.phase") == "Failed"):
         return
     text = message or (evs[-1].get("message") if evs else "") or ""
-    evidence = [f"status: Failed, reason Evicted: {text}"]
+    phase = dig(ctx.pod, "status.phase")
+    evidence = [f"status: {phase or 'no phase recorded'}, reason Evicted"
+                + (f": {text}" if text else " (no message recorded: which resource ran low is not known)")]
     for ev in evs[-1:]:
         evidence.append(describe_event(ev, ctx.now))
     extra: dict = {"node": assigned_node(ctx), "message": text}
@@ -205,7 +212,7 @@ def evicted_rule(ctx: PodContext) -> Iterable[Finding]:
     yield Finding(
         code="pod.evicted", severity="error", container=None,
         title=(f"not admitted: node under {cond.group('cond')} (reason Evicted)" if kind == "admission"
-               else f"evicted: node low on {res or 'resources'}" if kind == "pressure"
+               else f"evicted: node low on {_TITLE_WORDS.get(res or '', res) or 'resources'}" if kind == "pressure"
                else f"evicted: {res} limit exceeded"),
         explanation=expl, evidence=evidence, suggestions=sugs, extra=extra,
     )

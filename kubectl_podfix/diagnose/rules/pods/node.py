@@ -116,6 +116,10 @@ _REJECT_REASONS = {"NodeAffinity", "MatchNodeSelector", "NodeSelectorMismatching
                    "PodOSNotSupported", "PodOSSelectorNodeLabelDoesNotMatch", "InitContainerRestartPolicyForbidden",
                    "TaintToleration", "NodePorts", "InvalidNodeInfo", "UnknownReason", "NodeResourcesFit",
                    "PredicateFailed", "CPUManagerError", "DeviceManagerError"}
+# "Unexpected error while attempting to recover from admission failure: preemption: error finding a set of pods to
+# preempt: no set of running pods found to reclaim resources: [(res: pods, q: 1), ]" (kubelet, critical pods)
+_RECOVER_PREEMPT = re.compile(r"recover from admission failure", re.I)
+_SHORT_OF = re.compile(r"\(res: ([\w./-]+), q: (\d+)\)")
 _OUT_OF = re.compile(r"Node didn't have enough resource: (?P<res>[^,]+), requested: (?P<req>\d+), "
                      r"used: (?P<used>\d+), capacity: (?P<cap>\d+)")
 
@@ -144,6 +148,19 @@ def rejected_rule(ctx: PodContext) -> Iterable[Finding]:
                 f"{fmt(used)} of the node's {fmt(cap)} is already taken. The scheduler thought it fitted, so "
                 f"either the pod was assigned with spec.nodeName (bypassing the scheduler), or it raced with pods "
                 f"the scheduler had not yet seen (often after a node restart, or with static pods).")
+    elif _RECOVER_PREEMPT.search(message):
+        # lifecycle/predicate.go: the pod did not fit, and the kubelet's critical-pod admission handler could not
+        # make room by evicting lower-priority pods ("(res: pods, q: 1)": one more pod than the node's max-pods).
+        short = [f"{q} more {'pod slot' if r == 'pods' and q == '1' else 'pod slots' if r == 'pods' else r}"
+                 for r, q in _SHORT_OF.findall(message)]
+        extra["short_of"] = [{"resource": r, "quantity": q} for r, q in _SHORT_OF.findall(message)]
+        expl = (f"The kubelet on {node_phrase(node)} could not admit the pod: the node did not have room for it"
+                + (f" (short of {', '.join(short)})" if short else "")
+                + ", and its attempt to make room by evicting lower-priority pods (done only for critical pods) "
+                f"found none to evict: {message}. This is not a device plugin error: the node is full"
+                + (" (it runs as many pods as its kubelet's maxPods allows)" if any(r == "pods" for r, _ in
+                                                                                   _SHORT_OF.findall(message)) else "")
+                + ". Free room on that node or let the scheduler place the pod elsewhere.")
     elif reason == "UnexpectedAdmissionError" or "Allocate failed" in message:
         expl = (f"The kubelet on {node_phrase(node)} could not allocate a device or resource the pod asked for "
                 f"(device plugin error): {message}. The device plugin on that node is unhealthy or out of sync; "

@@ -32,7 +32,8 @@ _SANDBOX_FAILURES: tuple[tuple[tuple[Union[str, Callable[[str], bool]], ...], st
     (("sandbox image", _pause_image), "sandbox-image", "the runtime could not get the sandbox (pause) image"),
     ((_cni_unauthorized,), "cni-auth", "the CNI plugin's credentials to the API server are rejected (Unauthorized): "
                                        "its token expired or its service account was recreated"),
-    (("no ip addresses available", "failed to allocate", all_of("ipam", "exhaust")), "ip-exhausted",
+    (("no ip addresses available", "failed to allocate", all_of("ipam", "exhaust"),
+      "failed to assign an ip address to container"), "ip-exhausted",
      "the CNI plugin ran out of pod IP addresses on this node"),
     (("cni config uninitialized", "no networks found", "failed to find plugin", "/opt/cni/bin",
       "cni plugin not initialized"), "cni-missing", "the node's CNI plugin is not installed or not configured yet"),
@@ -92,6 +93,13 @@ def sandbox_rule(ctx: PodContext) -> Iterable[Finding]:
         expl += f" The network plugin ({who}) runs as a DaemonSet; its pod on {node} is the place to look."
         if kind == "cni-auth":
             expl += " Restarting the CNI's node pod refreshes its credentials."
+        if kind == "ip-exhausted" and ("add cmd: failed to assign an ip address" in msg.lower()
+                                       or extra["plugin"] == "aws-cni"):
+            # amazon-vpc-cni-k8s: ipamd had no free secondary IP on the node's ENIs
+            expl += (" The Amazon VPC CNI (aws-node) had no free secondary IP on the node's network interfaces: "
+                     "the subnet is out of addresses, or the instance type's ENI and IP-per-ENI limits are reached "
+                     "(max pods); prefix delegation, larger subnets or more nodes give pods room.")
+            who = "aws-node"
         sugs += [f"kubectl get pods -n kube-system -o wide --field-selector spec.nodeName={arg}",
                  f"then the logs of {who}'s pod on that node: kubectl logs -n kube-system POD"]
     elif kind == "sandbox-image":

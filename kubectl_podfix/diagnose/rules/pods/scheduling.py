@@ -151,6 +151,11 @@ def parse_message(message: str) -> dict:
     out: dict = {"available": None, "total": None, "parts": [], "preemption": None, "raw": msg}
     # DRA's PostFilter adds "still not schedulable" to the message: noise, not a reason.
     msg = re.sub(r"\.?\s*still not schedulable,?", ".", msg)
+    # ... and newer schedulers' "no new claims to deallocate" (kubernetes#141491), before "preemption:".
+    msg = re.sub(r"\.?\s*no new claims to deallocate,?", ".", msg, flags=re.I)
+    # volcano: "0/2 nodes are unavailable: 1 plugin NodeUnschedulable predicates failed node(s) were unschedulable"
+    msg = re.sub(r"^(\s*\d+/\d+) nodes are unavailable:", r"\1 nodes are available:", msg, flags=re.I)
+    msg = re.sub(r"(\d+ )plugin \w+ predicates failed ", r"\1", msg)
     main = msg
     if "preemption:" in msg:
         main, preemption = msg.split("preemption:", 1)
@@ -220,13 +225,27 @@ def parse_message(message: str) -> dict:
     return out
 
 
+# Filter plugins the default scheduler runs after NodeAffinity: a node reported under one of these matched the selector.
+_AFTER_NODE_AFFINITY = {"resources", "too-many-pods", "ports", "volume", "topology-spread", "pod-affinity",
+                        "pod-anti-affinity", "resource-claim"}
+
+
 def blocking_parts(parsed: dict) -> list[dict]:
     """The parts to act on, most nodes first; control-plane taints (normal) last, and so the old scheduler's
     unnamed taints (PodToleratesNodeTaints), which on clusters of that era were mostly the masters'."""
-    def key(p: dict):
+    def cp_or_unnamed(p: dict) -> bool:
         cp = p["category"] == "taint" and all(t.split("=")[0] in _CONTROL_PLANE_TAINTS for t in p.get("taints", []) or ["x"])
         unnamed = p["category"] == "taint" and bool(p.get("predicate")) and not p.get("taints")
-        return (cp or unnamed, -(p.get("count") or 0))
+        return cp or unnamed
+
+    # Nodes the pod's own nodeSelector/nodeAffinity leaves out are its choice, not what blocks it, when the nodes it
+    # does select fail for other reasons (kubernetes#141491: 397 of 401 nodes not selected, the 4 others full or
+    # holding a replica): those reasons come first. Only the checks the scheduler runs after NodeAffinity count (a
+    # node is reported under its first failing filter): a tainted or cordoned node may not match the selector either.
+    others = any(p["category"] in _AFTER_NODE_AFFINITY for p in parsed["parts"])
+
+    def key(p: dict):
+        return (cp_or_unnamed(p), others and p["category"] == "node-affinity", -(p.get("count") or 0))
     return sorted(parsed["parts"], key=key)
 
 
@@ -248,8 +267,11 @@ def _claim_advice(reason: str) -> str:
     return "the pod's ResourceClaims (DRA) cannot be satisfied on those nodes"
 
 
-def _advice(part: dict) -> str:
+def _advice(part: dict, narrowing: bool = False) -> str:
     cat = part["category"]
+    if cat == "node-affinity" and narrowing:
+        return ("the pod's nodeSelector/nodeAffinity leaves these nodes out, which is its own choice: what keeps it "
+                "off the nodes it does select are the other reasons; widen the selector only if more nodes may run it")
     if cat == "no-nodes":
         return "the cluster has no schedulable nodes at all: add nodes"
     if cat == "resource-claim":
@@ -386,10 +408,11 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
             expl = f"The scheduler cannot place the pod: 0 of {total} nodes fit."
         else:
             expl = "The scheduler cannot place the pod."
+        narrowing = any(p["category"] in _AFTER_NODE_AFFINITY for p in blocking)
         for p in blocking:
             n = p.get("count")
             label = p["reason"] + (f" ({p['meaning']})" if p.get("predicate") else "")
-            advice = _advice(p)
+            advice = _advice(p, narrowing)
             if p["category"] == "ports" and host_ports:
                 advice += f" (this pod asks for hostPort {', '.join(host_ports)})"
             if n is None:

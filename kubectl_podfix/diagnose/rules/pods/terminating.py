@@ -12,6 +12,14 @@ from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig, parse_t
 from kubectl_podfix.diagnose.rules.common import describe_event
 from kubectl_podfix.diagnose.rules.pods.status import assigned_node, events_with, node_ready
 
+# Finalizers whose owner is known: who removes them, and when they stay.
+KNOWN_FINALIZERS = {
+    "batch.kubernetes.io/job-tracking": "batch.kubernetes.io/job-tracking is the Job controller's "
+    "(kube-controller-manager): it removes it once it has counted the finished pod in its Job's status; a pod "
+    "whose Job is gone, or a controller manager that is not running, leaves it set (kubernetes#121828)",
+    "foregroundDeletion": "foregroundDeletion is set by a foreground (cascading) delete: the garbage collector "
+    "removes it once the pod's own dependents are gone",
+}
 STUCK_AFTER = 120  # seconds past the deletion deadline before a terminating pod counts as stuck
 
 
@@ -52,6 +60,7 @@ def stuck_terminating_rule(ctx: PodContext) -> Iterable[Finding]:
     if "finalizers" in causes:
         parts.append(f"finalizers {', '.join(finalizers)} are still set: the controller that owns them must remove "
                      f"them (if it is gone, remove them by hand)")
+        parts += [KNOWN_FINALIZERS[f] for f in finalizers if f in KNOWN_FINALIZERS]
     if "node-unreachable" in causes:
         parts.append(f"its node {node_name} is not reachable, so no kubelet confirms the containers stopped")
     if "runtime-kill-failed" in causes:
@@ -73,8 +82,11 @@ def stuck_terminating_rule(ctx: PodContext) -> Iterable[Finding]:
                     "(only if the finalizer's controller is gone)")
     if "node-unreachable" in causes:
         sugs.append(f"kubectl describe node {node_name}")
-    sugs.append(f"kubectl delete pod {ctx.name} -n {ctx.namespace} --force --grace-period=0 "
-                "(last resort: the containers may keep running on the node)")
+    if causes != ["finalizers"]:
+        # A forced delete removes no finalizer: a pod held only by one stays (kubernetes#121828).
+        sugs.append(f"kubectl delete pod {ctx.name} -n {ctx.namespace} --force --grace-period=0 "
+                    "(last resort: the containers may keep running on the node"
+                    + ("; it does not remove finalizers)" if finalizers else ")"))
     if node_name:
         sugs.append(f"on {node_name}: crictl ps | grep {ctx.name}; journalctl -u kubelet")
     yield Finding(
