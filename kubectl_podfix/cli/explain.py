@@ -13,6 +13,7 @@ from kubectl_podfix.cli.options import (
     Progress,
     connect,
     connection_options,
+    target_argument,
     terminal_width,
     use_color,
 )
@@ -20,7 +21,7 @@ from kubectl_podfix.errors import Exit, UsageError
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("target", required=False, metavar="[POD | TYPE/NAME]")
+@target_argument("[POD | TYPE/NAME]")
 @click.option("-f", "--filename", "files", multiple=True, metavar="FILE",
               help="Explain saved objects (YAML/JSON, List, multi-document; - for stdin) instead of a cluster.")
 @click.option("-o", "--output", type=click.Choice(OUTPUTS), default="text", show_default=True, help="Output format.")
@@ -50,7 +51,8 @@ def explain(target: str | None, files: tuple[str, ...], output: str, all_namespa
     """Diagnose failing pods: the root cause, its evidence, the next step.
 
     \b
-    TARGET is a pod name, or a workload as TYPE/NAME (deploy/web, sts/db, ds/agent, job/x, rs/y).
+    TARGET is a pod name, or a workload as TYPE/NAME or TYPE NAME (deploy/web, deployment.apps/web,
+    sts db, ds/agent, job/x, rs/y).
     With no TARGET, every pod with a problem in the namespace (or with -A, the cluster).
     """
     from kubectl_podfix.diagnose import explain as job

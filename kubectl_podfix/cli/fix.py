@@ -25,6 +25,7 @@ from kubectl_podfix.cli.options import (
     engine_options,
     isatty,
     parse_wait_timeout,
+    target_argument,
 )
 from kubectl_podfix.diagnose.model import dig, parse_time
 from kubectl_podfix.errors import Exit, PodfixError, Refused, UsageError
@@ -38,7 +39,7 @@ METRICS_PODS = 5  # PodMetrics read per workload for the observed peak
 def _target_options(func: Callable) -> Callable:
     func = click.option("-c", "--container", metavar="NAME",
                         help="The container to fix (default: the one the problem is in).")(func)
-    func = click.argument("target", metavar=TARGET)(func)
+    func = target_argument(TARGET, required=True)(func)
     return func
 
 
@@ -471,7 +472,7 @@ def _choose(suggestion, yes: bool) -> str:
 # -- restart ----------------------------------------------------------------------------------------
 
 @fix.command("restart", context_settings=CONTEXT_SETTINGS)
-@click.argument("target", metavar=TARGET)
+@target_argument(TARGET, required=True)
 @click.option("--recreate-bare", is_flag=True,
               help="Also delete a bare pod (no controller) and create it again from its manifest.")
 @engine_options
@@ -495,7 +496,7 @@ def restart_cmd(target: str, recreate_bare: bool, dry_run: str, yes: bool, wait:
 # -- pull-secret ------------------------------------------------------------------------------------
 
 @fix.command("pull-secret", context_settings=CONTEXT_SETTINGS)
-@click.argument("target", metavar=TARGET)
+@target_argument(TARGET, required=True)
 @click.option("--name", "secret_name", metavar="NAME",
               help="The secret's name (default: the pull secret the pod names, else regcred).")
 @click.option("--docker-server", metavar="SERVER", help="Registry host (default: from the failing image).")
@@ -557,7 +558,7 @@ def _workload_finding(cluster, w, code: str):
 
 
 @fix.command("pod-security", context_settings=CONTEXT_SETTINGS)
-@click.argument("target", metavar=TARGET)
+@target_argument(TARGET, required=True)
 @engine_options
 @connection_options
 def pod_security_cmd(target: str, dry_run: str, yes: bool, wait: bool | None, timeout: str, **opts: Any) -> None:
@@ -585,7 +586,7 @@ def pod_security_cmd(target: str, dry_run: str, yes: bool, wait: bool | None, ti
 
 
 @fix.command("service-account", context_settings=CONTEXT_SETTINGS)
-@click.argument("target", metavar=TARGET)
+@target_argument(TARGET, required=True)
 @engine_options
 @connection_options
 def service_account_cmd(target: str, dry_run: str, yes: bool, wait: bool | None, timeout: str,

@@ -32,6 +32,36 @@ def connection_options(func: Callable) -> Callable:
     return func
 
 
+def target_argument(metavar: str, *, required: bool = False) -> Callable:
+    """The TARGET positional argument, in kubectl's two spellings: TYPE/NAME or TYPE NAME."""
+    def joined(ctx: click.Context, _param: click.Parameter, words: tuple[str, ...]) -> str | None:
+        from kubectl_podfix.diagnose.model import join_target
+        from kubectl_podfix.errors import UsageError
+
+        try:
+            return join_target(words)
+        except UsageError as exc:
+            raise click.UsageError(exc.message, ctx=ctx) from None
+
+    return click.argument("target", nargs=-1, required=required, metavar=metavar, callback=joined)
+
+
+def kubectl_verbosity(args: list[str]) -> list[str]:
+    """kubectl's -v=N / --v=N / -vN: any level above 0 is --debug (the requests made and full errors)."""
+    import re
+
+    out = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + args[i:]
+        m = re.fullmatch(r"--?v=?([0-9]+)", arg)
+        if m is None:
+            out.append(arg)
+        elif int(m.group(1)) > 0:
+            out.append("--debug")
+    return out
+
+
 # The connection flags' parameter names: the root group passes the ones typed before the subcommand
 # (kubectl podfix -n shop explain) down as defaults of the subcommand's own.
 CONNECTION_PARAMS = ("namespace", "kubeconfig", "context_name", "cluster", "user", "request_timeout", "debug")

@@ -23,7 +23,7 @@ from kubectl_podfix.cli.options import (
     isatty,
     parse_wait_timeout,
 )
-from kubectl_podfix.diagnose.model import TARGET_KINDS
+from kubectl_podfix.diagnose.model import TARGET_KINDS, kind_of
 from kubectl_podfix.errors import Exit, PodfixError, UsageError
 
 # --attach TYPE/NAME: a ServiceAccount, or a workload with a pod template (kubectl's spellings).
@@ -142,7 +142,7 @@ def _controller(obj: dict) -> dict | None:
 
 def parse_attach(text: str) -> tuple[str, str]:
     kind, _, name = text.partition("/")
-    real = ATTACH_KINDS.get(kind.lower())
+    real = kind_of(kind, ATTACH_KINDS)
     if not real or not name or "/" in name:
         raise UsageError(f"invalid --attach {text!r}: use TYPE/NAME with TYPE one of sa, deploy, sts, ds, cronjob")
     if real == "Job":

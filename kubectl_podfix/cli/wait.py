@@ -7,14 +7,21 @@ from typing import Any
 
 import click
 
-from kubectl_podfix.cli.options import CONTEXT_SETTINGS, connect, connection_options, terminal_width, use_color
+from kubectl_podfix.cli.options import (
+    CONTEXT_SETTINGS,
+    connect,
+    connection_options,
+    target_argument,
+    terminal_width,
+    use_color,
+)
 from kubectl_podfix.errors import Exit, UsageError
 
 WAIT_OUTPUTS = ("text", "json", "yaml")
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("target", metavar="TYPE/NAME | POD")
+@target_argument("TYPE/NAME | POD", required=True)
 @click.option("-o", "--output", type=click.Choice(WAIT_OUTPUTS), default="text", show_default=True,
               help="Output format of the result (progress always goes to stderr).")
 @click.option("--timeout", default="5m", show_default=True, metavar="DURATION",
@@ -26,7 +33,8 @@ def wait(target: str, output: str, timeout: str, fail_fast: bool, **opts: Any) -
     """Wait for a rollout, a Job or a pod, and say why when it fails.
 
     \b
-    TARGET is deploy/NAME, sts/NAME, ds/NAME, job/NAME or a pod name.
+    TARGET is deploy/NAME, sts/NAME, ds/NAME, job/NAME or a pod name (or kubectl's other spellings:
+    deployment.apps/NAME, deployment NAME).
     Exits 0 when the rollout completes (Job: Complete; pod: Ready), 3 with the diagnosis when it fails
     for good (an image that does not exist, a missing Secret, a crash loop, pods refused by a quota...)
     or when --timeout passes first. Progress is printed on stderr in kubectl rollout status's words.

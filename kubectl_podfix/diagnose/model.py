@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -29,10 +30,27 @@ TARGET_KINDS = {
 # kubectl's resource names, for printed commands.
 KUBECTL_NAMES = {"Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset",
                  "ReplicaSet": "replicaset", "Job": "job", "CronJob": "cronjob", "Pod": "pod"}
+# The API group of each kind (kubectl get -o name prints "deployment.apps/web", "job.batch/x", "pod/y").
+GROUPS = {"Deployment": "apps", "StatefulSet": "apps", "DaemonSet": "apps", "ReplicaSet": "apps",
+          "Job": "batch", "CronJob": "batch", "Pod": "", "ServiceAccount": ""}
+
+
+def kind_of(word: str, kinds: dict[str, str] = TARGET_KINDS) -> str | None:
+    """The kind a kubectl TYPE names, in any spelling kubectl takes: deploy, Deployment, deployments,
+    deployment.apps, deployments.v1.apps, pod, pods.v1 (None when it names none of ``kinds``)."""
+    resource, _, rest = word.lower().partition(".")
+    kind = kinds.get(resource)
+    if kind is None or not rest:
+        return kind
+    group = GROUPS.get(kind, "")
+    version, _, named = rest.partition(".") if rest.startswith("v") and rest[1:2].isdigit() else ("", "", rest)
+    if named != group or (version and not re.fullmatch(r"v[0-9]+((alpha|beta)[0-9]+)?", version)):
+        return None
+    return kind
 
 
 def parse_target(target: str) -> tuple[str, str]:
-    """Split "deploy/web" into ("Deployment", "web"); a plain name is a Pod."""
+    """Split "deploy/web" (or "deployment.apps/web") into ("Deployment", "web"); a plain name is a Pod."""
     from kubectl_podfix.errors import UsageError
 
     if "/" not in target:
@@ -40,11 +58,24 @@ def parse_target(target: str) -> tuple[str, str]:
             raise UsageError("a POD or TYPE/NAME is required")
         return "Pod", target
     kind, _, name = target.partition("/")
-    real = TARGET_KINDS.get(kind.lower())
+    real = kind_of(kind)
     if not real or not name or "/" in name:
         raise UsageError(f"invalid target {target!r}: use POD or TYPE/NAME with TYPE one of "
                          "deploy, sts, ds, job, cronjob, rs, pod")
     return real, name
+
+
+def join_target(words: tuple[str, ...] | list[str]) -> str | None:
+    """The TARGET of kubectl's two spellings: "deploy/web" or "deploy web" (TYPE NAME)."""
+    from kubectl_podfix.errors import UsageError
+
+    if not words:
+        return None
+    if len(words) == 1:
+        return words[0]
+    if len(words) == 2 and "/" not in words[0] and "/" not in words[1] and kind_of(words[0]):
+        return f"{words[0]}/{words[1]}"
+    raise UsageError(f"one TARGET at a time (POD, TYPE/NAME or TYPE NAME), not {' '.join(words)!r}")
 
 
 @functools.lru_cache(maxsize=512)

@@ -1,0 +1,102 @@
+"""TARGET in every spelling kubectl takes: deploy/web, deployment.apps/web (what `kubectl get -o name`
+prints), deployments.v1.apps/web, Deployment/web, and the two-word `deployment web`; kubectl's -v=N.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from clitools import cli_env, have_kubectl, run_podfix
+from rollout import QUOTA, Rollout
+
+from kubectl_podfix.cli.options import kubectl_verbosity
+from kubectl_podfix.diagnose.model import join_target, kind_of, parse_target
+from kubectl_podfix.errors import Exit, UsageError
+
+
+@pytest.mark.parametrize("word, kind", [
+    ("deploy", "Deployment"), ("Deployment", "Deployment"), ("deployment.apps", "Deployment"),
+    ("deployments.v1.apps", "Deployment"), ("statefulset.apps", "StatefulSet"), ("sts", "StatefulSet"),
+    ("daemonsets.apps", "DaemonSet"), ("replicaset.apps", "ReplicaSet"), ("job.batch", "Job"),
+    ("jobs.v1.batch", "Job"), ("cronjob.batch", "CronJob"), ("cronjobs.v1.batch", "CronJob"),
+    ("pod", "Pod"), ("pods.v1", "Pod"), ("po", "Pod"),
+    ("deployment.extensions", None), ("job.apps", None), ("deployment.v1.batch", None), ("pod.apps", None),
+    ("deployment.vx.apps", None), ("service", None), ("svc", None), ("", None),
+])
+def test_kind_of_takes_kubectls_spellings_and_checks_the_group(word, kind):
+    assert kind_of(word) == kind
+
+
+def test_parse_target_and_join_target():
+    assert parse_target("deployment.apps/web") == ("Deployment", "web")
+    assert parse_target("job.batch/migrate-28861") == ("Job", "migrate-28861")
+    assert parse_target("pod/web-1") == ("Pod", "web-1")
+    assert parse_target("web-1") == ("Pod", "web-1")
+    for bad in ("deployment.extensions/web", "svc/web", "deploy/", "deploy/a/b"):
+        with pytest.raises(UsageError, match="invalid target"):
+            parse_target(bad)
+    assert join_target(()) is None
+    assert join_target(("web-1",)) == "web-1"
+    assert join_target(("deployment", "web")) == "deployment/web"
+    assert join_target(("statefulset.apps", "db")) == "statefulset.apps/db"
+    for words in (("web-1", "web-2"), ("deploy", "web", "api"), ("deploy/web", "x"), ("svc", "web")):
+        with pytest.raises(UsageError, match="one TARGET at a time"):
+            join_target(words)
+
+
+def test_kubectl_verbosity_levels_are_debug():
+    assert kubectl_verbosity(["explain", "-v=6", "web"]) == ["explain", "--debug", "web"]
+    assert kubectl_verbosity(["--v=8", "explain"]) == ["--debug", "explain"]
+    assert kubectl_verbosity(["explain", "-v4"]) == ["explain", "--debug"]
+    assert kubectl_verbosity(["explain", "--v=0", "web"]) == ["explain", "web"]
+    assert kubectl_verbosity(["explain", "-v", "web"]) == ["explain", "-v", "web"]
+    assert kubectl_verbosity(["explain", "--", "-v=6"]) == ["explain", "--", "-v=6"]
+
+
+def rejected_deployment(api) -> Rollout:
+    r = Rollout(api, replicas=2).create()
+    r.observe()
+    r.rejected(QUOTA)
+    return r
+
+
+def codes(report: dict) -> list[str]:
+    return [f["code"] for w in report.get("workloads") or [] for f in w.get("findings") or []]
+
+
+def test_every_spelling_explains_the_same_workload(api, podfix):
+    rejected_deployment(api)
+    first = podfix("explain", "deploy/web", "-n", "shop", "-o", "json", "--exit-code")
+    assert first.code == Exit.FINDINGS, first.err
+    expected = codes(first.json)
+    assert expected and expected[0].startswith("workload."), expected
+    for spelling in (["deployment.apps/web"], ["Deployment/web"], ["deployments.v1.apps/web"], ["deployment", "web"],
+                     ["deployments.apps", "web"]):
+        run = podfix("explain", *spelling, "-n", "shop", "-o", "json", "--exit-code")
+        assert run.code == Exit.FINDINGS, (spelling, run.err)
+        assert codes(run.json) == expected, spelling
+
+
+def test_two_targets_and_unknown_kinds_are_usage_errors_before_connecting(podfix):
+    for args in (["explain", "web-1", "web-2"], ["explain", "service", "web"], ["wait", "deploy", "web", "api"],
+                 ["fix", "memory", "a", "b"], ["explain", "deployment.extensions/web"]):
+        run = podfix(*args, env_extra={"KUBECONFIG": "/nonexistent/kubeconfig"})
+        assert run.code == Exit.USAGE, (args, run.err)
+        assert "Traceback" not in run.err and len(run.err.strip().splitlines()) == 1, run.err
+        assert "kubeconfig" not in run.err, run.err
+
+
+@pytest.mark.skipif(not have_kubectl(), reason="kubectl is not installed")
+def test_kubectl_get_o_name_feeds_podfix_through_kubectl(api, kubeconfig):
+    """`kubectl get deploy -o name | xargs kubectl podfix explain`: kubectl prints deployment.apps/web."""
+    rejected_deployment(api)
+    env = cli_env(kubeconfig)
+    names = subprocess.run(["kubectl", "get", "deploy", "-n", "shop", "-o", "name"], capture_output=True, text=True,
+                           env=env, timeout=60)
+    assert names.returncode == 0 and names.stdout.strip() == "deployment.apps/web", names.stderr
+    run = run_podfix(["explain", names.stdout.strip(), "-n", "shop", "--exit-code", "-v=6"], via_kubectl=True,
+                     env=env)
+    assert run.code == Exit.FINDINGS, run.err
+    assert "deployment/web" in run.out and "quota" in run.out.lower(), run.out
+    assert "GET " in run.err and "/apis/apps/v1/namespaces/shop/deployments/web" in run.err  # -v=6 shows requests
