@@ -46,19 +46,37 @@ def target_argument(metavar: str, *, required: bool = False) -> Callable:
     return click.argument("target", nargs=-1, required=required, metavar=metavar, callback=joined)
 
 
-def kubectl_verbosity(args: list[str]) -> list[str]:
-    """kubectl's -v=N / --v=N / -vN: any level above 0 is --debug (the requests made and full errors)."""
+# Boolean flags, which kubectl (pflag) also takes as --flag=true / --flag=false.
+BOOLEAN_FLAGS = {"A": "all-namespaces", "y": "yes", "w": "watch", "all-namespaces": "", "yes": "", "watch": "",
+                 "debug": "", "exit-code": "", "fix": "", "node-check": "", "save-logs": "", "check-registry": "",
+                 "insecure-registry": "", "overwrite": "", "password-stdin": "", "recreate-bare": "", "restart": "",
+                 "show-script": "", "verify": "", "wait": "", "fail-fast": ""}
+NEGATABLE = {"verify", "wait", "fail-fast"}  # --no-wait and so on
+
+
+def kubectl_args(args: list[str]) -> list[str]:
+    """kubectl's spellings click does not know: -v=N / --v=N / -vN (any level above 0 is --debug: the
+    requests made and full errors) and --flag=true|false for boolean flags."""
     import re
 
     out = []
     for i, arg in enumerate(args):
         if arg == "--":
             return out + args[i:]
-        m = re.fullmatch(r"--?v=?([0-9]+)", arg)
-        if m is None:
+        verbosity = re.fullmatch(r"--?v=?([0-9]+)", arg)
+        boolean = re.fullmatch(r"(-[A-Za-z]|--[a-z][a-z-]+)=(true|false|True|False|TRUE|FALSE|1|0|t|f|T|F)", arg)
+        name = boolean.group(1).lstrip("-") if boolean else ""
+        if verbosity:
+            if int(verbosity.group(1)) > 0:
+                out.append("--debug")
+        elif boolean and name in BOOLEAN_FLAGS:
+            flag = BOOLEAN_FLAGS[name] or name
+            if boolean.group(2).lower() in ("true", "1", "t"):
+                out.append(f"--{flag}")
+            elif flag in NEGATABLE:
+                out.append(f"--no-{flag}")
+        else:
             out.append(arg)
-        elif int(m.group(1)) > 0:
-            out.append("--debug")
     return out
 
 
@@ -122,7 +140,9 @@ def engine_options(func: Callable) -> Callable:
     """The fix engine's flags: --dry-run, --yes, --wait, --timeout."""
     options = [
         click.option("--dry-run", "dry_run", type=click.Choice(DRY_RUN_VALUES), default="none", show_default=True,
-                     help="client: show the plan only; server: let the API server validate it without persisting."),
+                     is_flag=False, flag_value="client",
+                     help="client: show the plan only; server: let the API server validate it without persisting "
+                     "(a bare --dry-run is client, as in kubectl)."),
         click.option("-y", "--yes", is_flag=True, help="Apply without asking."),
         click.option("--wait/--no-wait", default=None, help="Wait for the new pod to be Ready (default depends on the command)."),
         click.option("--timeout", default="2m", show_default=True, metavar="DURATION", help="How long --wait waits."),

@@ -15,7 +15,7 @@ import sys
 import click
 
 from kubectl_podfix import __version__
-from kubectl_podfix.cli.options import CONNECTION_PARAMS, CONTEXT_SETTINGS, Group, connection_options, kubectl_verbosity
+from kubectl_podfix.cli.options import CONNECTION_PARAMS, CONTEXT_SETTINGS, Group, connection_options, kubectl_args
 from kubectl_podfix.errors import Exit, PodfixError, UsageError
 
 
@@ -198,7 +198,7 @@ def main(args: list[str]) -> None:
 def run(args: list[str]) -> int:
     """Run the CLI with ``args``; every failure is one line on stderr. Returns the exit code."""
     try:
-        _run(kubectl_verbosity(list(args)))
+        _run(kubectl_args(list(args)))
     except SystemExit as exc:
         code = exc.code
         if code is None:

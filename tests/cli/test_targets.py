@@ -10,7 +10,7 @@ import pytest
 from clitools import cli_env, have_kubectl, run_podfix
 from rollout import QUOTA, Rollout
 
-from kubectl_podfix.cli.options import kubectl_verbosity
+from kubectl_podfix.cli.options import kubectl_args
 from kubectl_podfix.diagnose.model import join_target, kind_of, parse_target
 from kubectl_podfix.errors import Exit, UsageError
 
@@ -45,13 +45,13 @@ def test_parse_target_and_join_target():
             join_target(words)
 
 
-def test_kubectl_verbosity_levels_are_debug():
-    assert kubectl_verbosity(["explain", "-v=6", "web"]) == ["explain", "--debug", "web"]
-    assert kubectl_verbosity(["--v=8", "explain"]) == ["--debug", "explain"]
-    assert kubectl_verbosity(["explain", "-v4"]) == ["explain", "--debug"]
-    assert kubectl_verbosity(["explain", "--v=0", "web"]) == ["explain", "web"]
-    assert kubectl_verbosity(["explain", "-v", "web"]) == ["explain", "-v", "web"]
-    assert kubectl_verbosity(["explain", "--", "-v=6"]) == ["explain", "--", "-v=6"]
+def test_kubectl_args_levels_are_debug():
+    assert kubectl_args(["explain", "-v=6", "web"]) == ["explain", "--debug", "web"]
+    assert kubectl_args(["--v=8", "explain"]) == ["--debug", "explain"]
+    assert kubectl_args(["explain", "-v4"]) == ["explain", "--debug"]
+    assert kubectl_args(["explain", "--v=0", "web"]) == ["explain", "web"]
+    assert kubectl_args(["explain", "-v", "web"]) == ["explain", "-v", "web"]
+    assert kubectl_args(["explain", "--", "-v=6"]) == ["explain", "--", "-v=6"]
 
 
 def rejected_deployment(api) -> Rollout:
@@ -100,3 +100,20 @@ def test_kubectl_get_o_name_feeds_podfix_through_kubectl(api, kubeconfig):
     assert run.code == Exit.FINDINGS, run.err
     assert "deployment/web" in run.out and "quota" in run.out.lower(), run.out
     assert "GET " in run.err and "/apis/apps/v1/namespaces/shop/deployments/web" in run.err  # -v=6 shows requests
+
+
+def test_boolean_flags_take_kubectls_true_and_false():
+    assert kubectl_args(["explain", "-A=true"]) == ["explain", "--all-namespaces"]
+    assert kubectl_args(["explain", "--all-namespaces=false"]) == ["explain"]
+    assert kubectl_args(["fix", "memory", "x", "--wait=false", "--yes=true"]) == ["fix", "memory", "x", "--no-wait",
+                                                                                    "--yes"]
+    assert kubectl_args(["wait", "deploy/x", "--fail-fast=false"]) == ["wait", "deploy/x", "--no-fail-fast"]
+    assert kubectl_args(["explain", "-n=true"]) == ["explain", "-n=true"]  # not a boolean flag: left to click
+    assert kubectl_args(["explain", "--namespace=false"]) == ["explain", "--namespace=false"]
+
+
+def test_all_namespaces_true_scans_every_namespace(api, podfix):
+    rejected_deployment(api)
+    run = podfix("explain", "--all-namespaces=true", "--exit-code")
+    assert run.code == Exit.FINDINGS, run.err
+    assert "shop" in run.out and "deployment/web" in run.out

@@ -428,3 +428,13 @@ def test_a_failed_patch_ends_with_one_error_line_on_stderr(api, podfix, oom_depl
         "denied the request: memory above 384Mi needs approval. This is a policy of the cluster (an admission "
         "webhook, Pod Security, a ResourceQuota or LimitRange), not a missing permission: change the object to "
         "satisfy it, or ask the cluster's admins about the policy"]
+
+
+@pytest.mark.parametrize("args", [["--dry-run"], ["--dry-run", "-n", NS], ["--dry-run=client"]])
+def test_a_bare_dry_run_is_client_as_in_kubectl(api, podfix, oom_deploy, args):
+    api.clear_requests()
+    r = podfix("fix", "memory", oom_deploy, *(args if "-n" in args else [*args, "-n", NS]))
+    assert r.code == 0, r.err
+    assert "256Mi -> 512Mi" in r.out
+    writes = [(q.method, q.path) for q in api.requests if q.method in ("POST", "PUT", "PATCH", "DELETE")]
+    assert all(path.endswith("/selfsubjectaccessreviews") for _, path in writes), writes
