@@ -34,9 +34,17 @@ LOG_LINES = 40
 # -- pure decisions ------------------------------------------------------------
 
 def normalize_event(ev: dict) -> dict:
-    """Return an event in the core/v1 shape, whether it came from core/v1 or events.k8s.io/v1."""
+    """Return an event in the core/v1 shape, whether it came from core/v1 or events.k8s.io/v1.
+
+    An event written through events.k8s.io (the scheduler's, any component on the new recorder) is served by core/v1
+    with no ``count``, null ``firstTimestamp``/``lastTimestamp`` and its repetitions in ``series``: the count
+    is taken from there, as ``kubectl describe`` does ("x88 over 24m", not "49s ago").
+    """
     if "regarding" not in ev and "note" not in ev and "deprecatedCount" not in ev:
-        return ev
+        series = ev.get("series")
+        if not isinstance(series, dict) or ev.get("count") or not isinstance(series.get("count"), int):
+            return ev
+        return {**ev, "count": series["count"]}  # (the times: model.event_time reads eventTime and series)
     out = dict(ev)
     out["apiVersion"] = "v1"
     out.setdefault("involvedObject", ev.get("regarding") or {})
