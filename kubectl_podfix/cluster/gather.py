@@ -101,7 +101,13 @@ def needs_node(pod: dict) -> bool:
         return False
     if dig(pod, "metadata.deletionTimestamp") or dig(pod, "status.reason") in ("NodeLost", "Terminated"):
         return True
-    if any(c.get("status") == "Unknown" for c in dig(pod, "status.conditions", []) or [] if isinstance(c, dict)):
+    conds = {c.get("type"): c.get("status") for c in dig(pod, "status.conditions", []) or [] if isinstance(c, dict)}
+    if "Unknown" in conds.values():
+        return True
+    if conds.get("Ready") == "False" and conds.get("ContainersReady") == "True" \
+            and not dig(pod, "spec.readinessGates") and dig(pod, "status.phase") == "Running":
+        # Only the node lifecycle controller writes this (MarkPodsNotReady: its node stopped reporting);
+        # the kubelet would have set ContainersReady=False too.
         return True
     return any("exec format" in (dig(s, f"{k}.terminated.message", "") or "") for s in _statuses(pod)
                for k in ("state", "lastState"))

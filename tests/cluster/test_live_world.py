@@ -35,6 +35,25 @@ def api_requests(api) -> list[str]:
     return [f"{r.method} {r.path}" for r in api.requests if r.path.startswith(("/api/", "/apis/"))]
 
 
+def test_a_pod_on_a_node_that_stopped_reporting(cluster):
+    """The node controller's mark (Ready=False, ContainersReady=True): was pod.unexplained, the Node unread,
+    unless another pod of the scan made it list Nodes."""
+    name = next(p["metadata"]["name"] for p in world() if p["kind"] == "Pod"
+                and p["spec"].get("nodeName") == DOWN)
+    run = cluster("explain", name, "-n", "monitoring", "-o", "json", "--exit-code")
+    assert run.code == 3, run.err
+    (pod,) = run.json["pods"]
+    assert pod["findings"][0]["code"] == "pod.node-lost", loud(pod["findings"])
+    assert api_requests(cluster.api) == [f"GET /api/v1/namespaces/monitoring/pods/{name}",
+                                         "GET /api/v1/namespaces/monitoring/events",
+                                         f"GET /api/v1/nodes/{DOWN}"]
+    for args in (["-A", "--field-selector", f"spec.nodeName={DOWN}"], ["ds/node-exporter", "-n", "monitoring"]):
+        run = cluster("explain", *args, "-o", "json")
+        assert run.code == 0, run.err
+        (pod,) = run.json["pods"]
+        assert pod["findings"][0]["code"] == "pod.node-lost", (args, loud(pod["findings"]))
+
+
 def test_an_events_k8s_io_series_is_counted(cluster):
     """An event written through events.k8s.io, core view (no count, series.count 88): was "(49s ago)"."""
     run = cluster("explain", "api-6b7c8d9f5-p9s4m", "-n", "prod")
