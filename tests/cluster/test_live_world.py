@@ -35,6 +35,20 @@ def api_requests(api) -> list[str]:
     return [f"{r.method} {r.path}" for r in api.requests if r.path.startswith(("/api/", "/apis/"))]
 
 
+def test_healthy_deployment_with_an_evicted_leftover_passes_exit_code(cluster):
+    """Was: deployment prod/web (3/3 ready) workload.pods-failing error for its older ReplicaSet's evicted pod,
+    and a Job that completed after a failed attempt exited 3."""
+    run = cluster("explain", "deploy/web", "-n", "prod", "-o", "json", "--exit-code")
+    assert run.code == 0, (run.out, run.err)
+    (wl,) = run.json["workloads"]
+    assert wl["summary"] == "3/3 ready" and not loud(wl["findings"]), wl["findings"]
+    (leftover,) = run.json["pods"]
+    assert loud(leftover["findings"]) == [("pod.evicted", "warning")]
+    run = cluster("explain", "job/migrate-2026-11-20", "-n", "batch", "--exit-code")
+    assert run.code == 0, (run.out, run.err)
+    assert "job batch/migrate-2026-11-20 (1/1 succeeded, 1 failed)" in run.out
+
+
 def test_a_pod_on_a_node_that_stopped_reporting(cluster):
     """The node controller's mark (Ready=False, ContainersReady=True): was pod.unexplained, the Node unread,
     unless another pod of the scan made it list Nodes."""

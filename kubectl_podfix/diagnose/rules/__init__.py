@@ -11,13 +11,13 @@ the diagnosis. Then it keeps podfix's first promise, *silence means healthy*:
 ``diagnose.health`` says whether the pod is at its desired state, and
 ``fallback`` adds ``pod.unexplained``, ranked last, for every problem no
 finding covers. A pod inside its deletion grace period gets no error: it is
-going away.
+going away; nor does a failed pod its controller no longer needs (``left_behind``).
 """
 
 from __future__ import annotations
 
 from kubectl_podfix.diagnose.health import assess
-from kubectl_podfix.diagnose.model import SEVERITIES, Finding, PodContext
+from kubectl_podfix.diagnose.model import SEVERITIES, Finding, PodContext, dig
 from kubectl_podfix.diagnose.rules import containers, fallback, images, pods, probes
 
 # Families in the order their findings rank when several apply to one pod (the fallback always last).
@@ -55,4 +55,49 @@ def diagnose(ctx: PodContext) -> list[Finding]:
             if f.severity == "error":
                 f.severity = "warning"
     kept.sort(key=lambda f: (SEVERITIES.index(f.severity), _RANK.get(f.code, len(_RANK))))
-    return kept + fallback.unexplained(ctx, kept, health)
+    out = kept + fallback.unexplained(ctx, kept, health)
+    behind = left_behind(ctx)
+    if behind:
+        for f in out:
+            if f.severity == "error":
+                f.severity = "warning"
+                f.evidence = [*f.evidence, behind]
+    return out
+
+
+def left_behind(ctx: PodContext) -> str | None:
+    """Why a ``Failed`` pod is history its controller no longer needs (an evidence line), or None.
+
+    A ReplicaSet never restarts a failed pod: it creates another, and a failed pod (evicted, rejected by
+    its node) stays until deleted. When the pod's ReplicaSet, in the data, has all the ready pods it wants
+    (or wants none: an older revision), the failure is not the workload's now. Likewise a failed attempt
+    of a Job that then completed. Read only from what the snapshot holds (a scan lists both kinds).
+    """
+    if not isinstance(ctx.pod, dict) or dig(ctx.pod, "status.phase") != "Failed" \
+            or dig(ctx.pod, "metadata.deletionTimestamp"):
+        return None
+    ref = next((r for r in dig(ctx.pod, "metadata.ownerReferences", []) or []
+                if isinstance(r, dict) and r.get("controller")), None)
+    if not ref or ref.get("kind") not in ("ReplicaSet", "Job") or not isinstance(ref.get("name"), str):
+        return None
+    owner = ctx.snapshot.get(ref["kind"], ctx.namespace, ref["name"]) if ctx.snapshot is not None else None
+    if not isinstance(owner, dict):
+        return None
+    if ref.get("uid") and dig(owner, "metadata.uid") and dig(owner, "metadata.uid") != ref.get("uid"):
+        return None  # a newer object of the same name
+    if ref["kind"] == "ReplicaSet":
+        desired = dig(owner, "spec.replicas")
+        desired = 1 if desired is None else desired
+        ready = dig(owner, "status.readyReplicas") or 0
+        if not isinstance(desired, int) or not isinstance(ready, int) or ready < desired:
+            return None
+        if desired == 0:
+            return (f"replicaset/{ref['name']} wants no pods now (an older revision): this failed pod is left "
+                    f"behind until deleted")
+        return (f"replicaset/{ref['name']} has its {desired} ready pod{'s' if desired != 1 else ''} without this "
+                f"one: the failed pod was replaced and is left behind until deleted")
+    done = [c for c in dig(owner, "status.conditions", []) or [] if isinstance(c, dict)
+            and c.get("type") in ("Complete", "SuccessCriteriaMet") and c.get("status") == "True"]
+    if done:
+        return f"job/{ref['name']} completed: this failed attempt was retried and is history"
+    return None

@@ -48,7 +48,11 @@ def deployment_rule(ctx: WorkloadContext) -> Iterable[Finding]:
     new_hash = dig(new or {}, "metadata.labels", {}).get("pod-template-hash") if new else None
     new_name = dig(new or {}, "metadata.name")
     new_pods = ctx.pods_of(owner_name=new_name) if new_name else ctx.pods
-    found = pod_cause(new_pods) or pod_cause(ctx.pods)
+    # An older ReplicaSet's pods matter while they run; one that ended (evicted, rejected) is never restarted
+    # and no longer counts for the workload: a leftover, not a cause (its own block says what happened).
+    newer = {id(r) for r in new_pods}
+    found = pod_cause(new_pods) or pod_cause([r for r in ctx.pods if id(r) in newer or dig(
+        r.ctx.pod, "status.phase") not in ("Failed", "Succeeded")])
     # A condition written before the controller observed the current spec is the previous rollout's verdict
     # (kubectl rollout status reads it only once observedGeneration has caught up): a re-applied fix must not
     # fail on it (Shopify/krane's deployment_test, statuses of older generations).
