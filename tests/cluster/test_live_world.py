@@ -35,6 +35,16 @@ def api_requests(api) -> list[str]:
     return [f"{r.method} {r.path}" for r in api.requests if r.path.startswith(("/api/", "/apis/"))]
 
 
+def test_scan_text_gives_a_rollouts_replicaset_no_row_beside_its_pods(cluster):
+    """Was: rs/cart-5d6f7b8c9 (SINCE "?") and its replicaset block beside the pod's rollout/cart row."""
+    run = cluster("explain", "-n", "argo", "-o", "wide")
+    assert run.code == 0, run.err
+    table = run.out.split("\n\n", 1)[0].splitlines()
+    assert [line.split()[0] for line in table] == ["WORKLOAD", "rollout/cart"], table
+    assert " ? " not in run.out
+    assert "replicaset argo/cart-5d6f7b8c9" not in run.out
+
+
 def test_healthy_deployment_with_an_evicted_leftover_passes_exit_code(cluster):
     """Was: deployment prod/web (3/3 ready) workload.pods-failing error for its older ReplicaSet's evicted pod,
     and a Job that completed after a failed attempt exited 3."""
