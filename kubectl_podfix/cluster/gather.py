@@ -418,6 +418,14 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
             if kind in owner_kinds and (kind, namespace or "*") not in snap.listed:
                 note(f"listing {kind.lower()}s")
                 _try_list(snap, cluster, kind, namespace)
+        if target is None and (label_selector or field_selector):
+            # -l/--field-selector: the ReplicaSets and Jobs were listed to name the selected pods' owners, not
+            # to explain every other one (a failing Job or a Rollout's ReplicaSet the selector left out)
+            owners = {(r.get("kind"), dig(p, "metadata.namespace", "") or "", r.get("name"))
+                      for p in suspects + others for r in dig(p, "metadata.ownerReferences", []) or []
+                      if isinstance(r, dict)}
+            for key in [k for k in snap.objects if k[0] in ("ReplicaSet", "Job") and k not in owners]:
+                del snap.objects[key]
         if target is None:
             _slim_workloads(snap)
         if target is None and any(needs_kill_events(p) for p in suspects):

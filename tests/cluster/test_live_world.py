@@ -35,6 +35,43 @@ def api_requests(api) -> list[str]:
     return [f"{r.method} {r.path}" for r in api.requests if r.path.startswith(("/api/", "/apis/"))]
 
 
+def test_cluster_scan_reports_the_broken_and_spares_the_healthy(cluster):
+    """`explain -A --exit-code`: every broken pod first-diagnosed, every healthy one silent, fixed LISTs."""
+    run = cluster("explain", "-A", "-o", "json", "--exit-code")
+    assert run.code == 3, run.err  # real errors: a crash loop, an image, an OOM, a lost node
+    pods = {(p["namespace"], p["name"]): p for p in run.json["pods"]}
+    problems = []
+    for key, want in EXPECT_PODS.items():
+        got = pods.get(key)
+        findings = got["findings"] if got else []
+        if want == "ok" and loud(findings):
+            problems.append(f"{key}: healthy, got {loud(findings)}")
+        elif want == "noerror" and any(s == "error" for _, s in loud(findings)):
+            problems.append(f"{key}: history or going away, got {loud(findings)}")
+        elif want.startswith("error:") and (not findings or (findings[0]["code"], findings[0]["severity"])
+                                             != (want[6:], "error")):
+            problems.append(f"{key}: expected {want[6:]}, got {loud(findings)}")
+    assert not problems, "\n".join(problems)
+    left = pods[("prod", "web-5c6f8d7b9-qq7zl")]["findings"][0]
+    assert (left["code"], left["severity"]) == ("pod.evicted", "warning")
+    assert any("wants no pods now" in e for e in left["evidence"])
+    attempt = pods[("batch", "migrate-2026-11-20-8xk2p")]["findings"][0]
+    assert attempt["severity"] == "warning" and any("job/migrate-2026-11-20 completed" in e
+                                                   for e in attempt["evidence"])
+    lost = pods[("monitoring", next(n for ns, n in pods if ns == "monitoring"))]
+    assert lost["findings"][0]["code"] == "pod.node-lost" and DOWN in lost["findings"][0]["title"]
+    assert pods[("argo", "cart-5d6f7b8c9-zz9yx")]["owner"] == {"kind": "Rollout", "name": "cart"}
+    workloads = {(w["kind"], w["namespace"], w["name"]): w for w in run.json["workloads"]}
+    assert ("Deployment", "prod", "web") not in workloads  # 3/3 ready: its leftover is the pod's own block
+    assert workloads[("Deployment", "prod", "api")]["findings"][0]["code"] == "workload.rollout-stuck"
+    assert not any(k[1] in ("batch", "kube-system", "virt", "shop") for k in workloads), list(workloads)
+    # one LIST per kind, nothing per pod (the crash's previous log is the one read a rule quotes)
+    reqs = api_requests(cluster.api)
+    per_pod = [r for r in reqs if "/pods/" in r and not r.endswith("/log")]
+    assert not per_pod, per_pod
+    assert len(reqs) == len(set(reqs)) and len(reqs) <= 13, reqs
+
+
 def test_scan_text_gives_a_rollouts_replicaset_no_row_beside_its_pods(cluster):
     """Was: rs/cart-5d6f7b8c9 (SINCE "?") and its replicaset block beside the pod's rollout/cart row."""
     run = cluster("explain", "-n", "argo", "-o", "wide")
@@ -76,6 +113,21 @@ def test_a_pod_on_a_node_that_stopped_reporting(cluster):
         assert run.code == 0, run.err
         (pod,) = run.json["pods"]
         assert pod["findings"][0]["code"] == "pod.node-lost", (args, loud(pod["findings"]))
+
+
+def test_selectors_report_only_the_selected_pods_workloads(cluster):
+    """Was: `-A -l app=web` also reported argo's failing ReplicaSet (listed to name the web pod's owner)."""
+    run = cluster("explain", "-A", "-l", "app=web", "-o", "json")
+    assert run.code == 0, run.err
+    assert [(p["namespace"], p["name"]) for p in run.json["pods"]] == [("prod", "web-5c6f8d7b9-qq7zl")]
+    assert run.json["workloads"] == [], [(w["kind"], w["name"]) for w in run.json["workloads"]]
+    run = cluster("explain", "-A", "--field-selector", "status.phase!=Running", "-o", "json")
+    assert run.code == 0, run.err
+    names = {p["name"] for p in run.json["pods"]}
+    assert {"web-5c6f8d7b9-qq7zl", "migrate-2026-11-20-8xk2p", "pi-exec-3", "cart-5d6f7b8c9-zz9yx"} <= names
+    assert not {w["name"] for w in run.json["workloads"]} - {"cart-5d6f7b8c9"}
+    run = cluster("explain", "-n", "kube-system", "--field-selector", f"spec.nodeName={CP}")
+    assert run.code == 0 and run.out.strip() == "No pods with problems found.", run.out
 
 
 def test_an_events_k8s_io_series_is_counted(cluster):
