@@ -135,3 +135,22 @@ def test_an_events_k8s_io_series_is_counted(cluster):
     run = cluster("explain", "api-6b7c8d9f5-p9s4m", "-n", "prod")
     assert run.code == 0, run.err
     assert "event Warning BackOff (x88 over 23m)" in run.out, run.out
+
+
+def test_forbidden_events_and_replicasets_still_spare_the_healthy_deployment(cluster):
+    """RBAC without `list events` and `list replicasets`: a note each, and the 3/3 Deployment's evicted leftover
+    (its ReplicaSet unread) is still history, from the Deployment's own status. Was: pods-failing, exit 3."""
+    cluster.api.deny("list", "events")
+    cluster.api.deny("list", "replicasets.apps")
+    run = cluster("explain", "deploy/web", "-n", "prod", "--exit-code")
+    assert run.code == 0, (run.out, run.err)
+    assert "deployment prod/web (3/3 ready)\n  ok: no problems found" in run.out
+    assert "deployment/web has all its 3 pods updated and ready without this one" in run.out
+    assert "note: events could not be listed (forbidden)" in run.out
+    assert "note: replicasets could not be listed" in run.out
+    run = cluster("explain", "-A", "-o", "json", "--exit-code")
+    assert run.code == 3, run.err
+    pods = {p["name"]: p for p in run.json["pods"]}
+    assert loud(pods["web-5c6f8d7b9-qq7zl"]["findings"]) == [("pod.evicted", "warning")]
+    assert pods["api-6b7c8d9f5-p9s4m"]["findings"][0]["code"] == "container.crash-loop"
+    assert pods["cart-5d6f7b8c9-zz9yx"]["owner"] == {"kind": "ReplicaSet", "name": "cart-5d6f7b8c9"}

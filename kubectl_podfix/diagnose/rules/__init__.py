@@ -81,6 +81,10 @@ def left_behind(ctx: PodContext) -> str | None:
     if not ref or ref.get("kind") not in ("ReplicaSet", "Job") or not isinstance(ref.get("name"), str):
         return None
     owner = ctx.snapshot.get(ref["kind"], ctx.namespace, ref["name"]) if ctx.snapshot is not None else None
+    if owner is None and ref["kind"] == "ReplicaSet" and (ctx.owner or {}).get("kind") == "Deployment":
+        # the ReplicaSet not read (not listed, or forbidden): its Deployment, named by the pod-template-hash
+        deploy = ctx.snapshot.get("Deployment", ctx.namespace, ctx.owner.get("name"))
+        return _deployment_complete(deploy) if isinstance(deploy, dict) else None
     if not isinstance(owner, dict):
         return None
     if ref.get("uid") and dig(owner, "metadata.uid") and dig(owner, "metadata.uid") != ref.get("uid"):
@@ -101,3 +105,18 @@ def left_behind(ctx: PodContext) -> str | None:
     if done:
         return f"job/{ref['name']} completed: this failed attempt was retried and is history"
     return None
+
+
+def _deployment_complete(deploy: dict) -> str | None:
+    """The evidence line for a failed pod of a Deployment that has all its pods updated and ready, or None."""
+    spec, status = deploy.get("spec") or {}, deploy.get("status") or {}
+    desired = spec.get("replicas")
+    desired = 1 if desired is None else desired
+    counts = [status.get(k) or 0 for k in ("readyReplicas", "updatedReplicas", "availableReplicas")]
+    generation, observed = dig(deploy, "metadata.generation") or 0, status.get("observedGeneration") or 0
+    if not all(isinstance(v, int) for v in (desired, generation, observed, *counts)) or observed < generation \
+            or min(counts) < desired:
+        return None
+    name = dig(deploy, "metadata.name")
+    return (f"deployment/{name} has all its {desired} pod{'s' if desired != 1 else ''} updated and ready without "
+            f"this one: the failed pod was replaced and is left behind until deleted")
