@@ -92,6 +92,8 @@ def owner_chain(cluster, obj: dict, namespace: str, limit: int = 4) -> tuple[lis
         if cref is None:
             break
         kind, name = cref.get("kind"), cref.get("name")
+        if kind == "Pod":  # a pod that makes its own pods (a Spark driver and its executors): not a template
+            return chain, f"{kind}/{name}"
         if kind not in RESOURCES or kind == "Node":  # a static pod's mirror, or a custom controller
             if kind != "Node":
                 return chain, f"{kind}/{name}"
@@ -526,7 +528,13 @@ def unknown_owner_warning(w: Workload, container: str | None = None, fields: dic
     text = (f"the pod's controller {w.missing_owner} could not be read (not found, forbidden, or a custom "
             "resource), so podfix does not know which workload's pod template holds the container, and changed "
             "nothing")
-    if container and fields:
+    if (w.missing_owner or "").startswith("Pod/"):
+        text = (f"the pod was created by another pod, {w.missing_owner} (as a Spark driver creates its executors), "
+                "from a spec that pod or its operator holds, not a workload's pod template: podfix changed nothing")
+    if container and fields and (w.missing_owner or "").startswith("Pod/"):
+        text += f". Set this by hand where that pod's operator defines its pods, container {container}: " + \
+            "; ".join(_leaves(fields))
+    elif container and fields:
         text += (f". Set this by hand in the pod template of the workload that owns the pod"
                  f"{f' (probably {guess})' if guess else ''}, container {container}: "
                  + "; ".join(_leaves(fields)))
@@ -562,7 +570,9 @@ def not_patchable(w: Workload, what: str, fixed: dict | None = None, container: 
         return [f"{ref(top)} is not a controller podfix patches: change its owner's pod template instead"], \
             f"{ref(top)} cannot be patched by podfix"
     if w.missing_owner:
-        return [unknown_owner_warning(w, container, fields)], f"{w.missing_owner} could not be read"
+        return [unknown_owner_warning(w, container, fields)], \
+            f"{w.missing_owner} made the pod" if w.missing_owner.startswith("Pod/") else \
+            f"{w.missing_owner} could not be read"
     pod = w.pod or {}
     name = dig(pod, "metadata.name")
     manifest = recreate_manifest(fixed or pod)

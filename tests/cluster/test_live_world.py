@@ -154,3 +154,14 @@ def test_forbidden_events_and_replicasets_still_spare_the_healthy_deployment(clu
     assert loud(pods["web-5c6f8d7b9-qq7zl"]["findings"]) == [("pod.evicted", "warning")]
     assert pods["api-6b7c8d9f5-p9s4m"]["findings"][0]["code"] == "container.crash-loop"
     assert pods["cart-5d6f7b8c9-zz9yx"]["owner"] == {"kind": "ReplicaSet", "name": "cart-5d6f7b8c9"}
+
+
+def test_fix_memory_of_a_spark_executor_names_the_executor_not_its_driver(cluster):
+    """A Spark executor's controller is its driver pod. Was: the fixer took the driver pod for the workload and
+    refused because 'container spark-kubernetes-driver of pod/pi-driver was not OOM-killed'."""
+    run = cluster("fix", "memory", "pi-exec-3", "-n", "spark", "--dry-run=server")
+    assert run.code == 4, (run.out, run.err)
+    assert "container spark-kubernetes-executor of pod/pi-exec-3" in run.out
+    assert "created by another pod, Pod/pi-driver" in run.out and "spark-kubernetes-driver" not in run.out
+    assert run.err.strip() == "error: nothing was changed: Pod/pi-driver made the pod (see the warning above)"
+    assert not [r for r in cluster.api.requests if r.method != "GET"]
