@@ -1555,6 +1555,52 @@ def world() -> list[dict]:
             "data": {".dockerconfigjson": "eyJhdXRocyI6e319"},
         }
     )
+
+    # -- queue: a pod no node takes (the scheduler writes through events.k8s.io), a Deployment pod left
+    # Terminating on the lost node after taint eviction (its replacement runs), a StatefulSet pod stuck there
+    add(deployment("queue", "consumer", 2, "ghcr.io/acme/consumer:7", healthy_deploy_status(2)))
+    add(replicaset("queue", "consumer-5b8c7d9f6", "Deployment", "consumer", 2, "ghcr.io/acme/consumer:7",
+                   "5b8c7d9f6", {"replicas": 2, "readyReplicas": 2, "availableReplicas": 2,
+                                 "fullyLabeledReplicas": 2}))
+    for i, (suffix, n) in enumerate((("r3pl1", NODES[1]), ("r3pl2", NODES[2]))):
+        add(pod("queue", f"consumer-5b8c7d9f6-{suffix}", created="2026-11-20T11:46:00Z", node=n,
+                owner=("apps/v1", "ReplicaSet", "consumer-5b8c7d9f6", "queue"),
+                labels={"app": "consumer", "pod-template-hash": "5b8c7d9f6"},
+                containers=[container("app", "ghcr.io/acme/consumer:7")],
+                statuses=[running_status("app", "ghcr.io/acme/consumer:7", "2026-11-20T11:46:10Z")],
+                conditions=ready_conditions("2026-11-20T11:46:11Z")))
+    stuck = pod("queue", "consumer-5b8c7d9f6-l0st1", created="2026-11-18T10:00:00Z", node=DOWN,
+                owner=("apps/v1", "ReplicaSet", "consumer-5b8c7d9f6", "queue"),
+                labels={"app": "consumer", "pod-template-hash": "5b8c7d9f6"},
+                containers=[container("app", "ghcr.io/acme/consumer:7")],
+                statuses=[running_status("app", "ghcr.io/acme/consumer:7", "2026-11-18T10:00:10Z")],
+                conditions=[cond("DisruptionTarget", "True", "2026-11-20T11:45:45Z", "DeletionByTaintManager",
+                                 "Taint manager: deleting due to NoExecute taint"),
+                            *ready_conditions("2026-11-18T10:00:11Z")])
+    for c in stuck["status"]["conditions"]:
+        if c["type"] == "Ready":
+            c.update(status="False", lastTransitionTime="2026-11-20T11:40:45Z")
+    stuck["metadata"]["deletionTimestamp"] = "2026-11-20T11:46:15Z"
+    stuck["metadata"]["deletionGracePeriodSeconds"] = 30
+    add(stuck)
+    add(old_event(stuck, "NodeNotReady", "Node is not ready", component="node-controller",
+                  first="2026-11-20T11:40:45Z", last="2026-11-20T11:40:45Z"))
+    add(new_event(stuck, "TaintManagerEviction", "Marking for deletion Pod queue/consumer-5b8c7d9f6-l0st1",
+                  type_="Normal", controller="taint-eviction-controller", time="2026-11-20T11:45:45.000000Z"))
+    pend = pod("queue", "big-batch", created="2026-11-20T11:30:00Z", node=None, owner=None, phase="Pending", ip=None,
+               labels={"app": "big-batch"},
+               containers=[container("app", "ghcr.io/acme/batch:1",
+                                     resources={"requests": {"cpu": "16", "memory": "64Gi"}})],
+               conditions=[cond("PodScheduled", "False", "2026-11-20T11:30:00Z", "Unschedulable",
+                                "0/5 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/"
+                                "control-plane: }, 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }"
+                                ", 3 Insufficient cpu, 3 Insufficient memory. preemption: 0/5 nodes are available: 2 "
+                                "Preemption is not helpful for scheduling, 3 No preemption victims found for "
+                                "incoming pod.")])
+    add(pend)
+    add(new_event(pend, "FailedScheduling", pend["status"]["conditions"][0]["message"], controller="default-scheduler",
+                  instance="default-scheduler-cp-1", action="Scheduling", time="2026-11-20T11:30:00.512345Z",
+                  series=(7, "2026-11-20T11:55:01.000001Z")))
     return copy.deepcopy(objs)
 
 
@@ -1578,6 +1624,9 @@ EXPECT_PODS = {
     ("spark", "pi-exec-3"): "error:container.oom-killed",
     ("virt", "virt-launcher-fedora-vm-8hx2k"): "ok",
     ("shop", "search-9c8b7d6f5-fr3sh"): "ok",  # 10 s old
+    ("queue", "consumer-5b8c7d9f6-r3pl1"): "ok",
+    ("queue", "consumer-5b8c7d9f6-l0st1"): "error:pod.node-lost",  # Terminating on the lost node for 14m
+    ("queue", "big-batch"): "error:pod.unschedulable",
 }
 OWNERS = {
     ("prod", "web-5c6f8d7b9-qq7zl"): {"kind": "Deployment", "name": "web"},

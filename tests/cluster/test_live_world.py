@@ -63,6 +63,7 @@ def test_cluster_scan_reports_the_broken_and_spares_the_healthy(cluster):
     assert pods[("argo", "cart-5d6f7b8c9-zz9yx")]["owner"] == {"kind": "Rollout", "name": "cart"}
     workloads = {(w["kind"], w["namespace"], w["name"]): w for w in run.json["workloads"]}
     assert ("Deployment", "prod", "web") not in workloads  # 3/3 ready: its leftover is the pod's own block
+    assert ("Deployment", "queue", "consumer") not in workloads  # 2/2 ready, a pod stuck Terminating elsewhere
     assert workloads[("Deployment", "prod", "api")]["findings"][0]["code"] == "workload.rollout-stuck"
     assert not any(k[1] in ("batch", "kube-system", "virt", "shop") for k in workloads), list(workloads)
     # one LIST per kind, nothing per pod (the crash's previous log is the one read a rule quotes)
@@ -111,8 +112,9 @@ def test_a_pod_on_a_node_that_stopped_reporting(cluster):
     for args in (["-A", "--field-selector", f"spec.nodeName={DOWN}"], ["ds/node-exporter", "-n", "monitoring"]):
         run = cluster("explain", *args, "-o", "json")
         assert run.code == 0, run.err
-        (pod,) = run.json["pods"]
-        assert pod["findings"][0]["code"] == "pod.node-lost", (args, loud(pod["findings"]))
+        pods = run.json["pods"]
+        assert {p["name"] for p in pods if p["namespace"] == "monitoring"} == {name}, pods
+        assert all(p["findings"][0]["code"] == "pod.node-lost" for p in pods), [loud(p["findings"]) for p in pods]
 
 
 def test_selectors_report_only_the_selected_pods_workloads(cluster):

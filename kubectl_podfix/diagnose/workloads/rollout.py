@@ -62,8 +62,8 @@ def deployment_rule(ctx: WorkloadContext) -> Iterable[Finding]:
     def ended(r) -> bool:
         return dig(r.ctx.pod, "status.phase") in ("Failed", "Succeeded")
     newer = {id(r) for r in new_pods}
-    if complete:
-        found = pod_cause([r for r in ctx.pods if not ended(r)])
+    if complete:  # nor does one being deleted (a taint eviction's pod left Terminating on a lost node)
+        found = pod_cause([r for r in ctx.pods if not ended(r) and not dig(r.ctx.pod, "metadata.deletionTimestamp")])
     else:
         found = pod_cause(new_pods) or pod_cause([r for r in ctx.pods if id(r) in newer or not ended(r)])
     if prog and prog.get("status") == "False" and prog.get("reason") == "ProgressDeadlineExceeded" and observed:
