@@ -1601,6 +1601,50 @@ def world() -> list[dict]:
     add(new_event(pend, "FailedScheduling", pend["status"]["conditions"][0]["message"], controller="default-scheduler",
                   instance="default-scheduler-cp-1", action="Scheduling", time="2026-11-20T11:30:00.512345Z",
                   series=(7, "2026-11-20T11:55:01.000001Z")))
+
+    # -- batch/cleanup: a CronJob whose 10:30 run failed (BackoffLimitExceeded) and whose 11:30 run succeeded
+    add({"apiVersion": "batch/v1", "kind": "CronJob",
+         "metadata": meta("CronJob", "batch", "cleanup", "2026-10-01T10:00:00Z", generation=1),
+         "spec": {"schedule": "30 * * * *", "concurrencyPolicy": "Allow", "suspend": False,
+                  "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 1,
+                  "jobTemplate": {"metadata": {"creationTimestamp": None},
+                                  "spec": {"backoffLimit": 1, "template": {
+                                      "metadata": {"creationTimestamp": None},
+                                      "spec": {"containers": [container("cleanup", "ghcr.io/acme/cleanup:2")],
+                                               "restartPolicy": "Never"}}}}},
+         "status": {"lastScheduleTime": "2026-11-20T11:30:00Z", "lastSuccessfulTime": "2026-11-20T11:31:02Z"}})
+    for hour, ok in (("10", False), ("11", True)):
+        jn = f"cleanup-2948{hour}3"
+        conds = ([cond("SuccessCriteriaMet", "True", f"2026-11-20T{hour}:31:02Z", "CompletionsReached"),
+                  cond("Complete", "True", f"2026-11-20T{hour}:31:02Z", "CompletionsReached")] if ok else
+                 [cond("FailureTarget", "True", f"2026-11-20T{hour}:33:00Z", "BackoffLimitExceeded",
+                       "Job has reached the specified backoff limit"),
+                  cond("Failed", "True", f"2026-11-20T{hour}:33:00Z", "BackoffLimitExceeded",
+                       "Job has reached the specified backoff limit")])
+        add({"apiVersion": "batch/v1", "kind": "Job",
+             "metadata": meta("Job", "batch", jn, f"2026-11-20T{hour}:30:00Z",
+                              owner=("batch/v1", "CronJob", "cleanup", "batch"), generation=1,
+                              labels={"batch.kubernetes.io/job-name": jn}),
+             "spec": {"backoffLimit": 1, "completions": 1, "parallelism": 1,
+                      "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": uid("Job", "batch", jn)}},
+                      "template": {"metadata": {"labels": {"batch.kubernetes.io/job-name": jn}},
+                                   "spec": {"containers": [container("cleanup", "ghcr.io/acme/cleanup:2")],
+                                            "restartPolicy": "Never"}}},
+             "status": {"conditions": conds, "startTime": f"2026-11-20T{hour}:30:00Z",
+                        **({"completionTime": f"2026-11-20T{hour}:31:02Z", "succeeded": 1} if ok else {"failed": 2}),
+                        "ready": 0, "terminating": 0, "uncountedTerminatedPods": {}}})
+        for k in ((0,) if ok else (0, 1)):
+            add(pod("batch", f"{jn}-{'ok' if ok else 'fail'}{k}x", created=f"2026-11-20T{hour}:3{k}:00Z",
+                    node=NODES[k], owner=("batch/v1", "Job", jn, "batch"), restart_policy="Never",
+                    phase="Succeeded" if ok else "Failed",
+                    labels={"batch.kubernetes.io/job-name": jn, "job-name": jn},
+                    containers=[container("cleanup", "ghcr.io/acme/cleanup:2")],
+                    statuses=[terminated_status("cleanup", "ghcr.io/acme/cleanup:2", f"2026-11-20T{hour}:3{k}:05Z",
+                                                f"2026-11-20T{hour}:3{k}:50Z", code=0 if ok else 2,
+                                                reason="Completed" if ok else "Error")],
+                    conditions=[cond("Ready", "False", f"2026-11-20T{hour}:3{k}:51Z",
+                                     "PodCompleted" if ok else "PodFailed"),
+                                cond("PodScheduled", "True", f"2026-11-20T{hour}:3{k}:00Z")]))
     return copy.deepcopy(objs)
 
 
@@ -1627,6 +1671,8 @@ EXPECT_PODS = {
     ("queue", "consumer-5b8c7d9f6-r3pl1"): "ok",
     ("queue", "consumer-5b8c7d9f6-l0st1"): "error:pod.node-lost",  # Terminating on the lost node for 14m
     ("queue", "big-batch"): "error:pod.unschedulable",
+    ("batch", "cleanup-2948103-fail0x"): "noerror",  # the 10:30 run failed, the 11:30 run succeeded
+    ("batch", "cleanup-2948113-ok0x"): "ok",
 }
 OWNERS = {
     ("prod", "web-5c6f8d7b9-qq7zl"): {"kind": "Deployment", "name": "web"},

@@ -61,6 +61,9 @@ def test_cluster_scan_reports_the_broken_and_spares_the_healthy(cluster):
     lost = pods[("monitoring", next(n for ns, n in pods if ns == "monitoring"))]
     assert lost["findings"][0]["code"] == "pod.node-lost" and DOWN in lost["findings"][0]["title"]
     assert pods[("argo", "cart-5d6f7b8c9-zz9yx")]["owner"] == {"kind": "Rollout", "name": "cart"}
+    run_before = pods[("batch", "cleanup-2948103-fail0x")]["findings"][0]
+    assert run_before["severity"] == "warning" and any("cronjob/cleanup has succeeded since" in e
+                                                      for e in run_before["evidence"])
     workloads = {(w["kind"], w["namespace"], w["name"]): w for w in run.json["workloads"]}
     assert ("Deployment", "prod", "web") not in workloads  # 3/3 ready: its leftover is the pod's own block
     assert ("Deployment", "queue", "consumer") not in workloads  # 2/2 ready, a pod stuck Terminating elsewhere

@@ -17,7 +17,7 @@ going away; nor does a failed pod its controller no longer needs (``left_behind`
 from __future__ import annotations
 
 from kubectl_podfix.diagnose.health import assess
-from kubectl_podfix.diagnose.model import SEVERITIES, Finding, PodContext, dig
+from kubectl_podfix.diagnose.model import SEVERITIES, Finding, PodContext, dig, parse_time
 from kubectl_podfix.diagnose.rules import containers, fallback, images, pods, probes
 
 # Families in the order their findings rank when several apply to one pod (the fallback always last).
@@ -71,7 +71,8 @@ def left_behind(ctx: PodContext) -> str | None:
     A ReplicaSet never restarts a failed pod: it creates another, and a failed pod (evicted, rejected by
     its node) stays until deleted. When the pod's ReplicaSet, in the data, has all the ready pods it wants
     (or wants none: an older revision), the failure is not the workload's now. Likewise a failed attempt
-    of a Job that then completed. Read only from what the snapshot holds (a scan lists both kinds).
+    of a Job that then completed, or of a CronJob's run that failed before a later run succeeded. Read only from
+    what the snapshot holds (a scan lists these kinds).
     """
     if not isinstance(ctx.pod, dict) or dig(ctx.pod, "status.phase") != "Failed" \
             or dig(ctx.pod, "metadata.deletionTimestamp"):
@@ -104,7 +105,24 @@ def left_behind(ctx: PodContext) -> str | None:
             and c.get("type") in ("Complete", "SuccessCriteriaMet") and c.get("status") == "True"]
     if done:
         return f"job/{ref['name']} completed: this failed attempt was retried and is history"
-    return None
+    return _cron_succeeded_since(ctx, owner)
+
+
+def _cron_succeeded_since(ctx: PodContext, job: dict) -> str | None:
+    """A CronJob's run that failed, when a later run of the same CronJob succeeded (``lastSuccessfulTime``)."""
+    failed = next((c for c in dig(job, "status.conditions", []) or [] if isinstance(c, dict)
+                   and c.get("type") == "Failed" and c.get("status") == "True"), None)
+    cref = next((r for r in dig(job, "metadata.ownerReferences", []) or []
+                 if isinstance(r, dict) and r.get("controller") and r.get("kind") == "CronJob"), None)
+    if failed is None or cref is None or not isinstance(cref.get("name"), str):
+        return None
+    cron = ctx.snapshot.get("CronJob", ctx.namespace, cref["name"])
+    last_ok = parse_time(dig(cron, "status.lastSuccessfulTime")) if isinstance(cron, dict) else None
+    failed_at = parse_time(failed.get("lastTransitionTime")) or parse_time(dig(job, "status.startTime"))
+    if last_ok is None or failed_at is None or last_ok <= failed_at:
+        return None
+    return (f"cronjob/{cref['name']} has succeeded since (its last successful run: "
+            f"{dig(cron, 'status.lastSuccessfulTime')}): this run's failure is history")
 
 
 def _deployment_complete(deploy: dict) -> str | None:
