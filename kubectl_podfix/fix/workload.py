@@ -75,6 +75,30 @@ def controller_ref(obj: dict | None) -> dict | None:
     return next((r for r in dig(obj, "metadata.ownerReferences", []) or [] if r.get("controller")), None)
 
 
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+
+
+def static_pod_node(pod: dict | None) -> str | None:
+    """The node whose kubelet runs ``pod`` from a manifest file, when the pod is a static pod's mirror (its
+    ``kubernetes.io/config.mirror`` annotation, or a Node as its controller), else None. The API holds only a
+    read-only copy: deleting it does not restart the pod and a pod created with that annotation is refused."""
+    if not isinstance(pod, dict):
+        return None
+    cref = controller_ref(pod)
+    if MIRROR_ANNOTATION in (dig(pod, "metadata.annotations", {}) or {}) or (cref or {}).get("kind") == "Node":
+        return dig(pod, "spec.nodeName") or (cref or {}).get("name") or "its node"
+    return None
+
+
+def static_pod_warning(pod: dict, what: str) -> str:
+    name, node = dig(pod, "metadata.name"), static_pod_node(pod)
+    source = (dig(pod, "metadata.annotations", {}) or {}).get("kubernetes.io/config.source")
+    return (f"pod {name} is the mirror of a static pod: the kubelet on node {node} runs it from a manifest "
+            f"{'file' if source in (None, 'file') else f'({source})'}, and the API only shows a copy it cannot "
+            f"change, restart or recreate. To {what}, edit the pod's manifest on node {node} (kubeadm: "
+            f"/etc/kubernetes/manifests/); the kubelet restarts the pod when the file changes")
+
+
 def ref(obj: dict) -> str:
     """kubectl's TYPE/NAME for an object: deployment/web."""
     kind = str(obj.get("kind") or "")
@@ -569,6 +593,8 @@ def not_patchable(w: Workload, what: str, fixed: dict | None = None, container: 
     if top is not None:  # a ReplicaSet without Deployment, or another controller
         return [f"{ref(top)} is not a controller podfix patches: change its owner's pod template instead"], \
             f"{ref(top)} cannot be patched by podfix"
+    if static_pod_node(w.pod) is not None:
+        return [static_pod_warning(w.pod, what)], f"pod {dig(w.pod, 'metadata.name')} is a static pod's mirror"
     if w.missing_owner:
         return [unknown_owner_warning(w, container, fields)], \
             f"{w.missing_owner} made the pod" if w.missing_owner.startswith("Pod/") else \

@@ -23,7 +23,7 @@ def cluster(api, kubeconfig):
         api.clear_requests()
         return run_podfix(list(args), kubeconfig=kubeconfig, via_kubectl=True,
                           env=cli_env(kubeconfig, PODFIX_NOW=NOW))
-    run.api = api
+    run.api, run.kubeconfig = api, kubeconfig
     return run
 
 
@@ -170,3 +170,51 @@ def test_fix_memory_of_a_spark_executor_names_the_executor_not_its_driver(cluste
     assert "created by another pod, Pod/pi-driver" in run.out and "spark-kubernetes-driver" not in run.out
     assert run.err.strip() == "error: nothing was changed: Pod/pi-driver made the pod (see the warning above)"
     assert not [r for r in cluster.api.requests if r.method != "GET"]
+
+
+def _crashing_mirror(api) -> str:
+    mirror = api.get("Pod", "kube-system", f"etcd-{CP}")
+    st = mirror["status"]["containerStatuses"][0]
+    st.update(ready=False, started=False, restartCount=14,
+              lastState={"terminated": {"exitCode": 1, "reason": "Error", "startedAt": "2026-11-20T11:55:00Z",
+                                        "finishedAt": "2026-11-20T11:55:01Z"}},
+              state={"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"}})
+    for c in mirror["status"]["conditions"]:
+        if c["type"] in ("Ready", "ContainersReady"):
+            c["status"] = "False"
+    api.add(mirror)
+    return mirror["metadata"]["name"]
+
+
+@pytest.mark.parametrize("fix", [["restart"], ["restart", "--recreate-bare"], ["memory", "--memory", "1Gi"]])
+def test_a_static_pods_mirror_is_never_deleted_or_recreated(cluster, fix):
+    """A static pod's mirror (owner Node, kubernetes.io/config.mirror) was taken for a bare pod: 'kubectl delete
+    pod, then kubectl create -f this manifest' (the API refuses a pod with that annotation; deleting the copy
+    restarts nothing), and --recreate-bare planned exactly that."""
+    name = _crashing_mirror(cluster.api)
+    run = cluster("explain", "-n", "kube-system", "-o", "json", "--exit-code")
+    assert run.code == 3 and [(p["name"], p["owner"]) for p in run.json["pods"]] == [(name, None)]
+    run = cluster("fix", fix[0], name, "-n", "kube-system", *fix[1:], "--dry-run=server")
+    assert run.code == 4, (run.out, run.err)
+    assert f"pod {name} is the mirror of a static pod: the kubelet on node {CP} runs it from a manifest" in run.out
+    assert "/etc/kubernetes/manifests/" in run.out and "kubectl create -f" not in run.out
+    assert run.err.strip() == f"error: nothing was changed: pod {name} is a static pod's mirror (see the warning above)"
+    assert not [r for r in cluster.api.requests if r.method != "GET"]
+
+
+def test_a_pull_secret_for_a_static_pods_mirror_deletes_nothing(cluster):
+    """Was: 'delete pod etcd-cp-1 (failing to pull) so its node cp-1 creates a new one' (deleting the API's copy
+    restarts nothing, and a static pod cannot use a Secret)."""
+    mirror = cluster.api.get("Pod", "kube-system", f"etcd-{CP}")
+    mirror["status"]["containerStatuses"][0].update(ready=False, started=False, state={"waiting": {
+        "reason": "ImagePullBackOff", "message": 'Back-off pulling image "registry.k8s.io/etcd:3.5.15-0": '
+                                                 'ErrImagePull: failed to authorize: 401 Unauthorized'}})
+    cluster.api.add(mirror)
+    cluster.api.clear_requests()
+    run = run_podfix(["secret", "regcred", "--for", f"etcd-{CP}", "-n", "kube-system", "--docker-server",
+                      "registry.k8s.io", "--docker-username", "u", "--password-stdin", "--restart",
+                      "--dry-run=server"], kubeconfig=cluster.kubeconfig, stdin="pw\n", via_kubectl=True,
+                     env=cli_env(cluster.kubeconfig, PODFIX_NOW=NOW))
+    assert run.code == 0, run.err
+    assert f"pod etcd-{CP} is the mirror of a static pod" in run.out and "a static pod cannot use a Secret" in run.out
+    assert "delete pod" not in run.out
