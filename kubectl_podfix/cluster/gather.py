@@ -428,6 +428,14 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
                 del snap.objects[key]
         if target is None:
             _slim_workloads(snap)
+        else:
+            # explain TYPE/NAME shows only the target's pods: a CronJob has no selector (its namespace's pods were
+            # listed) and labels may match another workload's pods; none of theirs is read (logs, nodes, secrets)
+            kind, name = target.get("kind"), dig(target, "metadata.name")
+            suspects = [p for p in suspects if top_owner(p, snap) == {"kind": kind, "name": name}
+                        or any(r.get("kind") == kind and r.get("name") == name
+                               for r in dig(p, "metadata.ownerReferences", []) or [] if isinstance(r, dict))]
+            snap.pods = suspects
         if target is None and any(needs_kill_events(p) for p in suspects):
             _try_list(snap, cluster, "Event", namespace, field_selector="reason=Killing", keep=wanted)
         _fetch_related(snap, cluster, suspects, scope=namespace)

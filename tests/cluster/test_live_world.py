@@ -218,3 +218,15 @@ def test_a_pull_secret_for_a_static_pods_mirror_deletes_nothing(cluster):
     assert run.code == 0, run.err
     assert f"pod etcd-{CP} is the mirror of a static pod" in run.out and "a static pod cannot use a Secret" in run.out
     assert "delete pod" not in run.out
+
+
+def test_explain_cronjob_reads_nothing_of_other_pods(cluster):
+    """A CronJob has no selector, so explain cronjob/NAME lists its namespace's pods. Was: the previous log of
+    another Job's failed pod (job/migrate-...) was read too, one request per such pod."""
+    run = cluster("explain", "cronjob/cleanup", "-n", "batch", "-o", "json", "--exit-code")
+    assert run.code == 0, run.err
+    assert {p["name"] for p in run.json["pods"]} == {"cleanup-2948103-fail0x", "cleanup-2948103-fail1x"}
+    assert [(w["name"], w["findings"]) for w in run.json["workloads"]] == [("cleanup", [])]
+    reqs = api_requests(cluster.api)
+    assert not [r for r in reqs if "migrate" in r], reqs
+    assert len(reqs) <= 6, reqs
