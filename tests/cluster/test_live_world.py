@@ -230,3 +230,13 @@ def test_explain_cronjob_reads_nothing_of_other_pods(cluster):
     reqs = api_requests(cluster.api)
     assert not [r for r in reqs if "migrate" in r], reqs
     assert len(reqs) <= 6, reqs
+
+
+def test_the_scan_table_puts_what_fails_now_above_history(cluster):
+    """Was: cronjob/cleanup's failed 10:30 run (2 pods, warnings: a later run succeeded) headed the -A table,
+    above the pods that fail now (the table was biggest group first, whatever the severity)."""
+    run = cluster("explain", "-A")
+    assert run.code == 0, run.err
+    rows = [line.split()[1] for line in run.out.split("\n\n", 1)[0].splitlines()[1:]]
+    assert rows[-3:] == ["cronjob/cleanup", "job/migrate-2026-11-20", "deploy/web"], rows
+    assert {"rollout/cart", "deploy/api", "ds/node-exporter", "pod/big-batch"} <= set(rows[:-3]), rows
