@@ -262,9 +262,23 @@ def controller_to_read(pod: dict) -> tuple[str, str] | None:
 
 
 def _fetch_controller(snap: Snapshot, cluster, pod: dict) -> None:
+    ns = dig(pod, "metadata.namespace", "")
     wanted = controller_to_read(pod)
-    if wanted is not None:
-        _try_get(snap, cluster, wanted[0], dig(pod, "metadata.namespace", ""), wanted[1])
+    if wanted is None and dig(pod, "status.phase") == "Failed":
+        # a failed pod of a Deployment's ReplicaSet: is it a leftover the ReplicaSet replaced (rules.left_behind)?
+        # A scan lists the ReplicaSets; one GET here gives explain POD the same severity.
+        ref = next((r for r in dig(pod, "metadata.ownerReferences", []) or [] if r.get("controller")), None)
+        if ref and ref.get("kind") == "ReplicaSet" and ref.get("name"):
+            wanted = ("ReplicaSet", ref["name"])
+    if wanted is None:
+        return
+    _try_get(snap, cluster, wanted[0], ns, wanted[1])
+    job = snap.get("Job", ns, wanted[1]) if wanted[0] == "Job" else None
+    cron = next((r for r in dig(job, "metadata.ownerReferences", []) or [] if r.get("controller")
+                 and r.get("kind") == "CronJob"), None) if job and dig(pod, "status.phase") == "Failed" else None
+    if cron and cron.get("name") and any(c.get("type") == "Failed" and c.get("status") == "True"
+                                         for c in dig(job, "status.conditions", []) or [] if isinstance(c, dict)):
+        _try_get(snap, cluster, "CronJob", ns, cron["name"])  # has a later run succeeded (rules.left_behind)?
 
 
 def _names(cluster, kind: str, namespace: str | None, **selectors) -> list[tuple[str, str]] | None:

@@ -240,3 +240,19 @@ def test_the_scan_table_puts_what_fails_now_above_history(cluster):
     rows = [line.split()[1] for line in run.out.split("\n\n", 1)[0].splitlines()[1:]]
     assert rows[-3:] == ["cronjob/cleanup", "job/migrate-2026-11-20", "deploy/web"], rows
     assert {"rollout/cart", "deploy/api", "ds/node-exporter", "pod/big-batch"} <= set(rows[:-3]), rows
+
+
+@pytest.mark.parametrize("ns, name, reads", [
+    ("prod", "web-5c6f8d7b9-qq7zl", ["replicasets/web-5c6f8d7b9"]),
+    ("batch", "migrate-2026-11-20-8xk2p", ["jobs/migrate-2026-11-20"]),
+    ("batch", "cleanup-2948103-fail0x", ["jobs/cleanup-2948103", "cronjobs/cleanup"]),
+])
+def test_explain_pod_tells_history_as_the_scan_does(cluster, ns, name, reads):
+    """explain POD gave these leftovers an error (exit 3) where the scan, which lists ReplicaSets and Jobs, said
+    warning: a failed pod's ReplicaSet (and a failed run's CronJob) now costs one GET each."""
+    run = cluster("explain", name, "-n", ns, "-o", "json", "--exit-code")
+    assert run.code == 0, (run.out, run.err)
+    (pod,) = run.json["pods"]
+    assert pod["findings"][0]["severity"] == "warning", loud(pod["findings"])
+    gets = [r.split("/", 6)[-1] for r in api_requests(cluster.api) if "/pods" not in r and "/events" not in r]
+    assert gets == reads, api_requests(cluster.api)
