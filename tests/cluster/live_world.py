@@ -1247,7 +1247,9 @@ def world() -> list[dict]:
                 owner=("batch/v1", "Job", jn, "batch"),
                 phase="Succeeded",
                 restart_policy="OnFailure",
-                labels={"batch.kubernetes.io/job-name": jn, "job-name": jn},
+                labels={"batch.kubernetes.io/job-name": jn, "job-name": jn,
+                            "batch.kubernetes.io/controller-uid": uid("Job", "batch", jn),
+                            "controller-uid": uid("Job", "batch", jn)},
                 containers=[container("report", "ghcr.io/acme/report:3")],
                 statuses=[
                     terminated_status(
@@ -1637,7 +1639,9 @@ def world() -> list[dict]:
             add(pod("batch", f"{jn}-{'ok' if ok else 'fail'}{k}x", created=f"2026-11-20T{hour}:3{k}:00Z",
                     node=NODES[k], owner=("batch/v1", "Job", jn, "batch"), restart_policy="Never",
                     phase="Succeeded" if ok else "Failed",
-                    labels={"batch.kubernetes.io/job-name": jn, "job-name": jn},
+                    labels={"batch.kubernetes.io/job-name": jn, "job-name": jn,
+                            "batch.kubernetes.io/controller-uid": uid("Job", "batch", jn),
+                            "controller-uid": uid("Job", "batch", jn)},
                     containers=[container("cleanup", "ghcr.io/acme/cleanup:2")],
                     statuses=[terminated_status("cleanup", "ghcr.io/acme/cleanup:2", f"2026-11-20T{hour}:3{k}:05Z",
                                                 f"2026-11-20T{hour}:3{k}:50Z", code=0 if ok else 2,
