@@ -75,13 +75,13 @@ def left_behind(ctx: PodContext) -> str | None:
     what the snapshot holds (a scan lists these kinds).
     """
     if not isinstance(ctx.pod, dict) or dig(ctx.pod, "status.phase") != "Failed" \
-            or dig(ctx.pod, "metadata.deletionTimestamp"):
+            or dig(ctx.pod, "metadata.deletionTimestamp") or ctx.snapshot is None:
         return None
     ref = next((r for r in dig(ctx.pod, "metadata.ownerReferences", []) or []
                 if isinstance(r, dict) and r.get("controller")), None)
     if not ref or ref.get("kind") not in ("ReplicaSet", "Job") or not isinstance(ref.get("name"), str):
         return None
-    owner = ctx.snapshot.get(ref["kind"], ctx.namespace, ref["name"]) if ctx.snapshot is not None else None
+    owner = ctx.snapshot.get(ref["kind"], ctx.namespace, ref["name"])
     if owner is None and ref["kind"] == "ReplicaSet" and (ctx.owner or {}).get("kind") == "Deployment":
         # the ReplicaSet not read (not listed, or forbidden): its Deployment, named by the pod-template-hash
         deploy = ctx.snapshot.get("Deployment", ctx.namespace, ctx.owner.get("name"))
