@@ -34,9 +34,17 @@ LOG_LINES = 40
 # -- pure decisions ------------------------------------------------------------
 
 def normalize_event(ev: dict) -> dict:
-    """Return an event in the core/v1 shape, whether it came from core/v1 or events.k8s.io/v1."""
+    """Return an event in the core/v1 shape, whether it came from core/v1 or events.k8s.io/v1.
+
+    An event written through events.k8s.io (the scheduler's, any component on the new recorder) is served by core/v1
+    with no ``count``, null ``firstTimestamp``/``lastTimestamp`` and its repetitions in ``series``: the count
+    is taken from there, as ``kubectl describe`` does ("x88 over 24m", not "49s ago").
+    """
     if "regarding" not in ev and "note" not in ev and "deprecatedCount" not in ev:
-        return ev
+        series = ev.get("series")
+        if not isinstance(series, dict) or ev.get("count") or not isinstance(series.get("count"), int):
+            return ev
+        return {**ev, "count": series["count"]}  # (the times: model.event_time reads eventTime and series)
     out = dict(ev)
     out["apiVersion"] = "v1"
     out.setdefault("involvedObject", ev.get("regarding") or {})
@@ -93,7 +101,13 @@ def needs_node(pod: dict) -> bool:
         return False
     if dig(pod, "metadata.deletionTimestamp") or dig(pod, "status.reason") in ("NodeLost", "Terminated"):
         return True
-    if any(c.get("status") == "Unknown" for c in dig(pod, "status.conditions", []) or [] if isinstance(c, dict)):
+    conds = {c.get("type"): c.get("status") for c in dig(pod, "status.conditions", []) or [] if isinstance(c, dict)}
+    if "Unknown" in conds.values():
+        return True
+    if conds.get("Ready") == "False" and conds.get("ContainersReady") == "True" \
+            and not dig(pod, "spec.readinessGates") and dig(pod, "status.phase") == "Running":
+        # Only the node lifecycle controller writes this (MarkPodsNotReady: its node stopped reporting);
+        # the kubelet would have set ContainersReady=False too.
         return True
     return any("exec format" in (dig(s, f"{k}.terminated.message", "") or "") for s in _statuses(pod)
                for k in ("state", "lastState"))
@@ -248,9 +262,23 @@ def controller_to_read(pod: dict) -> tuple[str, str] | None:
 
 
 def _fetch_controller(snap: Snapshot, cluster, pod: dict) -> None:
+    ns = dig(pod, "metadata.namespace", "")
     wanted = controller_to_read(pod)
-    if wanted is not None:
-        _try_get(snap, cluster, wanted[0], dig(pod, "metadata.namespace", ""), wanted[1])
+    if wanted is None and dig(pod, "status.phase") == "Failed":
+        # a failed pod of a Deployment's ReplicaSet: is it a leftover the ReplicaSet replaced (rules.left_behind)?
+        # A scan lists the ReplicaSets; one GET here gives explain POD the same severity.
+        ref = next((r for r in dig(pod, "metadata.ownerReferences", []) or [] if r.get("controller")), None)
+        if ref and ref.get("kind") == "ReplicaSet" and ref.get("name"):
+            wanted = ("ReplicaSet", ref["name"])
+    if wanted is None:
+        return
+    _try_get(snap, cluster, wanted[0], ns, wanted[1])
+    job = snap.get("Job", ns, wanted[1]) if wanted[0] == "Job" else None
+    cron = next((r for r in dig(job, "metadata.ownerReferences", []) or [] if r.get("controller")
+                 and r.get("kind") == "CronJob"), None) if job and dig(pod, "status.phase") == "Failed" else None
+    if cron and cron.get("name") and any(c.get("type") == "Failed" and c.get("status") == "True"
+                                         for c in dig(job, "status.conditions", []) or [] if isinstance(c, dict)):
+        _try_get(snap, cluster, "CronJob", ns, cron["name"])  # has a later run succeeded (rules.left_behind)?
 
 
 def _names(cluster, kind: str, namespace: str | None, **selectors) -> list[tuple[str, str]] | None:
@@ -404,8 +432,24 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
             if kind in owner_kinds and (kind, namespace or "*") not in snap.listed:
                 note(f"listing {kind.lower()}s")
                 _try_list(snap, cluster, kind, namespace)
+        if target is None and (label_selector or field_selector):
+            # -l/--field-selector: the ReplicaSets and Jobs were listed to name the selected pods' owners, not
+            # to explain every other one (a failing Job or a Rollout's ReplicaSet the selector left out)
+            owners = {(r.get("kind"), dig(p, "metadata.namespace", "") or "", r.get("name"))
+                      for p in suspects + others for r in dig(p, "metadata.ownerReferences", []) or []
+                      if isinstance(r, dict)}
+            for key in [k for k in snap.objects if k[0] in ("ReplicaSet", "Job") and k not in owners]:
+                del snap.objects[key]
         if target is None:
             _slim_workloads(snap)
+        else:
+            # explain TYPE/NAME shows only the target's pods: a CronJob has no selector (its namespace's pods were
+            # listed) and labels may match another workload's pods; none of theirs is read (logs, nodes, secrets)
+            kind, name = target.get("kind"), dig(target, "metadata.name")
+            suspects = [p for p in suspects if top_owner(p, snap) == {"kind": kind, "name": name}
+                        or any(r.get("kind") == kind and r.get("name") == name
+                               for r in dig(p, "metadata.ownerReferences", []) or [] if isinstance(r, dict))]
+            snap.pods = suspects
         if target is None and any(needs_kill_events(p) for p in suspects):
             _try_list(snap, cluster, "Event", namespace, field_selector="reason=Killing", keep=wanted)
         _fetch_related(snap, cluster, suspects, scope=namespace)

@@ -26,6 +26,11 @@ _MISSING_TEXT = {
     "daemonsets": "daemonsets could not be listed: DaemonSets without pods are not explained",
     "cronjobs": "cronjobs could not be listed: CronJobs are not explained",
     "resourcequotas": "resource quotas could not be listed: quota headroom is not shown",
+    "nodes": "nodes could not be read (forbidden): a pod's node (lost, not Ready, its architecture) is not checked",
+    "persistentvolumeclaims": "persistent volume claims could not be listed: claims are not checked",
+    "limitranges": "limit ranges could not be listed: their limits are not shown",
+    "storageclasses": "storage classes could not be listed: provisioners are not checked",
+    "pods": "the namespace's other pods could not be listed: who uses the quota is not shown",
     "logs": "some container logs could not be read",
     "logs-sampled": "crash logs were read for one pod per workload, for the most affected workloads only: "
                     "explain a pod by name for its own log",

@@ -90,7 +90,7 @@ def workload_name(owner: dict | None, pod_name: str) -> str:
 
 
 def group(results: list[PodResult], owners_of_all: list[tuple[str, dict | None]] | None = None) -> list[Group]:
-    """Group pods with problems by (namespace, workload, diagnosis code), biggest first."""
+    """Group pods with problems by (namespace, workload, diagnosis code): errors first, then biggest first."""
     totals: dict[tuple[str, str], int] = {}
     for ns, owner in owners_of_all or []:
         if owner:
@@ -109,7 +109,10 @@ def group(results: list[PodResult], owners_of_all: list[tuple[str, dict | None]]
         g.results.append(r)
     for g in groups.values():
         g.total = max(totals.get((g.namespace, g.workload), 0), len(g.results))
-    return sorted(groups.values(), key=lambda g: (-len(g.results), g.namespace, g.workload, g.code))
+    # NB: a warning (history: a leftover evicted pod, a failed run the next run made good) never heads the table
+    # above a pod that fails now, however many pods share it
+    return sorted(groups.values(), key=lambda g: (all(r.findings[0].severity != "error" for r in g.results),
+                                                  -len(g.results), g.namespace, g.workload, g.code))
 
 
 # -- what -o wide adds: where pods run and what they run ----------------------------------------------

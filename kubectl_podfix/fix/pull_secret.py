@@ -38,6 +38,7 @@ from kubectl_podfix.diagnose.model import KUBECTL_NAMES, dig, selector_string
 from kubectl_podfix.errors import Exit, PodfixError, UsageError
 from kubectl_podfix.fix.plan import JSON_PATCH, Plan, Step, WaitSpec, pointer, to_yaml
 from kubectl_podfix.fix.workload import recreate_manifest as bare_pod_manifest
+from kubectl_podfix.fix.workload import static_pod_node
 from kubectl_podfix.registry.reference import secret_server_key
 
 FIX_ID = "pull-secret"
@@ -355,8 +356,13 @@ def _restart_steps(plan: Plan, sit: Situation, rolled_out: bool, recreate_bare: 
     ns = sit.namespace
     workload = top_workload(sit.owners)
     pods = sit.failing_pods or ([sit.pod] if sit.pod else [])
-    owned = [p for p in pods if controller_ref(p)]
-    bare = [p for p in pods if not controller_ref(p)]
+    mirrors = [p for p in pods if static_pod_node(p) is not None]
+    owned = [p for p in pods if controller_ref(p) and p not in mirrors]
+    bare = [p for p in pods if not controller_ref(p) and p not in mirrors]
+    for pod in mirrors:  # deleting the API's copy restarts nothing, and a static pod cannot use a Secret
+        plan.warnings.append(f"pod {dig(pod, 'metadata.name')} is the mirror of a static pod (run by the kubelet on "
+                             f"node {static_pod_node(pod)} from a manifest file): it is not deleted, and a static pod "
+                             "cannot use a Secret: give the node's container runtime the registry credentials")
     if rolled_out and workload is not None:
         plan.notes.append(f"{_ref(workload)} replaces its pods itself after the template change: no pod is deleted")
     else:

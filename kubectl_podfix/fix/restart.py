@@ -81,6 +81,9 @@ def _bare(plan: Plan, w: wl.Workload, recreate_bare: bool) -> Plan:
         return plan
     name = dig(pod, "metadata.name")
     manifest = wl.recreate_manifest(pod)
+    if wl.static_pod_node(pod) is not None:  # (deleting the mirror leaves the running pod as it is)
+        plan.warnings.append(wl.static_pod_warning(pod, "restart it"))
+        raise wl.NotPatchable(plan, f"pod {name} is a static pod's mirror")
     if w.missing_owner:
         plan.warnings.append(f"pod {name}'s controller {w.missing_owner} could not be read (not found, forbidden, "
                              "or a custom resource), so podfix cannot tell whether it recreates the pod: the pod is "

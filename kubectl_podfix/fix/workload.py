@@ -75,6 +75,30 @@ def controller_ref(obj: dict | None) -> dict | None:
     return next((r for r in dig(obj, "metadata.ownerReferences", []) or [] if r.get("controller")), None)
 
 
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+
+
+def static_pod_node(pod: dict | None) -> str | None:
+    """The node whose kubelet runs ``pod`` from a manifest file, when the pod is a static pod's mirror (its
+    ``kubernetes.io/config.mirror`` annotation, or a Node as its controller), else None. The API holds only a
+    read-only copy: deleting it does not restart the pod and a pod created with that annotation is refused."""
+    if not isinstance(pod, dict):
+        return None
+    cref = controller_ref(pod)
+    if MIRROR_ANNOTATION in (dig(pod, "metadata.annotations", {}) or {}) or (cref or {}).get("kind") == "Node":
+        return dig(pod, "spec.nodeName") or (cref or {}).get("name") or "its node"
+    return None
+
+
+def static_pod_warning(pod: dict, what: str) -> str:
+    name, node = dig(pod, "metadata.name"), static_pod_node(pod)
+    source = (dig(pod, "metadata.annotations", {}) or {}).get("kubernetes.io/config.source")
+    return (f"pod {name} is the mirror of a static pod: the kubelet on node {node} runs it from a manifest "
+            f"{'file' if source in (None, 'file') else f'({source})'}, and the API only shows a copy it cannot "
+            f"change, restart or recreate. To {what}, edit the pod's manifest on node {node} (kubeadm: "
+            f"/etc/kubernetes/manifests/); the kubelet restarts the pod when the file changes")
+
+
 def ref(obj: dict) -> str:
     """kubectl's TYPE/NAME for an object: deployment/web."""
     kind = str(obj.get("kind") or "")
@@ -92,6 +116,8 @@ def owner_chain(cluster, obj: dict, namespace: str, limit: int = 4) -> tuple[lis
         if cref is None:
             break
         kind, name = cref.get("kind"), cref.get("name")
+        if kind == "Pod":  # a pod that makes its own pods (a Spark driver and its executors): not a template
+            return chain, f"{kind}/{name}"
         if kind not in RESOURCES or kind == "Node":  # a static pod's mirror, or a custom controller
             if kind != "Node":
                 return chain, f"{kind}/{name}"
@@ -526,7 +552,13 @@ def unknown_owner_warning(w: Workload, container: str | None = None, fields: dic
     text = (f"the pod's controller {w.missing_owner} could not be read (not found, forbidden, or a custom "
             "resource), so podfix does not know which workload's pod template holds the container, and changed "
             "nothing")
-    if container and fields:
+    if (w.missing_owner or "").startswith("Pod/"):
+        text = (f"the pod was created by another pod, {w.missing_owner} (as a Spark driver creates its executors), "
+                "from a spec that pod or its operator holds, not a workload's pod template: podfix changed nothing")
+    if container and fields and (w.missing_owner or "").startswith("Pod/"):
+        text += f". Set this by hand where that pod's operator defines its pods, container {container}: " + \
+            "; ".join(_leaves(fields))
+    elif container and fields:
         text += (f". Set this by hand in the pod template of the workload that owns the pod"
                  f"{f' (probably {guess})' if guess else ''}, container {container}: "
                  + "; ".join(_leaves(fields)))
@@ -561,8 +593,12 @@ def not_patchable(w: Workload, what: str, fixed: dict | None = None, container: 
     if top is not None:  # a ReplicaSet without Deployment, or another controller
         return [f"{ref(top)} is not a controller podfix patches: change its owner's pod template instead"], \
             f"{ref(top)} cannot be patched by podfix"
+    if static_pod_node(w.pod) is not None:
+        return [static_pod_warning(w.pod, what)], f"pod {dig(w.pod, 'metadata.name')} is a static pod's mirror"
     if w.missing_owner:
-        return [unknown_owner_warning(w, container, fields)], f"{w.missing_owner} could not be read"
+        return [unknown_owner_warning(w, container, fields)], \
+            f"{w.missing_owner} made the pod" if w.missing_owner.startswith("Pod/") else \
+            f"{w.missing_owner} could not be read"
     pod = w.pod or {}
     name = dig(pod, "metadata.name")
     manifest = recreate_manifest(fixed or pod)

@@ -205,7 +205,12 @@ def _workload_text(w, lay: _Layout, wide: bool) -> list[str]:
 def table_workloads(groups: list[Group], workloads: list | None) -> list:
     """The workloads that get a row of their own: a problem their pods' rows do not already show."""
     rows = {(g.namespace, g.workload) for g in groups}
-    return [w for w in workloads or [] if w.problem and not (w.from_pods and (w.ctx.namespace, w.ctx.short) in rows)]
+    # a pod's row is under its top controller: a ReplicaSet of an Argo Rollout (a kind podfix does not read) is
+    # a workload of its own, yet its pods' row is rollout/NAME; the pod it quotes says whether a row shows it
+    shown = {(g.namespace, r.ctx.name) for g in groups for r in g.results}
+    return [w for w in workloads or [] if w.problem and not (w.from_pods and (
+        (w.ctx.namespace, w.ctx.short) in rows
+        or (w.ctx.namespace, (w.findings[0].extra.get("pod") or {}).get("name")) in shown))]
 
 
 def text(results: list[PodResult], out: TextIO, *, color: bool = False, wide: bool = False,

@@ -11,13 +11,13 @@ the diagnosis. Then it keeps podfix's first promise, *silence means healthy*:
 ``diagnose.health`` says whether the pod is at its desired state, and
 ``fallback`` adds ``pod.unexplained``, ranked last, for every problem no
 finding covers. A pod inside its deletion grace period gets no error: it is
-going away.
+going away; nor does a failed pod its controller no longer needs (``left_behind``).
 """
 
 from __future__ import annotations
 
 from kubectl_podfix.diagnose.health import assess
-from kubectl_podfix.diagnose.model import SEVERITIES, Finding, PodContext
+from kubectl_podfix.diagnose.model import SEVERITIES, Finding, PodContext, dig, parse_time
 from kubectl_podfix.diagnose.rules import containers, fallback, images, pods, probes
 
 # Families in the order their findings rank when several apply to one pod (the fallback always last).
@@ -55,4 +55,86 @@ def diagnose(ctx: PodContext) -> list[Finding]:
             if f.severity == "error":
                 f.severity = "warning"
     kept.sort(key=lambda f: (SEVERITIES.index(f.severity), _RANK.get(f.code, len(_RANK))))
-    return kept + fallback.unexplained(ctx, kept, health)
+    out = kept + fallback.unexplained(ctx, kept, health)
+    behind = left_behind(ctx)
+    if behind:
+        for f in out:
+            if f.severity == "error":
+                f.severity = "warning"
+                f.evidence = [*f.evidence, behind]
+    return out
+
+
+def left_behind(ctx: PodContext) -> str | None:
+    """Why a ``Failed`` pod is history its controller no longer needs (an evidence line), or None.
+
+    A ReplicaSet never restarts a failed pod: it creates another, and a failed pod (evicted, rejected by
+    its node) stays until deleted. When the pod's ReplicaSet, in the data, has all the ready pods it wants
+    (or wants none: an older revision), the failure is not the workload's now. Likewise a failed attempt
+    of a Job that then completed, or of a CronJob's run that failed before a later run succeeded. Read only from
+    what the snapshot holds (a scan lists these kinds).
+    """
+    if not isinstance(ctx.pod, dict) or dig(ctx.pod, "status.phase") != "Failed" \
+            or dig(ctx.pod, "metadata.deletionTimestamp") or ctx.snapshot is None:
+        return None
+    ref = next((r for r in dig(ctx.pod, "metadata.ownerReferences", []) or []
+                if isinstance(r, dict) and r.get("controller")), None)
+    if not ref or ref.get("kind") not in ("ReplicaSet", "Job") or not isinstance(ref.get("name"), str):
+        return None
+    owner = ctx.snapshot.get(ref["kind"], ctx.namespace, ref["name"])
+    if owner is None and ref["kind"] == "ReplicaSet" and (ctx.owner or {}).get("kind") == "Deployment":
+        # the ReplicaSet not read (not listed, or forbidden): its Deployment, named by the pod-template-hash
+        deploy = ctx.snapshot.get("Deployment", ctx.namespace, ctx.owner.get("name"))
+        return _deployment_complete(deploy) if isinstance(deploy, dict) else None
+    if not isinstance(owner, dict):
+        return None
+    if ref.get("uid") and dig(owner, "metadata.uid") and dig(owner, "metadata.uid") != ref.get("uid"):
+        return None  # a newer object of the same name
+    if ref["kind"] == "ReplicaSet":
+        desired = dig(owner, "spec.replicas")
+        desired = 1 if desired is None else desired
+        ready = dig(owner, "status.readyReplicas") or 0
+        if not isinstance(desired, int) or not isinstance(ready, int) or ready < desired:
+            return None
+        if desired == 0:
+            return (f"replicaset/{ref['name']} wants no pods now (an older revision): this failed pod is left "
+                    f"behind until deleted")
+        return (f"replicaset/{ref['name']} has its {desired} ready pod{'s' if desired != 1 else ''} without this "
+                f"one: the failed pod was replaced and is left behind until deleted")
+    done = [c for c in dig(owner, "status.conditions", []) or [] if isinstance(c, dict)
+            and c.get("type") in ("Complete", "SuccessCriteriaMet") and c.get("status") == "True"]
+    if done:
+        return f"job/{ref['name']} completed: this failed attempt was retried and is history"
+    return _cron_succeeded_since(ctx, owner)
+
+
+def _cron_succeeded_since(ctx: PodContext, job: dict) -> str | None:
+    """A CronJob's run that failed, when a later run of the same CronJob succeeded (``lastSuccessfulTime``)."""
+    failed = next((c for c in dig(job, "status.conditions", []) or [] if isinstance(c, dict)
+                   and c.get("type") == "Failed" and c.get("status") == "True"), None)
+    cref = next((r for r in dig(job, "metadata.ownerReferences", []) or []
+                 if isinstance(r, dict) and r.get("controller") and r.get("kind") == "CronJob"), None)
+    if failed is None or cref is None or not isinstance(cref.get("name"), str):
+        return None
+    cron = ctx.snapshot.get("CronJob", ctx.namespace, cref["name"])
+    last_ok = parse_time(dig(cron, "status.lastSuccessfulTime")) if isinstance(cron, dict) else None
+    failed_at = parse_time(failed.get("lastTransitionTime")) or parse_time(dig(job, "status.startTime"))
+    if last_ok is None or failed_at is None or last_ok <= failed_at:
+        return None
+    return (f"cronjob/{cref['name']} has succeeded since (its last successful run: "
+            f"{dig(cron, 'status.lastSuccessfulTime')}): this run's failure is history")
+
+
+def _deployment_complete(deploy: dict) -> str | None:
+    """The evidence line for a failed pod of a Deployment that has all its pods updated and ready, or None."""
+    spec, status = deploy.get("spec") or {}, deploy.get("status") or {}
+    desired = spec.get("replicas")
+    desired = 1 if desired is None else desired
+    counts = [status.get(k) or 0 for k in ("readyReplicas", "updatedReplicas", "availableReplicas")]
+    generation, observed = dig(deploy, "metadata.generation") or 0, status.get("observedGeneration") or 0
+    if not all(isinstance(v, int) for v in (desired, generation, observed, *counts)) or observed < generation \
+            or min(counts) < desired:
+        return None
+    name = dig(deploy, "metadata.name")
+    return (f"deployment/{name} has all its {desired} pod{'s' if desired != 1 else ''} updated and ready without "
+            f"this one: the failed pod was replaced and is left behind until deleted")

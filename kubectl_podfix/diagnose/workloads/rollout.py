@@ -48,11 +48,24 @@ def deployment_rule(ctx: WorkloadContext) -> Iterable[Finding]:
     new_hash = dig(new or {}, "metadata.labels", {}).get("pod-template-hash") if new else None
     new_name = dig(new or {}, "metadata.name")
     new_pods = ctx.pods_of(owner_name=new_name) if new_name else ctx.pods
-    found = pod_cause(new_pods) or pod_cause(ctx.pods)
     # A condition written before the controller observed the current spec is the previous rollout's verdict
     # (kubectl rollout status reads it only once observedGeneration has caught up): a re-applied fix must not
     # fail on it (Shopify/krane's deployment_test, statuses of older generations).
     observed = (dig(ctx.workload, "status.observedGeneration") or 0) >= (dig(ctx.workload, "metadata.generation") or 0)
+    # An older ReplicaSet's pods matter while they run; one that ended (evicted, rejected) is never restarted
+    # and no longer counts for the workload: a leftover, not a cause (its own block says what happened).
+    # A Deployment with every pod updated and ready: a pod that ended (even of the new ReplicaSet, when the
+    # ReplicaSets could not be read) was replaced.
+    complete = ctx.kind == "Deployment" and observed and min(
+        r.get("ready") or 0, r.get("updated") or 0, r.get("available") or 0) >= desired
+
+    def ended(r) -> bool:
+        return dig(r.ctx.pod, "status.phase") in ("Failed", "Succeeded")
+    newer = {id(r) for r in new_pods}
+    if complete:  # nor does one being deleted (a taint eviction's pod left Terminating on a lost node)
+        found = pod_cause([r for r in ctx.pods if not ended(r) and not dig(r.ctx.pod, "metadata.deletionTimestamp")])
+    else:
+        found = pod_cause(new_pods) or pod_cause([r for r in ctx.pods if id(r) in newer or not ended(r)])
     if prog and prog.get("status") == "False" and prog.get("reason") == "ProgressDeadlineExceeded" and observed:
         old_ready = sum((dig(rs, "status.readyReplicas") or 0) for rs in ctx.children if rs is not new)
         evidence = [condition_line(ctx.kind, ctx.name, prog, ctx)]
