@@ -14,12 +14,35 @@ from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time
 from kubectl_podfix.diagnose.rules.common import all_of, describe_event, kubectl, node_arg, node_phrase
 from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node, events_with, pod_started
 
-_CNI_PLUGIN = re.compile(r'plugin type="(?P<plugin>[^"]+)"')
+_CNI_PLUGIN = re.compile(r"""plugin type=(?P<q>["'])(?P<plugin>[^"']+)(?P=q)""")
+# Older runtimes (dockershim's "NetworkPlugin cni failed to set up pod ... network: <error>") name no plugin
+# type; some plugins name themselves in their error. (words in the lowercased message, plugin)
+_CNI_SAYS = (("local cilium agent", "cilium"), ("calico", "calico"), ("weave-net", "weave-net"),
+             ("azure-vnet", "azure-vnet"), ("azure cns", "azure-vnet"), ("flannel", "flannel"))
+# A plugin's IPAM out of addresses, whatever its words: host-local ("no IP addresses available in range set"),
+# Cilium ("postIpamFailure range is full"), Azure CNI ("No available addresses", "No available address pools",
+# CNS "not enough IPs available"), Calico ("No IPv4 addresses available in pool").
+_IP_EXHAUSTED = re.compile(r"no (?:ip|ipv4|ipv6) addresses available|not enough ips available|"
+                           r"no available address|range is full")
 _SANDBOX_IMAGE = re.compile(r'(?:sandbox image|pulling image|failed to pull image) \\*"(?P<image>[^"\\]+)\\*"')
 
 
 def _pause_image(low: str) -> bool:
     return bool(re.search(r"pause[:-]", low)) and ("pull" in low or "image" in low)
+
+
+def _ip_exhausted(low: str) -> bool:
+    return bool(_IP_EXHAUSTED.search(low))
+
+
+def _plugin(message: str, kind: str) -> str | None:
+    m = _CNI_PLUGIN.search(message)
+    if m:
+        return m.group("plugin")
+    if not kind.startswith(("cni", "ip-")):
+        return None
+    low = message.lower()
+    return next((name for words, name in _CNI_SAYS if words in low), None)
 
 
 def _cni_unauthorized(low: str) -> bool:
@@ -32,7 +55,7 @@ _SANDBOX_FAILURES: tuple[tuple[tuple[Union[str, Callable[[str], bool]], ...], st
     (("sandbox image", _pause_image), "sandbox-image", "the runtime could not get the sandbox (pause) image"),
     ((_cni_unauthorized,), "cni-auth", "the CNI plugin's credentials to the API server are rejected (Unauthorized): "
                                        "its token expired or its service account was recreated"),
-    (("no ip addresses available", "failed to allocate", all_of("ipam", "exhaust"),
+    ((_ip_exhausted, "failed to allocate", all_of("ipam", "exhaust"),
       "failed to assign an ip address to container"), "ip-exhausted",
      "the CNI plugin ran out of pod IP addresses on this node"),
     (("cni config uninitialized", "no networks found", "failed to find plugin", "/opt/cni/bin",
@@ -79,9 +102,8 @@ def sandbox_rule(ctx: PodContext) -> Iterable[Finding]:
     ev = evs[-1]
     msg = (ev.get("message") or "").replace("(combined from similar events): ", "")
     kind, words = _classify_sandbox(msg)
-    plugin = _CNI_PLUGIN.search(msg)
     img = _SANDBOX_IMAGE.search(msg)
-    extra = {"kind": kind, "message": msg, "plugin": plugin.group("plugin") if plugin else None,
+    extra = {"kind": kind, "message": msg, "plugin": _plugin(msg, kind),
              "sandbox_image": img.group("image") if img and kind == "sandbox-image" else None,
              "node": assigned_node(ctx)}
     node, arg = node_phrase(assigned_node(ctx)), node_arg(ctx)
