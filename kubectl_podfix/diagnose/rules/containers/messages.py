@@ -106,15 +106,30 @@ START_REASONS = {"StartError", "ContainerCannotRun", "RunContainerError", "PostS
                  "PreStartHookError", "PreStartContainer", "ContainerStatusUnknown"}
 
 
+# Binaries the node's runtime runs itself, never a container's command: when one of these is "not found" the
+# node is missing it (containerd's "get apparmor_parser version: exec: \"apparmor_parser\": executable file not
+# found in $PATH", rancher/elemental#349; a runtime without its OCI runtime or shim), not the image.
+_NODE_HELPERS = re.compile(r"^(?:.*/)?(?:apparmor_parser|runc|crun|runsc|kata-runtime|conmon|containerd-shim[\w-]*|"
+                           r"nvidia-container-runtime(?:-hook)?|nvidia-container-cli)$")
+
+
+def node_helper_missing(cmd: str | None) -> bool:
+    """Whether a "not found" command is one the node's runtime runs itself (the node lacks it, not the image)."""
+    return bool(cmd) and bool(_NODE_HELPERS.match(cmd))
+
+
 def find_command_not_found(*texts: str | None) -> str | None:
-    """The missing command named in a runtime error or log, or "" when missing but unnamed."""
+    """The missing command named in a runtime error or log, or "" when missing but unnamed.
+
+    None as well when the missing binary is the node runtime's own (``node_helper_missing``)."""
     for text in texts:
         if not text:
             continue
         for pat in _NOT_FOUND_PATTERNS:
             m = pat.search(text)
             if m:
-                return (m.groupdict().get("cmd") or "").strip() if m.groupdict() else ""
+                cmd = (m.groupdict().get("cmd") or "").strip() if m.groupdict() else ""
+                return None if node_helper_missing(cmd) else cmd
         m = _SHELL_NOT_FOUND.search(text)
         if m:
             return m.group("cmd")
@@ -300,6 +315,13 @@ _CREATE_FAILURES: tuple[tuple[tuple[str, ...], str, str], ...] = (
      "The kubelet mounted the volume earlier, but the mount point now fails (permission denied, transport endpoint "
      "is not connected, stale file handle, I/O error): check the storage backend and the CSI driver's node pod on "
      "this node; once the storage answers, deleting the pod makes the kubelet mount it again."),
+    # The pod's seccompProfile (Localhost: a file under the kubelet's seccomp directory) or AppArmor profile is
+    # not on the node, or the node cannot load AppArmor profiles (rancher/rke2#8312, rancher/elemental#349).
+    (("seccomp", "apparmor"), "a security profile (seccomp/AppArmor) the pod asks for could not be loaded on the node",
+     "A Localhost seccomp profile is a file relative to the kubelet's seccomp directory (/var/lib/kubelet/seccomp) "
+     "and has to exist on every node the pod can land on (the Security Profiles Operator installs them); an AppArmor "
+     "profile has to be loaded on the node (apparmor_parser, which the node needs too). Install the profile on the "
+     "node, or fix the profile name in the pod's securityContext."),
     (("subpath",), "a subPath could not be prepared",
      "A volumeMount's subPath (or subPathExpr) points to something that cannot be mounted."),
     (("mkdir", "mount", "not a directory"), "a mount could not be set up",

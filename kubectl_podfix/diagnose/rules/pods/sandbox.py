@@ -60,6 +60,8 @@ _SANDBOX_FAILURES: tuple[tuple[tuple[Union[str, Callable[[str], bool]], ...], st
      "the CNI plugin ran out of pod IP addresses on this node"),
     (("cni config uninitialized", "no networks found", "failed to find plugin", "/opt/cni/bin",
       "cni plugin not initialized"), "cni-missing", "the node's CNI plugin is not installed or not configured yet"),
+    (("seccomp profile", "apparmor profile", "apparmor_parser", "sandbox security options"), "security-profile",
+     "the runtime could not load the security profile (seccomp/AppArmor) the pod asks for on this node"),
     (("network", "cni", "plugin type"), "cni", "the CNI network plugin failed to set up the pod's network"),
     (("runtimehandler", "runtime handler", "no runtime for"), "runtime-class",
      "the pod's RuntimeClass handler is not configured on the node"),
