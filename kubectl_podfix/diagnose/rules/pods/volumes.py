@@ -58,7 +58,9 @@ _MOUNT_FAILURES: tuple[tuple[tuple[Union[str, re.Pattern, Callable[[str], bool]]
      "an items[].key of the volume does not exist in the ConfigMap/Secret"),
     ((_CSI_DRIVER,), "csi-driver-missing",
      "the CSI driver is not registered on this node (its node plugin pod is not running there)"),
-    (("attach timeout", "attachdetachment timeout", "attachvolume.attach failed"), "attach-failed",
+    # "Failed to attach volume ... on node ... with: ..." is the pre-1.8 attach/detach controller's wording
+    (("attach timeout", "attachdetachment timeout", "attachvolume.attach failed", "failed to attach volume"),
+     "attach-failed",
      "the volume could not be attached to the node"),
     (("timed out waiting for the condition", "timeout expired waiting for volumes",
       all_of("context deadline exceeded", "unable to attach or mount")), "mount-timeout",
@@ -69,6 +71,47 @@ _MOUNT_FAILURES: tuple[tuple[tuple[Union[str, re.Pattern, Callable[[str], bool]]
     (("rpc error", "kubernetes.io/csi"), "csi-error", "the storage (CSI) driver returned an error"),
     (("permission denied",), "permission", "the node was denied access to the volume"),
 )
+
+
+# What an attach or driver error says beyond its kind: (substrings of the lowercased message, what it means).
+# The first matching row wins.
+_DRIVER_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("has no nodeid annotation",),
+     "The CSI driver's node plugin has not registered on this node (the node's CSINode has no entry for it): its "
+     "node DaemonSet pod there is not running or not healthy."),
+    (("volume attachment is being deleted",),
+     "A VolumeAttachment of this volume is being deleted and still holds it: its finalizer waits for the driver to "
+     "detach, which never completes when the old node is gone or the driver's controller is down."),
+    (("being detached", "but was attaching", "already being used by", "already in use", "already attached"),
+     "The cloud still has the disk attached to, or detaching from, another VM (usually the previous node): it "
+     "clears when that detach finishes; otherwise detach it there (cloud console) or delete its VolumeAttachment."),
+    (("an operation with the given volume id",),
+     "The driver is still busy with an earlier request for this volume: that earlier request hangs (often on a "
+     "storage cluster that does not answer), and its error (usually DeadlineExceeded) is the real one."),
+    (("deadlineexceeded", "context deadline exceeded"),
+     "The driver did not answer in time: the storage backend, or the network path to it (for NFS/EFS the "
+     "security groups and mount targets), is slow or unreachable, or the driver's own pods are not healthy."),
+)
+
+
+_MOUNT_OUTPUT = re.compile(r"\n\s*Mounting command:.*?(?:\n\s*Output:\s*(?P<out>.*))?$", re.S)
+
+
+def _mount_words(text: str) -> str:
+    """An error in at most about 300 characters. The kubelet's mount failures ("mount failed: exit status 32
+    / Mounting command: ... / Mounting arguments: ... / Output: mount.nfs: Connection timed out") put the cause
+    last, after long paths: keep the head and the mount's own output, drop the command line."""
+    text = text.strip()
+    m = _MOUNT_OUTPUT.search(text)
+    if m:
+        head = text[:m.start()].strip()
+        out = " ".join((m.group("out") or "").split())
+        text = f"{head[:200]} (mount output: {out[-200:]})" if out else head
+    return text[:400] if m else text[:300]
+
+
+def _driver_hint(low: str) -> str | None:
+    return next((hint for needles, hint in _DRIVER_HINTS if any(n in low for n in needles)), None)
 
 
 def _matches(matcher, message: str, low: str) -> bool:
@@ -368,10 +411,13 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
         rpc = _RPC.search(msg)
         if rpc:
             extra.update({"rpc_code": rpc.group("code"), "rpc_desc": rpc.group("desc").strip()[:300]})
-            expl += f": the driver said {rpc.group('code')}: {rpc.group('desc').strip()[:300]}"
+            expl += f": the driver said {rpc.group('code')}: {_mount_words(rpc.group('desc'))}"
         else:
-            expl += f": {msg.strip()[:300]}"
+            expl += f": {_mount_words(msg)}"
         expl += "."
+        hint = _driver_hint(msg.lower())
+        if hint:
+            expl += " " + hint
         sugs = [kubectl(ctx, "describe", "pvc"), "kubectl get volumeattachment",
                 "check the CSI driver's controller and node plugin logs"]
     sugs.append(kubectl(ctx, "describe", "pod", ctx.name))
