@@ -309,6 +309,22 @@ def _requests(ctx: PodContext) -> dict[str, str]:
     return {k: " + ".join(v) for k, v in total.items()}
 
 
+_PROVISIONER_PREFIX = re.compile(r"^\s*(?:Failed|Could not) to schedule pod,\s*|^\s*Could not schedule pod,\s*", re.I)
+
+
+def _provisioner_event(ev: dict) -> bool:
+    """Karpenter's FailedScheduling (component karpenter; "Failed to schedule pod, <why no node can be added>")."""
+    comp = str(dig(ev, "source.component") or ev.get("reportingComponent") or "").lower()
+    return comp == "karpenter" or bool(_PROVISIONER_PREFIX.match(ev.get("message") or ""))
+
+
+def _provisioner_reason(message: str) -> str:
+    """Karpenter's reason, short: per NodePool "incompatible with nodepool "x", daemonset overhead={...}, <why>"."""
+    text = _PROVISIONER_PREFIX.sub("", message).strip()
+    text = re.sub(r",?\s*daemonset overhead=\{[^}]*\}", "", text)
+    return text if len(text) <= 300 else text[:297].rstrip(" ,") + "..."
+
+
 def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
     pod = ctx.pod
     if dig(pod, "spec.nodeName") or dig(pod, "status.phase") not in (None, "Pending"):
@@ -322,6 +338,11 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
         cond = {**cond, "status": "False"}  # a partial condition (k8sgpt's test pods have no status field)
     gates = [g.get("name") for g in dig(pod, "spec.schedulingGates", []) or [] if isinstance(g, dict)]
     events = [ev for ev in ctx.events if ev.get("reason") in ("FailedScheduling", "Unschedulable")]
+    # Karpenter records its own FailedScheduling ("Failed to schedule pod, incompatible with nodepool ...") on the
+    # pod beside the scheduler's: why it cannot add a node, not why no node fits. The scheduler's words decide.
+    provisioner = [ev for ev in events if _provisioner_event(ev)]
+    events = [ev for ev in events if not _provisioner_event(ev)] or (
+        [] if cond and cond.get("message") else provisioner)
     scale = [ev for ev in ctx.events if ev.get("reason") in ("TriggeredScaleUp", "NotTriggerScaleUp", "Nominated")]
     if gates or (cond and cond.get("reason") == "SchedulingGated"):
         yield Finding(
@@ -437,6 +458,10 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
             expl += " Evicting lower-priority pods would not help either."
     if any(ev.get("reason") == "TriggeredScaleUp" for ev in scale):
         expl += " The cluster autoscaler is adding a node for it; this may resolve itself."
+    if provisioner and provisioner[-1] not in events:
+        said = _provisioner_reason(provisioner[-1].get("message") or "")
+        expl += f" Karpenter cannot add a node for it either: {said}."
+        evidence.append(describe_event(provisioner[-1], ctx.now))
     sugs = []
     cats = {p["category"] for p in blocking}
     if "resources" in cats or "too-many-pods" in cats:
@@ -472,7 +497,8 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
     title = "cannot be scheduled"
     if top:
         count = top.get("count")
-        title += ": " + top["reason"] + (f" ({top['meaning']})" if top.get("predicate") else "") + (
+        reason = top["reason"] if len(top["reason"]) <= 120 else top["reason"][:117].rstrip(" ,") + "..."
+        title += ": " + reason + (f" ({top['meaning']})" if top.get("predicate") else "") + (
             f" ({count} node{'s' if count != 1 else ''})" if count else "")
     yield Finding(
         code="pod.unschedulable", severity=sev, container=None, title=title,
