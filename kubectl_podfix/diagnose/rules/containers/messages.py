@@ -245,6 +245,8 @@ def hook_failure(texts: list[str], reasons: set[str]) -> dict | None:
 
 WINDOWS_VERSION_MISMATCH = "the image's Windows version does not match the node's"
 OCI_HOOK_FAILED = "a runtime OCI hook failed before the process started"
+CGROUP_DRIVER_MISMATCH = ("the runtime's cgroup driver does not match the kubelet's (SystemdCgroup in containerd's "
+                          "runc options vs the kubelet's cgroupDriver: systemd or cgroupfs)")
 
 
 def _mount_target_missing(low: str) -> bool:
@@ -261,11 +263,15 @@ _START_FAILURES: tuple[tuple[tuple[Matcher, ...], str], ...] = (
     # docker/containerd restarting under the kubelet (Shopify/krane#694): usually gone on the next start
     (("connection is closing", "transport is closing", "error reading from server: eof"),
      "the runtime lost its connection to the container daemon, as when the daemon restarts"),
+    # runc's and containerd's cgroup driver (systemd vs cgroupfs) not matching the kubelet's (kubespray#8122)
+    (("expected cgroupspath to be of format",), CGROUP_DRIVER_MISMATCH),
     (("permission denied",), "permission denied"),
+    # runc's "error setting cgroup config for procHooks process" (kubernetes#131087, #119403) is a cgroup
+    # write, not a hook: the cgroup row comes before the lifecycle hook row.
+    (("cgroup", "prochooks", "unable to freeze"), "the runtime could not set up the container's cgroup"),
     (("hook", "poststart", "prestart"), "lifecycle hook failed"),
     (("no space left on device",), "a filesystem on the node is full (no space left on device)"),
     (("error mounting", _mount_target_missing), "a volume or file could not be mounted into the container"),
-    (("cgroup",), "the runtime could not set up the container's cgroup"),
     (("seccomp", "apparmor", "selinux"), "a security profile (seccomp/AppArmor/SELinux) rejected the container"),
     (("oci runtime", "runc", "crun", "shim"), "the OCI runtime reported an error"),
 )

@@ -239,6 +239,14 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
             sug.insert(0, "compare the image's OS version (crane config IMAGE | jq .os.version) with the node's "
                           f"(kubectl get node {node_arg(ctx)} "
                           "-L node.kubernetes.io/windows-build)")
+        elif kind == "the runtime could not set up the container's cgroup":
+            expl += (" That is the node's cgroups, not the image: the runtime could not write the container's "
+                     "cgroup settings (a controller or file the node's kernel lacks, such as memory.memsw for "
+                     "swap accounting; a CPU quota or period its parent refuses; a cgroup that could not be frozen "
+                     "while it was being changed). A one-off usually clears on the next start; if it repeats on a "
+                     "node, check that node's cgroup setup and the runtime's and kubelet's cgroup driver.")
+            sug.append(f"check the container runtime on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: "
+                       "journalctl -u containerd (or crio / docker)")
         elif kind == "lifecycle hook failed":
             expl += " A failing postStart hook makes the kubelet kill the container, which then restarts."
             sug.insert(0, "fix or remove lifecycle.postStart; run the hook command by hand with kubectl exec")

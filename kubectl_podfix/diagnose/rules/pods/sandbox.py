@@ -67,6 +67,9 @@ _SANDBOX_FAILURES: tuple[tuple[tuple[Union[str, Callable[[str], bool]], ...], st
      "the pod's RuntimeClass handler is not configured on the node"),
     (("reserve sandbox name",), "name-reserved",
      "an earlier sandbox creation for this pod is still in progress on the node"),
+    (("expected cgroupspath to be of format",), "cgroup-driver",
+     "the runtime's cgroup driver (containerd's SystemdCgroup for runc, CRI-O's cgroup_manager) does not match the "
+     "kubelet's cgroupDriver (systemd or cgroupfs): set both to the same driver and restart them"),
     (("cgroup", "shim", "oci runtime"), "runtime", "the container runtime failed to start the sandbox"),
 )
 
