@@ -245,6 +245,7 @@ def hook_failure(texts: list[str], reasons: set[str]) -> dict | None:
 
 WINDOWS_VERSION_MISMATCH = "the image's Windows version does not match the node's"
 OCI_HOOK_FAILED = "a runtime OCI hook failed before the process started"
+CGROUP_SETUP_FAILED = "the runtime could not set up the container's cgroup"
 CGROUP_DRIVER_MISMATCH = ("the runtime's cgroup driver does not match the kubelet's (SystemdCgroup in containerd's "
                           "runc options vs the kubelet's cgroupDriver: systemd or cgroupfs)")
 
@@ -265,13 +266,16 @@ _START_FAILURES: tuple[tuple[tuple[Matcher, ...], str], ...] = (
      "the runtime lost its connection to the container daemon, as when the daemon restarts"),
     # runc's and containerd's cgroup driver (systemd vs cgroupfs) not matching the kubelet's (kubespray#8122)
     (("expected cgroupspath to be of format",), CGROUP_DRIVER_MISMATCH),
-    (("permission denied",), "permission denied"),
     # runc's "error setting cgroup config for procHooks process" (kubernetes#131087, #119403) is a cgroup
-    # write, not a hook: the cgroup row comes before the lifecycle hook row.
-    (("cgroup", "prochooks", "unable to freeze"), "the runtime could not set up the container's cgroup"),
+    # write, not a hook, and its "permission denied" is the node's cgroup files, not the entrypoint.
+    (("prochooks", "unable to freeze", "cgroup config", "applying cgroup configuration", "cgroup.procs",
+      "/sys/fs/cgroup/"),
+     CGROUP_SETUP_FAILED),
+    (("permission denied",), "permission denied"),
     (("hook", "poststart", "prestart"), "lifecycle hook failed"),
     (("no space left on device",), "a filesystem on the node is full (no space left on device)"),
     (("error mounting", _mount_target_missing), "a volume or file could not be mounted into the container"),
+    (("cgroup",), CGROUP_SETUP_FAILED),
     (("seccomp", "apparmor", "selinux"), "a security profile (seccomp/AppArmor/SELinux) rejected the container"),
     (("oci runtime", "runc", "crun", "shim"), "the OCI runtime reported an error"),
 )

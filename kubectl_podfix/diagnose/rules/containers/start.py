@@ -16,6 +16,7 @@ from kubectl_podfix.diagnose.rules.common import describe_event, events_about, k
 from kubectl_podfix.diagnose.rules.containers.logs import log_evidence
 from kubectl_podfix.diagnose.rules.containers.mounts import mount_failure
 from kubectl_podfix.diagnose.rules.containers.messages import (
+    CGROUP_SETUP_FAILED,
     EXEC_FORMAT,
     PROCESS_START,
     OCI_HOOK_FAILED,
@@ -239,7 +240,7 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
             sug.insert(0, "compare the image's OS version (crane config IMAGE | jq .os.version) with the node's "
                           f"(kubectl get node {node_arg(ctx)} "
                           "-L node.kubernetes.io/windows-build)")
-        elif kind == "the runtime could not set up the container's cgroup":
+        elif kind == CGROUP_SETUP_FAILED:
             expl += (" That is the node's cgroups, not the image: the runtime could not write the container's "
                      "cgroup settings (a controller or file the node's kernel lacks, such as memory.memsw for "
                      "swap accounting; a CPU quota or period its parent refuses; a cgroup that could not be frozen "
