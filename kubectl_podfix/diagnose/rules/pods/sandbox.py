@@ -63,7 +63,7 @@ _SANDBOX_FAILURES: tuple[tuple[tuple[Union[str, Callable[[str], bool]], ...], st
     (("seccomp profile", "apparmor profile", "apparmor_parser", "sandbox security options"), "security-profile",
      "the runtime could not load the security profile (seccomp/AppArmor) the pod asks for on this node"),
     (("network", "cni", "plugin type"), "cni", "the CNI network plugin failed to set up the pod's network"),
-    (("runtimehandler", "runtime handler", "no runtime for"), "runtime-class",
+    (("runtimehandler", "runtime handler", "no runtime for", "runtimeclass.node.k8s.io"), "runtime-class",
      "the pod's RuntimeClass handler is not configured on the node"),
     (("reserve sandbox name",), "name-reserved",
      "an earlier sandbox creation for this pod is still in progress on the node"),
@@ -134,6 +134,20 @@ def sandbox_rule(ctx: PodContext) -> Iterable[Finding]:
                  "(containerd sandbox_image / CRI-O pause_image), not from the pod spec: make it pullable from the node "
                  "(mirror it, or fix the node's registry access).")
         sugs.append(f"on {node}: crictl pull {extra['sandbox_image'] or 'registry.k8s.io/pause:3.9'}")
+    elif kind == "runtime-class":
+        rc = dig(ctx.pod, "spec.runtimeClassName")
+        extra["runtime_class"] = rc
+        if "runtimeclass.node.k8s.io" in msg.lower():
+            expl = (f"The kubelet on {node} cannot create the pod's sandbox: its RuntimeClass "
+                    f"{rc or '(named in the message)'} does not exist any more (it was deleted after the pod was "
+                    "admitted). Recreate the RuntimeClass, or recreate the pod with an existing one.")
+        else:
+            expl += (f" The pod's runtimeClassName {rc} maps to a handler the node's runtime has no configuration for "
+                     "(containerd: [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.<handler>]; CRI-O: "
+                     "[crio.runtime.runtimes.<handler>]): install and configure that runtime on the node, or keep "
+                     "the pod off nodes without it (the RuntimeClass's scheduling.nodeSelector)."
+                     if rc else "")
+        sugs += ["kubectl get runtimeclass", f"on {node}: journalctl -u containerd (or crio) -u kubelet"]
     else:
         sugs.append(f"on {node}: journalctl -u containerd (or crio) -u kubelet")
     sugs.append(kubectl(ctx, "describe", "pod", ctx.name))
