@@ -23,6 +23,9 @@ _MISSING_OBJ = re.compile(r'(?P<kind>configmaps?|secrets?) "(?P<name>[^"]+)" not
 _NOT_REGISTERED = re.compile(r'object "(?P<ns>[^"]*)"/"(?P<name>[^"]+)" not registered')
 _CSI_DRIVER = re.compile(r"driver name (?P<driver>\S+) not found in the list of registered CSI drivers")
 _RPC = re.compile(r"rpc error: code = (?P<code>\w+) desc = (?P<desc>.+)$", re.S)
+_LSTAT_MISSING = re.compile(r"lstat (?P<path>/\S*): no such file or directory")
+_LOCAL_PATH = re.compile(r'path "(?P<path>[^"]+)" does not exist|special device (?P<dev>/\S+) does not exist|'
+                         r"lstat (?P<lstat>/\S*): no such file or directory")
 
 
 def _volume_spec(ctx: PodContext, vol: str) -> dict | None:
@@ -66,6 +69,12 @@ _MOUNT_FAILURES: tuple[tuple[tuple[Union[str, re.Pattern, Callable[[str], bool]]
       all_of("context deadline exceeded", "unable to attach or mount")), "mount-timeout",
      "the kubelet gave up waiting for the volumes to attach/mount"),
     (("mount.nfs", all_of("nfs", "mount failed")), "nfs", "the NFS server refused or did not answer the mount"),
+    # A local PersistentVolume (spec.local.path, the local-static-provisioner's and OpenEBS LocalPV's disks and
+    # directories): "MountVolume.NewMounter initialization failed for volume "local-pv-x" : path "/mnt/x" does not
+    # exist", its bind mount "Output: mount: special device /mnt/disks/disk1 does not exist", "lstat /x: no such
+    # file or directory". Not a hostPath volume of the pod.
+    ((all_of("newmounter initialization failed", "does not exist"), "kubernetes.io~local-volume",
+      _LSTAT_MISSING), "local-volume", "the local PersistentVolume's path does not exist on the node"),
     (("hostpath type check failed", all_of("path", "does not exist")), "hostpath",
      "the hostPath does not exist on the node (or is not of the declared type)"),
     (("rpc error", "kubernetes.io/csi"), "csi-error", "the storage (CSI) driver returned an error"),
@@ -75,7 +84,7 @@ _MOUNT_FAILURES: tuple[tuple[tuple[Union[str, re.Pattern, Callable[[str], bool]]
 
 # What an attach or driver error says beyond its kind: (substrings of the lowercased message, what it means).
 # The first matching row wins.
-_DRIVER_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
+_DRIVER_HINTS: tuple[tuple[tuple[Union[str, re.Pattern], ...], str], ...] = (
     (("has no nodeid annotation",),
      "The CSI driver's node plugin has not registered on this node (the node's CSINode has no entry for it): its "
      "node DaemonSet pod there is not running or not healthy."),
@@ -85,6 +94,11 @@ _DRIVER_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("being detached", "but was attaching", "already being used by", "already in use", "already attached"),
      "The cloud still has the disk attached to, or detaching from, another VM (usually the previous node): it "
      "clears when that detach finishes; otherwise detach it there (cloud console) or delete its VolumeAttachment."),
+    # Longhorn (longhorn#12095, #1565): the volume's replicas are not placed or not healthy
+    (("is not ready for workloads", re.compile(r"volume \S+ not scheduled")),
+     "Longhorn says the volume is not usable yet: its replicas could not be scheduled or are not healthy (no node "
+     "or disk with room or matching tags, a node without open-iscsi, an engine that is not running); "
+     "kubectl -n longhorn-system get volumes.longhorn.io and the Longhorn UI show why."),
     (("an operation with the given volume id",),
      "The driver is still busy with an earlier request for this volume: that earlier request hangs (often on a "
      "storage cluster that does not answer), and its error (usually DeadlineExceeded) is the real one."),
@@ -111,7 +125,8 @@ def _mount_words(text: str) -> str:
 
 
 def _driver_hint(low: str) -> str | None:
-    return next((hint for needles, hint in _DRIVER_HINTS if any(n in low for n in needles)), None)
+    return next((hint for needles, hint in _DRIVER_HINTS
+                 if any(n.search(low) if isinstance(n, re.Pattern) else n in low for n in needles)), None)
 
 
 def _matches(matcher, message: str, low: str) -> bool:
@@ -284,6 +299,9 @@ def _title(kind: str, volume: str | None, unmounted: list[str], extra: dict, nod
         return (f"hostPath {'volume ' + name if name else 'volume'} cannot be mounted: "
                 f"{first['path'] or 'its path'} {first['problem']} on {node_phrase(node)}")
     what_vol = f"volume {vol}" if vol else "a volume"
+    if kind == "local-volume":
+        return (f"local {what_vol} cannot be mounted: {extra.get('path') or 'its path'} does not exist on "
+                f"{node_phrase(node)}")
     if kind == "missing-object" and extra.get("object"):
         what = f'{extra.get("object_kind")} "{extra["object"]}"'
         if extra.get("object_seen"):
@@ -324,7 +342,8 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
             return
     # The most specific message wins over the generic timeout summary.
     classified = [(ev, *_classify_mount(ev.get("message") or "")) for ev in evs]
-    order = ["multi-attach", "missing-object", "missing-key", "csi-driver-missing", "attach-failed", "nfs", "hostpath",
+    order = ["multi-attach", "missing-object", "missing-key", "csi-driver-missing", "attach-failed", "nfs", "local-volume",
+             "hostpath",
              "csi-error", "permission", "token", "other", "cache-sync", "not-registered", "mount-timeout"]
     classified.sort(key=lambda x: (order.index(x[1]), -(event_time(x[0]) or ctx.now).timestamp()))
     ev, kind, words = classified[0]
@@ -374,6 +393,22 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
         sugs = [f"on {node_phrase(assigned_node(ctx))}: journalctl -u kubelet | grep -iE 'cache|forbidden|timeout'"]
     elif kind == "hostpath":
         expl, sugs = _hostpath(ctx, classified, volume, extra)
+    elif kind == "local-volume":
+        lm = _LOCAL_PATH.search(msg)
+        path = (lm.group("path") or lm.group("dev") or lm.group("lstat")) if lm else None
+        pv = vm.group("vol") if vm else None
+        extra.update({"path": path, "persistent_volume": pv})
+        node = node_phrase(assigned_node(ctx))
+        expl = (f"The pod cannot start: {('volume ' + volume) if volume else 'its volume'} is a local PersistentVolume"
+                + (f" ({pv})" if pv and pv != volume else "") + f", a directory or disk on one node, and its path "
+                f"{path or '(spec.local.path)'} does not exist on {node}. A local PV's path has to exist (and, for a "
+                "disk, be mounted) on that node before a pod uses it; the PV's nodeAffinity pins every pod using it "
+                "there. If the path does exist on the host, the kubelet runs in a container (RKE1, kind, k3d) and "
+                "looks at its own filesystem: the path must be visible inside the kubelet's container. If the "
+                "directory was removed or the node rebuilt, the data is gone: delete the PVC (and the PV) so the "
+                "provisioner makes a new one.")
+        sugs = [f"kubectl get pv {pv or 'PV'} -o jsonpath='{{.spec.local.path}} {{.spec.nodeAffinity}}'",
+                f"on {node}: ls -ld {path or 'PATH'}"]
     elif kind == "multi-attach":
         expl += (". Another pod (often the old replica of a Deployment during a rolling update, or a pod on a dead "
                  "node) still holds it. Use strategy Recreate for single-replica Deployments with RWO volumes, a "
