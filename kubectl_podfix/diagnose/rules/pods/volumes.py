@@ -28,6 +28,12 @@ _LOCAL_PATH = re.compile(r'path "(?P<path>[^"]+)" does not exist|special device 
                          r"lstat (?P<lstat>/\S*): no such file or directory")
 
 
+def _local_lstat(low: str) -> bool:
+    """The kubelet's own lstat of a local volume's path; a CSI driver's errors (rpc error, kubernetes.io/csi paths)
+    can hold an lstat too and stay the driver's."""
+    return bool(_LSTAT_MISSING.search(low)) and "rpc error" not in low and "csi" not in low
+
+
 def _volume_spec(ctx: PodContext, vol: str) -> dict | None:
     for v in dig(ctx.pod, "spec.volumes", []) or []:
         if v.get("name") == vol:
@@ -74,7 +80,7 @@ _MOUNT_FAILURES: tuple[tuple[tuple[Union[str, re.Pattern, Callable[[str], bool]]
     # exist", its bind mount "Output: mount: special device /mnt/disks/disk1 does not exist", "lstat /x: no such
     # file or directory". Not a hostPath volume of the pod.
     ((all_of("newmounter initialization failed", "does not exist"), "kubernetes.io~local-volume",
-      _LSTAT_MISSING), "local-volume", "the local PersistentVolume's path does not exist on the node"),
+      _local_lstat), "local-volume", "the local PersistentVolume's path does not exist on the node"),
     (("hostpath type check failed", all_of("path", "does not exist")), "hostpath",
      "the hostPath does not exist on the node (or is not of the declared type)"),
     (("rpc error", "kubernetes.io/csi"), "csi-error", "the storage (CSI) driver returned an error"),
