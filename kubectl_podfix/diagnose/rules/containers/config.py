@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 from typing import Iterable
 
-from kubectl_podfix.diagnose.model import Finding, PodContext, dig
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig, sentence
 from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, node_phrase, waiting
 from kubectl_podfix.diagnose.rules.containers.messages import CONFIG_PATTERNS
 from kubectl_podfix.diagnose.rules.containers.mounts import mount_failure
@@ -135,7 +135,7 @@ def config_error_rule(ctx: PodContext) -> Iterable[Finding]:
                      else f"{name}: {what} not found")
         else:
             first = None
-            expl = (f"The kubelet could not prepare the configuration of {kind_label(spec, is_init)} {name}: {msg}.")
+            expl = (f"The kubelet could not prepare the configuration of {kind_label(spec, is_init)} {name}: {sentence(msg)}")
             low = msg.lower()
             if "runasnonroot" in low:
                 expl += (" The pod requires runAsNonRoot but the image runs as root (or as a non-numeric user): "

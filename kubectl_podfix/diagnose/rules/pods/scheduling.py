@@ -19,7 +19,7 @@ import re
 from typing import Iterable
 
 from kubectl_podfix.diagnose.health import PENDING_GRACE
-from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig, parse_time
+from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig, parse_time, sentence
 from kubectl_podfix.diagnose.rules.common import describe_event, kubectl
 
 _HEAD = re.compile(r"^\s*(?P<avail>\d+)/(?P<total>\d+) nodes are available:?\s*", re.I)
@@ -447,7 +447,7 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
                 t.split("=")[0] in _CONTROL_PLANE_TAINTS for p in cp for t in p.get("taints", [])):
             expl += " (Control-plane nodes are tainted on purpose; the other nodes are the ones to fix.)"
     else:
-        expl = f"The scheduler cannot place the pod: {message or 'PodScheduled is False'}."
+        expl = f"The scheduler cannot place the pod: {sentence(message or 'PodScheduled is False')}"
         if not message.strip():
             expl = ("The scheduler cannot place the pod (PodScheduled is False, reason "
                     f"{(cond or {}).get('reason') or 'none'}), but it recorded no reason: the condition's message "
@@ -460,7 +460,7 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
         expl += " The cluster autoscaler is adding a node for it; this may resolve itself."
     if provisioner and provisioner[-1] not in events:
         said = _provisioner_reason(provisioner[-1].get("message") or "")
-        expl += f" Karpenter cannot add a node for it either: {said}."
+        expl += f" Karpenter cannot add a node for it either: {sentence(said)}"
         evidence.append(describe_event(provisioner[-1], ctx.now))
     sugs = []
     cats = {p["category"] for p in blocking}

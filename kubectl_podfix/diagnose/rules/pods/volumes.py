@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable, Union
 
-from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time, parse_time
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time, parse_time, sentence
 from kubectl_podfix.diagnose.rules.common import all_of, describe_event, kubectl, node_arg, node_phrase
 from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node, events_with, pod_started
 
@@ -455,7 +455,7 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
             expl += f": the driver said {rpc.group('code')}: {_mount_words(rpc.group('desc'))}"
         else:
             expl += f": {_mount_words(msg)}"
-        expl += "."
+        expl = sentence(expl)
         hint = _driver_hint(msg.lower())
         if hint:
             expl += " " + hint
