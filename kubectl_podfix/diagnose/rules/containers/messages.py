@@ -244,6 +244,32 @@ def hook_failure(texts: list[str], reasons: set[str]) -> dict | None:
     return out
 
 WINDOWS_VERSION_MISMATCH = "the image's Windows version does not match the node's"
+WINDOWS_HCS_FAILED = "Windows' host compute service, HCS, could not create or start the container"
+# What HCS's own words mean: (substring of the lowercased message, meaning). antrea#2774, containerd#10347,
+# Azure/AKS#3627, microsoft/hcsshim#2017.
+_HCS_MEANINGS: tuple[tuple[str, str], ...] = (
+    ("the directory name is invalid", "usually the container's command or workingDir does not exist in the image "
+     "(a Linux-style path, or a shell such as pwsh that nanoserver does not have); on an unpatched Windows Server "
+     "2019 node it also comes from missing Windows updates"),
+    ("attach namespace failed", "the container could not join the pod's network namespace (HNS): the node's Windows "
+     "CNI and HNS state, or an image whose Windows build does not match the node's"),
+    ("access is denied", "HCS was refused access to the container's files (security or antivirus software scanning "
+     "the layers, or a layer still in use); usually transient"),
+    ("the parameter is incorrect", "HCS rejected the container's configuration (often a volume or mount that Windows "
+     "cannot express, or an image for another Windows build)"),
+    ("exited unexpectedly", "the container's utility VM or compute system stopped while starting"),
+)
+
+
+def hcs_meaning(msg: str) -> tuple[str, str] | None:
+    """(HCS's own words, what they usually mean) for a Windows hcs:: error."""
+    m = re.search(r"hcs::\w+(?:::\w+)?\s*[^:]*:\s*(?P<words>[^:]+?)\.?(?::\s*unknown)?\s*$", msg or "", re.I)
+    words = m.group("words").strip() if m else ""
+    low = (msg or "").lower()
+    for needle, meaning in _HCS_MEANINGS:
+        if needle in low:
+            return words, meaning
+    return (words, "") if words else None
 OCI_HOOK_FAILED = "a runtime OCI hook failed before the process started"
 CGROUP_SETUP_FAILED = "the runtime could not set up the container's cgroup"
 CGROUP_DRIVER_MISMATCH = ("the runtime's cgroup driver does not match the kubelet's (SystemdCgroup in containerd's "
@@ -277,6 +303,7 @@ _START_FAILURES: tuple[tuple[tuple[Matcher, ...], str], ...] = (
     (("error mounting", _mount_target_missing), "a volume or file could not be mounted into the container"),
     (("cgroup",), CGROUP_SETUP_FAILED),
     (("seccomp", "apparmor", "selinux"), "a security profile (seccomp/AppArmor/SELinux) rejected the container"),
+    (("hcs::", "hcsshim"), WINDOWS_HCS_FAILED),
     (("oci runtime", "runc", "crun", "shim"), "the OCI runtime reported an error"),
 )
 

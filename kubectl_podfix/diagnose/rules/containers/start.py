@@ -21,9 +21,11 @@ from kubectl_podfix.diagnose.rules.containers.messages import (
     PROCESS_START,
     OCI_HOOK_FAILED,
     START_REASONS,
+    WINDOWS_HCS_FAILED,
     WINDOWS_VERSION_MISMATCH,
     create_failure,
     find_command_not_found,
+    hcs_meaning,
     hook_failure,
     start_failure_kind,
 )
@@ -240,6 +242,12 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
             sug.insert(0, "compare the image's OS version (crane config IMAGE | jq .os.version) with the node's "
                           f"(kubectl get node {node_arg(ctx)} "
                           "-L node.kubernetes.io/windows-build)")
+        elif kind == WINDOWS_HCS_FAILED:
+            said = hcs_meaning(msg)
+            if said and said[0]:
+                expl += f' HCS said: "{said[0]}"' + (f": {said[1]}." if said[1] else ".")
+            sug.append(f"on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: Get-WinEvent -LogName "
+                       "Microsoft-Windows-Hyper-V-Compute-Admin (HCS's own log), and the containerd log")
         elif kind == CGROUP_SETUP_FAILED:
             expl += (" That is the node's cgroups, not the image: the runtime could not write the container's "
                      "cgroup settings (a controller or file the node's kernel lacks, such as memory.memsw for "
