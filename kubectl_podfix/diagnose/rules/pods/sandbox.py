@@ -17,7 +17,7 @@ from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node
 _CNI_PLUGIN = re.compile(r"""plugin type=(?P<q>["'])(?P<plugin>[^"']+)(?P=q)""")
 # Older runtimes (dockershim's "NetworkPlugin cni failed to set up pod ... network: <error>") name no plugin
 # type; some plugins name themselves in their error. (words in the lowercased message, plugin)
-_CNI_SAYS = (("local cilium agent", "cilium"), ("calico", "calico"), ("weave-net", "weave-net"),
+_CNI_SAYS = (("local cilium agent", "cilium"), ("multus:", "multus"), ("calico", "calico"), ("weave-net", "weave-net"),
              ("azure-vnet", "azure-vnet"), ("azure cns", "azure-vnet"), ("flannel", "flannel"))
 # A plugin's IPAM out of addresses, whatever its words: host-local ("no IP addresses available in range set"),
 # Cilium ("postIpamFailure range is full"), Azure CNI ("No available addresses", "No available address pools",
@@ -120,6 +120,11 @@ def sandbox_rule(ctx: PodContext) -> Iterable[Finding]:
         expl += f" The network plugin ({who}) runs as a DaemonSet; its pod on {node} is the place to look."
         if kind == "cni-auth":
             expl += " Restarting the CNI's node pod refreshes its credentials."
+        if "/run/flannel/subnet.env" in msg:
+            # flannel-io/flannel#2253, #2232; kubernetes#65526
+            expl += (" Flannel's daemon writes /run/flannel/subnet.env once it has the node's pod subnet: its pod on "
+                     f"{node} is not running yet, or the node has no podCIDR (kubeadm's --pod-network-cidr must "
+                     "be set and match the Network in flannel's net-conf.json).")
         if kind == "ip-exhausted" and ("add cmd: failed to assign an ip address" in msg.lower()
                                        or extra["plugin"] == "aws-cni"):
             # amazon-vpc-cni-k8s: ipamd had no free secondary IP on the node's ENIs
