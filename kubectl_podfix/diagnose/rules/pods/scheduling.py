@@ -267,8 +267,39 @@ def _claim_advice(reason: str) -> str:
     return "the pod's ResourceClaims (DRA) cannot be satisfied on those nodes"
 
 
+# What each volume reason of the scheduler means: (substring of the lowercased reason, advice). The first match wins.
+_VOLUME_ADVICE: tuple[tuple[str, str], ...] = (
+    ("volume node affinity conflict",
+     "the pod's PersistentVolume can only be used on the nodes its nodeAffinity names (a zone for a cloud disk, one "
+     "host for a local volume), and those nodes are not among the ones the pod can use: the volume's zone or host and "
+     "the pod's other constraints disagree, or the node that held a local volume is gone (kubectl get pv -o "
+     "yaml shows its nodeAffinity); for zonal disks a StorageClass with volumeBindingMode WaitForFirstConsumer "
+     "creates the disk where the pod can run"),
+    ("didn't find available persistent volumes to bind",
+     "no free PersistentVolume matches the claim on these nodes (storageClassName, size, access modes, node "
+     "affinity): create one (local and static volumes are not provisioned by themselves), or use a StorageClass "
+     "with a provisioner"),
+    ("unbound immediate persistentvolumeclaims",
+     "a claim with volumeBindingMode Immediate is not bound yet: its provisioner has not made a volume for it "
+     "(kubectl describe pvc says why)"),
+    ("max volume count",
+     "those nodes already have as many volumes attached as they allow (the CSI driver's or the cloud's per-node "
+     "limit): spread the pods, or use nodes that take more volumes"),
+    ("volume zone", "the pod's volume is in a zone where none of these nodes are"),
+    ("not found", "the pod names a PersistentVolumeClaim that does not exist"),
+    ("being deleted", "the pod's PersistentVolumeClaim is being deleted"),
+)
+
+
+def _volume_advice(reason: str) -> str | None:
+    low = reason.lower()
+    return next((advice for needle, advice in _VOLUME_ADVICE if needle in low), None)
+
+
 def _advice(part: dict, narrowing: bool = False) -> str:
     cat = part["category"]
+    if cat == "volume" and not part.get("predicate") and _volume_advice(part["reason"]):
+        return _volume_advice(part["reason"]) or ""
     if cat == "node-affinity" and narrowing:
         return ("the pod's nodeSelector/nodeAffinity leaves these nodes out, which is its own choice: what keeps it "
                 "off the nodes it does select are the other reasons; widen the selector only if more nodes may run it")

@@ -75,6 +75,10 @@ _MOUNT_FAILURES: tuple[tuple[tuple[Union[str, re.Pattern, Callable[[str], bool]]
       all_of("context deadline exceeded", "unable to attach or mount")), "mount-timeout",
      "the kubelet gave up waiting for the volumes to attach/mount"),
     (("mount.nfs", all_of("nfs", "mount failed")), "nfs", "the NFS server refused or did not answer the mount"),
+    # kubelets before volume-aware scheduling (1.9): the pod landed on a node its PV's nodeAffinity excludes
+    (("storage node affinity check failed",), "node-affinity",
+     "the pod runs on a node that its PersistentVolume's nodeAffinity excludes (a local volume or a zonal disk "
+     "of another node)"),
     # A local PersistentVolume (spec.local.path, the local-static-provisioner's and OpenEBS LocalPV's disks and
     # directories): "MountVolume.NewMounter initialization failed for volume "local-pv-x" : path "/mnt/x" does not
     # exist", its bind mount "Output: mount: special device /mnt/disks/disk1 does not exist", "lstat /x: no such
@@ -91,6 +95,9 @@ _MOUNT_FAILURES: tuple[tuple[tuple[Union[str, re.Pattern, Callable[[str], bool]]
 # What an attach or driver error says beyond its kind: (substrings of the lowercased message, what it means).
 # The first matching row wins.
 _DRIVER_HINTS: tuple[tuple[tuple[Union[str, re.Pattern], ...], str], ...] = (
+    (("storage node affinity check failed",),
+     "Delete the pod so the scheduler places it again, next to its volume (schedulers since 1.10 take the volume's "
+     "nodeAffinity into account; an older one needs the pod's nodeSelector to name that node)."),
     (("has no nodeid annotation",),
      "The CSI driver's node plugin has not registered on this node (the node's CSINode has no entry for it): its "
      "node DaemonSet pod there is not running or not healthy."),
@@ -348,7 +355,8 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
             return
     # The most specific message wins over the generic timeout summary.
     classified = [(ev, *_classify_mount(ev.get("message") or "")) for ev in evs]
-    order = ["multi-attach", "missing-object", "missing-key", "csi-driver-missing", "attach-failed", "nfs", "local-volume",
+    order = ["multi-attach", "missing-object", "missing-key", "csi-driver-missing", "node-affinity", "attach-failed", "nfs",
+             "local-volume",
              "hostpath",
              "csi-error", "permission", "token", "other", "cache-sync", "not-registered", "mount-timeout"]
     classified.sort(key=lambda x: (order.index(x[1]), -(event_time(x[0]) or ctx.now).timestamp()))
