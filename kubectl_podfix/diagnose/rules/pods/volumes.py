@@ -98,6 +98,12 @@ _DRIVER_HINTS: tuple[tuple[tuple[Union[str, re.Pattern], ...], str], ...] = (
     (("storage node affinity check failed",),
      "Delete the pod so the scheduler places it again, next to its volume (schedulers since 1.10 take the volume's "
      "nodeAffinity into account; an older one needs the pod's nodeSelector to name that node)."),
+    # A PVC that was grown: the node must grow the filesystem before the mount (democratic-csi#392,
+    # vsphere-csi-driver#2752, kubernetes/mount-utils#12)
+    (("while expanding volume", "nodeexpand failed"),
+     "The claim was resized and the node has to grow the volume's filesystem before mounting it; that step fails "
+     "(a filesystem with errors that needs an fsck, a resize tool missing from the driver's node plugin, or a "
+     "driver that cannot expand this volume type), so the volume is not mounted until it succeeds."),
     (("has no nodeid annotation",),
      "The CSI driver's node plugin has not registered on this node (the node's CSINode has no entry for it): its "
      "node DaemonSet pod there is not running or not healthy."),
