@@ -163,8 +163,20 @@ def rejected_rule(ctx: PodContext) -> Iterable[Finding]:
                 + ". Free room on that node or let the scheduler place the pod elsewhere.")
     elif reason == "UnexpectedAdmissionError" or "Allocate failed" in message:
         expl = (f"The kubelet on {node_phrase(node)} could not allocate a device or resource the pod asked for "
-                f"(device plugin error): {sentence(message)} The device plugin on that node is unhealthy or out of sync; "
-                f"restarting it (or the kubelet) usually helps.")
+                f"(device plugin error): {sentence(message)}")
+        low = message.lower()
+        unhealthy = re.search(r"cannot allocate unhealthy devices (\S+?),", message)
+        if "gpu is lost" in low or "fallen off the bus" in low:
+            # kubernetes#97131, NVIDIA/k8s-device-plugin#231: a GPU the driver lost (Xid 79)
+            expl += (" The driver has lost a GPU on that node (nvidia-smi says so): the hardware needs a reset or "
+                     "a reboot of the node; until then keep GPU pods off it (cordon it).")
+        elif unhealthy:
+            # openshift/instaslice-operator#140, intel-device-plugins-for-kubernetes#1553
+            expl += (f" The device plugin reports every {unhealthy.group(1)} device on that node unhealthy: the "
+                     "devices or their driver are failing (or the plugin itself is restarting); check the plugin's "
+                     "pod on that node and the devices (nvidia-smi for NVIDIA).")
+        else:
+            expl += " The device plugin on that node is unhealthy or out of sync; restarting it (or the kubelet) usually helps."
     elif reason in ("NodeAffinity", "MatchNodeSelector", "NodeSelectorMismatching") or "NodeAffinity" in message:
         expl = (f"The kubelet on {node_phrase(node)} refused the pod because the node does not match the pod's "
                 f"nodeSelector/nodeAffinity. Typically the node's labels changed after scheduling, or the pod "
