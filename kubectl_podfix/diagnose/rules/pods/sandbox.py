@@ -45,6 +45,11 @@ def _plugin(message: str, kind: str) -> str | None:
     return next((name for words, name in _CNI_SAYS if words in low), None)
 
 
+def _oci_runtime_failed(low: str) -> bool:
+    return (("oci runtime create failed" in low or "runc create failed" in low or "failed to create shim" in low)
+            and "cni" not in low and "plugin type" not in low and "failed to setup network" not in low)
+
+
 def _cni_unauthorized(low: str) -> bool:
     return "unauthorized" in low and ("network" in low or "cni" in low or "plugin" in low)
 
@@ -62,14 +67,17 @@ _SANDBOX_FAILURES: tuple[tuple[tuple[Union[str, Callable[[str], bool]], ...], st
       "cni plugin not initialized"), "cni-missing", "the node's CNI plugin is not installed or not configured yet"),
     (("seccomp profile", "apparmor profile", "apparmor_parser", "sandbox security options"), "security-profile",
      "the runtime could not load the security profile (seccomp/AppArmor) the pod asks for on this node"),
+    (("expected cgroupspath to be of format",), "cgroup-driver",
+     "the runtime's cgroup driver (containerd's SystemdCgroup for runc, CRI-O's cgroup_manager) does not match the "
+     "kubelet's cgroupDriver (systemd or cgroupfs): set both to the same driver and restart them"),
+    # The OCI runtime failing to start the pause container, even where its words mention the network namespace
+    # ("error joining network namespace"): the runtime's failure, not the CNI plugin's.
+    ((_oci_runtime_failed,), "runtime", "the container runtime failed to start the sandbox"),
     (("network", "cni", "plugin type"), "cni", "the CNI network plugin failed to set up the pod's network"),
     (("runtimehandler", "runtime handler", "no runtime for", "runtimeclass.node.k8s.io"), "runtime-class",
      "the pod's RuntimeClass handler is not configured on the node"),
     (("reserve sandbox name",), "name-reserved",
      "an earlier sandbox creation for this pod is still in progress on the node"),
-    (("expected cgroupspath to be of format",), "cgroup-driver",
-     "the runtime's cgroup driver (containerd's SystemdCgroup for runc, CRI-O's cgroup_manager) does not match the "
-     "kubelet's cgroupDriver (systemd or cgroupfs): set both to the same driver and restart them"),
     (("cgroup", "shim", "oci runtime"), "runtime", "the container runtime failed to start the sandbox"),
 )
 
