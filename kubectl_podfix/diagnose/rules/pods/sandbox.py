@@ -78,6 +78,12 @@ _SANDBOX_FAILURES: tuple[tuple[tuple[Union[str, Callable[[str], bool]], ...], st
      "the pod's RuntimeClass handler is not configured on the node"),
     (("reserve sandbox name",), "name-reserved",
      "an earlier sandbox creation for this pod is still in progress on the node"),
+    # "rpc error: code = DeadlineExceeded desc = context deadline exceeded" alone (kube-fledged#194, k3s#497): the
+    # kubelet gave up waiting (its runtime request timeout); the runtime's attempt goes on, and the next one then
+    # finds the sandbox name reserved.
+    (("deadlineexceeded", "context deadline exceeded", "operation timeout"), "timeout",
+     "the container runtime did not finish creating the sandbox in time: an overloaded node (disk I/O, many pods "
+     "starting at once, an image or CNI call that hangs)"),
     (("cgroup", "shim", "oci runtime"), "runtime", "the container runtime failed to start the sandbox"),
 )
 
