@@ -74,6 +74,20 @@ def _missing_for_a_while(facts: Facts) -> bool:
     return since is None or (facts.now - since).total_seconds() >= MISSING_OBJECT_GRACE
 
 
+# The kubelet's own passing state, not a missing object: it has not listed Services since it started
+# (kubernetes#129294), or it could not read the object from the API server in time.
+_KUBELET_NOT_SYNCED = ("services have not yet been read", "failed to sync", "timed out waiting for the condition")
+
+
+def _config_missing_for_good(facts: Facts) -> bool:
+    """A missing Secret, ConfigMap or key (or an image user runAsNonRoot refuses) for MISSING_OBJECT_GRACE
+    seconds; never the kubelet's own cache that has not synced yet, which clears by itself."""
+    said = str((facts.finding.extra or {}).get("message") or "").lower()
+    if any(words in said for words in _KUBELET_NOT_SYNCED):
+        return False
+    return _missing_for_a_while(facts)
+
+
 def _unschedulable_for_good(facts: Facts) -> bool:
     """No preemption would help, no autoscaler is adding a node, and one had time to say so."""
     extra = facts.finding.extra or {}
@@ -151,7 +165,8 @@ RULES: tuple[Rule, ...] = (
     Rule("image.never-pull", "always: imagePullPolicy Never and the image is not on the node", _always),
     Rule("image.platform-mismatch", "always: the image has no variant for the node's platform", _always),
     Rule("container.config-error", f"after {MISSING_OBJECT_GRACE:g}s: a Secret, ConfigMap or key the container needs "
-         "is missing (it may be applied just after the workload)", _missing_for_a_while),
+         "is missing (it may be applied just after the workload); never while the kubelet has not synced its "
+         "cache (Services not read yet, failed to sync)", _config_missing_for_good),
     Rule("container.exec-format-error", "always: the binary is built for another CPU architecture", _always),
     Rule("container.command-not-found", "always: the command does not exist in the image", _always),
     Rule("container.crash-loop", f"from restart {CRASH_RESTARTS}: the process keeps exiting with an error",

@@ -148,6 +148,13 @@ def report_now() -> _dt.datetime:
     return _PINNED_NOW or utcnow()
 
 
+def sentence(text: str) -> str:
+    """A quoted message as the end of a sentence: one full stop, not a second after the message's own
+    ("please try again." stays as it is; "volume not found" gets one)."""
+    text = (text or "").rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def age(seconds: float | None) -> str:
     """kubectl-style short duration: 45s, 12m, 3h, 5d."""
     if seconds is None:

@@ -39,6 +39,8 @@ ARTEFACTS = {
     "empty quotes": re.compile(r"(?:image|container|volume|secret|configmap|node) \"\"", re.I),
 }
 
+_DOUBLE_STOP = re.compile(r"(?<=[\w)\]\"'])\.\.(?=\s|$)")
+
 FAILURE_CASES = [c for name in ("failure_texts.yaml", "health_texts.yaml")
                  for c in yaml.safe_load((RULES / name).read_text(encoding="utf-8"))["cases"]]
 FAILURE_CASES += yaml.safe_load((RULES / "qa_texts.yaml").read_text(encoding="utf-8"))["cases"]
@@ -77,6 +79,9 @@ def _check(findings, inputs: list[str], label: str) -> None:
     for f in findings:
         for part, text in [("title", f.title), ("explanation", f.explanation),
                            *[("evidence", e) for e in f.evidence], *[("suggestion", s) for s in f.suggestions]]:
+            for m in _DOUBLE_STOP.finditer(text):  # our full stop after a message that ends with its own
+                before = text[max(0, m.start() - 12):m.end()]
+                assert any(before in raw for raw in inputs), f"{label}: {f.code} {part} ends twice: ...{before}..."
             clean = _scrub(text, inputs)
             for name, rx in ARTEFACTS.items():
                 m = rx.search(clean)
@@ -108,7 +113,8 @@ def test_image_pull_texts_read_as_sentences(entry):
 
 @pytest.mark.parametrize("text", ["Node the node cannot resolve x", "waiting for scheduling gates: ?",
                                   "command the command not found", "no manifest for '' in x",
-                                  "docker run --entrypoint sh x -c 'command -v CMD'", "limit None"])
+                                  "docker run --entrypoint sh x -c 'command -v CMD'", "limit None",
+                                  "it said: please try again.. Then"])
 def test_the_check_catches_each_artefact(text):
     from kubectl_podfix.diagnose.model import Finding
     with pytest.raises(AssertionError):

@@ -90,6 +90,12 @@ def describe_probe(probe: dict, container: dict | None = None) -> str:
 
 
 _STATUS = re.compile(r"(?:HTTP probe failed with )?statuscode: (\d{3})")
+# runc failing to start an exec'd process (the probe's) before it runs: "OCI runtime exec failed: exec failed:
+# container_linux.go:345: starting container process caused "read init-p: connection reset by peer"",
+# "executing setns process caused \"exit status 27\"", "fork/exec /proc/self/exe: cannot allocate memory"
+# (opencontainers/runc#1343). A missing probe command is told apart before this.
+_EXEC_RUNTIME = re.compile(r"OCI runtime exec failed|(?:executing|starting) setns process|read init-p|"
+                           r"fork/exec /proc/self/exe", re.I)
 _COMBINED = "(combined from similar events): "
 
 
@@ -118,6 +124,14 @@ def probe_result(message: str) -> tuple[str, str]:
         return "timeout", "the endpoint did not answer within timeoutSeconds (a slow or blocked app, or a timeout set too low)"
     if "executable file not found" in low or "no such file or directory" in low and "exec" in low:
         return "exec-missing", "the probe's command does not exist in the image"
+    if _EXEC_RUNTIME.search(msg):
+        return "exec-runtime", ("the container runtime could not start the probe's process inside the container "
+                                "(OCI runtime exec failed before the command ran): the node (memory, PIDs) or the "
+                                "runtime, not the application's answer")
+    if "does not implement the grpc health protocol" in low or "unimplemented" in low and "grpc" in low:
+        return "grpc-unimplemented", ("the server does not serve the gRPC health service (grpc.health.v1.Health) "
+                                      "that a grpc probe calls: register it in the app, or probe the port with "
+                                      "tcpSocket")
     if "no route to host" in low or "network is unreachable" in low:
         return "unreachable", "the pod IP is unreachable from the node (network problem)"
     if "connection reset" in low or low.strip().endswith("eof"):

@@ -13,7 +13,7 @@ import re
 from typing import Iterable
 
 from kubectl_podfix.diagnose.context import top_owner
-from kubectl_podfix.diagnose.model import Finding, Fix, dig, event_time, parse_time
+from kubectl_podfix.diagnose.model import Finding, Fix, dig, event_time, parse_time, sentence
 from kubectl_podfix.diagnose.workloads.common import (condition_line, event_line, fmt_quantity, obj_ref, quantity,
                                                       template_containers)
 from kubectl_podfix.diagnose.workloads.messages import admission_plugin, classify
@@ -226,7 +226,7 @@ def _quota(ctx, info, subject, what, evidence) -> Finding:
             f"quota {name} in namespace {ctx.namespace} has no room left"
             + (": " + "; ".join(parts) if parts else "") + "."]
     if info.get("quota_text"):
-        expl.append(f"The quota admission said: {info['quota_text']}.")
+        expl.append(f"The quota admission said: {sentence(info['quota_text'])}")
     if zero:
         expl.append(f"The quota allows none at all ({', '.join(r + '=0' for r in zero)}): it is a scoped quota "
                     "that forbids this class of pods (for example BestEffort pods, with no requests or limits, or "
@@ -517,7 +517,7 @@ def _other(ctx, info, subject, what, evidence) -> Finding:
                        extra={"plugin": known["plugin"], "missing_object": known["missing"]})
     else:
         title = f"{what}s of {ctx.ref} cannot be created: {text[:140]}"
-        expl = (f"The controller's create requests fail: {text}. "
+        expl = (f"The controller's create requests fail: {sentence(text)} "
                 + ("This looks transient (the API server was busy); if it repeats, check the API server and its "
                    "webhooks." if "could not be completed at this time" in text or "try again" in text else
                    "podfix does not recognise this error; the message above is the API server's own."))

@@ -8,10 +8,12 @@ Secrets in the data, so every missing one is listed, and references marked
 
 from __future__ import annotations
 
+import re
+
 import shlex
 from typing import Iterable
 
-from kubectl_podfix.diagnose.model import Finding, PodContext, dig
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig, sentence
 from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, node_phrase, waiting
 from kubectl_podfix.diagnose.rules.containers.messages import CONFIG_PATTERNS
 from kubectl_podfix.diagnose.rules.containers.mounts import mount_failure
@@ -135,14 +137,29 @@ def config_error_rule(ctx: PodContext) -> Iterable[Finding]:
                      else f"{name}: {what} not found")
         else:
             first = None
-            expl = (f"The kubelet could not prepare the configuration of {kind_label(spec, is_init)} {name}: {msg}.")
+            expl = (f"The kubelet could not prepare the configuration of {kind_label(spec, is_init)} {name}: {sentence(msg)}")
             low = msg.lower()
-            if "runasnonroot" in low:
+            title = f"{name}: CreateContainerConfigError"
+            if "non-numeric user" in low:
+                user = re.search(r"non-numeric user \(([^)]*)\)", msg)
+                expl += (f" The pod requires runAsNonRoot, and the image's USER is a name"
+                         + (f" ({user.group(1)})" if user else "") + ", which the kubelet cannot check is not root: "
+                         "set securityContext.runAsUser to that user's numeric UID, or build the image with a numeric "
+                         "USER (USER 1000).")
+                title = f"{name}: runAsNonRoot cannot be verified for a named image user"
+            elif "runasnonroot" in low:
                 expl += (" The pod requires runAsNonRoot but the image runs as root (or as a non-numeric user): "
                          "set securityContext.runAsUser to a non-zero UID or use a non-root image.")
+            elif "services have not yet been read" in low:
+                # kubernetes#129294: the kubelet has not listed Services since it started (after an upgrade)
+                expl += (" That is the kubelet's state, not this pod's configuration: the kubelet builds every "
+                         "container's service environment variables (X_SERVICE_HOST, X_SERVICE_PORT) from its cache "
+                         "of Services, and it has not listed Services once since it started, so its connection to "
+                         "the API server (or its permission to list Services) is failing. It clears once the kubelet "
+                         "can list them: check the kubelet's log on the node.")
+                title = f"{name}: the kubelet has not read the cluster's Services yet"
             elif "failed to sync" in low or "timed out waiting for the condition" in low:
                 expl += " The kubelet could not read the object from the API server in time (often RBAC or API load)."
-            title = f"{name}: CreateContainerConfigError"
         sugs = []
         if first:
             verb = "configmap" if first["kind"] == "ConfigMap" else "secret"

@@ -106,15 +106,30 @@ START_REASONS = {"StartError", "ContainerCannotRun", "RunContainerError", "PostS
                  "PreStartHookError", "PreStartContainer", "ContainerStatusUnknown"}
 
 
+# Binaries the node's runtime runs itself, never a container's command: when one of these is "not found" the
+# node is missing it (containerd's "get apparmor_parser version: exec: \"apparmor_parser\": executable file not
+# found in $PATH", rancher/elemental#349; a runtime without its OCI runtime or shim), not the image.
+_NODE_HELPERS = re.compile(r"^(?:.*/)?(?:apparmor_parser|runc|crun|runsc|kata-runtime|conmon|containerd-shim[\w-]*|"
+                           r"nvidia-container-runtime(?:-hook)?|nvidia-container-cli)$")
+
+
+def node_helper_missing(cmd: str | None) -> bool:
+    """Whether a "not found" command is one the node's runtime runs itself (the node lacks it, not the image)."""
+    return bool(cmd) and bool(_NODE_HELPERS.match(cmd))
+
+
 def find_command_not_found(*texts: str | None) -> str | None:
-    """The missing command named in a runtime error or log, or "" when missing but unnamed."""
+    """The missing command named in a runtime error or log, or "" when missing but unnamed.
+
+    None as well when the missing binary is the node runtime's own (``node_helper_missing``)."""
     for text in texts:
         if not text:
             continue
         for pat in _NOT_FOUND_PATTERNS:
             m = pat.search(text)
             if m:
-                return (m.groupdict().get("cmd") or "").strip() if m.groupdict() else ""
+                cmd = (m.groupdict().get("cmd") or "").strip() if m.groupdict() else ""
+                return None if node_helper_missing(cmd) else cmd
         m = _SHELL_NOT_FOUND.search(text)
         if m:
             return m.group("cmd")
@@ -229,7 +244,36 @@ def hook_failure(texts: list[str], reasons: set[str]) -> dict | None:
     return out
 
 WINDOWS_VERSION_MISMATCH = "the image's Windows version does not match the node's"
+WINDOWS_HCS_FAILED = "Windows' host compute service, HCS, could not create or start the container"
+# What HCS's own words mean: (substring of the lowercased message, meaning). antrea#2774, containerd#10347,
+# Azure/AKS#3627, microsoft/hcsshim#2017.
+_HCS_MEANINGS: tuple[tuple[str, str], ...] = (
+    ("the directory name is invalid", "usually the container's command or workingDir does not exist in the image "
+     "(a Linux-style path, or a shell such as pwsh that nanoserver does not have); on an unpatched Windows Server "
+     "2019 node it also comes from missing Windows updates"),
+    ("attach namespace failed", "the container could not join the pod's network namespace (HNS): the node's Windows "
+     "CNI and HNS state, or an image whose Windows build does not match the node's"),
+    ("access is denied", "HCS was refused access to the container's files (security or antivirus software scanning "
+     "the layers, or a layer still in use); usually transient"),
+    ("the parameter is incorrect", "HCS rejected the container's configuration (often a volume or mount that Windows "
+     "cannot express, or an image for another Windows build)"),
+    ("exited unexpectedly", "the container's utility VM or compute system stopped while starting"),
+)
+
+
+def hcs_meaning(msg: str) -> tuple[str, str] | None:
+    """(HCS's own words, what they usually mean) for a Windows hcs:: error."""
+    m = re.search(r"hcs::\w+(?:::\w+)?\s*[^:]*:\s*(?P<words>[^:]+?)\.?(?::\s*unknown)?\s*$", msg or "", re.I)
+    words = m.group("words").strip() if m else ""
+    low = (msg or "").lower()
+    for needle, meaning in _HCS_MEANINGS:
+        if needle in low:
+            return words, meaning
+    return (words, "") if words else None
 OCI_HOOK_FAILED = "a runtime OCI hook failed before the process started"
+CGROUP_SETUP_FAILED = "the runtime could not set up the container's cgroup"
+CGROUP_DRIVER_MISMATCH = ("the runtime's cgroup driver does not match the kubelet's (SystemdCgroup in containerd's "
+                          "runc options vs the kubelet's cgroupDriver: systemd or cgroupfs)")
 
 
 def _mount_target_missing(low: str) -> bool:
@@ -246,12 +290,20 @@ _START_FAILURES: tuple[tuple[tuple[Matcher, ...], str], ...] = (
     # docker/containerd restarting under the kubelet (Shopify/krane#694): usually gone on the next start
     (("connection is closing", "transport is closing", "error reading from server: eof"),
      "the runtime lost its connection to the container daemon, as when the daemon restarts"),
+    # runc's and containerd's cgroup driver (systemd vs cgroupfs) not matching the kubelet's (kubespray#8122)
+    (("expected cgroupspath to be of format",), CGROUP_DRIVER_MISMATCH),
+    # runc's "error setting cgroup config for procHooks process" (kubernetes#131087, #119403) is a cgroup
+    # write, not a hook, and its "permission denied" is the node's cgroup files, not the entrypoint.
+    (("prochooks", "unable to freeze", "cgroup config", "applying cgroup configuration", "cgroup.procs",
+      "/sys/fs/cgroup/"),
+     CGROUP_SETUP_FAILED),
     (("permission denied",), "permission denied"),
     (("hook", "poststart", "prestart"), "lifecycle hook failed"),
     (("no space left on device",), "a filesystem on the node is full (no space left on device)"),
     (("error mounting", _mount_target_missing), "a volume or file could not be mounted into the container"),
-    (("cgroup",), "the runtime could not set up the container's cgroup"),
+    (("cgroup",), CGROUP_SETUP_FAILED),
     (("seccomp", "apparmor", "selinux"), "a security profile (seccomp/AppArmor/SELinux) rejected the container"),
+    (("hcs::", "hcsshim"), WINDOWS_HCS_FAILED),
     (("oci runtime", "runc", "crun", "shim"), "the OCI runtime reported an error"),
 )
 
@@ -300,6 +352,13 @@ _CREATE_FAILURES: tuple[tuple[tuple[str, ...], str, str], ...] = (
      "The kubelet mounted the volume earlier, but the mount point now fails (permission denied, transport endpoint "
      "is not connected, stale file handle, I/O error): check the storage backend and the CSI driver's node pod on "
      "this node; once the storage answers, deleting the pod makes the kubelet mount it again."),
+    # The pod's seccompProfile (Localhost: a file under the kubelet's seccomp directory) or AppArmor profile is
+    # not on the node, or the node cannot load AppArmor profiles (rancher/rke2#8312, rancher/elemental#349).
+    (("seccomp", "apparmor"), "a security profile (seccomp/AppArmor) the pod asks for could not be loaded on the node",
+     "A Localhost seccomp profile is a file relative to the kubelet's seccomp directory (/var/lib/kubelet/seccomp) "
+     "and has to exist on every node the pod can land on (the Security Profiles Operator installs them); an AppArmor "
+     "profile has to be loaded on the node (apparmor_parser, which the node needs too). Install the profile on the "
+     "node, or fix the profile name in the pod's securityContext."),
     (("subpath",), "a subPath could not be prepared",
      "A volumeMount's subPath (or subPathExpr) points to something that cannot be mounted."),
     (("mkdir", "mount", "not a directory"), "a mount could not be set up",

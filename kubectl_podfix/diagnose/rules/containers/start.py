@@ -16,13 +16,16 @@ from kubectl_podfix.diagnose.rules.common import describe_event, events_about, k
 from kubectl_podfix.diagnose.rules.containers.logs import log_evidence
 from kubectl_podfix.diagnose.rules.containers.mounts import mount_failure
 from kubectl_podfix.diagnose.rules.containers.messages import (
+    CGROUP_SETUP_FAILED,
     EXEC_FORMAT,
     PROCESS_START,
     OCI_HOOK_FAILED,
     START_REASONS,
+    WINDOWS_HCS_FAILED,
     WINDOWS_VERSION_MISMATCH,
     create_failure,
     find_command_not_found,
+    hcs_meaning,
     hook_failure,
     start_failure_kind,
 )
@@ -239,6 +242,20 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
             sug.insert(0, "compare the image's OS version (crane config IMAGE | jq .os.version) with the node's "
                           f"(kubectl get node {node_arg(ctx)} "
                           "-L node.kubernetes.io/windows-build)")
+        elif kind == WINDOWS_HCS_FAILED:
+            said = hcs_meaning(msg)
+            if said and said[0]:
+                expl += f' HCS said: "{said[0]}"' + (f": {said[1]}." if said[1] else ".")
+            sug.append(f"on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: Get-WinEvent -LogName "
+                       "Microsoft-Windows-Hyper-V-Compute-Admin (HCS's own log), and the containerd log")
+        elif kind == CGROUP_SETUP_FAILED:
+            expl += (" That is the node's cgroups, not the image: the runtime could not write the container's "
+                     "cgroup settings (a controller or file the node's kernel lacks, such as memory.memsw for "
+                     "swap accounting; a CPU quota or period its parent refuses; a cgroup that could not be frozen "
+                     "while it was being changed). A one-off usually clears on the next start; if it repeats on a "
+                     "node, check that node's cgroup setup and the runtime's and kubelet's cgroup driver.")
+            sug.append(f"check the container runtime on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: "
+                       "journalctl -u containerd (or crio / docker)")
         elif kind == "lifecycle hook failed":
             expl += " A failing postStart hook makes the kubelet kill the container, which then restarts."
             sug.insert(0, "fix or remove lifecycle.postStart; run the hook command by hand with kubectl exec")

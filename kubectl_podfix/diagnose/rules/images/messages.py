@@ -173,7 +173,11 @@ _AUTH_REFUSAL = re.compile(r"\bunauthorized\b|authentication required|no basic a
 # registry saying no credentials arrived at all.
 _EXPLICIT_AUTH = ("no basic auth credentials", "is not authorized to perform", "incorrect username or password",
                   "invalid username/password", "artifactregistry.repositories.downloadartifacts",
-                  "unauthenticated request")
+                  "unauthenticated request",
+                  # ECR: a pull secret made from `aws ecr get-login-password` (valid 12 hours) that went stale,
+                  # or an expired or revoked STS session (portainer#6764, kubernetes#69141)
+                  "authorization token has expired", "security token included in the request is invalid",
+                  "security token included in the request is expired")
 # A request that failed before any HTTP response arrived ends in EOF right after its URL (Go's
 # url.Error: `Get "https://...": EOF`); a body cut off mid-download has no URL in front of it.
 _REQUEST_EOF = re.compile(r"\b(get|head|post) \"?https?://[^\s\"]+\"?: (unexpected )?eof\s*$")

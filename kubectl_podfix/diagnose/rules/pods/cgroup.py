@@ -14,7 +14,7 @@ import re
 from typing import Iterable
 
 from kubectl_podfix.diagnose.health import PENDING_GRACE
-from kubectl_podfix.diagnose.model import Finding, PodContext, dig, parse_time
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig, parse_time, sentence
 from kubectl_podfix.diagnose.rules.common import describe_event, node_arg
 from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node, events_with, pod_started
 
@@ -35,7 +35,7 @@ def cgroup_rule(ctx: PodContext) -> Iterable[Finding]:
     low = " ".join(ev.get("message") or "" for ev in evs).lower()
     node = assigned_node(ctx) or "its node"
     expl = (f"The kubelet on {node} cannot create the pod's cgroup (the pod-level \"pod container\" under "
-            f"kubepods): {err}. Until it can, no container of the pod is created. This is the node's state, not "
+            f"kubepods): {sentence(err)} Until it can, no container of the pod is created. This is the node's state, not "
             f"the pod's.")
     if "systemd" in low or ".slice" in low:
         expl += (" The kubelet uses the systemd cgroup driver and systemd did not create (or still holds) the pod's "

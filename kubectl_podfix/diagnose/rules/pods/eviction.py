@@ -166,7 +166,8 @@ def evicted_rule(ctx: PodContext) -> Iterable[Finding]:
     else:
         expl = f"{the_node(assigned_node(ctx))[0].upper()}{the_node(assigned_node(ctx))[1:]} ran low on {words}"
         if t:
-            expl += f": {extra['available']} available, below the eviction threshold of {extra['threshold']}"
+            expl += (f": {_human(extra['available'], res)} available, below the eviction threshold of "
+                     f"{_human(extra['threshold'], res)}")
         expl += (", and the kubelet evicted pods to protect it, starting with those using the most "
                  f"{res or 'of it'} above their requests.")
         if users:

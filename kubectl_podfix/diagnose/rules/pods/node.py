@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from kubectl_podfix.diagnose.model import Finding, PodContext, dig
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig, sentence
 from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, node_arg, node_phrase, the_node
 from kubectl_podfix.diagnose.rules.containers.resources import format_bytes
 from kubectl_podfix.diagnose.rules.pods.status import (
@@ -157,14 +157,26 @@ def rejected_rule(ctx: PodContext) -> Iterable[Finding]:
         expl = (f"The kubelet on {node_phrase(node)} could not admit the pod: the node did not have room for it"
                 + (f" (short of {', '.join(short)})" if short else "")
                 + ", and its attempt to make room by evicting lower-priority pods (done only for critical pods) "
-                f"found none to evict: {message}. This is not a device plugin error: the node is full"
+                f"found none to evict: {sentence(message)} This is not a device plugin error: the node is full"
                 + (" (it runs as many pods as its kubelet's maxPods allows)" if any(r == "pods" for r, _ in
                                                                                    _SHORT_OF.findall(message)) else "")
                 + ". Free room on that node or let the scheduler place the pod elsewhere.")
     elif reason == "UnexpectedAdmissionError" or "Allocate failed" in message:
         expl = (f"The kubelet on {node_phrase(node)} could not allocate a device or resource the pod asked for "
-                f"(device plugin error): {message}. The device plugin on that node is unhealthy or out of sync; "
-                f"restarting it (or the kubelet) usually helps.")
+                f"(device plugin error): {sentence(message)}")
+        low = message.lower()
+        unhealthy = re.search(r"cannot allocate unhealthy devices (\S+?),", message)
+        if "gpu is lost" in low or "fallen off the bus" in low:
+            # kubernetes#97131, NVIDIA/k8s-device-plugin#231: a GPU the driver lost (Xid 79)
+            expl += (" The driver has lost a GPU on that node (nvidia-smi says so): the hardware needs a reset or "
+                     "a reboot of the node; until then keep GPU pods off it (cordon it).")
+        elif unhealthy:
+            # openshift/instaslice-operator#140, intel-device-plugins-for-kubernetes#1553
+            expl += (f" The device plugin reports every {unhealthy.group(1)} device on that node unhealthy: the "
+                     "devices or their driver are failing (or the plugin itself is restarting); check the plugin's "
+                     "pod on that node and the devices (nvidia-smi for NVIDIA).")
+        else:
+            expl += " The device plugin on that node is unhealthy or out of sync; restarting it (or the kubelet) usually helps."
     elif reason in ("NodeAffinity", "MatchNodeSelector", "NodeSelectorMismatching") or "NodeAffinity" in message:
         expl = (f"The kubelet on {node_phrase(node)} refused the pod because the node does not match the pod's "
                 f"nodeSelector/nodeAffinity. Typically the node's labels changed after scheduling, or the pod "
@@ -173,7 +185,7 @@ def rejected_rule(ctx: PodContext) -> Iterable[Finding]:
         expl = ("The kubelet's topology manager could not align the pod's CPUs/devices on one NUMA node "
                 "(policy single-numa-node or restricted).")
     else:
-        expl = f"The kubelet on {node_phrase(node)} refused to admit the pod ({reason}): {message}."
+        expl = f"The kubelet on {node_phrase(node)} refused to admit the pod ({reason}): {sentence(message)}"
     expl += " A rejected pod is not retried: delete it (its controller recreates it) after fixing the cause."
     yield Finding(
         code="pod.rejected", severity="error", container=None,

@@ -19,7 +19,7 @@ import re
 from typing import Iterable
 
 from kubectl_podfix.diagnose.health import PENDING_GRACE
-from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig, parse_time
+from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig, parse_time, sentence
 from kubectl_podfix.diagnose.rules.common import describe_event, kubectl
 
 _HEAD = re.compile(r"^\s*(?P<avail>\d+)/(?P<total>\d+) nodes are available:?\s*", re.I)
@@ -267,8 +267,39 @@ def _claim_advice(reason: str) -> str:
     return "the pod's ResourceClaims (DRA) cannot be satisfied on those nodes"
 
 
+# What each volume reason of the scheduler means: (substring of the lowercased reason, advice). The first match wins.
+_VOLUME_ADVICE: tuple[tuple[str, str], ...] = (
+    ("volume node affinity conflict",
+     "the pod's PersistentVolume can only be used on the nodes its nodeAffinity names (a zone for a cloud disk, one "
+     "host for a local volume), and those nodes are not among the ones the pod can use: the volume's zone or host and "
+     "the pod's other constraints disagree, or the node that held a local volume is gone (kubectl get pv -o "
+     "yaml shows its nodeAffinity); for zonal disks a StorageClass with volumeBindingMode WaitForFirstConsumer "
+     "creates the disk where the pod can run"),
+    ("didn't find available persistent volumes to bind",
+     "no free PersistentVolume matches the claim on these nodes (storageClassName, size, access modes, node "
+     "affinity): create one (local and static volumes are not provisioned by themselves), or use a StorageClass "
+     "with a provisioner"),
+    ("unbound immediate persistentvolumeclaims",
+     "a claim with volumeBindingMode Immediate is not bound yet: its provisioner has not made a volume for it "
+     "(kubectl describe pvc says why)"),
+    ("max volume count",
+     "those nodes already have as many volumes attached as they allow (the CSI driver's or the cloud's per-node "
+     "limit): spread the pods, or use nodes that take more volumes"),
+    ("volume zone", "the pod's volume is in a zone where none of these nodes are"),
+    ("not found", "the pod names a PersistentVolumeClaim that does not exist"),
+    ("being deleted", "the pod's PersistentVolumeClaim is being deleted"),
+)
+
+
+def _volume_advice(reason: str) -> str | None:
+    low = reason.lower()
+    return next((advice for needle, advice in _VOLUME_ADVICE if needle in low), None)
+
+
 def _advice(part: dict, narrowing: bool = False) -> str:
     cat = part["category"]
+    if cat == "volume" and not part.get("predicate") and _volume_advice(part["reason"]):
+        return _volume_advice(part["reason"]) or ""
     if cat == "node-affinity" and narrowing:
         return ("the pod's nodeSelector/nodeAffinity leaves these nodes out, which is its own choice: what keeps it "
                 "off the nodes it does select are the other reasons; widen the selector only if more nodes may run it")
@@ -309,6 +340,22 @@ def _requests(ctx: PodContext) -> dict[str, str]:
     return {k: " + ".join(v) for k, v in total.items()}
 
 
+_PROVISIONER_PREFIX = re.compile(r"^\s*(?:Failed|Could not) to schedule pod,\s*|^\s*Could not schedule pod,\s*", re.I)
+
+
+def _provisioner_event(ev: dict) -> bool:
+    """Karpenter's FailedScheduling (component karpenter; "Failed to schedule pod, <why no node can be added>")."""
+    comp = str(dig(ev, "source.component") or ev.get("reportingComponent") or "").lower()
+    return comp == "karpenter" or bool(_PROVISIONER_PREFIX.match(ev.get("message") or ""))
+
+
+def _provisioner_reason(message: str) -> str:
+    """Karpenter's reason, short: per NodePool "incompatible with nodepool "x", daemonset overhead={...}, <why>"."""
+    text = _PROVISIONER_PREFIX.sub("", message).strip()
+    text = re.sub(r",?\s*daemonset overhead=\{[^}]*\}", "", text)
+    return text if len(text) <= 300 else text[:297].rstrip(" ,") + "..."
+
+
 def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
     pod = ctx.pod
     if dig(pod, "spec.nodeName") or dig(pod, "status.phase") not in (None, "Pending"):
@@ -322,6 +369,11 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
         cond = {**cond, "status": "False"}  # a partial condition (k8sgpt's test pods have no status field)
     gates = [g.get("name") for g in dig(pod, "spec.schedulingGates", []) or [] if isinstance(g, dict)]
     events = [ev for ev in ctx.events if ev.get("reason") in ("FailedScheduling", "Unschedulable")]
+    # Karpenter records its own FailedScheduling ("Failed to schedule pod, incompatible with nodepool ...") on the
+    # pod beside the scheduler's: why it cannot add a node, not why no node fits. The scheduler's words decide.
+    provisioner = [ev for ev in events if _provisioner_event(ev)]
+    events = [ev for ev in events if not _provisioner_event(ev)] or (
+        [] if cond and cond.get("message") else provisioner)
     scale = [ev for ev in ctx.events if ev.get("reason") in ("TriggeredScaleUp", "NotTriggerScaleUp", "Nominated")]
     if gates or (cond and cond.get("reason") == "SchedulingGated"):
         yield Finding(
@@ -426,7 +478,7 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
                 t.split("=")[0] in _CONTROL_PLANE_TAINTS for p in cp for t in p.get("taints", [])):
             expl += " (Control-plane nodes are tainted on purpose; the other nodes are the ones to fix.)"
     else:
-        expl = f"The scheduler cannot place the pod: {message or 'PodScheduled is False'}."
+        expl = f"The scheduler cannot place the pod: {sentence(message or 'PodScheduled is False')}"
         if not message.strip():
             expl = ("The scheduler cannot place the pod (PodScheduled is False, reason "
                     f"{(cond or {}).get('reason') or 'none'}), but it recorded no reason: the condition's message "
@@ -437,6 +489,10 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
             expl += " Evicting lower-priority pods would not help either."
     if any(ev.get("reason") == "TriggeredScaleUp" for ev in scale):
         expl += " The cluster autoscaler is adding a node for it; this may resolve itself."
+    if provisioner and provisioner[-1] not in events:
+        said = _provisioner_reason(provisioner[-1].get("message") or "")
+        expl += f" Karpenter cannot add a node for it either: {sentence(said)}"
+        evidence.append(describe_event(provisioner[-1], ctx.now))
     sugs = []
     cats = {p["category"] for p in blocking}
     if "resources" in cats or "too-many-pods" in cats:
@@ -472,7 +528,8 @@ def unschedulable_rule(ctx: PodContext) -> Iterable[Finding]:
     title = "cannot be scheduled"
     if top:
         count = top.get("count")
-        title += ": " + top["reason"] + (f" ({top['meaning']})" if top.get("predicate") else "") + (
+        reason = top["reason"] if len(top["reason"]) <= 120 else top["reason"][:117].rstrip(" ,") + "..."
+        title += ": " + reason + (f" ({top['meaning']})" if top.get("predicate") else "") + (
             f" ({count} node{'s' if count != 1 else ''})" if count else "")
     yield Finding(
         code="pod.unschedulable", severity=sev, container=None, title=title,

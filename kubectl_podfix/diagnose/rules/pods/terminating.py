@@ -6,6 +6,7 @@ kubelet cannot kill.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig, parse_time
@@ -20,6 +21,10 @@ KNOWN_FINALIZERS = {
     "foregroundDeletion": "foregroundDeletion is set by a foreground (cascading) delete: the garbage collector "
     "removes it once the pod's own dependents are gone",
 }
+# KillPodSandbox failing in the CNI's DEL (calico#7272, martian-bank-demo#50, multus-cni#669):
+# "networkPlugin cni failed to teardown pod "x" network: <why>", "failed to destroy network for pod sandbox ...: <why>"
+_NETWORK_TEARDOWN = re.compile(r"failed to teardown pod \\*\"[^\"\\]*\\*\" network: (?P<why>.*)|"
+                               r"failed to destroy network for (?:pod )?sandbox[^:]*: (?P<why2>.*)", re.S)
 STUCK_AFTER = 120  # seconds past the deletion deadline before a terminating pod counts as stuck
 
 
@@ -50,11 +55,14 @@ def stuck_terminating_rule(ctx: PodContext) -> Iterable[Finding]:
         causes.append("node-unreachable")
     for ev in kill_evs[-2:]:
         evidence.append(describe_event(ev, ctx.now))
-    if any(ev.get("reason") != "FailedPreStopHook" for ev in kill_evs):
+    teardown = [ev for ev in kill_evs if _NETWORK_TEARDOWN.search(ev.get("message") or "")]
+    if teardown:
+        causes.append("network-teardown-failed")
+    elif any(ev.get("reason") != "FailedPreStopHook" for ev in kill_evs):
         causes.append("runtime-kill-failed")  # a failed preStop hook does not stop the kill: not this
     if running:
         evidence.append("still running: " + ", ".join(running))
-        if "runtime-kill-failed" not in causes:
+        if "runtime-kill-failed" not in causes and "network-teardown-failed" not in causes:
             causes.append("containers-running")
     parts = []
     if "finalizers" in causes:
@@ -63,6 +71,14 @@ def stuck_terminating_rule(ctx: PodContext) -> Iterable[Finding]:
         parts += [KNOWN_FINALIZERS[f] for f in finalizers if f in KNOWN_FINALIZERS]
     if "node-unreachable" in causes:
         parts.append(f"its node {node_name} is not reachable, so no kubelet confirms the containers stopped")
+    if "network-teardown-failed" in causes:
+        said = _NETWORK_TEARDOWN.search(teardown[-1].get("message") or "")
+        why = ((said.group("why") or said.group("why2") or "") if said else "").replace('\\"', '"')
+        why = why.strip().rstrip('"').strip()
+        parts.append("the kubelet cannot remove the pod's sandbox because the CNI plugin fails to tear down its "
+                     "network" + (f" ({why[:200]})" if why else "")
+                     + ": the network plugin on the node fails (its agent is down, cannot reach the API server, or "
+                     "holds stale state); once its DEL succeeds the pod goes away by itself")
     if "runtime-kill-failed" in causes:
         parts.append("the kubelet failed to kill the containers (runtime error or a process stuck in the kernel, "
                      "e.g. on a hung NFS mount)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable, Union
 
-from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time, parse_time
+from kubectl_podfix.diagnose.model import Finding, PodContext, dig, event_time, parse_time, sentence
 from kubectl_podfix.diagnose.rules.common import all_of, describe_event, kubectl, node_arg, node_phrase
 from kubectl_podfix.diagnose.rules.pods.status import after_start, assigned_node, events_with, pod_started
 
@@ -23,6 +23,15 @@ _MISSING_OBJ = re.compile(r'(?P<kind>configmaps?|secrets?) "(?P<name>[^"]+)" not
 _NOT_REGISTERED = re.compile(r'object "(?P<ns>[^"]*)"/"(?P<name>[^"]+)" not registered')
 _CSI_DRIVER = re.compile(r"driver name (?P<driver>\S+) not found in the list of registered CSI drivers")
 _RPC = re.compile(r"rpc error: code = (?P<code>\w+) desc = (?P<desc>.+)$", re.S)
+_LSTAT_MISSING = re.compile(r"lstat (?P<path>/\S*): no such file or directory")
+_LOCAL_PATH = re.compile(r'path "(?P<path>[^"]+)" does not exist|special device (?P<dev>/\S+) does not exist|'
+                         r"lstat (?P<lstat>/\S*): no such file or directory")
+
+
+def _local_lstat(low: str) -> bool:
+    """The kubelet's own lstat of a local volume's path; a CSI driver's errors (rpc error, kubernetes.io/csi paths)
+    can hold an lstat too and stay the driver's."""
+    return bool(_LSTAT_MISSING.search(low)) and "rpc error" not in low and "csi" not in low
 
 
 def _volume_spec(ctx: PodContext, vol: str) -> dict | None:
@@ -58,17 +67,85 @@ _MOUNT_FAILURES: tuple[tuple[tuple[Union[str, re.Pattern, Callable[[str], bool]]
      "an items[].key of the volume does not exist in the ConfigMap/Secret"),
     ((_CSI_DRIVER,), "csi-driver-missing",
      "the CSI driver is not registered on this node (its node plugin pod is not running there)"),
-    (("attach timeout", "attachdetachment timeout", "attachvolume.attach failed"), "attach-failed",
+    # "Failed to attach volume ... on node ... with: ..." is the pre-1.8 attach/detach controller's wording
+    (("attach timeout", "attachdetachment timeout", "attachvolume.attach failed", "failed to attach volume"),
+     "attach-failed",
      "the volume could not be attached to the node"),
     (("timed out waiting for the condition", "timeout expired waiting for volumes",
       all_of("context deadline exceeded", "unable to attach or mount")), "mount-timeout",
      "the kubelet gave up waiting for the volumes to attach/mount"),
     (("mount.nfs", all_of("nfs", "mount failed")), "nfs", "the NFS server refused or did not answer the mount"),
+    # kubelets before volume-aware scheduling (1.9): the pod landed on a node its PV's nodeAffinity excludes
+    (("storage node affinity check failed",), "node-affinity",
+     "the pod runs on a node that its PersistentVolume's nodeAffinity excludes (a local volume or a zonal disk "
+     "of another node)"),
+    # A local PersistentVolume (spec.local.path, the local-static-provisioner's and OpenEBS LocalPV's disks and
+    # directories): "MountVolume.NewMounter initialization failed for volume "local-pv-x" : path "/mnt/x" does not
+    # exist", its bind mount "Output: mount: special device /mnt/disks/disk1 does not exist", "lstat /x: no such
+    # file or directory". Not a hostPath volume of the pod.
+    ((all_of("newmounter initialization failed", "does not exist"), "kubernetes.io~local-volume",
+      _local_lstat), "local-volume", "the local PersistentVolume's path does not exist on the node"),
     (("hostpath type check failed", all_of("path", "does not exist")), "hostpath",
      "the hostPath does not exist on the node (or is not of the declared type)"),
     (("rpc error", "kubernetes.io/csi"), "csi-error", "the storage (CSI) driver returned an error"),
     (("permission denied",), "permission", "the node was denied access to the volume"),
 )
+
+
+# What an attach or driver error says beyond its kind: (substrings of the lowercased message, what it means).
+# The first matching row wins.
+_DRIVER_HINTS: tuple[tuple[tuple[Union[str, re.Pattern], ...], str], ...] = (
+    (("storage node affinity check failed",),
+     "Delete the pod so the scheduler places it again, next to its volume (schedulers since 1.10 take the volume's "
+     "nodeAffinity into account; an older one needs the pod's nodeSelector to name that node)."),
+    # A PVC that was grown: the node must grow the filesystem before the mount (democratic-csi#392,
+    # vsphere-csi-driver#2752, kubernetes/mount-utils#12)
+    (("while expanding volume", "nodeexpand failed"),
+     "The claim was resized and the node has to grow the volume's filesystem before mounting it; that step fails "
+     "(a filesystem with errors that needs an fsck, a resize tool missing from the driver's node plugin, or a "
+     "driver that cannot expand this volume type), so the volume is not mounted until it succeeds."),
+    (("has no nodeid annotation",),
+     "The CSI driver's node plugin has not registered on this node (the node's CSINode has no entry for it): its "
+     "node DaemonSet pod there is not running or not healthy."),
+    (("volume attachment is being deleted",),
+     "A VolumeAttachment of this volume is being deleted and still holds it: its finalizer waits for the driver to "
+     "detach, which never completes when the old node is gone or the driver's controller is down."),
+    (("being detached", "but was attaching", "already being used by", "already in use", "already attached"),
+     "The cloud still has the disk attached to, or detaching from, another VM (usually the previous node): it "
+     "clears when that detach finishes; otherwise detach it there (cloud console) or delete its VolumeAttachment."),
+    # Longhorn (longhorn#12095, #1565): the volume's replicas are not placed or not healthy
+    (("is not ready for workloads", re.compile(r"volume \S+ not scheduled")),
+     "Longhorn says the volume is not usable yet: its replicas could not be scheduled or are not healthy (no node "
+     "or disk with room or matching tags, a node without open-iscsi, an engine that is not running); "
+     "kubectl -n longhorn-system get volumes.longhorn.io and the Longhorn UI show why."),
+    (("an operation with the given volume id",),
+     "The driver is still busy with an earlier request for this volume: that earlier request hangs (often on a "
+     "storage cluster that does not answer), and its error (usually DeadlineExceeded) is the real one."),
+    (("deadlineexceeded", "context deadline exceeded"),
+     "The driver did not answer in time: the storage backend, or the network path to it (for NFS/EFS the "
+     "security groups and mount targets), is slow or unreachable, or the driver's own pods are not healthy."),
+)
+
+
+_MOUNT_OUTPUT = re.compile(r"\n\s*Mounting command:.*?(?:\n\s*Output:\s*(?P<out>.*))?$", re.S)
+
+
+def _mount_words(text: str) -> str:
+    """An error in at most about 300 characters. The kubelet's mount failures ("mount failed: exit status 32
+    / Mounting command: ... / Mounting arguments: ... / Output: mount.nfs: Connection timed out") put the cause
+    last, after long paths: keep the head and the mount's own output, drop the command line."""
+    text = text.strip()
+    m = _MOUNT_OUTPUT.search(text)
+    if m:
+        head = text[:m.start()].strip()
+        out = " ".join((m.group("out") or "").split())
+        text = f"{head[:200]} (mount output: {out[-200:]})" if out else head
+    return text[:400] if m else text[:300]
+
+
+def _driver_hint(low: str) -> str | None:
+    return next((hint for needles, hint in _DRIVER_HINTS
+                 if any(n.search(low) if isinstance(n, re.Pattern) else n in low for n in needles)), None)
 
 
 def _matches(matcher, message: str, low: str) -> bool:
@@ -241,6 +318,9 @@ def _title(kind: str, volume: str | None, unmounted: list[str], extra: dict, nod
         return (f"hostPath {'volume ' + name if name else 'volume'} cannot be mounted: "
                 f"{first['path'] or 'its path'} {first['problem']} on {node_phrase(node)}")
     what_vol = f"volume {vol}" if vol else "a volume"
+    if kind == "local-volume":
+        return (f"local {what_vol} cannot be mounted: {extra.get('path') or 'its path'} does not exist on "
+                f"{node_phrase(node)}")
     if kind == "missing-object" and extra.get("object"):
         what = f'{extra.get("object_kind")} "{extra["object"]}"'
         if extra.get("object_seen"):
@@ -281,7 +361,9 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
             return
     # The most specific message wins over the generic timeout summary.
     classified = [(ev, *_classify_mount(ev.get("message") or "")) for ev in evs]
-    order = ["multi-attach", "missing-object", "missing-key", "csi-driver-missing", "attach-failed", "nfs", "hostpath",
+    order = ["multi-attach", "missing-object", "missing-key", "csi-driver-missing", "node-affinity", "attach-failed", "nfs",
+             "local-volume",
+             "hostpath",
              "csi-error", "permission", "token", "other", "cache-sync", "not-registered", "mount-timeout"]
     classified.sort(key=lambda x: (order.index(x[1]), -(event_time(x[0]) or ctx.now).timestamp()))
     ev, kind, words = classified[0]
@@ -331,6 +413,22 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
         sugs = [f"on {node_phrase(assigned_node(ctx))}: journalctl -u kubelet | grep -iE 'cache|forbidden|timeout'"]
     elif kind == "hostpath":
         expl, sugs = _hostpath(ctx, classified, volume, extra)
+    elif kind == "local-volume":
+        lm = _LOCAL_PATH.search(msg)
+        path = (lm.group("path") or lm.group("dev") or lm.group("lstat")) if lm else None
+        pv = vm.group("vol") if vm else None
+        extra.update({"path": path, "persistent_volume": pv})
+        node = node_phrase(assigned_node(ctx))
+        expl = (f"The pod cannot start: {('volume ' + volume) if volume else 'its volume'} is a local PersistentVolume"
+                + (f" ({pv})" if pv and pv != volume else "") + f", a directory or disk on one node, and its path "
+                f"{path or '(spec.local.path)'} does not exist on {node}. A local PV's path has to exist (and, for a "
+                "disk, be mounted) on that node before a pod uses it; the PV's nodeAffinity pins every pod using it "
+                "there. If the path does exist on the host, the kubelet runs in a container (RKE1, kind, k3d) and "
+                "looks at its own filesystem: the path must be visible inside the kubelet's container. If the "
+                "directory was removed or the node rebuilt, the data is gone: delete the PVC (and the PV) so the "
+                "provisioner makes a new one.")
+        sugs = [f"kubectl get pv {pv or 'PV'} -o jsonpath='{{.spec.local.path}} {{.spec.nodeAffinity}}'",
+                f"on {node}: ls -ld {path or 'PATH'}"]
     elif kind == "multi-attach":
         expl += (". Another pod (often the old replica of a Deployment during a rolling update, or a pod on a dead "
                  "node) still holds it. Use strategy Recreate for single-replica Deployments with RWO volumes, a "
@@ -368,10 +466,13 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
         rpc = _RPC.search(msg)
         if rpc:
             extra.update({"rpc_code": rpc.group("code"), "rpc_desc": rpc.group("desc").strip()[:300]})
-            expl += f": the driver said {rpc.group('code')}: {rpc.group('desc').strip()[:300]}"
+            expl += f": the driver said {rpc.group('code')}: {_mount_words(rpc.group('desc'))}"
         else:
-            expl += f": {msg.strip()[:300]}"
-        expl += "."
+            expl += f": {_mount_words(msg)}"
+        expl = sentence(expl)
+        hint = _driver_hint(msg.lower())
+        if hint:
+            expl += " " + hint
         sugs = [kubectl(ctx, "describe", "pvc"), "kubectl get volumeattachment",
                 "check the CSI driver's controller and node plugin logs"]
     sugs.append(kubectl(ctx, "describe", "pod", ctx.name))
