@@ -28,6 +28,9 @@ class Progress:
     done: bool = False
     failed: str | None = None  # e.g. 'deployment "web" exceeded its progress deadline'
     unsupported: str | None = None  # kubectl's refusal (OnDelete): there is no rollout to wait for
+    # the controller has seen the current spec: until then nothing is known of the new revision (its pods, its
+    # ReplicaSet, its verdicts), so nothing about the old one may fail the wait
+    observed: bool = True
 
 
 def _i(obj: dict, path: str) -> int:
@@ -42,7 +45,7 @@ def _generation_observed(obj: dict) -> bool:
 def deployment(obj: dict) -> Progress:
     name = dig(obj, "metadata.name", "")
     if not _generation_observed(obj):
-        return Progress("Waiting for deployment spec update to be observed...")
+        return Progress("Waiting for deployment spec update to be observed...", observed=False)
     for cond in dig(obj, "status.conditions", []) or []:
         if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
             return Progress(f'deployment "{name}" exceeded its progress deadline',
@@ -50,7 +53,7 @@ def deployment(obj: dict) -> Progress:
     spec = dig(obj, "spec.replicas")
     want = int(spec) if isinstance(spec, int) else None
     updated, replicas = _i(obj, "status.updatedReplicas"), _i(obj, "status.replicas")
-    available, ready = _i(obj, "status.availableReplicas"), _i(obj, "status.readyReplicas")
+    available = _i(obj, "status.availableReplicas")  # (kubectl never reads readyReplicas: available implies it)
     head = f'Waiting for deployment "{name}" rollout to finish: '
     if want is not None and updated < want:
         return Progress(head + f"{updated} out of {want} new replicas have been updated...")
@@ -58,8 +61,6 @@ def deployment(obj: dict) -> Progress:
         return Progress(head + f"{replicas - updated} old replicas are pending termination...")
     if available < updated:
         return Progress(head + f"{available} of {updated} updated replicas are available...")
-    if ready < updated:  # kubectl does not look at readyReplicas; available implies ready, so this is a safety net
-        return Progress(head + f"{ready} of {updated} updated replicas are ready...")
     return Progress(f'deployment "{name}" successfully rolled out', done=True)
 
 
@@ -68,7 +69,7 @@ def daemonset(obj: dict) -> Progress:
     if (dig(obj, "spec.updateStrategy.type") or "RollingUpdate") != "RollingUpdate":
         return Progress("", unsupported="rollout status is only available for RollingUpdate strategy type")
     if not _generation_observed(obj):
-        return Progress("Waiting for daemon set spec update to be observed...")
+        return Progress("Waiting for daemon set spec update to be observed...", observed=False)
     desired, updated = _i(obj, "status.desiredNumberScheduled"), _i(obj, "status.updatedNumberScheduled")
     available = _i(obj, "status.numberAvailable")
     head = f'Waiting for daemon set "{name}" rollout to finish: '
@@ -83,7 +84,7 @@ def statefulset(obj: dict) -> Progress:
     if (dig(obj, "spec.updateStrategy.type") or "RollingUpdate") != "RollingUpdate":
         return Progress("", unsupported="rollout status is only available for RollingUpdate strategy type")
     if _i(obj, "status.observedGeneration") == 0 or not _generation_observed(obj):
-        return Progress("Waiting for statefulset spec update to be observed...")
+        return Progress("Waiting for statefulset spec update to be observed...", observed=False)
     spec = dig(obj, "spec.replicas")
     want = int(spec) if isinstance(spec, int) else None
     ready, updated = _i(obj, "status.readyReplicas"), _i(obj, "status.updatedReplicas")

@@ -197,7 +197,10 @@ class _Wait:
             return self.finish("complete", None, state.message)
         if state.failed:
             return self.finish("failed", None, state.failed, by_status=True)
-        if not self.fail_fast:
+        if not self.fail_fast or not state.observed:
+            # (until the controller has seen the spec, the pods and verdicts at hand are the previous revision's:
+            # kubectl waits for the spec update to be observed, so does wait)
+            self.grace = False
             return None
         now = utcnow()
         new = [p for p in self.candidates(obj) if gather.is_suspect(p)]

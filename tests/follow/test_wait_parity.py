@@ -1,0 +1,114 @@
+"""``kubectl podfix wait`` against ``kubectl rollout status`` (qa-wait2): the same objects, the same verdicts.
+
+kubectl's rules are staging/src/k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go; where the real kubectl
+runs, it is asked too (``kubectl rollout status --watch=false``: one look at the object, its line and exit code)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+from clitools import ROOT, cli_env, have_kubectl
+from rollout import Rollout, ago, play, suffix
+from test_wait import Waiting, kc  # noqa: F401  (kc: the fixture)
+
+needs_kubectl = pytest.mark.skipif(not have_kubectl(), reason="the real kubectl is not installed")
+
+
+def kubectl_status(kubeconfig: str, target: str) -> tuple[int, str, str]:
+    proc = subprocess.run(["kubectl", "rollout", "status", target, "--watch=false"], capture_output=True,
+                          text=True, env=cli_env(kubeconfig), cwd=ROOT, timeout=30)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def deployment(api, status: dict, *, generation: int = 2, replicas: int | None = 2, paused: bool = False) -> None:
+    spec = {"selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                         "spec": {"containers": [{"name": "web", "image": "registry.example.com/shop/web:2.0"}]}}}
+    if replicas is not None:
+        spec["replicas"] = replicas
+    if paused:
+        spec["paused"] = True
+    api.add({"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": "web", "namespace": "shop", "generation": generation,
+                          "annotations": {"deployment.kubernetes.io/revision": "2"}},
+             "spec": spec, "status": status})
+
+
+# -- Deployment: done exactly when kubectl says so --------------------------------------------------------
+
+@needs_kubectl
+def test_a_deployment_is_done_on_kubectls_counts_not_on_readyreplicas(api, kc):  # noqa: F811
+    """kubectl reads updatedReplicas, replicas and availableReplicas, never readyReplicas: a status that has
+    no readyReplicas (an older controller, a status written by hand) is rolled out for kubectl, so for wait."""
+    deployment(api, {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2})
+    code, out, _ = kubectl_status(kc, "deploy/web")
+    assert (code, out) == (0, 'deployment "web" successfully rolled out\n')
+    w = Waiting(api, kc, "deploy/web", "--timeout", "10s").result()
+    assert (w.code, w.out) == (0, out), w.err
+
+
+@needs_kubectl
+@pytest.mark.parametrize("status, generation, replicas, line", [
+    ({"observedGeneration": 1}, 2, 2, "Waiting for deployment spec update to be observed..."),
+    ({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 1, "availableReplicas": 2}, 2, 2,
+     'Waiting for deployment "web" rollout to finish: 1 out of 2 new replicas have been updated...'),
+    ({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 2, "availableReplicas": 2}, 2, 2,
+     'Waiting for deployment "web" rollout to finish: 1 old replicas are pending termination...'),
+    ({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 1, "readyReplicas": 2},
+     2, 2, 'Waiting for deployment "web" rollout to finish: 1 of 2 updated replicas are available...'),
+])
+def test_a_deployment_on_its_way_says_what_kubectl_says(api, kc, status, generation, replicas, line):  # noqa: F811
+    deployment(api, status, generation=generation, replicas=replicas)
+    code, out, _ = kubectl_status(kc, "deploy/web")
+    assert (code, out) == (0, line + "\n")
+    w = Waiting(api, kc, "deploy/web", "--timeout", "1s").result()
+    assert w.code == 3 and w.err.splitlines()[0] == line, w.err
+
+
+@needs_kubectl
+@pytest.mark.parametrize("replicas", [0, None])
+def test_a_deployment_scaled_to_zero_or_without_replicas_is_done_like_kubectl(api, kc, replicas):  # noqa: F811
+    deployment(api, {"observedGeneration": 2}, replicas=replicas)
+    code, out, _ = kubectl_status(kc, "deploy/web")
+    w = Waiting(api, kc, "deploy/web", "--timeout", "5s").result()
+    assert (w.code, w.out) == (code, out) == (0, 'deployment "web" successfully rolled out\n'), w.err
+
+
+# -- nothing is known of the new revision before the controller has seen the spec -----------------------
+
+def test_the_old_revisions_crashing_pods_do_not_fail_a_rollout_the_controller_has_not_seen_yet(api, kc):  # noqa: F811
+    """The fix for a crash-looping Deployment is applied (generation 2; the controller has not observed it: the
+    revision annotation still names the old ReplicaSet). Its crashing pods are the old revision's: kubectl
+    waits for the spec update to be observed, and so does wait; then the fixed rollout completes."""
+    r = Rollout(api, replicas=1).create()
+    d = r.deployment()
+    old_rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+              "metadata": {"name": "web-7c9d8b6f5d", "namespace": "shop",
+                           "labels": {"app": "web", "pod-template-hash": "7c9d8b6f5d"},
+                           "annotations": {"deployment.kubernetes.io/revision": "1"},
+                           "ownerReferences": [Rollout._ref(d)]},
+              "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web", "pod-template-hash": "7c9d8b6f5d"}},
+                       "template": d["spec"]["template"]},
+              "status": {"replicas": 1, "observedGeneration": 1}}
+    api.add(old_rs)
+    old = f"web-7c9d8b6f5d-{suffix()}"
+    api.add({"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": old, "namespace": "shop", "creationTimestamp": ago(600),
+                          "labels": {"app": "web", "pod-template-hash": "7c9d8b6f5d"},
+                          "ownerReferences": [Rollout._ref(api.get("ReplicaSet", "shop", "web-7c9d8b6f5d"))]},
+             "spec": {"nodeName": "node-1", "containers": [{"name": "web", "image": "registry.example.com/shop/web:1.9"}]},
+             "status": {"phase": "Running"}})
+    r.pods.append(old)
+    r.crash(old, restarts=5)
+    r.pods.remove(old)
+    w = Waiting(api, kc, "deploy/web", "--timeout", "30s").watching(4)
+    time.sleep(1.5)
+    assert w.proc.poll() is None, w.proc.communicate()  # the spec update is not observed: nothing to judge yet
+    pods = []
+    play(r.observe, lambda: pods.append(r.add_pod()), r.sync, lambda: r.ready(pods[0]),
+         lambda: api.remove("Pod", "shop", old), r.sync).join()
+    w.result()
+    assert w.code == 0, w.err + w.out
+    assert w.err.splitlines()[0] == "Waiting for deployment spec update to be observed..."
