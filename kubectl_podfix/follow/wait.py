@@ -18,6 +18,7 @@ cannot be provisioned; an image that does not exist...).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -31,8 +32,39 @@ from kubectl_podfix.diagnose.report import PodResult
 from kubectl_podfix.diagnose.rules import diagnose
 from kubectl_podfix.diagnose.workloads import WorkloadResult, explain_workloads
 from kubectl_podfix.diagnose.workloads.context import claim_matcher
-from kubectl_podfix.errors import PodfixError
+from kubectl_podfix.errors import PodfixError, UsageError
 from kubectl_podfix.follow.live import Live
+
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
+                   "h": 3600.0}
+_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+MAX_TIMEOUT = 2562047 * 3600.0  # Go's longest duration (kubectl's flag is one)
+
+
+def parse_timeout(value: str) -> float | None:
+    """``--timeout`` as kubectl's duration flags read it (Go's time.ParseDuration): ``90s``, ``5m``, ``1h2m3s``,
+    ``1.5m``, ``500ms``; ``0`` (or ``0s``) waits without limit (None). A number without a unit is an error, as
+    for kubectl (``time: missing unit in duration "5"``); so is a negative one (kubectl would wait forever)."""
+    text = str(value).strip()
+    if text.startswith("+"):
+        text = text[1:]
+    if text == "0":
+        return None
+    total, pos = 0.0, 0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        pos = match.end()
+    if not text or pos != len(text):
+        reason = "a number needs a unit: s, m or h" if re.fullmatch(r"\d+(\.\d*)?", text) else \
+            "use a duration like 90s, 5m or 1h2m3s"
+        raise UsageError(f"invalid --timeout {value!r}: {reason} (0 for no limit)")
+    if total > MAX_TIMEOUT:
+        raise UsageError(f"invalid --timeout {value!r}: longer than the longest duration kubectl accepts "
+                         "(2562047h); use 0 for no limit")
+    return total or None
+
 
 TICK = 0.5  # at least this often the rollout is looked at again (time-based rules: the autoscaler's grace)
 SETTLE = 0.3  # before diagnosing a failure: let the events sent with the status change arrive (at most this)

@@ -112,3 +112,28 @@ def test_the_old_revisions_crashing_pods_do_not_fail_a_rollout_the_controller_ha
     w.result()
     assert w.code == 0, w.err + w.out
     assert w.err.splitlines()[0] == "Waiting for deployment spec update to be observed..."
+
+
+# -- --timeout: kubectl's durations ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["0", "0s", "1h2m3s", "90s", "1.5m", "500ms"])
+def test_timeout_takes_kubectls_durations(api, kc, value):  # noqa: F811
+    deployment(api, {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2,
+                     "readyReplicas": 2})
+    w = Waiting(api, kc, "deploy/web", "--timeout", value).result()
+    assert (w.code, w.out) == (0, 'deployment "web" successfully rolled out\n'), w.err
+
+
+@needs_kubectl
+@pytest.mark.parametrize("value", ["5", "300", "5 m", "1d", "-1s", "s"])
+def test_timeout_without_a_unit_is_a_usage_error_like_kubectls(api, kc, value):  # noqa: F811
+    """`kubectl rollout status --timeout 5`: `invalid argument "5" for "--timeout" flag: time: missing unit in
+    duration "5"` (a Go duration; only 0 goes without a unit)."""
+    deployment(api, {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2})
+    if value in ("5", "300"):
+        proc = subprocess.run(["kubectl", "rollout", "status", "deploy/web", "--timeout", value],
+                              capture_output=True, text=True, env=cli_env(kc), cwd=ROOT, timeout=30)
+        assert proc.returncode != 0 and "missing unit in duration" in proc.stderr
+    w = Waiting(api, kc, "deploy/web", "--timeout", value).result()
+    assert (w.code, w.out) == (2, ""), w.err
+    assert f"invalid --timeout {value!r}" in w.err and w.err.count("\n") == 1
