@@ -81,7 +81,8 @@ def daemonset(obj: dict) -> Progress:
 
 
 def statefulset(obj: dict) -> Progress:
-    if (dig(obj, "spec.updateStrategy.type") or "RollingUpdate") != "RollingUpdate":
+    strategy = dig(obj, "spec.updateStrategy.type")
+    if (strategy or "RollingUpdate") != "RollingUpdate":
         return Progress("", unsupported="rollout status is only available for RollingUpdate strategy type")
     if _i(obj, "status.observedGeneration") == 0 or not _generation_observed(obj):
         return Progress("Waiting for statefulset spec update to be observed...", observed=False)
@@ -91,6 +92,8 @@ def statefulset(obj: dict) -> Progress:
     if want is not None and ready < want:
         return Progress(f"Waiting for {want - ready} pods to be ready...")
     rolling = dig(obj, "spec.updateStrategy.rollingUpdate")
+    if not strategy and rolling is None:  # the API server's default for no strategy: RollingUpdate, partition 0
+        rolling = {"partition": 0}
     if isinstance(rolling, dict):
         partition = rolling.get("partition")
         if isinstance(partition, int) and want is not None and updated < want - partition:

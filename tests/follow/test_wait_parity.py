@@ -137,3 +137,29 @@ def test_timeout_without_a_unit_is_a_usage_error_like_kubectls(api, kc, value): 
     w = Waiting(api, kc, "deploy/web", "--timeout", value).result()
     assert (w.code, w.out) == (2, ""), w.err
     assert f"invalid --timeout {value!r}" in w.err and w.err.count("\n") == 1
+
+
+# -- StatefulSet ------------------------------------------------------------------------------------------
+
+def statefulset(api, status: dict, strategy: dict | None) -> None:
+    spec = {"replicas": 3, "selector": {"matchLabels": {"app": "db"}}, "serviceName": "db",
+            "template": {"metadata": {"labels": {"app": "db"}},
+                         "spec": {"containers": [{"name": "db", "image": "postgres:17"}]}}}
+    if strategy is not None:
+        spec["updateStrategy"] = strategy
+    api.add({"apiVersion": "apps/v1", "kind": "StatefulSet",
+             "metadata": {"name": "db", "namespace": "shop", "generation": 2}, "spec": spec, "status": status})
+
+
+@needs_kubectl
+def test_a_statefulset_without_a_strategy_is_judged_as_the_api_server_defaults_it(api, kc):  # noqa: F811
+    """No updateStrategy: the API server defaults it to RollingUpdate with rollingUpdate.partition 0, and kubectl
+    then reads the partition rule (done when updatedReplicas reaches replicas, whatever currentRevision says)."""
+    status = {"observedGeneration": 2, "replicas": 3, "readyReplicas": 3, "updatedReplicas": 3,
+              "currentReplicas": 0, "currentRevision": "db-1", "updateRevision": "db-2"}
+    statefulset(api, status, {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})  # as the server stores it
+    code, out, _ = kubectl_status(kc, "sts/db")
+    assert (code, out) == (0, "partitioned roll out complete: 3 new pods have been updated...\n")
+    statefulset(api, status, None)
+    w = Waiting(api, kc, "sts/db", "--timeout", "5s").result()
+    assert (w.code, w.out) == (0, out), w.err
