@@ -38,6 +38,11 @@ class Rule:
     when: str  # the condition, in words (docs/wait.md)
     check: Callable[["Facts"], bool]
 
+    @property
+    def timed(self) -> bool:
+        """Whether the answer may change with time alone (a grace that runs out), with nothing else changing."""
+        return self.check in _TIMED
+
 
 @dataclass
 class Facts:
@@ -142,6 +147,9 @@ def _provisioning_for_good(facts: Facts) -> bool:
     return (facts.finding.extra or {}).get("kind") not in ("timeout", "in-progress") and _failing_for_a_while(facts)
 
 
+_TIMED = (_missing_for_a_while, _unschedulable_for_good, _failing_for_a_while, _refused_by_admission,
+          _provisioning_for_good)
+
 RULES: tuple[Rule, ...] = (
     Rule("image.not-found", "always: the registry has no such tag or repository", _always),
     Rule("image.auth-failed", "always: the registry refuses the credentials the node has", _always),
@@ -196,6 +204,13 @@ RULES: tuple[Rule, ...] = (
          "is the cause)", _always),
 )
 BY_CODE = {rule.code: rule for rule in RULES}
+
+
+def waiting_on_time(findings: Iterable[Finding]) -> bool:
+    """Whether one of these error findings is not permanent yet but may become so as time passes, with nothing
+    else changing (a missing Secret's grace, an unschedulable pod's autoscaler grace): ``wait`` looks again
+    then, even when the cluster says nothing new."""
+    return any(f.severity == "error" and f.code in BY_CODE and BY_CODE[f.code].timed for f in findings)
 
 
 def permanent(findings: Iterable[Finding], pod: dict, events: list[dict],

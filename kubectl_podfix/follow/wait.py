@@ -148,7 +148,7 @@ class _Wait:
         self.fail_fast, self.progress, self.clock, self.started = fail_fast, progress, clock, started
         self.deadline = started + timeout if timeout else None
         self.last_message = ""
-        self.grace = False  # the last look saw a workload failure that becomes permanent with time (a grace)
+        self.grace = False  # the last look saw a failure that becomes permanent with time (a grace running out)
 
     # -- setting up: one LIST (then one WATCH) per kind ------------------------------------------------
     def start(self) -> None:
@@ -198,7 +198,7 @@ class _Wait:
 
     def _time_matters(self) -> bool:
         """Whether looking again without a change may decide something (an unschedulable pod's grace, a
-        missing ServiceAccount's)."""
+        missing Secret's or ServiceAccount's)."""
         return self.fail_fast and (self.grace or any(
             dig(p, "status.phase") == "Pending" and not dig(p, "spec.nodeName") for p in self.live.items("Pod")))
 
@@ -237,6 +237,7 @@ class _Wait:
         now = utcnow()
         new = [p for p in self.candidates(obj) if gather.is_suspect(p)]
         if self.kind == "Pod":
+            self.grace = False
             if not new:
                 return None
             view = _View(self.live.snapshot(new), [], None)
@@ -247,12 +248,13 @@ class _Wait:
                 if view.workload is not None else None
             if found is not None:
                 return self.finish("failed", Decisive(found), state.message)
-            self.grace = view.workload is not None and any(
-                f.severity == "error" and f.code in heal.BY_CODE for f in view.workload.findings)
+            self.grace = view.workload is not None and heal.waiting_on_time(view.workload.findings)
         for r in view.results:
             found = heal.permanent(r.findings, r.ctx.pod, r.ctx.events, now)
             if found is not None:
                 return self.finish("failed", Decisive(found, r.ctx.name), state.message)
+        # a grace still running out (a missing Secret's 15 s): look again then, even if nothing changes
+        self.grace = self.grace or any(heal.waiting_on_time(r.findings) for r in view.results)
         return None
 
     def view(self, obj: dict, diagnosed: list[dict], *, enrich: list[dict] | None = None) -> _View:

@@ -163,3 +163,32 @@ def test_a_statefulset_without_a_strategy_is_judged_as_the_api_server_defaults_i
     statefulset(api, status, None)
     w = Waiting(api, kc, "sts/db", "--timeout", "5s").result()
     assert (w.code, w.out) == (0, out), w.err
+
+
+# -- fail fast: a grace that runs out with nothing new happening ------------------------------------------
+
+def test_a_missing_secret_fails_once_its_grace_is_over_even_when_nothing_else_changes(api, kc):  # noqa: F811
+    """CreateContainerConfigError (a Secret that does not exist) is permanent after 15 s (it may be applied just
+    after the workload). A cluster that says it once and then is quiet (no new event, no new status) must still
+    fail the wait when the 15 s are over, not at --timeout."""
+    from rollout import container_waiting
+
+    r = Rollout(api, replicas=1).create()
+    w = Waiting(api, kc, "deploy/web", "--timeout", "60s").watching(4)
+    pods = []
+
+    def config_error():
+        p = r.pod(pods[0])
+        p["metadata"]["creationTimestamp"] = ago(12)
+        p["spec"]["nodeName"] = "node-1"
+        p["status"].update(phase="Pending", containerStatuses=[container_waiting(
+            "web", r.image, "CreateContainerConfigError", 'secret "db-creds" not found')])
+        api.add(p)
+        r.event(p, "Failed", 'Error: secret "db-creds" not found', container="web")
+    play(r.observe, lambda: pods.append(r.add_pod()), r.sync, config_error).join()
+    time.sleep(1.0)
+    assert w.proc.poll() is None, w.proc.communicate()  # 12 s old: within its grace
+    w.result(timeout=20)
+    assert w.code == 3, w.err + w.out
+    assert w.elapsed < 20
+    assert f"pod {pods[0]}: container.config-error [web]" in w.err
