@@ -79,6 +79,15 @@ def _missing_for_a_while(facts: Facts) -> bool:
     return since is None or (facts.now - since).total_seconds() >= MISSING_OBJECT_GRACE
 
 
+def _volume_object_missing(facts: Facts) -> bool:
+    """A configMap or secret volume (or one of its items' keys) that does not exist, for MISSING_OBJECT_GRACE
+    seconds: the kubelet retries, but only someone creating it helps. Other mount failures (attach, CSI, NFS,
+    a timeout) may clear by themselves."""
+    extra = facts.finding.extra or {}
+    return extra.get("kind") in ("missing-object", "missing-key") and not extra.get("object_seen") \
+        and _missing_for_a_while(facts)
+
+
 def _unschedulable_for_good(facts: Facts) -> bool:
     """No preemption would help, no autoscaler is adding a node, and one had time to say so."""
     extra = facts.finding.extra or {}
@@ -147,7 +156,7 @@ def _provisioning_for_good(facts: Facts) -> bool:
     return (facts.finding.extra or {}).get("kind") not in ("timeout", "in-progress") and _failing_for_a_while(facts)
 
 
-_TIMED = (_missing_for_a_while, _unschedulable_for_good, _failing_for_a_while, _refused_by_admission,
+_TIMED = (_missing_for_a_while, _volume_object_missing, _unschedulable_for_good, _failing_for_a_while, _refused_by_admission,
           _provisioning_for_good)
 
 RULES: tuple[Rule, ...] = (
@@ -160,6 +169,9 @@ RULES: tuple[Rule, ...] = (
     Rule("image.platform-mismatch", "always: the image has no variant for the node's platform", _always),
     Rule("container.config-error", f"after {MISSING_OBJECT_GRACE:g}s: a Secret, ConfigMap or key the container needs "
          "is missing (it may be applied just after the workload)", _missing_for_a_while),
+    Rule("pod.volume-mount-failed", f"after {MISSING_OBJECT_GRACE:g}s, for a configMap or secret volume (or an "
+         "item's key) that does not exist; other mount failures (attach, CSI, NFS, timeouts) keep waiting",
+         _volume_object_missing),
     Rule("container.exec-format-error", "always: the binary is built for another CPU architecture", _always),
     Rule("container.command-not-found", "always: the command does not exist in the image", _always),
     Rule("container.crash-loop", f"from restart {CRASH_RESTARTS}: the process keeps exiting with an error",

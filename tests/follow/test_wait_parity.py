@@ -192,3 +192,26 @@ def test_a_missing_secret_fails_once_its_grace_is_over_even_when_nothing_else_ch
     assert w.code == 3, w.err + w.out
     assert w.elapsed < 20
     assert f"pod {pods[0]}: container.config-error [web]" in w.err
+
+
+def test_a_configmap_volume_that_does_not_exist_fails_after_its_grace(api, kc):  # noqa: F811
+    """The commonest missing ConfigMap: a configMap volume. The pod stays ContainerCreating and the kubelet says
+    FailedMount `configmap "web-config" not found`: as permanent as the env var's CreateContainerConfigError,
+    after the same 15 s (it may be applied just after the workload)."""
+    r = Rollout(api, replicas=1).create()
+    w = Waiting(api, kc, "deploy/web", "--timeout", "60s").watching(4)
+    pods = []
+
+    def mount_failed():
+        r.schedule(pods[0])
+        p = r.pod(pods[0])
+        p["metadata"]["creationTimestamp"] = ago(12)
+        p["spec"]["volumes"] = [{"name": "config", "configMap": {"name": "web-config"}}]
+        api.add(p)
+        r.event(p, "FailedMount", 'MountVolume.SetUp failed for volume "config" : configmap "web-config" not found')
+    play(r.observe, lambda: pods.append(r.add_pod()), r.sync, mount_failed).join()
+    time.sleep(1.0)
+    assert w.proc.poll() is None, w.proc.communicate()  # 12 s old: within its grace
+    w.result(timeout=20)
+    assert w.code == 3, w.err + w.out
+    assert f"pod {pods[0]}: pod.volume-mount-failed" in w.err and "web-config" in w.err
