@@ -71,6 +71,16 @@ def _crashing(facts: Facts) -> bool:
     return facts.restarts() >= CRASH_RESTARTS
 
 
+def _killed_again_and_again(facts: Facts) -> bool:
+    """Restarted CRASH_RESTARTS times and not up now (CrashLoopBackOff, or running but not ready): a probe that
+    killed it twice, or a process that exits 0 where it should keep running, is a crash loop by another name."""
+    statuses = dig(facts.pod, "status.containerStatuses", []) or []
+    up = any(isinstance(s, dict) and s.get("ready") and (facts.finding.container is None
+                                                          or s.get("name") == facts.finding.container)
+             for s in statuses)
+    return _crashing(facts) and not up
+
+
 def _missing_for_a_while(facts: Facts) -> bool:
     """The object has been missing since the pod's creation for MISSING_OBJECT_GRACE seconds."""
     created = parse_time(dig(facts.pod, "metadata.creationTimestamp"))
@@ -179,6 +189,12 @@ RULES: tuple[Rule, ...] = (
     Rule("container.oom-killed", f"from restart {CRASH_RESTARTS}: it keeps running out of memory", _crashing),
     Rule("container.start-failed", f"from restart {CRASH_RESTARTS}: the runtime keeps failing to start it",
          _crashing),
+    Rule("container.liveness-probe-failed", f"from restart {CRASH_RESTARTS}, not ready: the liveness probe keeps "
+         "killing it", _killed_again_and_again),
+    Rule("container.startup-probe-failed", f"from restart {CRASH_RESTARTS}, not ready: it keeps failing to start "
+         "within its startup probe's budget", _killed_again_and_again),
+    Rule("container.completed-restarting", f"from restart {CRASH_RESTARTS}, not ready: the process exits 0 where it "
+         "should keep running (restartPolicy Always)", _killed_again_and_again),
     Rule("pod.unschedulable",
          "the scheduler says preemption would not help, no TriggeredScaleUp (cluster-autoscaler) or Nominated "
          f"(Karpenter) event, and either NotTriggerScaleUp or {AUTOSCALER_GRACE:g}s without an autoscaler's answer",

@@ -215,3 +215,46 @@ def test_a_configmap_volume_that_does_not_exist_fails_after_its_grace(api, kc): 
     w.result(timeout=20)
     assert w.code == 3, w.err + w.out
     assert f"pod {pods[0]}: pod.volume-mount-failed" in w.err and "web-config" in w.err
+
+
+@pytest.mark.parametrize("probe, code", [("liveness", "container.liveness-probe-failed"),
+                                         ("startup", "container.startup-probe-failed"),
+                                         (None, "container.completed-restarting")])
+def test_a_container_its_probe_keeps_killing_is_a_crash_loop(api, kc, probe, code):  # noqa: F811
+    """The kubelet kills the container each time its liveness (or startup) probe fails past its budget, or the
+    process exits 0 under restartPolicy Always: CrashLoopBackOff either way. A first restart may be a slow
+    dependency; from the second, like a crash loop, it will not heal by itself."""
+    from rollout import container_running, container_waiting
+
+    r = Rollout(api, replicas=1).create()
+    w = Waiting(api, kc, "deploy/web", "--timeout", "60s").watching(4)
+    pods = []
+
+    def killed(restarts):
+        def step():
+            p = r.pod(pods[0])
+            if probe:
+                p["spec"]["containers"][0][f"{probe}Probe"] = {"httpGet": {"path": "/healthz", "port": 8080},
+                                                               "periodSeconds": 10, "failureThreshold": 3}
+            last = {"terminated": {"exitCode": 137 if probe else 0, "reason": "Error" if probe else "Completed",
+                                   "startedAt": ago(40), "finishedAt": ago(5)}}
+            state = container_waiting("web", r.image, "CrashLoopBackOff", "back-off 20s restarting failed container",
+                                      restarts=restarts, last=last) if restarts > 1 else \
+                container_running("web", r.image, ready=False, restarts=restarts, last=last)
+            p["status"].update(phase="Running", containerStatuses=[state])
+            api.add(p)
+            if probe:
+                r.event(p, "Unhealthy", f'{probe.title()} probe failed: Get "http://10.1.0.5:8080/healthz": dial tcp '
+                        "10.1.0.5:8080: connect: connection refused", container="web")
+                r.event(p, "Killing", f"Container web failed {probe} probe, will be restarted", type_="Normal",
+                        container="web")
+            else:
+                r.event(p, "BackOff", "Back-off restarting failed container web", container="web")
+        return step
+    play(r.observe, lambda: pods.append(r.add_pod()), r.sync, lambda: r.schedule(pods[0]), killed(1)).join()
+    time.sleep(1.5)
+    assert w.proc.poll() is None, w.proc.communicate()  # one restart: may be a dependency starting
+    killed(2)()
+    w.result(timeout=20)
+    assert w.code == 3, w.err + w.out
+    assert f"pod {pods[0]}: {code} [web]" in w.err
