@@ -258,3 +258,54 @@ def test_a_container_its_probe_keeps_killing_is_a_crash_loop(api, kc, probe, cod
     w.result(timeout=20)
     assert w.code == 3, w.err + w.out
     assert f"pod {pods[0]}: {code} [web]" in w.err
+
+
+# -- DaemonSet ---------------------------------------------------------------------------------------------
+
+def _ds_pod(api, name: str, generation: str, node: str, status: dict) -> None:
+    api.add({"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": name, "namespace": "shop", "creationTimestamp": ago(30),
+                          "labels": {"app": "agent", "pod-template-generation": generation},
+                          "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent",
+                                               "uid": "", "controller": True}]},
+             "spec": {"nodeName": node, "containers": [{"name": "agent", "image": f"agent:{generation}"}]},
+             "status": {"phase": "Running", "containerStatuses": [status]}})
+
+
+@needs_kubectl
+def test_a_daemonset_rollout_old_generation_crashing_then_new_image_missing(api, kc):  # noqa: F811
+    """kubectl's daemon set lines; an old-generation pod crash-looping while it waits for its turn does not fail
+    the rollout; a pod of the new template generation whose image does not exist does."""
+    from rollout import Cluster, container_running, container_waiting
+
+    api.add({"apiVersion": "apps/v1", "kind": "DaemonSet",
+             "metadata": {"name": "agent", "namespace": "shop", "generation": 2,
+                          "annotations": {"deprecated.daemonset.template.generation": "2"}},
+             "spec": {"selector": {"matchLabels": {"app": "agent"}}, "updateStrategy": {"type": "RollingUpdate"},
+                      "template": {"metadata": {"labels": {"app": "agent"}},
+                                   "spec": {"containers": [{"name": "agent", "image": "agent:2"}]}}},
+             "status": {"observedGeneration": 2, "desiredNumberScheduled": 2, "currentNumberScheduled": 2,
+                        "updatedNumberScheduled": 0, "numberAvailable": 1, "numberUnavailable": 1}})
+    code, out, _ = kubectl_status(kc, "ds/agent")
+    assert (code, out) == (0, 'Waiting for daemon set "agent" rollout to finish: 0 out of 2 new pods have been '
+                              'updated...\n')
+    last = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": ago(20), "finishedAt": ago(5)}}
+    _ds_pod(api, "agent-old1", "1", "node-1", container_waiting("agent", "agent:1", "CrashLoopBackOff",
+                                                                "back-off 40s", restarts=4, last=last))
+    _ds_pod(api, "agent-old2", "1", "node-2", container_running("agent", "agent:1"))
+    w = Waiting(api, kc, "ds/agent", "--timeout", "60s").watching(3)
+    time.sleep(1.5)
+    assert w.proc.poll() is None, w.proc.communicate()  # the old generation's crash loop: not this rollout's
+    c = Cluster(api)
+    api.remove("Pod", "shop", "agent-old1")
+    _ds_pod(api, "agent-new1", "2", "node-1", container_waiting(
+        "agent", "agent:2", "ErrImagePull", 'rpc error: code = NotFound desc = failed to pull and unpack image '
+        '"docker.io/library/agent:2": failed to resolve reference "docker.io/library/agent:2": '
+        '"docker.io/library/agent:2": not found'))
+    c.event(api.get("Pod", "shop", "agent-new1"), "Failed", 'Failed to pull image "agent:2": rpc error: code = '
+            'NotFound desc = failed to pull and unpack image "docker.io/library/agent:2": failed to resolve '
+            'reference "docker.io/library/agent:2": docker.io/library/agent:2: not found', container="agent")
+    w.result()
+    assert w.code == 3, w.err + w.out
+    assert w.err.splitlines()[0] == out.strip()
+    assert "pod agent-new1: image.not-found [agent]" in w.err
