@@ -201,5 +201,35 @@ def new_pods(kind: str, obj: dict, pods: list[dict], replicasets: list[dict] | N
     return live
 
 
+def _ordered(obj: dict) -> bool:
+    return (dig(obj, "spec.podManagementPolicy") or "OrderedReady") == "OrderedReady"
+
+
+def blocking_pods(kind: str, obj: dict, pods: list[dict], replicasets: list[dict] | None = None) -> list[dict]:
+    """The pods whose failure stops the rollout: the new revision's (``new_pods``); for a StatefulSet that
+    manages its pods in order (podManagementPolicy OrderedReady, the default), every pod: its controller does not
+    go past a pod that is not Running and Ready, whatever that pod's revision, so a previous revision's pod that
+    will not heal is never replaced (kubernetes#67250, the "forced rollback" of the StatefulSet docs)."""
+    new = new_pods(kind, obj, pods, replicasets)
+    if kind != "StatefulSet" or not _ordered(obj) or not dig(obj, "status.updateRevision"):
+        return new
+    mine = {id(p) for p in new}
+    return new + [p for p in pods if id(p) not in mine and not dig(p, "metadata.deletionTimestamp")]
+
+
+def held_back(kind: str, obj: dict, pod: dict) -> str | None:
+    """Why a failing pod that is not of the new revision stops the rollout for good, and what to do (None: a pod of
+    the new revision, or not a StatefulSet's)."""
+    revision = dig(obj, "status.updateRevision")
+    has = (dig(pod, "metadata.labels") or {}).get("controller-revision-hash")
+    if kind != "StatefulSet" or not revision or has == revision:
+        return None
+    name, ns = dig(pod, "metadata.name", ""), dig(pod, "metadata.namespace", "")
+    return (f"{name} is a pod of the previous revision ({has or 'unknown'}): with podManagementPolicy OrderedReady "
+            "the StatefulSet controller does not replace a pod that is not Running and Ready, so the rollout stays "
+            f"stuck until it is deleted (kubectl delete pod {name}" + (f" -n {ns}" if ns else "") +
+            "; kubernetes#67250)")
+
+
 def involved(ev: dict) -> dict:
     return ev.get("involvedObject") or ev.get("regarding") or {}

@@ -77,9 +77,13 @@ class Decisive:
 
     finding: Finding
     pod: str | None = None
+    note: str | None = None  # why this pod stops the rollout when it is not of the new revision
 
     def to_dict(self) -> dict:
-        return {"pod": self.pod, **self.finding.to_dict()}
+        out = {"pod": self.pod, **self.finding.to_dict()}
+        if self.note:
+            out["note"] = self.note
+        return out
 
 
 @dataclass
@@ -252,7 +256,8 @@ class _Wait:
         for r in view.results:
             found = heal.permanent(r.findings, r.ctx.pod, r.ctx.events, now)
             if found is not None:
-                return self.finish("failed", Decisive(found, r.ctx.name), state.message)
+                note = rollout.held_back(self.kind, obj, r.ctx.pod) if self.kind != "Pod" else None
+                return self.finish("failed", Decisive(found, r.ctx.name, note), state.message)
         # a grace still running out (a missing Secret's 15 s): look again then, even if nothing changes
         self.grace = self.grace or any(heal.waiting_on_time(r.findings) for r in view.results)
         return None
@@ -282,7 +287,7 @@ class _Wait:
     def candidates(self, obj: dict) -> list[dict]:
         if self.kind == "Pod":
             return [obj]
-        return rollout.new_pods(self.kind, obj, self.live.items("Pod"), self.live.items("ReplicaSet"))
+        return rollout.blocking_pods(self.kind, obj, self.live.items("Pod"), self.live.items("ReplicaSet"))
 
     # -- the end: the diagnosis explain would print ------------------------------------------------------
     def finish(self, result: str, decisive: Decisive | None, message: str, by_status: bool = False) -> WaitOutcome:
@@ -349,4 +354,4 @@ class _Wait:
         if decisive is not None and decisive.pod is not None:
             first = next((r for r in outcome.results if r.ctx.name == decisive.pod and r.findings), None)
             if first is not None:
-                outcome.decisive = Decisive(first.findings[0], decisive.pod)
+                outcome.decisive = Decisive(first.findings[0], decisive.pod, decisive.note)

@@ -309,3 +309,45 @@ def test_a_daemonset_rollout_old_generation_crashing_then_new_image_missing(api,
     assert w.code == 3, w.err + w.out
     assert w.err.splitlines()[0] == out.strip()
     assert "pod agent-new1: image.not-found [agent]" in w.err
+
+
+def _db_pod(api, name: str, revision: str, status: dict) -> None:
+    api.add({"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": name, "namespace": "shop", "creationTimestamp": ago(300),
+                          "labels": {"app": "db", "controller-revision-hash": revision,
+                                     "statefulset.kubernetes.io/pod-name": name},
+                          "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db",
+                                               "uid": "", "controller": True}]},
+             "spec": {"nodeName": "node-1", "containers": [{"name": "db", "image": "postgres:17"}]},
+             "status": {"phase": "Running", "containerStatuses": [status]}})
+
+
+@pytest.mark.parametrize("policy, fails", [(None, True), ("OrderedReady", True), ("Parallel", False)])
+def test_an_old_statefulset_pod_that_will_not_heal_blocks_an_ordered_rollout_for_good(api, kc, policy, fails):  # noqa: F811
+    """kubernetes#67250 ("forced rollback"): a StatefulSet with podManagementPolicy OrderedReady (the default) does
+    not go past a pod that is not Running and Ready, whatever its revision: the broken template's db-0 is never
+    replaced by the fixed one until someone deletes it. It will not heal by itself: wait says so, and what to do.
+    With Parallel, the controller replaces it: keep waiting."""
+    from rollout import container_running, container_waiting
+
+    statefulset(api, {"observedGeneration": 2, "replicas": 2, "readyReplicas": 1, "updatedReplicas": 0,
+                      "currentReplicas": 2, "currentRevision": "db-1", "updateRevision": "db-2"},
+                {"type": "RollingUpdate"})
+    s = api.get("StatefulSet", "shop", "db")
+    s["spec"]["replicas"] = 2
+    if policy:
+        s["spec"]["podManagementPolicy"] = policy
+    api.add(s)
+    last = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": ago(20), "finishedAt": ago(5)}}
+    _db_pod(api, "db-0", "db-1", container_waiting("db", "postgres:17", "CrashLoopBackOff", "back-off 40s",
+                                                   restarts=4, last=last))
+    _db_pod(api, "db-1", "db-1", container_running("db", "postgres:17"))
+    w = Waiting(api, kc, "sts/db", "--timeout", "4s").result()
+    assert w.code == 3, w.err + w.out
+    if not fails:
+        assert "timed out after 4s" in w.err
+        return
+    assert w.elapsed < 4
+    verdict = w.err.splitlines()[-1]
+    assert "pod db-0: container.crash-loop [db]" in verdict
+    assert "previous revision" in verdict and "kubectl delete pod db-0 -n shop" in verdict
