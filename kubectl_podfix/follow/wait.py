@@ -68,6 +68,9 @@ def parse_timeout(value: str) -> float | None:
 
 TICK = 0.5  # at least this often the rollout is looked at again (time-based rules: the autoscaler's grace)
 SETTLE = 0.3  # before diagnosing a failure: let the events sent with the status change arrive (at most this)
+# before the workload's own finding fails the wait: what the controllers do next may be on its way (the deployment
+# controller scales the old ReplicaSet down in the sync after the new one's surge was refused by a quota)
+CONFIRM = 1.0
 KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "Pod")
 
 
@@ -152,6 +155,7 @@ class _Wait:
         self.fail_fast, self.progress, self.clock, self.started = fail_fast, progress, clock, started
         self.deadline = started + timeout if timeout else None
         self.last_message = ""
+        self.confirming = False  # deciding again after CONFIRM seconds on a workload's permanent finding
         self.grace = False  # the last look saw a failure that becomes permanent with time (a grace running out)
 
     # -- setting up: one LIST (then one WATCH) per kind ------------------------------------------------
@@ -250,6 +254,15 @@ class _Wait:
             view = self.view(obj, new)
             found = heal.permanent(view.workload.findings, obj, view.workload.ctx.events, now) \
                 if view.workload is not None else None
+            if found is not None and not self.confirming:
+                until = self.clock() + CONFIRM  # take all that arrives meanwhile, then decide again
+                while self.clock() < until:
+                    self.live.poll(until - self.clock())
+                self.confirming = True
+                try:
+                    return self.look()
+                finally:
+                    self.confirming = False
             if found is not None:
                 return self.finish("failed", Decisive(found), state.message)
             self.grace = view.workload is not None and heal.waiting_on_time(view.workload.findings)
@@ -277,10 +290,10 @@ class _Wait:
         found = explain_workloads(snap, results, target=(self.kind, self.namespace, self.name))
         return _View(snap, results, found[0] if found else None)
 
-    def settle(self) -> None:
+    def settle(self, seconds: float = SETTLE) -> None:
         """The kubelet writes a pod's status and its events (the pull error, the back-off) in separate
         requests: take what is already on its way, so the diagnosis quotes them, for at most SETTLE seconds."""
-        until = self.clock() + SETTLE
+        until = self.clock() + seconds
         while self.clock() < until and self.live.poll(min(0.1, max(until - self.clock(), 0.0))):
             pass
 

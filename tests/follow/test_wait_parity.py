@@ -351,3 +351,48 @@ def test_an_old_statefulset_pod_that_will_not_heal_blocks_an_ordered_rollout_for
     verdict = w.err.splitlines()[-1]
     assert "pod db-0: container.crash-loop [db]" in verdict
     assert "previous revision" in verdict and "kubectl delete pod db-0 -n shop" in verdict
+
+
+# -- a rolling update at the quota's edge: the refusal comes before the old pods start terminating ------------
+
+def test_a_quota_refusal_just_before_the_old_replicaset_is_scaled_down_keeps_waiting(api, kc):  # noqa: F811
+    """The deployment controller scales the new ReplicaSet up (maxSurge) in one sync and the old one down
+    (maxUnavailable) in the next: the new ReplicaSet's FailedCreate (`exceeded quota`) can reach the watch a
+    moment before the old pods' deletion. Their end frees the quota, so the rollout completes: a refusal is
+    confirmed with what is already on its way before it fails the wait."""
+    from rollout import QUOTA
+
+    r = Rollout(api, replicas=1).create()
+    old = f"web-7c9d8b6f5d-{suffix()}"
+    api.add({"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": old, "namespace": "shop",
+                          "labels": {"app": "web", "pod-template-hash": "7c9d8b6f5d"}},
+             "spec": {"nodeName": "node-1",
+                      "containers": [{"name": "web", "image": "registry.example.com/shop/web:1.9"}]},
+             "status": {"phase": "Running"}})
+    w = Waiting(api, kc, "deploy/web", "--timeout", "30s").watching(4)
+
+    def refused_then_scaled_down():
+        r.rejected(QUOTA)
+        time.sleep(0.05)
+        p = api.get("Pod", "shop", old)
+        p["metadata"]["deletionTimestamp"] = ago(0)
+        api.add(p)
+    play(r.observe, refused_then_scaled_down).join()
+    time.sleep(1.5)
+    assert w.proc.poll() is None, w.proc.communicate()  # the old pod's end frees the quota: keep waiting
+    pods = []
+
+    def freed():  # the old pod is gone: the ReplicaSet controller creates the pod and clears ReplicaFailure
+        api.remove("Pod", "shop", old)
+        pods.append(r.add_pod())
+        rs = api.get("ReplicaSet", "shop", r.rs)
+        rs["status"].pop("conditions", None)
+        api.add(rs)
+        d = r.deployment()
+        d["status"]["conditions"] = [c for c in d["status"]["conditions"] if c["type"] != "ReplicaFailure"]
+        api.add(d)
+        r.sync()
+    play(freed, lambda: r.ready(pods[0]), r.sync).join()
+    w.result()
+    assert w.code == 0, w.err + w.out
