@@ -256,6 +256,8 @@ class _Wait:
                 if view.workload is not None else None
             if found is not None and not self.confirming:
                 until = self.clock() + CONFIRM  # take all that arrives meanwhile, then decide again
+                if self.deadline is not None:
+                    until = min(until, self.deadline)
                 while self.clock() < until:
                     self.live.poll(until - self.clock())
                 self.confirming = True
