@@ -222,10 +222,10 @@ def held_back(kind: str, obj: dict, pod: dict) -> str | None:
     the new revision, or not a StatefulSet's)."""
     revision = dig(obj, "status.updateRevision")
     has = (dig(pod, "metadata.labels") or {}).get("controller-revision-hash")
-    if kind != "StatefulSet" or not revision or has == revision:
-        return None
+    if kind != "StatefulSet" or not revision or not has or has == revision:
+        return None  # (a pod without the label: its revision is not known, so nothing is said about it)
     name, ns = dig(pod, "metadata.name", ""), dig(pod, "metadata.namespace", "")
-    return (f"{name} is a pod of the previous revision ({has or 'unknown'}): with podManagementPolicy OrderedReady "
+    return (f"{name} is a pod of the previous revision ({has}): with podManagementPolicy OrderedReady "
             "the StatefulSet controller does not replace a pod that is not Running and Ready, so the rollout stays "
             f"stuck until it is deleted (kubectl delete pod {name}" + (f" -n {ns}" if ns else "") +
             "; kubernetes#67250)")
