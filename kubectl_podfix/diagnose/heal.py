@@ -19,7 +19,7 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from kubectl_podfix.diagnose.model import Finding, dig, event_first_time, parse_time
+from kubectl_podfix.diagnose.model import Finding, dig, event_first_time, event_time, parse_time
 
 CRASH_RESTARTS = 2  # a crash loop is permanent from its second restart (the first may be a dependency starting)
 AUTOSCALER_GRACE = 30.0  # seconds an unschedulable pod waits for an autoscaler to answer (it scans every 10 s)
@@ -232,6 +232,15 @@ RULES: tuple[Rule, ...] = (
          "is the cause)", _always),
 )
 BY_CODE = {rule.code: rule for rule in RULES}
+
+
+def refused_before(events: list[dict], when: _dt.datetime) -> bool:
+    """Whether every FailedCreate in ``events`` was last seen before ``when`` (to the second, as events are
+    stamped): a quota refusal from before pods finished terminating says nothing of the quota they freed; the
+    controller's next try (after its back-off) does. None seen: False."""
+    times = [event_time(ev) for ev in events if ev.get("reason") == "FailedCreate"]
+    times = [t for t in times if t is not None]
+    return bool(times) and max(times) < when.replace(microsecond=0)
 
 
 def waiting_on_time(findings: Iterable[Finding]) -> bool:

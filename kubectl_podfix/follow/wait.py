@@ -155,6 +155,7 @@ class _Wait:
         self.fail_fast, self.progress, self.clock, self.started = fail_fast, progress, clock, started
         self.deadline = started + timeout if timeout else None
         self.last_message = ""
+        self.freed_at = None  # when a pod of the workload last went away (its quota freed)
         self.confirming = False  # deciding again after CONFIRM seconds on a workload's permanent finding
         self.grace = False  # the last look saw a failure that becomes permanent with time (a grace running out)
 
@@ -201,8 +202,14 @@ class _Wait:
             if self.deadline is not None and now >= self.deadline:
                 return self.finish("timeout", None, self.last_message)
             wait_for = TICK if self.deadline is None else min(TICK, self.deadline - now)
-            changes = self.live.poll(wait_for)
+            changes = self.poll(wait_for)
             changed = bool(changes) or self._time_matters()
+
+    def poll(self, timeout: float) -> list:
+        changes = self.live.poll(timeout)
+        if any(kind == "Pod" and type_ == "DELETED" for kind, type_, _obj, _before in changes):
+            self.freed_at = utcnow()  # a pod's end frees quota: a refusal before it is not the last word
+        return changes
 
     def _time_matters(self) -> bool:
         """Whether looking again without a change may decide something (an unschedulable pod's grace, a
@@ -254,12 +261,15 @@ class _Wait:
             view = self.view(obj, new)
             found = heal.permanent(view.workload.findings, obj, view.workload.ctx.events, now) \
                 if view.workload is not None else None
+            if found is not None and found.code == "workload.quota-exceeded" and self.freed_at is not None \
+                    and heal.refused_before(view.workload.ctx.events, self.freed_at):
+                found = None  # refused before a pod's end freed quota: the controller's next try says
             if found is not None and not self.confirming:
                 until = self.clock() + CONFIRM  # take all that arrives meanwhile, then decide again
                 if self.deadline is not None:
                     until = min(until, self.deadline)
                 while self.clock() < until:
-                    self.live.poll(until - self.clock())
+                    self.poll(until - self.clock())
                 self.confirming = True
                 try:
                     return self.look()
@@ -296,7 +306,7 @@ class _Wait:
         """The kubelet writes a pod's status and its events (the pull error, the back-off) in separate
         requests: take what is already on its way, so the diagnosis quotes them, for at most SETTLE seconds."""
         until = self.clock() + seconds
-        while self.clock() < until and self.live.poll(min(0.1, max(until - self.clock(), 0.0))):
+        while self.clock() < until and self.poll(min(0.1, max(until - self.clock(), 0.0))):
             pass
 
     def candidates(self, obj: dict) -> list[dict]:

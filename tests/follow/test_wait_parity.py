@@ -396,3 +396,40 @@ def test_a_quota_refusal_just_before_the_old_replicaset_is_scaled_down_keeps_wai
     play(freed, lambda: r.ready(pods[0]), r.sync).join()
     w.result()
     assert w.code == 0, w.err + w.out
+
+
+def test_a_quota_refusal_from_before_the_old_pods_ended_waits_for_the_controllers_next_try(api, kc):  # noqa: F811
+    """The old pods have ended and freed the quota; the ReplicaSet controller retries after its back-off (seconds,
+    more after many refusals). Until then its last FailedCreate (and the ReplicaFailure condition) predate the
+    freed quota: they do not fail the wait; the next try does (refused again: the quota is too small) or the pod
+    appears. Here it appears."""
+    from rollout import QUOTA
+
+    r = Rollout(api, replicas=1).create()
+    old = f"web-7c9d8b6f5d-{suffix()}"
+    api.add({"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": old, "namespace": "shop", "deletionTimestamp": ago(5),
+                          "labels": {"app": "web", "pod-template-hash": "7c9d8b6f5d"}},
+             "spec": {"nodeName": "node-1",
+                      "containers": [{"name": "web", "image": "registry.example.com/shop/web:1.9"}]},
+             "status": {"phase": "Running"}})
+    w = Waiting(api, kc, "deploy/web", "--timeout", "30s").watching(4)
+    play(r.observe, lambda: r.rejected(QUOTA)).join()
+    time.sleep(1.2)  # (the refusal's second is over)
+    api.remove("Pod", "shop", old)
+    time.sleep(2.5)  # the controller's back-off
+    assert w.proc.poll() is None, w.proc.communicate()  # the refusal predates the freed quota: keep waiting
+    pods = []
+
+    def created():
+        pods.append(r.add_pod())
+        rs = api.get("ReplicaSet", "shop", r.rs)
+        rs["status"].pop("conditions", None)
+        api.add(rs)
+        d = r.deployment()
+        d["status"]["conditions"] = [c for c in d["status"]["conditions"] if c["type"] != "ReplicaFailure"]
+        api.add(d)
+        r.sync()
+    play(created, lambda: r.ready(pods[0]), r.sync).join()
+    w.result()
+    assert w.code == 0, w.err + w.out
