@@ -39,19 +39,15 @@ def wait(target: str, output: str, timeout: str, fail_fast: bool, **opts: Any) -
     for good (an image that does not exist, a missing Secret, a crash loop, pods refused by a quota...)
     or when --timeout passes first. Progress is printed on stderr in kubectl rollout status's words.
     """
-    from kubectl_podfix.cluster.kubeconfig import parse_timeout
     from kubectl_podfix.diagnose.model import parse_target
-    from kubectl_podfix.follow.wait import KINDS
+    from kubectl_podfix.follow.wait import KINDS, parse_timeout
     from kubectl_podfix.follow.wait import wait as follow
     from kubectl_podfix.render.wait import verdict, wait_output
 
     kind, name = parse_target(target)
     if kind not in KINDS:
         raise UsageError(f"invalid target {target!r}: wait follows deploy/NAME, sts/NAME, ds/NAME, job/NAME or a pod")
-    try:
-        limit = parse_timeout(timeout)
-    except UsageError:
-        raise UsageError(f"invalid --timeout {timeout!r}: use a duration like 90s or 5m (0 for no limit)") from None
+    limit = parse_timeout(timeout)  # (kubectl's durations: 90s, 5m, 1h2m3s; 0 = no limit)
     cluster = connect(opts)
     debug = bool(opts.get("debug"))
 

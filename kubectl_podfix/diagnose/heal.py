@@ -19,7 +19,7 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from kubectl_podfix.diagnose.model import Finding, dig, event_first_time, parse_time
+from kubectl_podfix.diagnose.model import Finding, dig, event_first_time, event_time, parse_time
 
 CRASH_RESTARTS = 2  # a crash loop is permanent from its second restart (the first may be a dependency starting)
 AUTOSCALER_GRACE = 30.0  # seconds an unschedulable pod waits for an autoscaler to answer (it scans every 10 s)
@@ -37,6 +37,11 @@ class Rule:
     code: str
     when: str  # the condition, in words (docs/wait.md)
     check: Callable[["Facts"], bool]
+
+    @property
+    def timed(self) -> bool:
+        """Whether the answer may change with time alone (a grace that runs out), with nothing else changing."""
+        return self.check in _TIMED
 
 
 @dataclass
@@ -66,6 +71,16 @@ def _crashing(facts: Facts) -> bool:
     return facts.restarts() >= CRASH_RESTARTS
 
 
+def _killed_again_and_again(facts: Facts) -> bool:
+    """Restarted CRASH_RESTARTS times and not up now (CrashLoopBackOff, or running but not ready): a probe that
+    killed it twice, or a process that exits 0 where it should keep running, is a crash loop by another name."""
+    statuses = dig(facts.pod, "status.containerStatuses", []) or []
+    up = any(isinstance(s, dict) and s.get("ready") and (facts.finding.container is None
+                                                          or s.get("name") == facts.finding.container)
+             for s in statuses)
+    return _crashing(facts) and not up
+
+
 def _missing_for_a_while(facts: Facts) -> bool:
     """The object has been missing since the pod's creation for MISSING_OBJECT_GRACE seconds."""
     created = parse_time(dig(facts.pod, "metadata.creationTimestamp"))
@@ -86,6 +101,15 @@ def _config_missing_for_good(facts: Facts) -> bool:
     if any(words in said for words in _KUBELET_NOT_SYNCED):
         return False
     return _missing_for_a_while(facts)
+
+
+def _volume_object_missing(facts: Facts) -> bool:
+    """A configMap or secret volume (or one of its items' keys) that does not exist, for MISSING_OBJECT_GRACE
+    seconds: the kubelet retries, but only someone creating it helps. Other mount failures (attach, CSI, NFS,
+    a timeout) may clear by themselves."""
+    extra = facts.finding.extra or {}
+    return extra.get("kind") in ("missing-object", "missing-key") and not extra.get("object_seen") \
+        and _missing_for_a_while(facts)
 
 
 def _unschedulable_for_good(facts: Facts) -> bool:
@@ -156,6 +180,9 @@ def _provisioning_for_good(facts: Facts) -> bool:
     return (facts.finding.extra or {}).get("kind") not in ("timeout", "in-progress") and _failing_for_a_while(facts)
 
 
+_TIMED = (_missing_for_a_while, _volume_object_missing, _unschedulable_for_good, _failing_for_a_while, _refused_by_admission,
+          _provisioning_for_good)
+
 RULES: tuple[Rule, ...] = (
     Rule("image.not-found", "always: the registry has no such tag or repository", _always),
     Rule("image.auth-failed", "always: the registry refuses the credentials the node has", _always),
@@ -167,6 +194,9 @@ RULES: tuple[Rule, ...] = (
     Rule("container.config-error", f"after {MISSING_OBJECT_GRACE:g}s: a Secret, ConfigMap or key the container needs "
          "is missing (it may be applied just after the workload); never while the kubelet has not synced its "
          "cache (Services not read yet, failed to sync)", _config_missing_for_good),
+    Rule("pod.volume-mount-failed", f"after {MISSING_OBJECT_GRACE:g}s, for a configMap or secret volume (or an "
+         "item's key) that does not exist; other mount failures (attach, CSI, NFS, timeouts) keep waiting",
+         _volume_object_missing),
     Rule("container.exec-format-error", "always: the binary is built for another CPU architecture", _always),
     Rule("container.command-not-found", "always: the command does not exist in the image", _always),
     Rule("container.crash-loop", f"from restart {CRASH_RESTARTS}: the process keeps exiting with an error",
@@ -174,6 +204,12 @@ RULES: tuple[Rule, ...] = (
     Rule("container.oom-killed", f"from restart {CRASH_RESTARTS}: it keeps running out of memory", _crashing),
     Rule("container.start-failed", f"from restart {CRASH_RESTARTS}: the runtime keeps failing to start it",
          _crashing),
+    Rule("container.liveness-probe-failed", f"from restart {CRASH_RESTARTS}, not ready: the liveness probe keeps "
+         "killing it", _killed_again_and_again),
+    Rule("container.startup-probe-failed", f"from restart {CRASH_RESTARTS}, not ready: it keeps failing to start "
+         "within its startup probe's budget", _killed_again_and_again),
+    Rule("container.completed-restarting", f"from restart {CRASH_RESTARTS}, not ready: the process exits 0 where it "
+         "should keep running (restartPolicy Always)", _killed_again_and_again),
     Rule("pod.unschedulable",
          "the scheduler says preemption would not help, no TriggeredScaleUp (cluster-autoscaler) or Nominated "
          f"(Karpenter) event, and either NotTriggerScaleUp or {AUTOSCALER_GRACE:g}s without an autoscaler's answer",
@@ -211,6 +247,22 @@ RULES: tuple[Rule, ...] = (
          "is the cause)", _always),
 )
 BY_CODE = {rule.code: rule for rule in RULES}
+
+
+def refused_before(events: list[dict], when: _dt.datetime) -> bool:
+    """Whether every FailedCreate in ``events`` was last seen before ``when`` (to the second, as events are
+    stamped): a quota refusal from before pods finished terminating says nothing of the quota they freed; the
+    controller's next try (after its back-off) does. None seen: False."""
+    times = [event_time(ev) for ev in events if ev.get("reason") == "FailedCreate"]
+    times = [t for t in times if t is not None]
+    return bool(times) and max(times) < when.replace(microsecond=0)
+
+
+def waiting_on_time(findings: Iterable[Finding]) -> bool:
+    """Whether one of these error findings is not permanent yet but may become so as time passes, with nothing
+    else changing (a missing Secret's grace, an unschedulable pod's autoscaler grace): ``wait`` looks again
+    then, even when the cluster says nothing new."""
+    return any(f.severity == "error" and f.code in BY_CODE and BY_CODE[f.code].timed for f in findings)
 
 
 def permanent(findings: Iterable[Finding], pod: dict, events: list[dict],

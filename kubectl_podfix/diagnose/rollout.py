@@ -28,6 +28,9 @@ class Progress:
     done: bool = False
     failed: str | None = None  # e.g. 'deployment "web" exceeded its progress deadline'
     unsupported: str | None = None  # kubectl's refusal (OnDelete): there is no rollout to wait for
+    # the controller has seen the current spec: until then nothing is known of the new revision (its pods, its
+    # ReplicaSet, its verdicts), so nothing about the old one may fail the wait
+    observed: bool = True
 
 
 def _i(obj: dict, path: str) -> int:
@@ -42,7 +45,7 @@ def _generation_observed(obj: dict) -> bool:
 def deployment(obj: dict) -> Progress:
     name = dig(obj, "metadata.name", "")
     if not _generation_observed(obj):
-        return Progress("Waiting for deployment spec update to be observed...")
+        return Progress("Waiting for deployment spec update to be observed...", observed=False)
     for cond in dig(obj, "status.conditions", []) or []:
         if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
             return Progress(f'deployment "{name}" exceeded its progress deadline',
@@ -50,7 +53,7 @@ def deployment(obj: dict) -> Progress:
     spec = dig(obj, "spec.replicas")
     want = int(spec) if isinstance(spec, int) else None
     updated, replicas = _i(obj, "status.updatedReplicas"), _i(obj, "status.replicas")
-    available, ready = _i(obj, "status.availableReplicas"), _i(obj, "status.readyReplicas")
+    available = _i(obj, "status.availableReplicas")  # (kubectl never reads readyReplicas: available implies it)
     head = f'Waiting for deployment "{name}" rollout to finish: '
     if want is not None and updated < want:
         return Progress(head + f"{updated} out of {want} new replicas have been updated...")
@@ -58,8 +61,6 @@ def deployment(obj: dict) -> Progress:
         return Progress(head + f"{replicas - updated} old replicas are pending termination...")
     if available < updated:
         return Progress(head + f"{available} of {updated} updated replicas are available...")
-    if ready < updated:  # kubectl does not look at readyReplicas; available implies ready, so this is a safety net
-        return Progress(head + f"{ready} of {updated} updated replicas are ready...")
     return Progress(f'deployment "{name}" successfully rolled out', done=True)
 
 
@@ -68,7 +69,7 @@ def daemonset(obj: dict) -> Progress:
     if (dig(obj, "spec.updateStrategy.type") or "RollingUpdate") != "RollingUpdate":
         return Progress("", unsupported="rollout status is only available for RollingUpdate strategy type")
     if not _generation_observed(obj):
-        return Progress("Waiting for daemon set spec update to be observed...")
+        return Progress("Waiting for daemon set spec update to be observed...", observed=False)
     desired, updated = _i(obj, "status.desiredNumberScheduled"), _i(obj, "status.updatedNumberScheduled")
     available = _i(obj, "status.numberAvailable")
     head = f'Waiting for daemon set "{name}" rollout to finish: '
@@ -80,16 +81,19 @@ def daemonset(obj: dict) -> Progress:
 
 
 def statefulset(obj: dict) -> Progress:
-    if (dig(obj, "spec.updateStrategy.type") or "RollingUpdate") != "RollingUpdate":
+    strategy = dig(obj, "spec.updateStrategy.type")
+    if (strategy or "RollingUpdate") != "RollingUpdate":
         return Progress("", unsupported="rollout status is only available for RollingUpdate strategy type")
     if _i(obj, "status.observedGeneration") == 0 or not _generation_observed(obj):
-        return Progress("Waiting for statefulset spec update to be observed...")
+        return Progress("Waiting for statefulset spec update to be observed...", observed=False)
     spec = dig(obj, "spec.replicas")
     want = int(spec) if isinstance(spec, int) else None
     ready, updated = _i(obj, "status.readyReplicas"), _i(obj, "status.updatedReplicas")
     if want is not None and ready < want:
         return Progress(f"Waiting for {want - ready} pods to be ready...")
     rolling = dig(obj, "spec.updateStrategy.rollingUpdate")
+    if not strategy and rolling is None:  # the API server's default for no strategy: RollingUpdate, partition 0
+        rolling = {"partition": 0}
     if isinstance(rolling, dict):
         partition = rolling.get("partition")
         if isinstance(partition, int) and want is not None and updated < want - partition:
@@ -195,6 +199,36 @@ def new_pods(kind: str, obj: dict, pods: list[dict], replicasets: list[dict] | N
             return live
         return [p for p in live if (dig(p, "metadata.labels") or {}).get("pod-template-generation") == generation]
     return live
+
+
+def _ordered(obj: dict) -> bool:
+    return (dig(obj, "spec.podManagementPolicy") or "OrderedReady") == "OrderedReady"
+
+
+def blocking_pods(kind: str, obj: dict, pods: list[dict], replicasets: list[dict] | None = None) -> list[dict]:
+    """The pods whose failure stops the rollout: the new revision's (``new_pods``); for a StatefulSet that
+    manages its pods in order (podManagementPolicy OrderedReady, the default), every pod: its controller does not
+    go past a pod that is not Running and Ready, whatever that pod's revision, so a previous revision's pod that
+    will not heal is never replaced (kubernetes#67250, the "forced rollback" of the StatefulSet docs)."""
+    new = new_pods(kind, obj, pods, replicasets)
+    if kind != "StatefulSet" or not _ordered(obj) or not dig(obj, "status.updateRevision"):
+        return new
+    mine = {id(p) for p in new}
+    return new + [p for p in pods if id(p) not in mine and not dig(p, "metadata.deletionTimestamp")]
+
+
+def held_back(kind: str, obj: dict, pod: dict) -> str | None:
+    """Why a failing pod that is not of the new revision stops the rollout for good, and what to do (None: a pod of
+    the new revision, or not a StatefulSet's)."""
+    revision = dig(obj, "status.updateRevision")
+    has = (dig(pod, "metadata.labels") or {}).get("controller-revision-hash")
+    if kind != "StatefulSet" or not revision or not has or has == revision:
+        return None  # (a pod without the label: its revision is not known, so nothing is said about it)
+    name, ns = dig(pod, "metadata.name", ""), dig(pod, "metadata.namespace", "")
+    return (f"{name} is a pod of the previous revision ({has}): with podManagementPolicy OrderedReady "
+            "the StatefulSet controller does not replace a pod that is not Running and Ready, so the rollout stays "
+            f"stuck until it is deleted (kubectl delete pod {name}" + (f" -n {ns}" if ns else "") +
+            "; kubernetes#67250)")
 
 
 def involved(ev: dict) -> dict:

@@ -18,6 +18,7 @@ cannot be provisioned; an image that does not exist...).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -31,11 +32,45 @@ from kubectl_podfix.diagnose.report import PodResult
 from kubectl_podfix.diagnose.rules import diagnose
 from kubectl_podfix.diagnose.workloads import WorkloadResult, explain_workloads
 from kubectl_podfix.diagnose.workloads.context import claim_matcher
-from kubectl_podfix.errors import PodfixError
+from kubectl_podfix.errors import PodfixError, UsageError
 from kubectl_podfix.follow.live import Live
+
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
+                   "h": 3600.0}
+_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+MAX_TIMEOUT = 2562047 * 3600.0  # Go's longest duration (kubectl's flag is one)
+
+
+def parse_timeout(value: str) -> float | None:
+    """``--timeout`` as kubectl's duration flags read it (Go's time.ParseDuration): ``90s``, ``5m``, ``1h2m3s``,
+    ``1.5m``, ``500ms``; ``0`` (or ``0s``) waits without limit (None). A number without a unit is an error, as
+    for kubectl (``time: missing unit in duration "5"``); so is a negative one (kubectl would wait forever)."""
+    text = str(value).strip()
+    if text.startswith("+"):
+        text = text[1:]
+    if text == "0":
+        return None
+    total, pos = 0.0, 0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        pos = match.end()
+    if not text or pos != len(text):
+        reason = "a number needs a unit: s, m or h" if re.fullmatch(r"\d+(\.\d*)?", text) else \
+            "use a duration like 90s, 5m or 1h2m3s"
+        raise UsageError(f"invalid --timeout {value!r}: {reason} (0 for no limit)")
+    if total > MAX_TIMEOUT:
+        raise UsageError(f"invalid --timeout {value!r}: longer than the longest duration kubectl accepts "
+                         "(2562047h); use 0 for no limit")
+    return total or None
+
 
 TICK = 0.5  # at least this often the rollout is looked at again (time-based rules: the autoscaler's grace)
 SETTLE = 0.3  # before diagnosing a failure: let the events sent with the status change arrive (at most this)
+# before the workload's own finding fails the wait: what the controllers do next may be on its way (the deployment
+# controller scales the old ReplicaSet down in the sync after the new one's surge was refused by a quota)
+CONFIRM = 1.0
 KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "Pod")
 
 
@@ -45,9 +80,13 @@ class Decisive:
 
     finding: Finding
     pod: str | None = None
+    note: str | None = None  # why this pod stops the rollout when it is not of the new revision
 
     def to_dict(self) -> dict:
-        return {"pod": self.pod, **self.finding.to_dict()}
+        out = {"pod": self.pod, **self.finding.to_dict()}
+        if self.note:
+            out["note"] = self.note
+        return out
 
 
 @dataclass
@@ -116,7 +155,9 @@ class _Wait:
         self.fail_fast, self.progress, self.clock, self.started = fail_fast, progress, clock, started
         self.deadline = started + timeout if timeout else None
         self.last_message = ""
-        self.grace = False  # the last look saw a workload failure that becomes permanent with time (a grace)
+        self.freed_at = None  # when a pod of the workload last went away (its quota freed)
+        self.confirming = False  # deciding again after CONFIRM seconds on a workload's permanent finding
+        self.grace = False  # the last look saw a failure that becomes permanent with time (a grace running out)
 
     # -- setting up: one LIST (then one WATCH) per kind ------------------------------------------------
     def start(self) -> None:
@@ -161,12 +202,18 @@ class _Wait:
             if self.deadline is not None and now >= self.deadline:
                 return self.finish("timeout", None, self.last_message)
             wait_for = TICK if self.deadline is None else min(TICK, self.deadline - now)
-            changes = self.live.poll(wait_for)
+            changes = self.poll(wait_for)
             changed = bool(changes) or self._time_matters()
+
+    def poll(self, timeout: float) -> list:
+        changes = self.live.poll(timeout)
+        if any(kind == "Pod" and type_ == "DELETED" for kind, type_, _obj, _before in changes):
+            self.freed_at = utcnow()  # a pod's end frees quota: a refusal before it is not the last word
+        return changes
 
     def _time_matters(self) -> bool:
         """Whether looking again without a change may decide something (an unschedulable pod's grace, a
-        missing ServiceAccount's)."""
+        missing Secret's or ServiceAccount's)."""
         return self.fail_fast and (self.grace or any(
             dig(p, "status.phase") == "Pending" and not dig(p, "spec.nodeName") for p in self.live.items("Pod")))
 
@@ -197,11 +244,15 @@ class _Wait:
             return self.finish("complete", None, state.message)
         if state.failed:
             return self.finish("failed", None, state.failed, by_status=True)
-        if not self.fail_fast:
+        if not self.fail_fast or not state.observed:
+            # (until the controller has seen the spec, the pods and verdicts at hand are the previous revision's:
+            # kubectl waits for the spec update to be observed, so does wait)
+            self.grace = False
             return None
         now = utcnow()
         new = [p for p in self.candidates(obj) if gather.is_suspect(p)]
         if self.kind == "Pod":
+            self.grace = False
             if not new:
                 return None
             view = _View(self.live.snapshot(new), [], None)
@@ -210,14 +261,30 @@ class _Wait:
             view = self.view(obj, new)
             found = heal.permanent(view.workload.findings, obj, view.workload.ctx.events, now) \
                 if view.workload is not None else None
+            if found is not None and found.code == "workload.quota-exceeded" and self.freed_at is not None \
+                    and heal.refused_before(view.workload.ctx.events, self.freed_at):
+                found = None  # refused before a pod's end freed quota: the controller's next try says
+            if found is not None and not self.confirming:
+                until = self.clock() + CONFIRM  # take all that arrives meanwhile, then decide again
+                if self.deadline is not None:
+                    until = min(until, self.deadline)
+                while self.clock() < until:
+                    self.poll(until - self.clock())
+                self.confirming = True
+                try:
+                    return self.look()
+                finally:
+                    self.confirming = False
             if found is not None:
                 return self.finish("failed", Decisive(found), state.message)
-            self.grace = view.workload is not None and any(
-                f.severity == "error" and f.code in heal.BY_CODE for f in view.workload.findings)
+            self.grace = view.workload is not None and heal.waiting_on_time(view.workload.findings)
         for r in view.results:
             found = heal.permanent(r.findings, r.ctx.pod, r.ctx.events, now)
             if found is not None:
-                return self.finish("failed", Decisive(found, r.ctx.name), state.message)
+                note = rollout.held_back(self.kind, obj, r.ctx.pod) if self.kind != "Pod" else None
+                return self.finish("failed", Decisive(found, r.ctx.name, note), state.message)
+        # a grace still running out (a missing Secret's 15 s): look again then, even if nothing changes
+        self.grace = self.grace or any(heal.waiting_on_time(r.findings) for r in view.results)
         return None
 
     def view(self, obj: dict, diagnosed: list[dict], *, enrich: list[dict] | None = None) -> _View:
@@ -235,17 +302,17 @@ class _Wait:
         found = explain_workloads(snap, results, target=(self.kind, self.namespace, self.name))
         return _View(snap, results, found[0] if found else None)
 
-    def settle(self) -> None:
+    def settle(self, seconds: float = SETTLE) -> None:
         """The kubelet writes a pod's status and its events (the pull error, the back-off) in separate
         requests: take what is already on its way, so the diagnosis quotes them, for at most SETTLE seconds."""
-        until = self.clock() + SETTLE
-        while self.clock() < until and self.live.poll(min(0.1, max(until - self.clock(), 0.0))):
+        until = self.clock() + seconds
+        while self.clock() < until and self.poll(min(0.1, max(until - self.clock(), 0.0))):
             pass
 
     def candidates(self, obj: dict) -> list[dict]:
         if self.kind == "Pod":
             return [obj]
-        return rollout.new_pods(self.kind, obj, self.live.items("Pod"), self.live.items("ReplicaSet"))
+        return rollout.blocking_pods(self.kind, obj, self.live.items("Pod"), self.live.items("ReplicaSet"))
 
     # -- the end: the diagnosis explain would print ------------------------------------------------------
     def finish(self, result: str, decisive: Decisive | None, message: str, by_status: bool = False) -> WaitOutcome:
@@ -312,4 +379,4 @@ class _Wait:
         if decisive is not None and decisive.pod is not None:
             first = next((r for r in outcome.results if r.ctx.name == decisive.pod and r.findings), None)
             if first is not None:
-                outcome.decisive = Decisive(first.findings[0], decisive.pod)
+                outcome.decisive = Decisive(first.findings[0], decisive.pod, decisive.note)

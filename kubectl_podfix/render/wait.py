@@ -70,8 +70,9 @@ def verdict(outcome) -> str | None:
     where = f"pod {decisive.pod}" if decisive.pod else outcome.target
     container = f" [{f.container}]" if f.container else ""
     what = f"{outcome.label} rollout" if outcome.kind in ("Deployment", "StatefulSet", "DaemonSet") else outcome.label
-    return (f"{what} failed after {took}: {where}: {f.code}{container}: {f.title}. This will not heal by itself, "
-            "so podfix stopped waiting (--no-fail-fast waits until --timeout)")
+    note = f" {decisive.note}." if getattr(decisive, "note", None) else ""
+    return (f"{what} failed after {took}: {where}: {f.code}{container}: {f.title}.{note} This will not heal by "
+            "itself, so podfix stopped waiting (--no-fail-fast waits until --timeout)")
 
 
 # -- explain --watch -------------------------------------------------------------------------------

@@ -122,3 +122,19 @@ def test_new_pods_are_the_new_revisions():
     ds = {"metadata": {"annotations": {rollout.DS_GENERATION: "3"}}}
     ds_pods = [pod("x", "", **{"pod-template-generation": "2"}), pod("y", "", **{"pod-template-generation": "3"})]
     assert [p["metadata"]["name"] for p in rollout.new_pods("DaemonSet", ds, ds_pods)] == ["y"]
+
+
+def test_an_ordered_statefulset_is_blocked_by_any_pod_and_says_which_revision():
+    """kubernetes#67250: with OrderedReady (the default) every pod counts, whatever its revision; Parallel only the
+    new revision's. Only a pod labelled with another revision is called the previous revision's."""
+    def pod(name, rev=None):
+        labels = {"controller-revision-hash": rev} if rev else {}
+        return {"metadata": {"name": name, "namespace": "shop", "labels": labels}}
+    obj = {"kind": "StatefulSet", "spec": {}, "status": {"updateRevision": "db-2", "currentRevision": "db-1"}}
+    pods = [pod("db-0", "db-1"), pod("db-1", "db-2"), pod("db-2")]
+    assert [p["metadata"]["name"] for p in rollout.blocking_pods("StatefulSet", obj, pods)] == ["db-1", "db-0", "db-2"]
+    parallel = {**obj, "spec": {"podManagementPolicy": "Parallel"}}
+    assert [p["metadata"]["name"] for p in rollout.blocking_pods("StatefulSet", parallel, pods)] == ["db-1"]
+    assert "previous revision (db-1)" in rollout.held_back("StatefulSet", obj, pods[0])
+    assert "kubectl delete pod db-0 -n shop" in rollout.held_back("StatefulSet", obj, pods[0])
+    assert rollout.held_back("StatefulSet", obj, pods[1]) is None and rollout.held_back("StatefulSet", obj, pods[2]) is None
