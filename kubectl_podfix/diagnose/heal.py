@@ -180,8 +180,8 @@ def _provisioning_for_good(facts: Facts) -> bool:
     return (facts.finding.extra or {}).get("kind") not in ("timeout", "in-progress") and _failing_for_a_while(facts)
 
 
-_TIMED = (_missing_for_a_while, _volume_object_missing, _unschedulable_for_good, _failing_for_a_while, _refused_by_admission,
-          _provisioning_for_good)
+_TIMED = (_missing_for_a_while, _config_missing_for_good, _volume_object_missing, _unschedulable_for_good,
+          _failing_for_a_while, _refused_by_admission, _provisioning_for_good)
 
 RULES: tuple[Rule, ...] = (
     Rule("image.not-found", "always: the registry has no such tag or repository", _always),
