@@ -73,12 +73,13 @@ def deployment_rule(ctx: WorkloadContext) -> Iterable[Finding]:
         if avail:
             evidence.append(condition_line(ctx.kind, ctx.name, avail, ctx))
         deadline = dig(ctx.workload, "spec.progressDeadlineSeconds") or 600
-        expl = (f"The new ReplicaSet {new_name or '?'} made no progress for {deadline}s "
+        new_rs = f"the new ReplicaSet {new_name}" if new_name else "the new ReplicaSet (not among those podfix read)"
+        expl = (f"{new_rs[0].upper()}{new_rs[1:]} made no progress for {deadline}s "
                 f"(progressDeadlineSeconds), so kubectl rollout status fails with 'exceeded its progress deadline'. ")
         extra = {"new_replicaset": new_name, "old_ready": old_ready, "updated": r.get("updated") or 0,
                  "desired": desired}
         if found:
-            expl += "Why: " + _cause_text(ctx, found, f"the new ReplicaSet {new_name}")
+            expl += "Why: " + _cause_text(ctx, found, new_rs if new_name else ctx.ref)
             evidence += pod_cause_lines(found[0], found[1])
             extra["pod"] = pod_extra(*found)
         else:
