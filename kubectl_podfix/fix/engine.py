@@ -219,6 +219,8 @@ def is_conflict(step: Step, exc) -> bool:
     status = getattr(exc, "status", None)
     if step.verb == "delete" and step.resource_version:  # a bare pod: only the version that was planned
         return status == 409
+    if step.verb == "create":  # planned because it did not exist: someone else created it meanwhile
+        return status == 409 and getattr(exc, "reason", "") == "AlreadyExists"
     if step.verb not in ("patch", "replace"):
         return False
     if status == 409 and getattr(exc, "reason", "") != "AlreadyExists":
@@ -230,6 +232,9 @@ def is_conflict(step: Step, exc) -> bool:
 def _why(step: Step, exc) -> str:
     status = getattr(exc, "status", None)
     message = getattr(exc, "message", None) or str(exc)
+    if is_conflict(step, exc) and step.verb == "create":
+        return (f"{step.kind} {step.name} was created by someone else after podfix planned to create it, so "
+                "nothing was overwritten")
     if is_conflict(step, exc):
         return (f"{step.kind} {step.name} changed after podfix read it (the server refused the conditional "
                 "write), so nothing was overwritten")
@@ -293,7 +298,7 @@ def apply(plan: Plan, cluster, out: TextIO | None = None, err: TextIO | None = N
                 results.append(failed)
                 results.extend(StepResult(s, "not attempted") for s in plan.steps[i + 1:])
                 code = Exit.REFUSED if exc.status == 403 else Exit.ERROR
-                if is_conflict(step, exc):
+                if is_conflict(step, exc) and key not in deleted:  # (a bare pod's re-create: its own case)
                     conflict = failed
                 break
             results.append(StepResult(step, "done"))
