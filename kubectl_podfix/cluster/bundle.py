@@ -176,29 +176,32 @@ def _documents(path: str, text: str) -> Iterator[tuple[int, Any]]:
 
     loader = _loader()(text)
     number = 0
+    current = 1  # the document being read: the next one while parsing, this one once it is parsed
     # the alias check walks every node: only when the text may hold an anchor and an alias
     maybe_aliases = "&" in text and "*" in text and bool(_ANCHOR.search(text)) and bool(_ALIAS.search(text))
     try:
         while loader.check_node():
+            current = number + 1
             node = loader.get_node()
-            number += 1
+            number = current
             if maybe_aliases:
                 problem = _alias_problem(node)
                 if problem:
                     raise PodfixError(f"{_name(path)}: document {number}: {problem}")
             doc = loader.construct_document(node)
+            current = number + 1
             if doc is not None:
                 yield number, doc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "not valid YAML or JSON"
-        raise PodfixError(f"{_name(path)}: document {number + 1}{where}: {problem}") from None
+        raise PodfixError(f"{_name(path)}: document {current}{where}: {problem}") from None
     except RecursionError:  # the pure-Python parser (no libyaml, as in the zipapp) on deep nesting
-        raise _too_deep(path, number + 1) from None
+        raise _too_deep(path, current) from None
     except (TypeError, ValueError, AttributeError, UnboundLocalError) as exc:
         # NB: libyaml's binding fails this way on some malformed input (an alias inside its own anchor)
-        raise PodfixError(f"{_name(path)}: document {number + 1}: not valid YAML (the YAML parser failed: "
+        raise PodfixError(f"{_name(path)}: document {current}: not valid YAML (the YAML parser failed: "
                           f"{type(exc).__name__})") from None
     finally:
         loader.dispose()
