@@ -28,6 +28,7 @@ cluster on a fixer's behalf. The order is fixed:
 from __future__ import annotations
 
 import shlex
+import tempfile
 import sys
 import time
 from dataclasses import dataclass, field
@@ -277,7 +278,16 @@ def apply(plan: Plan, cluster, out: TextIO | None = None, err: TextIO | None = N
                         results.extend(StepResult(s, "not attempted") for s in plan.steps[i + 1:])
                         code = Exit.REFUSED if exc.status in (403, 422) else Exit.ERROR
                         break
-                    saved[key] = save_manifest(recreate)
+                    try:
+                        saved[key] = save_manifest(recreate)
+                    except OSError as exc:
+                        results.append(StepResult(step, "failed", f"not deleted: its manifest could not be saved "
+                                                                  f"first ({exc.strerror or exc}, in "
+                                                                  f"{tempfile.gettempdir()}): free space there or "
+                                                                  "set TMPDIR to another directory"))
+                        results.extend(StepResult(s, "not attempted") for s in plan.steps[i + 1:])
+                        code = Exit.ERROR
+                        break
                     out.write(f"\nsaved the manifest of {step.ref} to {saved[key]} before deleting it (if it is not "
                               f"created again: kubectl create -f {saved[key]})\n")
                     out.flush()
@@ -348,9 +358,15 @@ def save_manifest(step: Step) -> str:
 
     folder = tempfile.mkdtemp(prefix="podfix-recreate-")  # mode 0700
     path = os.path.join(folder, f"{step.namespace or 'cluster'}-{step.name}.yaml")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(to_yaml(step.body))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(to_yaml(step.body))
+            fh.flush()
+            os.fsync(fh.fileno())  # the only copy once the delete is sent: on disk before it is
+    except BaseException:  # a full disk, a quota, Ctrl-C: nothing is deleted, and no partial copy stays
+        drop_manifest(path)
+        raise
     return path
 
 
