@@ -371,13 +371,21 @@ def _load_user(conn: Connection, cfg: Any) -> None:
         redact.remember(user.get("password"))
         cfg.username, cfg.password = user.get("username") or "", user.get("password") or ""
     elif token:
-        if not isinstance(token, str) or any(ord(c) < 0x20 or ord(c) == 0x7F for c in token):
-            # NB: a newline would split the Authorization header (http.client refuses it, quoting the value)
-            raise PodfixError(f"the token of the user in context {conn.context!r} is not a single line of text: "
-                              "check the kubeconfig's token (or tokenFile)")
-        cfg.api_key["BearerToken"] = f"Bearer {token}"
+        _set_bearer(cfg, token, f"the token of the user in context {conn.context!r} is not a single line of text: "
+                                "check the kubeconfig's token (or tokenFile)")
     elif isinstance(user.get("exec"), dict):
         _run_exec(conn, cfg, user["exec"], cluster)
+
+
+def _set_bearer(cfg: Any, token: Any, problem: str) -> None:
+    """Send ``token`` as the bearer token: one line of text (a newline would split the Authorization header,
+    and http.client's refusal quotes the value), and told to the scrubber, so no message ever shows it."""
+    from kubectl_podfix import redact
+
+    if not isinstance(token, str) or any(ord(c) < 0x20 or ord(c) == 0x7F for c in token):
+        raise PodfixError(problem)
+    redact.remember(token)
+    cfg.api_key["BearerToken"] = f"Bearer {token}"
 
 
 def _read_token_file(conn: Connection, path: str) -> str:
@@ -506,14 +514,22 @@ def _run_exec(conn: Connection, cfg: Any, exec_config: dict, cluster: dict) -> N
             raise PodfixError(f"the exec credential plugin {command!r} for user in context {conn.context!r} "
                               f"failed: {why}. Check it is installed and you are logged in "
                               "(kubectl fails the same way)") from None
+        plugin = f"the exec credential plugin {command!r} for user in context {conn.context!r}"
+        if not isinstance(status, dict):
+            raise PodfixError(f"{plugin} returned a malformed ExecCredential (its status is not a mapping): check "
+                              "the plugin (kubectl refuses it too)")
+        for key in ("token", "clientCertificateData", "clientKeyData"):
+            if status.get(key) is not None and not isinstance(status[key], str):
+                raise PodfixError(f"{plugin} returned a malformed ExecCredential (status.{key} is not a string): "
+                                  "check the plugin (kubectl refuses it too)")
         if status.get("token"):
-            cfg.api_key["BearerToken"] = f"Bearer {status['token']}"
+            _set_bearer(cfg, status["token"], f"{plugin} returned a token that is not a single line of text: "
+                                              "check the plugin")
         elif status.get("clientCertificateData") and status.get("clientKeyData"):
             cfg.cert_file = _private_file(status["clientCertificateData"].encode())
             cfg.key_file = _private_file(status["clientKeyData"].encode())
         else:
-            raise PodfixError(f"the exec credential plugin {command!r} for user in context {conn.context!r} "
-                              "returned no token and no client certificate")
+            raise PodfixError(f"{plugin} returned no token and no client certificate")
         state["expiry"] = parse_time(status.get("expirationTimestamp"))
 
     def refresh(_cfg: Any) -> None:

@@ -126,3 +126,27 @@ def test_insecure_skip_tls_verify_with_a_ca_is_refused_like_kubectl(tmp_path):
     assert run.code == 1
     assert "specifying a root certificates file with the insecure flag is not allowed" in run.err
     assert len(run.err.strip().splitlines()) == 1
+
+
+EXEC_TOKEN = "PODFIX-EXEC-TOKEN-sentinel-4b2e"
+
+
+@pytest.mark.parametrize("status, words", [
+    ({"token": f"{EXEC_TOKEN}\nX-Injected: 1"}, "returned a token that is not a single line of text"),
+    ({"token": 12345678}, "returned a malformed ExecCredential (status.token is not a string)"),
+    ({"clientCertificateData": 5, "clientKeyData": 6}, "(status.clientCertificateData is not a string)"),
+    ([EXEC_TOKEN], "returned a malformed ExecCredential (its status is not a mapping)"),
+])
+def test_a_malformed_exec_credential_is_one_line_and_never_shows_the_token(shop, tmp_path, status, words):
+    """An exec plugin's answer is checked like kubectl's decoding checks it: a token with a newline used to
+    reach http.client, whose refusal quoted the header, token included, in the error line."""
+    plugin = tmp_path / "plugin"
+    plugin.write_text("#!/bin/sh\ncat <<'EOF'\n" + json.dumps({
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential", "status": status}) + "\nEOF\n")
+    plugin.chmod(0o755)
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin)}}
+    run = run_podfix(["explain", "web-1", "--debug"], kubeconfig=kubeconfig(tmp_path, shop.url, user))
+    assert run.code == 1, run.err
+    assert words in run.err and "Traceback" not in run.err and "internal error" not in run.err, run.err
+    assert EXEC_TOKEN not in run.out + run.err
+    assert shop.requests == []
