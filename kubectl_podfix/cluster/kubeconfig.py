@@ -361,8 +361,10 @@ def _load_user(conn: Connection, cfg: Any) -> None:
                           f"[{' '.join(methods)}], only one is allowed (kubectl refuses it too): check the "
                           f"user of context {conn.context!r} in the kubeconfig")
     token = user.get("token")
+    token_file = None
     if not token and user.get("tokenFile"):
-        token = _read_token_file(conn, str(user["tokenFile"]))
+        token_file = str(user["tokenFile"])
+        token = _read_token_file(conn, token_file)
     if not token and isinstance(user.get("auth-provider"), dict):
         token = _auth_provider_token(conn, user_name, user["auth-provider"])
     if user.get("username") or user.get("password"):
@@ -373,6 +375,8 @@ def _load_user(conn: Connection, cfg: Any) -> None:
     elif token:
         _set_bearer(cfg, token, f"the token of the user in context {conn.context!r} is not a single line of text: "
                                 "check the kubeconfig's token (or tokenFile)")
+        if token_file:
+            _follow_token_file(conn, cfg, token_file)
     elif isinstance(user.get("exec"), dict):
         _run_exec(conn, cfg, user["exec"], cluster)
 
@@ -386,6 +390,34 @@ def _set_bearer(cfg: Any, token: Any, problem: str) -> None:
         raise PodfixError(problem)
     redact.remember(token)
     cfg.api_key["BearerToken"] = f"Bearer {token}"
+
+
+TOKEN_FILE_PERIOD = 60.0  # seconds: client-go's cached file token source reads a tokenFile again this often
+
+
+def _follow_token_file(conn: Connection, cfg: Any, path: str) -> None:
+    """Read ``path`` again at most once a minute, as client-go does: a rotated token (a projected service
+    account token, a CI job's) reaches a long ``wait`` or ``explain --watch``. A read that fails or finds
+    no token keeps the token podfix has, as client-go keeps it."""
+    import threading
+    import time
+
+    state = {"read": time.monotonic()}
+    lock = threading.Lock()
+
+    def refresh(_cfg: Any) -> None:
+        with lock:
+            if time.monotonic() - state["read"] < TOKEN_FILE_PERIOD:
+                return
+            state["read"] = time.monotonic()
+        try:
+            token = _read_token_file(conn, path)
+            if token:
+                _set_bearer(cfg, token, "not a single line")
+        except PodfixError:
+            pass
+
+    cfg.refresh_api_key_hook = refresh
 
 
 def _read_token_file(conn: Connection, path: str) -> str:
