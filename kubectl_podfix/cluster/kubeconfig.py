@@ -519,6 +519,51 @@ class _Node(dict):
         return dict(self)
 
 
+_EXEC_TYPES: dict[str, type] = {"command": str, "apiVersion": str, "args": list, "env": list, "installHint": str,
+                                "provideClusterInfo": bool, "interactiveMode": str}
+_INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
+
+
+def _check_exec(conn: Connection, user_name: str, exec_config: dict) -> None:
+    """client-go's checks of an exec section, with kubectl's words: field types (kubectl refuses the file),
+    command and apiVersion, env names, interactiveMode (v1 needs it; Always needs a terminal on stdin)."""
+    import sys
+
+    where = f"(context {conn.context!r})"
+    for key, kind in _EXEC_TYPES.items():
+        problem = _type_problem(exec_config.get(key), kind)
+        if problem:
+            raise PodfixError(f"kubeconfig user {user_name!r}: exec {key} {problem} {where} (kubectl refuses the "
+                              "file too)")
+    for key in ("args", "env"):
+        for item in exec_config.get(key) or []:
+            fields = [item] if key == "args" else ([item.get("name"), item.get("value")]
+                                                    if isinstance(item, dict) else [item])
+            if not all(isinstance(f, str) or (f is None and key == "env") for f in fields):
+                raise PodfixError(f"kubeconfig user {user_name!r}: exec {key} must be "
+                                  f"{'strings' if key == 'args' else 'name/value pairs of strings'} {where} "
+                                  "(kubectl refuses the file too)")
+    if not exec_config.get("command"):
+        raise PodfixError(f"command must be specified for {user_name} to use exec authentication plugin {where}")
+    if not exec_config.get("apiVersion"):
+        raise PodfixError(f"apiVersion must be specified for {user_name} to use exec authentication plugin {where}")
+    if any(not (e or {}).get("name") for e in exec_config.get("env") or []):
+        raise PodfixError(f"env variable name must be specified for {user_name} to use exec authentication plugin "
+                          f"{where}")
+    mode = exec_config.get("interactiveMode")
+    if not mode and exec_config.get("apiVersion") == "client.authentication.k8s.io/v1":
+        # NB: client-go refuses a v1 exec plugin without interactiveMode; so does podfix, with kubectl's words.
+        raise PodfixError(f"interactiveMode must be specified for {user_name} to use exec authentication plugin "
+                          f"{where}: add interactiveMode: IfAvailable (or Never) to its exec section")
+    if mode and mode not in _INTERACTIVE_MODES:
+        raise PodfixError(f'invalid interactiveMode for {user_name}: "{mode}" {where}: use Never, IfAvailable or '
+                          "Always")
+    if mode == "Always" and not (sys.stdin is not None and sys.stdin.isatty()):
+        raise PodfixError(f"the exec credential plugin {exec_config.get('command')!r} for user in context "
+                          f"{conn.context!r} needs a terminal (interactiveMode: Always), and standard input is not a "
+                          "terminal (kubectl refuses it too): run it from a terminal, or log in first")
+
+
 def _run_exec(conn: Connection, cfg: Any, exec_config: dict, cluster: dict) -> None:
     """Run the exec credential plugin with the client's ExecProvider; refresh when the credential expires."""
     from kubectl_podfix.cluster import client as kube
@@ -526,10 +571,10 @@ def _run_exec(conn: Connection, cfg: Any, exec_config: dict, cluster: dict) -> N
 
     command = exec_config.get("command", "?")
     user_name = conn.config["users"][0]["name"]
-    if exec_config.get("apiVersion") == "client.authentication.k8s.io/v1" and not exec_config.get("interactiveMode"):
-        # NB: client-go refuses a v1 exec plugin without interactiveMode; so does podfix, with kubectl's words.
-        raise PodfixError(f"interactiveMode must be specified for {user_name} to use exec authentication plugin "
-                          f"(context {conn.context!r}): add interactiveMode: IfAvailable (or Never) to its exec section")
+    _check_exec(conn, user_name, exec_config)
+    if exec_config.get("env"):  # a name alone is an empty value, as in client-go (the client's provider needs both)
+        exec_config = dict(exec_config, env=[{"name": e["name"], "value": e.get("value") or ""}
+                                             for e in exec_config["env"]])
     cluster_info = {k: v for k, v in cluster.items() if k not in ("extensions",)}
     cluster_info["server"] = conn.server
     try:
@@ -543,6 +588,9 @@ def _run_exec(conn: Connection, cfg: Any, exec_config: dict, cluster: dict) -> N
             status = provider.run()
         except Exception as exc:  # the plugin failed: kubectl fails the same way
             why = str(exc).removeprefix("exec: ")
+            hint = exec_config.get("installHint")
+            if isinstance(exc, FileNotFoundError) and hint:  # client-go shows the hint when the command is missing
+                why += " (" + " ".join(str(hint).split()) + ")"
             raise PodfixError(f"the exec credential plugin {command!r} for user in context {conn.context!r} "
                               f"failed: {why}. Check it is installed and you are logged in "
                               "(kubectl fails the same way)") from None

@@ -90,9 +90,23 @@ def test_impersonation_reaches_the_watch_too(shop, tmp_path):
     ({"auth-provider": {"name": "oidc", "config": {"client-id": "c"}}}, "has no id-token"),
     ({"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "true"},
       "auth-provider": {"name": "oidc"}}, "authProvider cannot be provided in combination with an exec plugin"),
+    # an exec section client-go refuses, with kubectl's words (these were a KeyError's text, or ran the plugin)
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "true", "interactiveMode": "Bogus"}},
+     'invalid interactiveMode for u: "Bogus"'),
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "true", "interactiveMode": "Never",
+               "env": [{"value": "x"}]}}, "env variable name must be specified for u"),
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "true", "interactiveMode": "Never",
+               "args": [5]}}, "exec args must be strings"),
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "interactiveMode": "Never"}},
+     "command must be specified for u"),
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "true", "interactiveMode": "Always"}},
+     "needs a terminal (interactiveMode: Always), and standard input is not a terminal"),
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "/nonexistent/cloud-login",
+               "interactiveMode": "Never", "installHint": "install it:\n  brew install cloud-login"}},
+     "(install it: brew install cloud-login)"),
 ])
 def test_unusable_credentials_are_one_line_and_no_request_is_sent(shop, tmp_path, user, words):
-    run = run_podfix(["explain", "web-1"], kubeconfig=kubeconfig(tmp_path, shop.url, user))
+    run = run_podfix(["explain", "web-1"], kubeconfig=kubeconfig(tmp_path, shop.url, user), stdin="")
     assert run.code == 1, run.err
     assert words in run.err and len(run.err.strip().splitlines()) == 1 and "Traceback" not in run.err, run.err
     assert shop.requests == []  # never an anonymous request, never one as the wrong user
@@ -150,3 +164,16 @@ def test_a_malformed_exec_credential_is_one_line_and_never_shows_the_token(shop,
     assert words in run.err and "Traceback" not in run.err and "internal error" not in run.err, run.err
     assert EXEC_TOKEN not in run.out + run.err
     assert shop.requests == []
+
+
+def test_an_exec_env_entry_with_a_name_alone_is_an_empty_value(shop, tmp_path):
+    plugin = tmp_path / "plugin"
+    plugin.write_text("#!/bin/sh\n[ -z \"$EMPTY\" ] && echo '" + json.dumps({
+        "apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"token": "from-exec"}})
+        + "'\n")
+    plugin.chmod(0o755)
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin), "interactiveMode": "Never",
+                     "env": [{"name": "EMPTY"}]}}
+    run = run_podfix(["explain", "web-1"], kubeconfig=kubeconfig(tmp_path, shop.url, user))
+    assert run.code == 0, run.err
+    assert {r.headers.get("authorization") for r in shop.requests} == {"Bearer from-exec"}
