@@ -413,3 +413,57 @@ def test_secret_verify_with_a_cross_origin_redirect_is_one_line(api, podfix):
         "HTTP 200): podfix does not take an answer from another server as the credentials being accepted; check "
         "--docker-server (the registry's own host). Nothing was created"]
     assert api.get("Secret", "default", "regcred") is None
+
+
+@pytest.mark.parametrize("headers_too", [False, True])
+def test_a_registry_that_dribbles_its_answer_is_cut_at_the_whole_request_deadline(headers_too):
+    """The socket timeout bounds each read: a registry (or a proxy) sending a byte a second kept `secret
+    --verify` waiting for days. A request as a whole gets WHOLE_EXCHANGE times the timeout."""
+    import socket
+    import threading
+    import time
+
+    from kubectl_podfix.registry.transport import WHOLE_EXCHANGE
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=dribble, args=(conn,), daemon=True).start()
+
+    def dribble(conn):
+        head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n"
+                b"Docker-Distribution-API-Version: registry/2.0\r\n\r\n")
+        try:
+            conn.recv(65536)
+            if not headers_too:
+                conn.sendall(head)
+            for byte in (head if headers_too else b"") + b" " * 100000:
+                if stop.is_set():
+                    break
+                conn.sendall(bytes([byte]))
+                time.sleep(0.2)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(RegistryError) as err:
+            verify_credentials(f"127.0.0.1:{server.getsockname()[1]}", rs.USER, rs.PASSWORD, insecure=True,
+                               timeout=1)
+    finally:
+        stop.set()
+        server.close()
+    assert time.monotonic() - started < 2 * WHOLE_EXCHANGE + 3  # https, then plain http: each one bounded
+    assert "did not answer in full within 3s (a request as a whole)" in str(err.value)
+    assert_no_secret(err.value)
