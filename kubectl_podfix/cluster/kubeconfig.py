@@ -343,6 +343,7 @@ def _load_user(conn: Connection, cfg: Any) -> None:
                           "insecure-skip-tls-verify or the certificate-authority")
     if cluster.get("insecure-skip-tls-verify"):
         cfg.verify_ssl = False
+    _check_tls_files(conn, cluster, user)
     cfg.ssl_ca_cert = _file_or_data(conn, cluster, "certificate-authority")
     if cluster.get("tls-server-name"):
         cfg.tls_server_name = cluster["tls-server-name"]
@@ -379,6 +380,53 @@ def _load_user(conn: Connection, cfg: Any) -> None:
             _follow_token_file(conn, cfg, token_file)
     elif isinstance(user.get("exec"), dict):
         _run_exec(conn, cfg, user["exec"], cluster)
+
+
+def _check_tls_files(conn: Connection, cluster: dict, user: dict) -> None:
+    """client-go's checks of the certificate fields, with kubectl's words: a file and its -data both set, a
+    client certificate without its key (or a key alone: the request would go anonymous), a file that cannot
+    be read (it failed later as a TLS or connection error naming the wrong cause)."""
+    cluster_name, user_name = conn.config["clusters"][0]["name"], conn.config["users"][0]["name"]
+    if cluster.get("certificate-authority") and cluster.get("certificate-authority-data"):
+        raise PodfixError(f"certificate-authority-data and certificate-authority are both specified for "
+                          f"{cluster_name}. certificate-authority-data will override. (kubectl refuses it too): keep one")
+    for key, short in (("client-certificate", "client-cert"), ("client-key", "client-key")):
+        if user.get(key) and user.get(f"{key}-data"):
+            raise PodfixError(f"{short}-data and {short} are both specified for {user_name}. {short}-data will "
+                              "override. (kubectl refuses it too): keep one")
+    has_cert = bool(user.get("client-certificate") or user.get("client-certificate-data"))
+    has_key = bool(user.get("client-key") or user.get("client-key-data"))
+    if has_cert and not has_key:
+        raise PodfixError(f"client-key-data or client-key must be specified for {user_name} to use the clientCert "
+                          "authentication method (kubectl refuses it too)")
+    if has_key and not has_cert:
+        raise PodfixError(f"client-certificate-data or client-certificate must be specified for {user_name} to use "
+                          "the clientCert authentication method: a client key alone is no credential")
+    for body, key, short, owner in ((cluster, "certificate-authority", "certificate-authority", cluster_name),
+                                    (user, "client-certificate", "client-cert", user_name),
+                                    (user, "client-key", "client-key", user_name)):
+        path = body.get(key)
+        if path and not body.get(f"{key}-data"):
+            why = _unreadable(str(path))
+            if why:
+                raise PodfixError(f"unable to read {short} {path} for {owner} due to {why} (kubectl refuses it too): "
+                                  "check the path in the kubeconfig")
+
+
+def _unreadable(path: str) -> str | None:
+    """Why ``path`` cannot be read as a file, or None. Opened without blocking (a FIFO), never read."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        return f"open {path}: {(exc.strerror or str(exc)).lower()}"  # Go's words, as kubectl prints them
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            return f"read {path}: is a directory"
+    finally:
+        os.close(fd)
+    return None
 
 
 def _set_bearer(cfg: Any, token: Any, problem: str) -> None:

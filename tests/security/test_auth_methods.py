@@ -177,3 +177,27 @@ def test_an_exec_env_entry_with_a_name_alone_is_an_empty_value(shop, tmp_path):
     run = run_podfix(["explain", "web-1"], kubeconfig=kubeconfig(tmp_path, shop.url, user))
     assert run.code == 0, run.err
     assert {r.headers.get("authorization") for r in shop.requests} == {"Bearer from-exec"}
+
+
+@pytest.mark.parametrize("user, cluster, words", [
+    ({"client-certificate-data": "aGVsbG8="}, {},
+     "client-key-data or client-key must be specified for u to use the clientCert authentication method"),
+    ({"client-key": os.devnull}, {}, "client-certificate-data or client-certificate must be specified for u"),
+    ({"client-certificate": "/nonexistent/cert", "client-key": "/nonexistent/key"}, {},
+     "unable to read client-cert /nonexistent/cert for u due to open /nonexistent/cert: no such file or directory"),
+    ({"token": "t"}, {"certificate-authority": "/nonexistent/ca"},
+     "unable to read certificate-authority /nonexistent/ca for c due to open /nonexistent/ca: no such file"),
+    ({"token": "t"}, {"certificate-authority": "/"}, "unable to read certificate-authority / for c due to read /: "
+                                                     "is a directory"),
+    ({"token": "t"}, {"certificate-authority": os.devnull, "certificate-authority-data": "aGVsbG8="},
+     "certificate-authority-data and certificate-authority are both specified for c"),
+    ({"client-certificate": os.devnull, "client-certificate-data": "aGVsbG8=", "client-key": os.devnull}, {},
+     "client-cert-data and client-cert are both specified for u"),
+])
+def test_certificate_fields_kubectl_refuses_are_refused_before_any_request(shop, tmp_path, user, cluster, words):
+    """A client certificate without its key sent the requests anonymously; a missing file failed later as a
+    TLS error or a dropped connection. kubectl refuses each of these files, in these words."""
+    run = run_podfix(["explain", "web-1"], kubeconfig=kubeconfig(tmp_path, shop.url, user, cluster))
+    assert run.code == 1, run.err
+    assert words in run.err and len(run.err.strip().splitlines()) == 1 and "Traceback" not in run.err, run.err
+    assert shop.requests == []
