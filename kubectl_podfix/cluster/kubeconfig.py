@@ -414,7 +414,8 @@ def _check_tls_files(conn: Connection, cluster: dict, user: dict) -> None:
 
 
 def _unreadable(path: str) -> str | None:
-    """Why ``path`` cannot be read as a file, or None. Opened without blocking (a FIFO), never read."""
+    """Why ``path`` cannot be read as a certificate file, or None. Opened without blocking (a FIFO would block
+    until a writer comes), never read."""
     import stat
 
     try:
@@ -422,10 +423,13 @@ def _unreadable(path: str) -> str | None:
     except OSError as exc:
         return f"open {path}: {(exc.strerror or str(exc)).lower()}"  # Go's words, as kubectl prints them
     try:
-        if stat.S_ISDIR(os.fstat(fd).st_mode):
-            return f"read {path}: is a directory"
+        mode = os.fstat(fd).st_mode
     finally:
         os.close(fd)
+    if stat.S_ISDIR(mode):
+        return f"read {path}: is a directory"
+    if not stat.S_ISREG(mode):  # a FIFO nobody writes holds the TLS library's read until Ctrl-C
+        return f"read {path}: not a regular file"
     return None
 
 

@@ -189,6 +189,9 @@ def test_an_exec_env_entry_with_a_name_alone_is_an_empty_value(shop, tmp_path):
      "unable to read certificate-authority /nonexistent/ca for c due to open /nonexistent/ca: no such file"),
     ({"token": "t"}, {"certificate-authority": "/"}, "unable to read certificate-authority / for c due to read /: "
                                                      "is a directory"),
+    ({"token": "t"}, {"certificate-authority": "FIFO"}, "due to read FIFO: not a regular file"),
+    ({"client-certificate": os.devnull, "client-key": "FIFO"}, {}, "unable to read client-cert /dev/null for u due "
+                                                                 "to read /dev/null: not a regular file"),
     ({"token": "t"}, {"certificate-authority": os.devnull, "certificate-authority-data": "aGVsbG8="},
      "certificate-authority-data and certificate-authority are both specified for c"),
     ({"client-certificate": os.devnull, "client-certificate-data": "aGVsbG8=", "client-key": os.devnull}, {},
@@ -197,7 +200,13 @@ def test_an_exec_env_entry_with_a_name_alone_is_an_empty_value(shop, tmp_path):
 def test_certificate_fields_kubectl_refuses_are_refused_before_any_request(shop, tmp_path, user, cluster, words):
     """A client certificate without its key sent the requests anonymously; a missing file failed later as a
     TLS error or a dropped connection. kubectl refuses each of these files, in these words."""
-    run = run_podfix(["explain", "web-1"], kubeconfig=kubeconfig(tmp_path, shop.url, user, cluster))
+    fifo = tmp_path / "fifo"  # a FIFO nobody writes: OpenSSL's read of it held podfix until Ctrl-C
+    os.mkfifo(fifo)
+    user = {k: str(fifo) if v == "FIFO" else v for k, v in user.items()}
+    cluster = {k: str(fifo) if v == "FIFO" else v for k, v in cluster.items()}
+    words = words.replace("FIFO", str(fifo))
+    run = run_podfix(["explain", "web-1"], kubeconfig=kubeconfig(tmp_path, shop.url.replace("http:", "https:"), user,
+                                                                 cluster), timeout=20)
     assert run.code == 1, run.err
     assert words in run.err and len(run.err.strip().splitlines()) == 1 and "Traceback" not in run.err, run.err
     assert shop.requests == []
