@@ -155,6 +155,8 @@ class Transport:
                 new = super().redirect_request(req, fp, code, msg, headers, newurl)
                 if new is None:
                     return None
+                if not new.full_url.lower().startswith(("http://", "https://")):
+                    return None  # ftp:// (which urllib follows): never; the 3xx is reported
                 if (not insecure and req.full_url.lower().startswith("https:")
                         and new.full_url.lower().startswith("http:")):
                     return None  # no downgrade to plain http; the 3xx is reported
@@ -201,7 +203,18 @@ class Transport:
                     kw["check_hostname"] = self._check_hostname
                 return self.do_open(_watched(http.client.HTTPSConnection), req, **kw)
 
-        return urllib.request.build_opener(urllib.request.ProxyHandler({}), EnvProxy(), Plain(),
+        class OnlyHTTP(urllib.request.BaseHandler):
+            """A registry (a redirect, a token realm) never makes podfix open ftp://, file:// or data: URLs,
+            which urllib's default opener would (an FTP connection to any host, a local file)."""
+
+            handler_order = 100
+
+            def _refuse(self, req):
+                raise urllib.error.URLError(f"a {req.type}: URL, which a registry client never opens")
+
+            ftp_open = file_open = data_open = _refuse
+
+        return urllib.request.build_opener(urllib.request.ProxyHandler({}), OnlyHTTP(), EnvProxy(), Plain(),
                                            Secure(context=ctx), Redirects())
 
     def send(self, method: str, path: str, headers: dict[str, str] | None = None,

@@ -467,3 +467,57 @@ def test_a_registry_that_dribbles_its_answer_is_cut_at_the_whole_request_deadlin
     assert time.monotonic() - started < 2 * WHOLE_EXCHANGE + 3  # https, then plain http: each one bounded
     assert "did not answer in full within 3s (a request as a whole)" in str(err.value)
     assert_no_secret(err.value)
+
+
+@pytest.mark.parametrize("answer", ["redirect", "realm"])
+def test_a_registry_never_makes_podfix_open_ftp_or_file_urls(answer, tmp_path):
+    """urllib's default opener follows a redirect to ftp:// (an FTP connection to any host the registry
+    names, past HTTPS_PROXY) and opens file:// and ftp:// token realms (a local file read as the token
+    answer). The registry client opens http and https URLs only."""
+    import http.server
+    import socket
+    import threading
+
+    ftp = socket.socket()
+    ftp.bind(("127.0.0.1", 0))
+    ftp.listen(5)
+    ftp.settimeout(0.5)
+    secret_file = tmp_path / "local.json"
+    secret_file.write_text('{"token": "LOCAL-FILE-CONTENT"}')
+    target = f"ftp://127.0.0.1:{ftp.getsockname()[1]}/x" if answer == "redirect" else secret_file.as_uri()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            if answer == "redirect":
+                self.send_response(302)
+                self.send_header("Location", target)
+            else:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", f'Bearer realm="{target}",service="x"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        try:
+            ans = verify_credentials(f"127.0.0.1:{server.server_address[1]}", rs.USER, rs.PASSWORD, insecure=True,
+                                     timeout=3)
+            assert not ans.ok
+            said = ans.message
+        except RegistryError as err:
+            said = str(err)
+        try:
+            conn, _ = ftp.accept()
+            conn.close()
+            connected = True
+        except OSError:
+            connected = False
+    finally:
+        server.shutdown()
+        ftp.close()
+    assert not connected, "podfix opened an FTP connection the registry named"
+    assert "LOCAL-FILE-CONTENT" not in said and rs.PASSWORD not in said
