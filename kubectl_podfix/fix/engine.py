@@ -218,7 +218,7 @@ def is_conflict(step: Step, exc) -> bool:
     (the real server answers that with a bare 422 Invalid and its generic message, no causes; a
     validation error names the object: '... is invalid: ...')."""
     status = getattr(exc, "status", None)
-    if step.verb == "delete" and step.resource_version:  # a bare pod: only the version that was planned
+    if step.verb == "delete":  # its uid precondition (a bare pod: also its resourceVersion) was not met
         return status == 409
     if step.verb == "create":  # planned because it did not exist: someone else created it meanwhile
         return status == 409 and getattr(exc, "reason", "") == "AlreadyExists"
@@ -233,6 +233,9 @@ def is_conflict(step: Step, exc) -> bool:
 def _why(step: Step, exc) -> str:
     status = getattr(exc, "status", None)
     message = getattr(exc, "message", None) or str(exc)
+    if is_conflict(step, exc) and step.verb == "delete":
+        return (f"{step.kind} {step.name} changed after podfix read it (the server refused the conditional "
+                "delete), so nothing was deleted")
     if is_conflict(step, exc) and step.verb == "create":
         return (f"{step.kind} {step.name} was created by someone else after podfix planned to create it, so "
                 "nothing was overwritten")
