@@ -78,6 +78,11 @@ def parse_proxy(value: str, source: str, *, strict: bool = False) -> Proxy:
     """
     text = value.strip()
     parts = _split(text)
+    if (parts is None and "://" in text) or (parts is not None and parts.netloc and parts.port == 0):
+        # NB: a URL with a scheme that does not parse (a port 99999 or "abc", "[::1") is not read again with
+        # http:// in front: "http://http://user:pass@proxy:99999" would name the proxy host "http"
+        raise ProxyError(f"{source} is not a valid proxy URL (expected scheme://host:port, a port from 1 to "
+                         "65535)")
     if not strict and (parts is None or not parts.scheme or not parts.netloc):
         parts = _split("http://" + text)
     if parts is None:

@@ -23,6 +23,11 @@ def main(argv: list[str] | None = None) -> None:
         from kubectl_podfix.cli.completion import run as complete
 
         raise SystemExit(complete(args[1:]))
+    from kubectl_podfix.render.terminal import ControlSafe
+
+    # NB: every line podfix prints passes one filter: a control character from data (an event message
+    # with ESC[2J or an OSC 8 link) is shown escaped, never sent to the terminal (docs/security.md)
+    sys.stdout, sys.stderr = ControlSafe(sys.stdout), ControlSafe(sys.stderr)
     from kubectl_podfix.cli.root import main as run
 
     run(args)

@@ -365,10 +365,13 @@ def _kubectl(argv: list[str], state: _State, namespaced: bool = True, config: bo
 
 
 def render(candidates: list[tuple[str, str]], directive: int) -> str:
+    from kubectl_podfix.render.terminal import escape_controls
+
     lines = []
     for value, desc in candidates:
-        value = value.replace("\n", " ").replace("\t", " ")
-        desc = " ".join(desc.split())
+        # NB: the shell shows these: a control character from the cluster (a waiting reason) stays text
+        value = escape_controls(value.replace("\n", " ").replace("\t", " "))
+        desc = escape_controls(" ".join(desc.split()))
         lines.append(f"{value}\t{desc}" if desc else value)
     lines.append(f":{directive}")
     return "\n".join(lines) + "\n"

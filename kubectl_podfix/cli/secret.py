@@ -208,8 +208,14 @@ def read_credentials(*, server: str | None, username: str | None, password: str 
 
 def _password_from_stdin() -> str:
     """The first line of stdin, as UTF-8 (a docker config holds the password as UTF-8 JSON text)."""
+    from kubectl_podfix.cluster.limits import PASSWORD_BYTES
+
     stream = getattr(sys.stdin, "buffer", None)
-    raw = stream.readline() if stream is not None else sys.stdin.readline()
+    # NB: a bounded read: `cat /dev/zero |` (no newline, ever) must not take the machine's memory
+    raw = stream.readline(PASSWORD_BYTES + 1) if stream is not None else sys.stdin.readline(PASSWORD_BYTES + 1)
+    if len(raw) > PASSWORD_BYTES:
+        raise UsageError(f"--password-stdin: the first line of stdin is longer than {PASSWORD_BYTES >> 20} MiB, "
+                         "which no password is: pipe the password alone, on one line")
     if isinstance(raw, str):
         return raw.rstrip("\r\n")
     try:
@@ -227,12 +233,19 @@ def from_docker_config(path: str, server: str) -> tuple[str, str]:
 
     from kubectl_podfix.registry.reference import normalize_server
 
+    from kubectl_podfix.cluster.limits import DOCKER_CONFIG_BYTES
+
     try:
-        with open(os.path.expanduser(path), encoding="utf-8") as fh:
-            doc = json.load(fh)
+        with open(os.path.expanduser(path), "rb") as fh:
+            data = fh.read(DOCKER_CONFIG_BYTES + 1)  # bounded: --from-docker-config /dev/zero is one line
     except OSError as exc:
         raise PodfixError(f"cannot read {path}: {exc.strerror}") from None
-    except ValueError:
+    if len(data) > DOCKER_CONFIG_BYTES:
+        raise PodfixError(f"{path} is larger than {DOCKER_CONFIG_BYTES >> 20} MiB, which no docker config is: "
+                          "check the path")
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError):
         raise PodfixError(f"{path} is not a JSON docker config") from None
     if not isinstance(doc, dict):
         raise PodfixError(f"{path} is not a JSON docker config")
@@ -253,6 +266,9 @@ def from_docker_config(path: str, server: str) -> tuple[str, str]:
     if entry.get("identitytoken") and not has_creds:
         raise PodfixError(f"{path} holds an identity token for {server}, which a pull secret cannot use: pass "
                           "--docker-username and --password-stdin instead", Exit.USAGE)
+    for key in ("auth", "username", "password"):  # strings in docker's own config type, as docker reads them
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            raise PodfixError(f"{path}: the {key} field for {server} is not a string", Exit.USAGE)
     if entry.get("auth"):
         try:
             user, sep, pw = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
@@ -263,7 +279,7 @@ def from_docker_config(path: str, server: str) -> tuple[str, str]:
             raise PodfixError(f"{path}: the auth field for {server} is not base64 of user:password", Exit.USAGE)
         return user, pw
     if entry.get("username") and entry.get("password"):
-        return str(entry["username"]), str(entry["password"])
+        return entry["username"], entry["password"]
     raise PodfixError(f"{path}: the entry for {server} has no auth or username/password", Exit.USAGE)
 
 

@@ -176,29 +176,32 @@ def _documents(path: str, text: str) -> Iterator[tuple[int, Any]]:
 
     loader = _loader()(text)
     number = 0
+    current = 1  # the document being read: the next one while parsing, this one once it is parsed
     # the alias check walks every node: only when the text may hold an anchor and an alias
     maybe_aliases = "&" in text and "*" in text and bool(_ANCHOR.search(text)) and bool(_ALIAS.search(text))
     try:
         while loader.check_node():
+            current = number + 1
             node = loader.get_node()
-            number += 1
+            number = current
             if maybe_aliases:
                 problem = _alias_problem(node)
                 if problem:
                     raise PodfixError(f"{_name(path)}: document {number}: {problem}")
             doc = loader.construct_document(node)
+            current = number + 1
             if doc is not None:
                 yield number, doc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "not valid YAML or JSON"
-        raise PodfixError(f"{_name(path)}: document {number + 1}{where}: {problem}") from None
+        raise PodfixError(f"{_name(path)}: document {current}{where}: {problem}") from None
     except RecursionError:  # the pure-Python parser (no libyaml, as in the zipapp) on deep nesting
-        raise _too_deep(path, number + 1) from None
+        raise _too_deep(path, current) from None
     except (TypeError, ValueError, AttributeError, UnboundLocalError) as exc:
         # NB: libyaml's binding fails this way on some malformed input (an alias inside its own anchor)
-        raise PodfixError(f"{_name(path)}: document {number + 1}: not valid YAML (the YAML parser failed: "
+        raise PodfixError(f"{_name(path)}: document {current}: not valid YAML (the YAML parser failed: "
                           f"{type(exc).__name__})") from None
     finally:
         loader.dispose()
@@ -362,17 +365,37 @@ def _mask_value(name: str, value: str) -> str | None:
     return None
 
 
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
 def mask_env(obj: dict) -> tuple[dict, list[str]]:
-    """(a copy of ``obj`` with secret-looking env values masked, what was masked: "pod/ns/x container c env
-    NAME", never a value). Pods and pod templates of workloads; ``valueFrom`` references stay."""
+    """(a copy of ``obj`` with what looks like a secret masked, what was masked: "pod/ns/x container c env
+    NAME", never a value). Env values of pods and pod templates of workloads (``valueFrom`` references
+    stay), the same inside the ``last-applied-configuration`` annotation (it repeats the spec as it was
+    applied), and the user:password of a URL in any other value (args, annotations...)."""
     import copy
 
     meta = obj.get("metadata") or {}
     what = f"{str(obj.get('kind') or '').lower()}/{meta.get('namespace') or ''}/{meta.get('name') or ''}"
     out = copy.deepcopy(obj)
-    masked: list[str] = []
+    masked = [f"{what} {found}" for found in _mask_env_in(out)]
+    annotations = (out.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict) and isinstance(annotations.get(LAST_APPLIED), str):
+        try:
+            applied = json.loads(annotations[LAST_APPLIED])
+        except (ValueError, RecursionError):
+            applied = None
+        if isinstance(applied, dict) and (list(_mask_env_in(applied)) + list(_mask_urls_in(applied))):
+            annotations[LAST_APPLIED] = json.dumps(applied, separators=(",", ":"))
+            masked.append(f"{what} annotation {LAST_APPLIED}")
+    masked += [f"{what} {found}" for found in _mask_urls_in(out)]
+    return out, masked
+
+
+def _mask_env_in(obj: dict) -> Iterator[str]:
+    """Mask secret-looking env values in ``obj``'s pod spec, in place; yield what was masked."""
     for path in POD_SPEC_PATHS:
-        spec = out
+        spec = obj
         for key in path:
             spec = spec.get(key) if isinstance(spec, dict) else None
         if not isinstance(spec, dict):
@@ -385,9 +408,38 @@ def mask_env(obj: dict) -> tuple[dict, list[str]]:
                     new = _mask_value(str(env.get("name") or ""), env["value"])
                     if new is not None and new != env["value"]:
                         env["value"] = new
-                        masked.append(f"{what} container {c.get('name')} env {env.get('name')}")
+                        yield f"container {c.get('name')} env {env.get('name')}"
         break
-    return out, masked
+
+
+def _mask_urls_in(value: Any, path: str = "") -> Iterator[str]:
+    """Mask the user:password of every URL in the strings of ``value``, in place; yield their field paths."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in list(items):
+        where = f"{path}[{key}]" if isinstance(value, list) else f"{path}.{key}" if path else str(key)
+        if isinstance(item, str):
+            new = _mask_urls(item)
+            if new != item:
+                value[key] = new
+                yield where
+        elif isinstance(item, (dict, list)):
+            yield from _mask_urls_in(item, where)
+
+
+def _mask_urls(text: str) -> str:
+    from kubectl_podfix.redact import userinfo
+
+    out, pos = [], 0
+    for match in _URL_CREDENTIALS.finditer(text):
+        if match.start() < pos:
+            continue
+        found = userinfo(match.group(0) + "host")
+        if found is None or found[0] == MASKED:
+            continue
+        start = match.start() + match.group(0).index("://") + 3
+        out.append(text[pos:start] + MASKED)
+        pos = match.end() - 1  # keep the "@"
+    return "".join(out) + text[pos:]
 
 
 def write(path: str, snapshot: Snapshot, pods: list[dict], *, logs: bool = False) -> None:
@@ -422,6 +474,13 @@ def write(path: str, snapshot: Snapshot, pods: list[dict], *, logs: bool = False
         clean, found = mask_env(o)
         others.append(clean)
         masked += found
+    for i, e in enumerate(events):  # an event message may quote a URL with its credentials (a pull error)
+        clean_event = json.loads(json.dumps(e))
+        found = list(_mask_urls_in(clean_event))
+        if found:
+            meta = e.get("metadata") or {}
+            events[i] = clean_event
+            masked += [f"event/{meta.get('namespace') or ''}/{meta.get('name') or ''} {f}" for f in found]
     withheld = [k for k in sorted(snapshot.logs) if (k[0], k[1]) in names] if not logs else []
     header: dict[str, Any] = {
         "apiVersion": "podfix.io/v1", "kind": BUNDLE_KIND,
@@ -445,8 +504,8 @@ def write(path: str, snapshot: Snapshot, pods: list[dict], *, logs: bool = False
     doc = {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items}
     notes = ["# Saved by kubectl podfix explain --save: Secret values removed."]
     if masked:
-        notes.append(f"# {len(masked)} environment value(s) that look like secrets were masked as {MASKED} "
-                     "(listed under masked in the PodfixBundle item).")
+        notes.append(f"# {len(masked)} value(s) that look like secrets (environment values, URL credentials) were "
+                     f"masked as {MASKED} (listed under masked in the PodfixBundle item).")
     if withheld:
         notes.append(f"# Container log lines of {len(withheld)} container(s) were not saved (use --save-logs).")
     text = "\n".join(notes) + "\n" + scrub(yaml.safe_dump(doc, sort_keys=False, default_flow_style=False))

@@ -8,8 +8,8 @@ two requests that take 20 ms, that was most of the run time (docs/benchmarks.md)
 
 podfix reads raw JSON and never uses the models, so it takes from the client:
 ``Configuration`` (filled by kubeconfig.py, with the client's own
-``ExecProvider`` for exec credential plugins and its ``KubeConfigLoader`` for
-auth providers), and talks HTTP through the same library the client does,
+``ExecProvider`` for exec credential plugins; kubeconfig.py loads every other
+auth method itself), and talks HTTP through the same library the client does,
 urllib3, set up the way ``kubernetes.client.rest.RESTClientObject`` sets it up
 (``pool_manager``). When the client is not imported yet, light package objects
 for ``kubernetes``, ``kubernetes.client``, ``kubernetes.config`` and
@@ -85,7 +85,7 @@ def exec_provider() -> Any:
 
 
 def kube_config() -> Any:
-    """The client's ``kube_config`` module, for what podfix does not load itself (auth providers)."""
+    """The client's ``kube_config`` module (podfix no longer loads kubeconfigs with it; kept for callers)."""
     Configuration()
     client = sys.modules["kubernetes.client"]
     if not hasattr(client, "ApiClient"):

@@ -13,7 +13,6 @@ imports the Kubernetes client lazily, in ``client_configuration``.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -34,6 +33,9 @@ class Connection:
     server: str
     in_cluster: bool = False
     files: list[str] = field(default_factory=list)
+    # user:password written into the server URL (https://user:pass@host): never printed; sent as Basic
+    # auth, as Go's http.Client sends a URL's userinfo
+    server_login: tuple[str, str] | None = field(default=None, repr=False)
 
 
 def kubeconfig_files(explicit: str | None) -> list[str]:
@@ -195,7 +197,7 @@ def load(kubeconfig: str | None = None, context: str | None = None, cluster: str
     if user_name and user_name not in merged["users"]:
         raise PodfixError(f'user "{user_name}" does not exist in the kubeconfig: check --user or the context "{ctx_name}"')
     cluster_body = merged["clusters"][cluster_name]
-    server = _server_url(cluster_name, cluster_body, merged["users"].get(user_name) or {})
+    server, login = _server_url(cluster_name, cluster_body, merged["users"].get(user_name) or {})
     name = ctx_name or "podfix"
     config = {
         "apiVersion": "v1",
@@ -206,13 +208,18 @@ def load(kubeconfig: str | None = None, context: str | None = None, cluster: str
         "current-context": name,
     }
     ns = namespace or ctx.get("namespace") or "default"
-    return Connection(config=config, context=name, namespace=ns, server=server, files=files)
+    return Connection(config=config, context=name, namespace=ns, server=server, files=files, server_login=login)
 
 
-def _server_url(cluster_name: str, cluster: dict, user: dict) -> str:
+def _server_url(cluster_name: str, cluster: dict, user: dict) -> tuple[str, tuple[str, str] | None]:
     """The cluster's server as a URL. Like client-go's DefaultServerURL, an address without a scheme gets
-    https:// when TLS is configured (a CA, a client certificate, insecure-skip-tls-verify), else http://."""
-    from urllib.parse import urlsplit
+    https:// when TLS is configured (a CA, a client certificate, insecure-skip-tls-verify), else http://.
+
+    A ``user:password@`` in it is taken out (the URL podfix prints never has it; kubectl masks it) and
+    returned apart: Go's http.Client sends it as Basic auth."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    from kubectl_podfix import redact
 
     server = str(cluster.get("server") or "").strip()
     if not server:
@@ -228,11 +235,24 @@ def _server_url(cluster_name: str, cluster: dict, user: dict) -> str:
         parts.port  # noqa: B018 - a bad port raises ValueError
     except ValueError:
         raise PodfixError(f'cluster "{cluster_name}" in the kubeconfig has a server address that is not a URL: '
-                          f"{server!r}") from None
+                          f"{_without_login(server)!r}") from None
+    login = None
+    if "@" in parts.netloc:
+        userinfo, _, hostport = parts.netloc.rpartition("@")
+        name, _, password = userinfo.partition(":")
+        login = (unquote(name), unquote(password))
+        redact.remember(login[1], userinfo)
+        server = urlunsplit(parts._replace(netloc=hostport))
+        parts = urlsplit(server)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PodfixError(f'cluster "{cluster_name}" in the kubeconfig has a server address that is not an http(s) '
-                          f"URL: {server!r}")
-    return server
+                          f"URL: {_without_login(server)!r}")
+    return server, login
+
+
+def _without_login(server: str) -> str:
+    """``server`` with any ``user:password@`` masked, for a message."""
+    return re.sub(r"^([^/]*//)?[^/?#]*@", lambda m: (m.group(1) or "") + "***@", server)
 
 
 def _in_cluster(namespace: str | None) -> Connection:
@@ -281,21 +301,6 @@ def _at_most_go(seconds: float, value: str) -> float:
     return seconds
 
 
-class _Captured(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-# What podfix loads itself; anything else in a user entry (auth-provider, username/password,
-# impersonation) goes through the client's own KubeConfigLoader.
-_LEAN_USER_KEYS = {"token", "tokenFile", "client-certificate", "client-certificate-data", "client-key",
-                   "client-key-data", "exec", "extensions"}
-
-
 def client_configuration(conn: Connection) -> Any:
     """Build a ``kubernetes.client.Configuration`` for ``conn`` (imports the client's configuration)."""
     from kubectl_podfix.cluster import client as kube
@@ -313,23 +318,32 @@ def client_configuration(conn: Connection) -> Any:
         except Exception as exc:  # ConfigException and OSError
             raise PodfixError(f"cannot use the in-cluster service account: {exc}") from None
         return cfg
-    user = conn.config["users"][0]["user"] or {}
-    if set(user) <= _LEAN_USER_KEYS:
-        _load_lean(conn, cfg)
-    else:
-        _load_with_client(conn, cfg)
+    _load_user(conn, cfg)
     cfg.proxy = conn.config["clusters"][0]["cluster"].get("proxy-url") or None
     cfg.no_proxy = None
     return cfg
 
 
-def _load_lean(conn: Connection, cfg: Any) -> None:
-    """Fill ``cfg`` from the resolved kubeconfig the way client-go does, for the common auth methods."""
+def _load_user(conn: Connection, cfg: Any) -> None:
+    """Fill ``cfg`` from the resolved kubeconfig the way client-go does: TLS, then the one authentication
+    method (a token or tokenFile, username/password, an exec plugin, an auth provider, a client certificate).
+
+    podfix loads every method itself: the client's own loader ignores impersonation (``as``: the requests
+    would go as the wrong user), sends nothing for an auth provider it cannot use (the requests would go
+    anonymous) and writes client keys to temporary files.
+    """
     cluster = conn.config["clusters"][0]["cluster"]
     user = conn.config["users"][0]["user"] or {}
+    user_name = conn.config["users"][0]["name"]
     cfg.host = conn.server.rstrip("/")
+    if cluster.get("insecure-skip-tls-verify") and (cluster.get("certificate-authority")
+                                                    or cluster.get("certificate-authority-data")):
+        raise PodfixError(f"kubeconfig cluster of context {conn.context!r}: specifying a root certificates file with "
+                          "the insecure flag is not allowed (kubectl refuses it too): remove "
+                          "insecure-skip-tls-verify or the certificate-authority")
     if cluster.get("insecure-skip-tls-verify"):
         cfg.verify_ssl = False
+    _check_tls_files(conn, cluster, user)
     cfg.ssl_ca_cert = _file_or_data(conn, cluster, "certificate-authority")
     if cluster.get("tls-server-name"):
         cfg.tls_server_name = cluster["tls-server-name"]
@@ -337,17 +351,125 @@ def _load_lean(conn: Connection, cfg: Any) -> None:
     key = _file_or_data(conn, user, "client-key")
     if cert and key:
         cfg.cert_file, cfg.key_file = cert, key
+    impersonation_headers(conn)  # refuses a malformed impersonation before any request
+    if isinstance(user.get("exec"), dict) and user.get("auth-provider"):
+        raise PodfixError(f"authProvider cannot be provided in combination with an exec plugin for {user_name} "
+                          f"(kubectl refuses it too): check the user of context {conn.context!r} in the kubeconfig")
+    methods = [m for m, keys in (("token", ("token", "tokenFile")), ("basicAuth", ("username", "password")))
+               if any(user.get(k) for k in keys)]
+    if len(methods) > 1:
+        raise PodfixError(f"more than one authentication method found for {user_name}; found "
+                          f"[{' '.join(methods)}], only one is allowed (kubectl refuses it too): check the "
+                          f"user of context {conn.context!r} in the kubeconfig")
     token = user.get("token")
+    token_file = None
     if not token and user.get("tokenFile"):
-        token = _read_token_file(conn, str(user["tokenFile"]))
-    if token:
-        if not isinstance(token, str) or any(ord(c) < 0x20 or ord(c) == 0x7F for c in token):
-            # NB: a newline would split the Authorization header (http.client refuses it, quoting the value)
-            raise PodfixError(f"the token of the user in context {conn.context!r} is not a single line of text: "
-                              "check the kubeconfig's token (or tokenFile)")
-        cfg.api_key["BearerToken"] = f"Bearer {token}"
+        token_file = str(user["tokenFile"])
+        token = _read_token_file(conn, token_file)
+    if not token and isinstance(user.get("auth-provider"), dict):
+        token = _auth_provider_token(conn, user_name, user["auth-provider"])
+    if user.get("username") or user.get("password"):
+        from kubectl_podfix import redact
+
+        redact.remember(user.get("password"))
+        cfg.username, cfg.password = user.get("username") or "", user.get("password") or ""
+    elif token:
+        _set_bearer(cfg, token, f"the token of the user in context {conn.context!r} is not a single line of text: "
+                                "check the kubeconfig's token (or tokenFile)")
+        if token_file:
+            _follow_token_file(conn, cfg, token_file)
     elif isinstance(user.get("exec"), dict):
         _run_exec(conn, cfg, user["exec"], cluster)
+
+
+def _check_tls_files(conn: Connection, cluster: dict, user: dict) -> None:
+    """client-go's checks of the certificate fields, with kubectl's words: a file and its -data both set, a
+    client certificate without its key (or a key alone: the request would go anonymous), a file that cannot
+    be read (it failed later as a TLS or connection error naming the wrong cause)."""
+    cluster_name, user_name = conn.config["clusters"][0]["name"], conn.config["users"][0]["name"]
+    if cluster.get("certificate-authority") and cluster.get("certificate-authority-data"):
+        raise PodfixError(f"certificate-authority-data and certificate-authority are both specified for "
+                          f"{cluster_name}. certificate-authority-data will override. (kubectl refuses it too): keep one")
+    for key, short in (("client-certificate", "client-cert"), ("client-key", "client-key")):
+        if user.get(key) and user.get(f"{key}-data"):
+            raise PodfixError(f"{short}-data and {short} are both specified for {user_name}. {short}-data will "
+                              "override. (kubectl refuses it too): keep one")
+    has_cert = bool(user.get("client-certificate") or user.get("client-certificate-data"))
+    has_key = bool(user.get("client-key") or user.get("client-key-data"))
+    if has_cert and not has_key:
+        raise PodfixError(f"client-key-data or client-key must be specified for {user_name} to use the clientCert "
+                          "authentication method (kubectl refuses it too)")
+    if has_key and not has_cert:
+        raise PodfixError(f"client-certificate-data or client-certificate must be specified for {user_name} to use "
+                          "the clientCert authentication method: a client key alone is no credential")
+    for body, key, short, owner in ((cluster, "certificate-authority", "certificate-authority", cluster_name),
+                                    (user, "client-certificate", "client-cert", user_name),
+                                    (user, "client-key", "client-key", user_name)):
+        path = body.get(key)
+        if path and not body.get(f"{key}-data"):
+            why = _unreadable(str(path))
+            if why:
+                raise PodfixError(f"unable to read {short} {path} for {owner} due to {why} (kubectl refuses it too): "
+                                  "check the path in the kubeconfig")
+
+
+def _unreadable(path: str) -> str | None:
+    """Why ``path`` cannot be read as a certificate file, or None. Opened without blocking (a FIFO would block
+    until a writer comes), never read."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        return f"open {path}: {(exc.strerror or str(exc)).lower()}"  # Go's words, as kubectl prints them
+    try:
+        mode = os.fstat(fd).st_mode
+    finally:
+        os.close(fd)
+    if stat.S_ISDIR(mode):
+        return f"read {path}: is a directory"
+    if not stat.S_ISREG(mode):  # a FIFO nobody writes holds the TLS library's read until Ctrl-C
+        return f"read {path}: not a regular file"
+    return None
+
+
+def _set_bearer(cfg: Any, token: Any, problem: str) -> None:
+    """Send ``token`` as the bearer token: one line of text (a newline would split the Authorization header,
+    and http.client's refusal quotes the value), and told to the scrubber, so no message ever shows it."""
+    from kubectl_podfix import redact
+
+    if not isinstance(token, str) or any(ord(c) < 0x20 or ord(c) == 0x7F for c in token):
+        raise PodfixError(problem)
+    redact.remember(token)
+    cfg.api_key["BearerToken"] = f"Bearer {token}"
+
+
+TOKEN_FILE_PERIOD = 60.0  # seconds: client-go's cached file token source reads a tokenFile again this often
+
+
+def _follow_token_file(conn: Connection, cfg: Any, path: str) -> None:
+    """Read ``path`` again at most once a minute, as client-go does: a rotated token (a projected service
+    account token, a CI job's) reaches a long ``wait`` or ``explain --watch``. A read that fails or finds
+    no token keeps the token podfix has, as client-go keeps it."""
+    import threading
+    import time
+
+    state = {"read": time.monotonic()}
+    lock = threading.Lock()
+
+    def refresh(_cfg: Any) -> None:
+        with lock:
+            if time.monotonic() - state["read"] < TOKEN_FILE_PERIOD:
+                return
+            state["read"] = time.monotonic()
+        try:
+            token = _read_token_file(conn, path)
+            if token:
+                _set_bearer(cfg, token, "not a single line")
+        except PodfixError:
+            pass
+
+    cfg.refresh_api_key_hook = refresh
 
 
 def _read_token_file(conn: Connection, path: str) -> str:
@@ -449,6 +571,51 @@ class _Node(dict):
         return dict(self)
 
 
+_EXEC_TYPES: dict[str, type] = {"command": str, "apiVersion": str, "args": list, "env": list, "installHint": str,
+                                "provideClusterInfo": bool, "interactiveMode": str}
+_INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
+
+
+def _check_exec(conn: Connection, user_name: str, exec_config: dict) -> None:
+    """client-go's checks of an exec section, with kubectl's words: field types (kubectl refuses the file),
+    command and apiVersion, env names, interactiveMode (v1 needs it; Always needs a terminal on stdin)."""
+    import sys
+
+    where = f"(context {conn.context!r})"
+    for key, kind in _EXEC_TYPES.items():
+        problem = _type_problem(exec_config.get(key), kind)
+        if problem:
+            raise PodfixError(f"kubeconfig user {user_name!r}: exec {key} {problem} {where} (kubectl refuses the "
+                              "file too)")
+    for key in ("args", "env"):
+        for item in exec_config.get(key) or []:
+            fields = [item] if key == "args" else ([item.get("name"), item.get("value")]
+                                                    if isinstance(item, dict) else [item])
+            if not all(isinstance(f, str) or (f is None and key == "env") for f in fields):
+                raise PodfixError(f"kubeconfig user {user_name!r}: exec {key} must be "
+                                  f"{'strings' if key == 'args' else 'name/value pairs of strings'} {where} "
+                                  "(kubectl refuses the file too)")
+    if not exec_config.get("command"):
+        raise PodfixError(f"command must be specified for {user_name} to use exec authentication plugin {where}")
+    if not exec_config.get("apiVersion"):
+        raise PodfixError(f"apiVersion must be specified for {user_name} to use exec authentication plugin {where}")
+    if any(not (e or {}).get("name") for e in exec_config.get("env") or []):
+        raise PodfixError(f"env variable name must be specified for {user_name} to use exec authentication plugin "
+                          f"{where}")
+    mode = exec_config.get("interactiveMode")
+    if not mode and exec_config.get("apiVersion") == "client.authentication.k8s.io/v1":
+        # NB: client-go refuses a v1 exec plugin without interactiveMode; so does podfix, with kubectl's words.
+        raise PodfixError(f"interactiveMode must be specified for {user_name} to use exec authentication plugin "
+                          f"{where}: add interactiveMode: IfAvailable (or Never) to its exec section")
+    if mode and mode not in _INTERACTIVE_MODES:
+        raise PodfixError(f'invalid interactiveMode for {user_name}: "{mode}" {where}: use Never, IfAvailable or '
+                          "Always")
+    if mode == "Always" and not (sys.stdin is not None and sys.stdin.isatty()):
+        raise PodfixError(f"the exec credential plugin {exec_config.get('command')!r} for user in context "
+                          f"{conn.context!r} needs a terminal (interactiveMode: Always), and standard input is not a "
+                          "terminal (kubectl refuses it too): run it from a terminal, or log in first")
+
+
 def _run_exec(conn: Connection, cfg: Any, exec_config: dict, cluster: dict) -> None:
     """Run the exec credential plugin with the client's ExecProvider; refresh when the credential expires."""
     from kubectl_podfix.cluster import client as kube
@@ -456,10 +623,10 @@ def _run_exec(conn: Connection, cfg: Any, exec_config: dict, cluster: dict) -> N
 
     command = exec_config.get("command", "?")
     user_name = conn.config["users"][0]["name"]
-    if exec_config.get("apiVersion") == "client.authentication.k8s.io/v1" and not exec_config.get("interactiveMode"):
-        # NB: client-go refuses a v1 exec plugin without interactiveMode; so does podfix, with kubectl's words.
-        raise PodfixError(f"interactiveMode must be specified for {user_name} to use exec authentication plugin "
-                          f"(context {conn.context!r}): add interactiveMode: IfAvailable (or Never) to its exec section")
+    _check_exec(conn, user_name, exec_config)
+    if exec_config.get("env"):  # a name alone is an empty value, as in client-go (the client's provider needs both)
+        exec_config = dict(exec_config, env=[{"name": e["name"], "value": e.get("value") or ""}
+                                             for e in exec_config["env"]])
     cluster_info = {k: v for k, v in cluster.items() if k not in ("extensions",)}
     cluster_info["server"] = conn.server
     try:
@@ -473,17 +640,28 @@ def _run_exec(conn: Connection, cfg: Any, exec_config: dict, cluster: dict) -> N
             status = provider.run()
         except Exception as exc:  # the plugin failed: kubectl fails the same way
             why = str(exc).removeprefix("exec: ")
+            hint = exec_config.get("installHint")
+            if isinstance(exc, FileNotFoundError) and hint:  # client-go shows the hint when the command is missing
+                why += " (" + " ".join(str(hint).split()) + ")"
             raise PodfixError(f"the exec credential plugin {command!r} for user in context {conn.context!r} "
                               f"failed: {why}. Check it is installed and you are logged in "
                               "(kubectl fails the same way)") from None
+        plugin = f"the exec credential plugin {command!r} for user in context {conn.context!r}"
+        if not isinstance(status, dict):
+            raise PodfixError(f"{plugin} returned a malformed ExecCredential (its status is not a mapping): check "
+                              "the plugin (kubectl refuses it too)")
+        for key in ("token", "clientCertificateData", "clientKeyData"):
+            if status.get(key) is not None and not isinstance(status[key], str):
+                raise PodfixError(f"{plugin} returned a malformed ExecCredential (status.{key} is not a string): "
+                                  "check the plugin (kubectl refuses it too)")
         if status.get("token"):
-            cfg.api_key["BearerToken"] = f"Bearer {status['token']}"
+            _set_bearer(cfg, status["token"], f"{plugin} returned a token that is not a single line of text: "
+                                              "check the plugin")
         elif status.get("clientCertificateData") and status.get("clientKeyData"):
             cfg.cert_file = _private_file(status["clientCertificateData"].encode())
             cfg.key_file = _private_file(status["clientKeyData"].encode())
         else:
-            raise PodfixError(f"the exec credential plugin {command!r} for user in context {conn.context!r} "
-                              "returned no token and no client certificate")
+            raise PodfixError(f"{plugin} returned no token and no client certificate")
         state["expiry"] = parse_time(status.get("expirationTimestamp"))
 
     def refresh(_cfg: Any) -> None:
@@ -494,24 +672,87 @@ def _run_exec(conn: Connection, cfg: Any, exec_config: dict, cluster: dict) -> N
     cfg.refresh_api_key_hook = refresh
 
 
-def _load_with_client(conn: Connection, cfg: Any) -> None:
-    """Auth providers and other rare methods: the client's own KubeConfigLoader."""
-    from kubectl_podfix.cluster import client as kube
+# client-go's words for the auth providers it removed (kubectl 1.26): podfix refuses them the same way
+_REMOVED_PROVIDERS = {
+    "gcp": 'The gcp auth plugin has been removed. Please use the "gke-gcloud-auth-plugin" kubectl/client-go '
+           "credential plugin instead. See https://cloud.google.com/blog/products/containers-kubernetes/"
+           "kubectl-auth-changes-in-gke for further details",
+    "azure": "The azure auth plugin has been removed. Please use the https://github.com/Azure/kubelogin "
+             "kubectl/client-go credential plugin instead. See https://kubernetes.io/docs/reference/"
+             "access-authn-authz/authentication/#client-go-credential-plugins for further details",
+}
+_OIDC_EXPIRY_DELTA = 10  # seconds: client-go treats an id-token expiring this soon as expired
 
-    kube_config = kube.kube_config()
-    capture = _Captured()
-    root = logging.getLogger()
-    root.addHandler(capture)
+
+def _auth_provider_token(conn: Connection, user_name: str, provider: dict) -> str:
+    """The bearer token of a kubeconfig ``auth-provider``, as client-go would send it, or one line why not.
+
+    Only ``oidc`` is still in client-go, and podfix uses its ``id-token`` while it is valid; it does not
+    refresh an expired one (that posts the refresh token to the issuer and rewrites the kubeconfig):
+    kubectl does, so one kubectl command makes podfix work again. Never an anonymous request.
+    """
+    import base64
+    import binascii
+    import json
+    import time
+
+    name = str(provider.get("name") or "")
+    where = f"(user {user_name}, context {conn.context!r})"
+    if name in _REMOVED_PROVIDERS:
+        raise PodfixError(f"{_REMOVED_PROVIDERS[name]} {where}")
+    if name != "oidc":
+        raise PodfixError(f'no Auth Provider found for name "{name}" {where}: kubectl refuses it too; use an exec '
+                          "credential plugin")
+    config = provider.get("config") if isinstance(provider.get("config"), dict) else {}
+    token = config.get("id-token")
+    if not isinstance(token, str) or not token:
+        raise PodfixError(f"the oidc auth provider {where} has no id-token: podfix does not refresh oidc tokens; run "
+                          "any kubectl command (kubectl gets one and saves it in the kubeconfig), then podfix again")
+    parts = token.split(".")
     try:
-        loader = kube_config.KubeConfigLoader(config_dict=conn.config, active_context=conn.context,
-                                              config_base_path="")
-        loader.load_and_set(cfg)
-    except kube_config.ConfigException as exc:
-        raise PodfixError(f"kubeconfig context {conn.context!r} is invalid: {exc}") from None
-    except Exception as exc:  # a malformed -data field, an auth provider's own failure
-        raise PodfixError(f"kubeconfig context {conn.context!r} could not be loaded: {exc}") from None
-    finally:
-        root.removeHandler(capture)
-    if capture.messages and not any(cfg.api_key.values()) and not cfg.cert_file:
-        raise PodfixError(f"the credentials of context {conn.context!r} could not be loaded: "
-                          + "; ".join(capture.messages))
+        if len(parts) != 3:
+            raise ValueError
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        expiry = float(claims.get("exp") or 0) if isinstance(claims, dict) else 0.0
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise PodfixError(f"the oidc id-token {where} is not a valid JWT (kubectl refuses it too): log in again") \
+            from None
+    if time.time() + _OIDC_EXPIRY_DELTA >= expiry:
+        raise PodfixError(f"the oidc id-token {where} has expired: podfix does not refresh oidc tokens; run any "
+                          "kubectl command (kubectl refreshes it and saves it in the kubeconfig), then podfix again")
+    return token
+
+
+def _header_key(key: str) -> str:
+    """client-go's headerKeyEscape: bytes that may not appear in a header name, and '%', percent-encoded."""
+    legal = set(b"!#$&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    return "".join(chr(b) if b in legal else f"%{b:02X}" for b in key.encode("utf-8"))
+
+
+def impersonation_headers(conn: Connection) -> list[tuple[str, str]]:
+    """The Impersonate-* headers kubectl sends for the user's ``as``, ``as-uid``, ``as-groups`` and
+    ``as-user-extra`` (client-go's impersonating round tripper), in that order."""
+    if conn.in_cluster:
+        return []
+    user = conn.config["users"][0]["user"] or {}
+    user_name = conn.config["users"][0]["name"]
+    as_user, uid = user.get("as") or "", user.get("as-uid") or ""
+    groups, extra = user.get("as-groups") or [], user.get("as-user-extra") or {}
+    if not as_user and (uid or groups or extra):
+        raise PodfixError(f"requesting uid, groups or user-extra for {user_name} without impersonating a user "
+                          f"(kubectl refuses it too): add as: USER to the user of context {conn.context!r}")
+    headers: list[tuple[str, str]] = []
+    if as_user:
+        headers.append(("Impersonate-User", as_user))
+    if uid:
+        headers.append(("Impersonate-Uid", uid))
+    for group in groups:
+        headers.append(("Impersonate-Group", group))
+    for key, values in extra.items():
+        for value in values if isinstance(values, list) else [values]:
+            headers.append((f"Impersonate-Extra-{_header_key(str(key))}", value))
+    for name, value in headers:
+        if not isinstance(value, str) or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            raise PodfixError(f"the impersonation ({name}) of the user in context {conn.context!r} is not a single "
+                              "line of text: check the kubeconfig's as, as-uid, as-groups and as-user-extra")
+    return headers

@@ -18,6 +18,8 @@ DEFAULTS = {
     "PODFIX_MAX_RESPONSE_BYTES": 256 << 20,  # one API answer, after gzip decoding
 }
 TOKEN_FILE_BYTES = 1 << 20  # a kubeconfig tokenFile (tokens are a few KB)
+PASSWORD_BYTES = 1 << 20  # the first line of stdin for --password-stdin (passwords and registry tokens: a few KB)
+DOCKER_CONFIG_BYTES = 16 << 20  # a docker config.json for --from-docker-config (a few KB, even with many registries)
 MAX_DEPTH = 100  # nesting of one object (Kubernetes objects nest about 15 levels)
 YAML_ALIAS_BUDGET = 10_000  # values YAML aliases may add to a document, and at most this many times its own size
 

@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 
 from kubectl_podfix.cluster.errors import ApiError
 from kubectl_podfix.cluster.deadline import Watch, watch, watched_pools
-from kubectl_podfix.cluster.kubeconfig import Connection, client_configuration
+from kubectl_podfix.cluster.kubeconfig import Connection, client_configuration, impersonation_headers
 from kubectl_podfix.cluster.limits import limit
 from kubectl_podfix.errors import PodfixError, transport_error
 from kubectl_podfix.netproxy import Proxy, ProxyError, excluded_by, parse_proxy, proxy_for
@@ -44,6 +44,7 @@ class Transport:
         self.timeout = timeout
         self.debug = debug
         self.cfg = client_configuration(conn)
+        self.impersonation = impersonation_headers(conn)
         self.base = self.cfg.host.rstrip("/")
         self.proxy = self._choose_proxy()
         self.pool = watched_pools(kube.pool_manager(self.cfg, self.proxy.url if self.proxy else None,
@@ -62,13 +63,9 @@ class Transport:
         instead (a log read: the server may ignore limitBytes).
         """
         params = [(k, v) for k, v in (query or {}).items() if v is not None and v != ""]
-        headers = {"Accept": "text/plain, */*" if raw else "application/json"}
+        headers = self.headers("text/plain, */*" if raw else "application/json")
         if body is not None:
             headers["Content-Type"] = content_type or "application/json"
-        headers["User-Agent"] = USER_AGENT
-        auth = self._authorization()
-        if auth:
-            headers["Authorization"] = auth
         url = self.base + path + ("?" + urlencode(params) if params else "")
         payload = json.dumps(body).encode() if body is not None else None
         # NB: like kubectl, --request-timeout bounds the whole request: every attempt, every read.
@@ -185,8 +182,25 @@ class Transport:
                 print(f"podfix: no proxy for {self.base} (NO_PROXY or loopback)", file=sys.stderr)
         return proxy
 
+    def headers(self, accept: str) -> Any:
+        """The headers of every request: Accept, User-Agent, the credentials and kubectl's Impersonate-*
+        headers (one header per group: a urllib3 ``HTTPHeaderDict`` keeps repeated names apart)."""
+        from urllib3 import HTTPHeaderDict
+
+        headers = HTTPHeaderDict({"Accept": accept, "User-Agent": USER_AGENT})
+        auth = self._authorization()
+        if auth:
+            headers["Authorization"] = auth
+        for name, value in self.impersonation:
+            headers.add(name, value)
+        return headers
+
     def _authorization(self) -> str | None:
         cfg = self.cfg
+        if self.conn.server_login:  # NB: Go's http.Client sets a URL's userinfo before the auth round trippers
+            import base64
+
+            return "Basic " + base64.b64encode(":".join(self.conn.server_login).encode()).decode("ascii")
         for identifier in ("BearerToken", "authorization"):  # the key's name changed across client versions
             value = cfg.get_api_key_with_prefix(identifier)
             if value:

@@ -142,10 +142,7 @@ def watch_stream(cluster, kind: str, namespace: str | None = None, *, resource_v
                                   ("allowWatchBookmarks", "true" if bookmarks else None),
                                   ("timeoutSeconds", str(timeout_seconds)), ("labelSelector", label_selector),
                                   ("fieldSelector", field_selector)) if v]
-    headers = {"Accept": "application/json", "User-Agent": "kubectl-podfix"}
-    auth = transport._authorization()
-    if auth:
-        headers["Authorization"] = auth
+    headers = transport.headers("application/json")
     with transport._lock:
         transport.requests += 1
     started = time.monotonic()

@@ -28,6 +28,7 @@ cluster on a fixer's behalf. The order is fixed:
 from __future__ import annotations
 
 import shlex
+import tempfile
 import sys
 import time
 from dataclasses import dataclass, field
@@ -217,8 +218,10 @@ def is_conflict(step: Step, exc) -> bool:
     (the real server answers that with a bare 422 Invalid and its generic message, no causes; a
     validation error names the object: '... is invalid: ...')."""
     status = getattr(exc, "status", None)
-    if step.verb == "delete" and step.resource_version:  # a bare pod: only the version that was planned
+    if step.verb == "delete":  # its uid precondition (a bare pod: also its resourceVersion) was not met
         return status == 409
+    if step.verb == "create":  # planned because it did not exist: someone else created it meanwhile
+        return status == 409 and getattr(exc, "reason", "") == "AlreadyExists"
     if step.verb not in ("patch", "replace"):
         return False
     if status == 409 and getattr(exc, "reason", "") != "AlreadyExists":
@@ -230,6 +233,12 @@ def is_conflict(step: Step, exc) -> bool:
 def _why(step: Step, exc) -> str:
     status = getattr(exc, "status", None)
     message = getattr(exc, "message", None) or str(exc)
+    if is_conflict(step, exc) and step.verb == "delete":
+        return (f"{step.kind} {step.name} changed after podfix read it (the server refused the conditional "
+                "delete), so nothing was deleted")
+    if is_conflict(step, exc) and step.verb == "create":
+        return (f"{step.kind} {step.name} was created by someone else after podfix planned to create it, so "
+                "nothing was overwritten")
     if is_conflict(step, exc):
         return (f"{step.kind} {step.name} changed after podfix read it (the server refused the conditional "
                 "write), so nothing was overwritten")
@@ -272,7 +281,16 @@ def apply(plan: Plan, cluster, out: TextIO | None = None, err: TextIO | None = N
                         results.extend(StepResult(s, "not attempted") for s in plan.steps[i + 1:])
                         code = Exit.REFUSED if exc.status in (403, 422) else Exit.ERROR
                         break
-                    saved[key] = save_manifest(recreate)
+                    try:
+                        saved[key] = save_manifest(recreate)
+                    except OSError as exc:
+                        results.append(StepResult(step, "failed", f"not deleted: its manifest could not be saved "
+                                                                  f"first ({exc.strerror or exc}, in "
+                                                                  f"{tempfile.gettempdir()}): free space there or "
+                                                                  "set TMPDIR to another directory"))
+                        results.extend(StepResult(s, "not attempted") for s in plan.steps[i + 1:])
+                        code = Exit.ERROR
+                        break
                     out.write(f"\nsaved the manifest of {step.ref} to {saved[key]} before deleting it (if it is not "
                               f"created again: kubectl create -f {saved[key]})\n")
                     out.flush()
@@ -293,7 +311,7 @@ def apply(plan: Plan, cluster, out: TextIO | None = None, err: TextIO | None = N
                 results.append(failed)
                 results.extend(StepResult(s, "not attempted") for s in plan.steps[i + 1:])
                 code = Exit.REFUSED if exc.status == 403 else Exit.ERROR
-                if is_conflict(step, exc):
+                if is_conflict(step, exc) and key not in deleted:  # (a bare pod's re-create: its own case)
                     conflict = failed
                 break
             results.append(StepResult(step, "done"))
@@ -343,9 +361,15 @@ def save_manifest(step: Step) -> str:
 
     folder = tempfile.mkdtemp(prefix="podfix-recreate-")  # mode 0700
     path = os.path.join(folder, f"{step.namespace or 'cluster'}-{step.name}.yaml")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(to_yaml(step.body))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(to_yaml(step.body))
+            fh.flush()
+            os.fsync(fh.fileno())  # the only copy once the delete is sent: on disk before it is
+    except BaseException:  # a full disk, a quota, Ctrl-C: nothing is deleted, and no partial copy stays
+        drop_manifest(path)
+        raise
     return path
 
 

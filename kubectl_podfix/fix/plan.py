@@ -157,6 +157,10 @@ def what_changed(step: Step, fresh: dict | None) -> str:
     compared (a Secret's values never are)."""
     if fresh is None:
         return "it was deleted"
+    if step.verb == "create":
+        return "it was created meanwhile"
+    if step.verb == "delete" and step.uid and (fresh.get("metadata") or {}).get("uid") != step.uid:
+        return f"it was replaced by a new {str(step.kind).lower()} of the same name"
     if step.content_type != JSON_PATCH or not isinstance(step.body, list) or step.sensitive:
         return "its resourceVersion changed"
     for op in step.body:

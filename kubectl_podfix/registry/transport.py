@@ -27,6 +27,10 @@ from kubectl_podfix.registry.errors import RegistryError, one_line
 
 MAX_BODY = 16 << 20
 USER_AGENT = "kubectl-podfix"
+# A request as a whole (connect, headers, body, redirects) gets this many times the per-step timeout: the
+# socket timeout bounds each read, so a registry (or a proxy) sending a byte every few seconds would
+# otherwise hold podfix for days. At the deadline the exchange's sockets are shut down.
+WHOLE_EXCHANGE = 3
 
 
 def host_port(url: str) -> str:
@@ -151,6 +155,8 @@ class Transport:
                 new = super().redirect_request(req, fp, code, msg, headers, newurl)
                 if new is None:
                     return None
+                if not new.full_url.lower().startswith(("http://", "https://")):
+                    return None  # ftp:// (which urllib follows): never; the 3xx is reported
                 if (not insecure and req.full_url.lower().startswith("https:")
                         and new.full_url.lower().startswith("http:")):
                     return None  # no downgrade to plain http; the 3xx is reported
@@ -184,8 +190,32 @@ class Transport:
 
             http_open = https_open = _route
 
-        return urllib.request.build_opener(urllib.request.ProxyHandler({}), EnvProxy(),
-                                           urllib.request.HTTPSHandler(context=ctx), Redirects())
+        import http.client
+
+        class Plain(urllib.request.HTTPHandler):
+            def http_open(self, req):
+                return self.do_open(_watched(http.client.HTTPConnection), req)
+
+        class Secure(urllib.request.HTTPSHandler):
+            def https_open(self, req):
+                kw = {"context": self._context}
+                if getattr(self, "_check_hostname", None) is not None:  # Python < 3.12
+                    kw["check_hostname"] = self._check_hostname
+                return self.do_open(_watched(http.client.HTTPSConnection), req, **kw)
+
+        class OnlyHTTP(urllib.request.BaseHandler):
+            """A registry (a redirect, a token realm) never makes podfix open ftp://, file:// or data: URLs,
+            which urllib's default opener would (an FTP connection to any host, a local file)."""
+
+            handler_order = 100
+
+            def _refuse(self, req):
+                raise urllib.error.URLError(f"a {req.type}: URL, which a registry client never opens")
+
+            ftp_open = file_open = data_open = _refuse
+
+        return urllib.request.build_opener(urllib.request.ProxyHandler({}), OnlyHTTP(), EnvProxy(), Plain(),
+                                           Secure(context=ctx), Redirects())
 
     def send(self, method: str, path: str, headers: dict[str, str] | None = None,
              auth: str | None = None) -> Response:
@@ -220,21 +250,37 @@ class Transport:
             req.add_header(k, v)
         if auth:
             req.add_header("Authorization", auth)
-        try:
+        whole = self.timeout * WHOLE_EXCHANGE
+        with _Deadline(whole) as deadline:
             try:
-                raw = self._opener.open(req, timeout=self.timeout)
-            except urllib.error.HTTPError as e:
-                raw = e
-            try:
-                body = b"" if method == "HEAD" or raw.fp is None else raw.read(MAX_BODY)
-            finally:
-                raw.close()
-        except urllib.error.URLError as e:
-            raise self._network_error(e.reason, url) from e
-        except (OSError, http.client.HTTPException) as e:
-            raise self._network_error(e, url) from e
+                try:
+                    raw = self._opener.open(req, timeout=self.timeout)
+                except urllib.error.HTTPError as e:
+                    raw = e
+                try:
+                    body = b"" if method == "HEAD" or raw.fp is None else raw.read(MAX_BODY)
+                finally:
+                    raw.close()
+            except urllib.error.URLError as e:
+                if deadline.fired:
+                    raise self._timed_out(url, whole) from None
+                raise self._network_error(e.reason, url) from e
+            except (OSError, http.client.HTTPException) as e:
+                if deadline.fired:
+                    raise self._timed_out(url, whole) from None
+                raise self._network_error(e, url) from e
+            if deadline.fired:  # a body cut at the deadline may read as complete: it is not
+                raise self._timed_out(url, whole)
         status = raw.status if getattr(raw, "status", None) else raw.code
         return Response(status, getattr(raw, "reason", "") or "", raw.headers, body, raw.geturl())
+
+    def _timed_out(self, url: str, whole: float) -> RegistryError:
+        hp = host_port(url)
+        err = RegistryError(self.scrub(one_line(f"{hp} did not answer in full within {whole:g}s (a request as a "
+                                                "whole); check the address, firewall and proxy settings", 400)),
+                            host=hp, step="connect")
+        err._kind = "timeout"
+        return err
 
     def _network_error(self, reason: Any, url: str) -> RegistryError:
         import socket
@@ -276,3 +322,74 @@ class Transport:
         err = RegistryError(self.scrub(one_line(msg, 400)), host=hp, step=step)
         err._kind = kind
         return err
+
+
+_exchange: Any = None  # the thread-local list of the current exchange's sockets (created on first use)
+
+
+def _sockets() -> Any:
+    global _exchange
+    if _exchange is None:
+        import threading
+
+        _exchange = threading.local()
+    return _exchange
+
+
+def _watched(conn_cls: Any) -> Any:
+    """``conn_cls`` whose sockets join the current exchange's (``_Deadline`` shuts them down)."""
+    cached = _WATCHED.get(conn_cls)
+    if cached is None:
+        class Watched(conn_cls):
+            def __init__(self, *args: Any, **kw: Any) -> None:
+                super().__init__(*args, **kw)
+                create = self._create_connection
+
+                def created(*a: Any, **k: Any) -> Any:
+                    sock = create(*a, **k)
+                    found = getattr(_sockets(), "list", None)
+                    if found is not None:
+                        found.append(sock)
+                    return sock
+
+                self._create_connection = created
+
+        cached = _WATCHED[conn_cls] = Watched
+    return cached
+
+
+_WATCHED: dict[Any, Any] = {}
+
+
+class _Deadline:
+    """``with _Deadline(seconds) as d:`` the sockets this thread's exchange opens are shut down after
+    ``seconds`` (``d.fired`` says so), which ends any read blocked on them."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.fired = False
+        self._socks: list[Any] = []
+        self._timer: Any = None
+
+    def _fire(self) -> None:
+        import socket
+
+        self.fired = True
+        for sock in list(self._socks):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except (OSError, ValueError):
+                pass
+
+    def __enter__(self) -> "_Deadline":
+        import threading
+
+        _sockets().list = self._socks
+        self._timer = threading.Timer(self.seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._timer.cancel()
+        _sockets().list = None

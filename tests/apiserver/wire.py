@@ -28,6 +28,7 @@ class Request:
     body: bytes
     json: Any
     content_type: str
+    header_list: tuple = ()  # every (name, value) as sent, repeated names included (Impersonate-Group)
 
     def q(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -54,7 +55,8 @@ def read_request(h: BaseHTTPRequestHandler) -> Request:
     except (ValueError, IndexError, yaml.YAMLError):
         parsed = None
     return Request(h.command, url.path, parse_qs(url.query, keep_blank_values=True),
-                   {k.lower(): v for k, v in h.headers.items()}, raw, parsed, ctype)
+                   {k.lower(): v for k, v in h.headers.items()}, raw, parsed, ctype,
+                   tuple((k.lower(), v) for k, v in h.headers.items()))
 
 
 def write_response(h: BaseHTTPRequestHandler, method: str, code: int, payload: Any, extra_headers: dict) -> None:

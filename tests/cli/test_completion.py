@@ -310,3 +310,11 @@ def test_instructions_when_the_helper_is_installed():
     assert proc.returncode == 0, proc.stderr
     assert f"already installed: {BIN / 'kubectl_complete-podfix'}" in proc.stdout
     assert os.access(HELPER, os.X_OK)
+
+
+def test_candidates_from_the_cluster_never_carry_control_characters():
+    """The shell prints the descriptions (zsh, fish): a waiting reason with ESC]0;...BEL would set the
+    terminal's title from the cluster's data; it is shown escaped, as everywhere else."""
+    out = completion.render([("web-1", "Pending \x1b]0;pwned\x07 \x9b2J"), ("a\x1b[2Jb", "")], 4)
+    assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
+    assert out == "web-1\tPending ^[]0;pwned^G \\u009b2J\na^[[2Jb\n:4\n"

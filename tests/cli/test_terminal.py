@@ -189,3 +189,41 @@ def test_wide_shows_secondary_findings_in_full(api, podfix):
     text, wide = podfix("explain", "two-1"), podfix("explain", "two-1", "-o", "wide")
     assert text.code == wide.code == 0
     assert text.out.count("Evidence:") == 1 and wide.out.count("Evidence:") >= 2
+
+
+# A waiting message and an API error carrying terminal control sequences: clear the screen, set the
+# title, a forged OSC 8 link, a C1 CSI, a BEL; podfix shows them escaped (ESC as ^[, as kubectl does).
+HOSTILE = "back-off \x1b[2J\x1b]0;pwned\x07 \x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\ \x9b6n done"
+DANGEROUS = ("\x1b[2J", "\x1b]", "\x07", "\x9b")
+
+
+def hostile_pod(api):
+    from objects import pod, waiting
+
+    api.add(pod("web-1", namespace=NS, statuses=[waiting("app", "CrashLoopBackOff", HOSTILE)]))
+
+
+def test_control_characters_from_the_cluster_never_reach_the_terminal(api, kubeconfig):
+    hostile_pod(api)
+    run = run_in_pty(["explain", "web-1", "-n", NS], env=cli_env(kubeconfig, PODFIX_NOW=NOW))
+    assert run.code == 0, run.out
+    assert "\x1b[31m" in run.out  # podfix's own colours stay
+    assert not [d for d in DANGEROUS if d in run.out], run.out
+    assert "^[[2J^[]0;pwned^G" in run.out and "^[]8;;http://evil.example^[\\click" in run.out
+
+
+@pytest.mark.parametrize("args", [["explain", "web-1", "-n", NS], ["explain", "-n", NS, "-o", "wide"]])
+def test_piped_output_has_no_control_characters_at_all(api, kubeconfig, args):
+    hostile_pod(api)
+    run = run_podfix(args, env=cli_env(kubeconfig, PODFIX_NOW=NOW))
+    assert run.code == 0, run.err
+    assert "\x1b" not in run.out + run.err and "\x07" not in run.out and "\x9b" not in run.out
+    assert "^[[2J" in run.out
+
+
+def test_an_error_line_quoting_control_characters_is_escaped(api, kubeconfig):
+    api.fail("GET", r"/pods/web-1$", 422, message=f"denied: {HOSTILE}\r\nerror: forged second line")
+    run = run_podfix(["explain", "web-1", "-n", NS], env=cli_env(kubeconfig))
+    assert run.code == 1
+    assert not [d for d in DANGEROUS + ("\r",) if d in run.err], run.err
+    assert len(run.err.strip().splitlines()) == 1, run.err

@@ -97,6 +97,9 @@ def test_redacted_pull_secret_says_which_registries_it_covers(config, annotation
     ("---\nkind: Pod\nmetadata: {name: a}\n---\n- just\n- a list of strings\n", "document 2, item 1"),
     ("42\n", "expected a Kubernetes object"),
     ("apiVersion: v1\nitems:\n- {metadata: {name: a}}\nkind: List\n", "no kind"),
+    # a document that parses but cannot be built (a list as a key) is named by its own number
+    ("kind: Pod\nmetadata: {name: p, labels: {[a]: b}}\n", "document 1, line 2: found unhashable key"),
+    ("kind: Pod\nmetadata: {name: a}\n---\nkind: Pod\nmetadata: {labels: {[a]: b}}\n", "document 2, line 5"),
 ])
 def test_malformed_files_name_file_and_document(tmp_path, text, expected):
     f = tmp_path / "bad.yaml"

@@ -167,3 +167,28 @@ def test_v1_exec_plugin_without_interactive_mode_is_refused_like_kubectl(tmp_pat
     with pytest.raises(PodfixError) as err:
         kubeconfig.client_configuration(kubeconfig.load(kubeconfig=path))
     assert "interactiveMode must be specified for u to use exec authentication plugin" in err.value.message
+
+
+def test_a_rotated_token_file_is_read_again_like_client_go(api, tmp_path, monkeypatch):
+    """client-go reads a tokenFile again once a minute; a long wait or explain --watch must too, or it fails
+    with 401 once the old token expires. A read that finds nothing keeps the token podfix has."""
+    from objects import pod
+
+    from kubectl_podfix.cluster.api import Cluster
+
+    api.add(pod("web-1"))
+    token_file = tmp_path / "token"
+    token_file.write_text("first-token\n")
+    path = write(tmp_path / "k.yaml", clusters=[("c", {"server": api.url})], users=[("u", {"tokenFile": str(token_file)})],
+                 contexts=[("c", {"cluster": "c", "user": "u"})], current="c")
+    api.token = "first-token"
+    cluster = Cluster(kubeconfig.load(kubeconfig=path))
+    cluster.get("Pod", "default", "web-1")
+    token_file.write_text("second-token\n")  # the token is rotated; the server takes only the new one
+    api.token = "second-token"
+    monkeypatch.setattr(kubeconfig, "TOKEN_FILE_PERIOD", 0.0)
+    cluster.get("Pod", "default", "web-1")
+    token_file.write_text("")  # caught mid-rotation: the token podfix has stays
+    cluster.get("Pod", "default", "web-1")
+    assert [r.headers.get("authorization") for r in api.requests] == [
+        "Bearer first-token", "Bearer second-token", "Bearer second-token"]

@@ -190,3 +190,29 @@ def test_what_changed_names_the_field_and_its_new_value():
     now = {"spec": {"template": {"spec": {"containers": [
         {"name": "app", "resources": {"requests": {"memory": "128Mi"}, "limits": {"memory": "1Gi"}}}]}}}}
     assert what_changed(_step(parent), now) == "memory limit is now 1Gi"
+
+
+def test_an_object_created_by_someone_else_meanwhile_is_kept_and_refused_with_exit_4(api, podfix):
+    """A create is planned because the object did not exist: when someone else creates it before podfix does
+    (the chart that names the ServiceAccount, with its cloud identity annotation), the 409 AlreadyExists is
+    a conflict like any other: exit 4, one line, theirs kept, never "delete it first"."""
+    from world import SA_MISSING, refused
+
+    refused(api, SA_MISSING, sa="robot")
+    theirs = {"apiVersion": "v1", "kind": "ServiceAccount",
+              "metadata": {"name": "robot", "namespace": NS, "annotations": {"eks.amazonaws.com/role-arn": "arn"}}}
+    done = []
+
+    def hook(verb, kind, ns, name):
+        if verb == "create" and kind == "ServiceAccount" and not done:
+            done.append(api.add(theirs))
+    api.before_write = [hook]
+    r = podfix("fix", "service-account", "deploy/web", "-n", NS, "--yes", "--no-wait")
+    assert r.code == Exit.REFUSED, r.out + r.err
+    assert r.err.strip().splitlines() == [
+        "error: serviceaccount/robot changed since it was read (it was created meanwhile): nothing was changed; run "
+        "the command again to plan against the new state"]
+    assert "delete it first" not in r.out + r.err
+    assert api.get("ServiceAccount", NS, "robot")["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": "arn"}
+    again = podfix("fix", "service-account", "deploy/web", "-n", NS, "--yes", "--no-wait")
+    assert again.code == 0 and "nothing to create" in again.out

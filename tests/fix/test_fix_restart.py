@@ -100,3 +100,27 @@ def test_unreadable_owner_is_not_nothing_to_change(api, podfix):
     assert "Nothing to change" not in r.out
     assert f"kubectl delete pod {pod} -n {NS}" in r.out and "could not be read" in r.err
     assert writes(api) == []
+
+
+def test_a_pod_replaced_since_it_was_read_is_not_deleted_and_refused_with_exit_4(api, podfix):
+    """A StatefulSet recreates a pod under the same name: the uid precondition makes the server refuse the
+    delete (409), and podfix treats it as every other conditional write refused: exit 4, one line saying what
+    changed, the new pod untouched."""
+    pod = add_workload(api, "StatefulSet")
+
+    def replace_it(verb, kind, ns, name):
+        if verb == "delete" and kind == "Pod":
+            api.before_write = []
+            fresh = api.get("Pod", NS, name)
+            fresh["metadata"].pop("uid")
+            fresh["metadata"].pop("resourceVersion")
+            api.remove("Pod", NS, name)
+            api.add(fresh)
+    api.before_write = [replace_it]
+    r = podfix("fix", "restart", pod, "-n", NS, "--yes", "--no-wait")
+    assert r.code == 4, r.out + r.err
+    assert r.err.strip().splitlines() == [
+        f"error: pod/{pod} changed since it was read (it was replaced by a new pod of the same name): nothing was "
+        "changed; run the command again to plan against the new state"]
+    new_uid = api.get("Pod", NS, pod)["metadata"]["uid"]
+    assert new_uid and deletes(api)[-1].json["preconditions"]["uid"] != new_uid

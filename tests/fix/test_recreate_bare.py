@@ -158,3 +158,33 @@ def test_secret_flow_recreates_a_bare_pod_the_same_way(api, kubeconfig, tmp_path
     assert result.code == Exit.REFUSED
     assert api.get("Pod", NS, "lonely") is not None
     assert [r.status for r in result.results][-2:] == ["failed", "not attempted"]
+
+
+def test_a_manifest_that_cannot_be_saved_deletes_nothing_and_leaves_no_partial_copy(api, kubeconfig, tmp_path):
+    """A full disk or a quota while the manifest is written (here: a file size limit, EFBIG): the pod is not
+    deleted, the partial copy and its directory are removed, and the run ends with the step report and one
+    error line saying where, never an internal error."""
+    import resource
+    import signal
+    import subprocess
+
+    from clitools import BIN, ROOT
+
+    api.add(pod_obj("lonely", statuses=[oom_status()]))
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of killing podfix
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+
+    proc = subprocess.run([str(BIN / "kubectl-podfix"), "fix", "restart", "lonely", "-n", NS, "--recreate-bare",
+                           "--yes", "--no-wait"], env=cli_env(kubeconfig, TMPDIR=str(tmp), PYTHONDONTWRITEBYTECODE="1"),
+                          cwd=ROOT, capture_output=True, text=True, preexec_fn=small_files, timeout=60)
+    assert proc.returncode == Exit.ERROR, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"error: delete pod/lonely -n default failed: not deleted: its manifest could not be saved first (File too "
+        f"large, in {tmp}): free space there or set TMPDIR to another directory"]
+    assert api.get("Pod", NS, "lonely") is not None
+    assert [w.method for w in writes(api) if "selfsubjectaccessreviews" not in w.path] == ["POST"]  # the dry run
+    assert list(tmp.iterdir()) == []

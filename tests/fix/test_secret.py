@@ -590,3 +590,21 @@ def test_usage_errors_come_before_the_exec_credential_plugin_runs(api, tmp_path,
     # the control: a valid command does run the plugin (the marker test is not vacuous)
     assert run_podfix(["explain", POD], kubeconfig=kc).code in (0, 3)
     assert marker.exists()
+
+
+@pytest.mark.parametrize("entry, words", [
+    ({"auth": 5}, "the auth field for registry.example.com is not a string"),
+    ({"username": 5, "password": ["x"]}, "the username field for registry.example.com is not a string"),
+    ({"username": "u", "password": {"p": 1}}, "the password field for registry.example.com is not a string"),
+])
+def test_a_docker_config_entry_of_the_wrong_type_is_one_line(api, kubeconfig, tmp_path, entry, words):
+    """docker reads these fields as strings; a number was an internal error, a list became the password."""
+    import json
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"auths": {"registry.example.com": entry}}))
+    r = run(kubeconfig, "secret", "regcred", "--docker-server", "registry.example.com", "--from-docker-config",
+            str(path), "-n", NS, "--yes", stdin=None)
+    assert r.code == 2, r.err
+    assert words in r.err and len(r.err.strip().splitlines()) == 1 and "internal error" not in r.err
+    assert writes(api) == []

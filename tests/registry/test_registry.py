@@ -413,3 +413,111 @@ def test_secret_verify_with_a_cross_origin_redirect_is_one_line(api, podfix):
         "HTTP 200): podfix does not take an answer from another server as the credentials being accepted; check "
         "--docker-server (the registry's own host). Nothing was created"]
     assert api.get("Secret", "default", "regcred") is None
+
+
+@pytest.mark.parametrize("headers_too", [False, True])
+def test_a_registry_that_dribbles_its_answer_is_cut_at_the_whole_request_deadline(headers_too):
+    """The socket timeout bounds each read: a registry (or a proxy) sending a byte a second kept `secret
+    --verify` waiting for days. A request as a whole gets WHOLE_EXCHANGE times the timeout."""
+    import socket
+    import threading
+    import time
+
+    from kubectl_podfix.registry.transport import WHOLE_EXCHANGE
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=dribble, args=(conn,), daemon=True).start()
+
+    def dribble(conn):
+        head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n"
+                b"Docker-Distribution-API-Version: registry/2.0\r\n\r\n")
+        try:
+            conn.recv(65536)
+            if not headers_too:
+                conn.sendall(head)
+            for byte in (head if headers_too else b"") + b" " * 100000:
+                if stop.is_set():
+                    break
+                conn.sendall(bytes([byte]))
+                time.sleep(0.2)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(RegistryError) as err:
+            verify_credentials(f"127.0.0.1:{server.getsockname()[1]}", rs.USER, rs.PASSWORD, insecure=True,
+                               timeout=1)
+    finally:
+        stop.set()
+        server.close()
+    assert time.monotonic() - started < 2 * WHOLE_EXCHANGE + 3  # https, then plain http: each one bounded
+    assert "did not answer in full within 3s (a request as a whole)" in str(err.value)
+    assert_no_secret(err.value)
+
+
+@pytest.mark.parametrize("answer", ["redirect", "realm"])
+def test_a_registry_never_makes_podfix_open_ftp_or_file_urls(answer, tmp_path):
+    """urllib's default opener follows a redirect to ftp:// (an FTP connection to any host the registry
+    names, past HTTPS_PROXY) and opens file:// and ftp:// token realms (a local file read as the token
+    answer). The registry client opens http and https URLs only."""
+    import http.server
+    import socket
+    import threading
+
+    ftp = socket.socket()
+    ftp.bind(("127.0.0.1", 0))
+    ftp.listen(5)
+    ftp.settimeout(0.5)
+    secret_file = tmp_path / "local.json"
+    secret_file.write_text('{"token": "LOCAL-FILE-CONTENT"}')
+    target = f"ftp://127.0.0.1:{ftp.getsockname()[1]}/x" if answer == "redirect" else secret_file.as_uri()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            if answer == "redirect":
+                self.send_response(302)
+                self.send_header("Location", target)
+            else:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", f'Bearer realm="{target}",service="x"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        try:
+            ans = verify_credentials(f"127.0.0.1:{server.server_address[1]}", rs.USER, rs.PASSWORD, insecure=True,
+                                     timeout=3)
+            assert not ans.ok
+            said = ans.message
+        except RegistryError as err:
+            said = str(err)
+        try:
+            conn, _ = ftp.accept()
+            conn.close()
+            connected = True
+        except OSError:
+            connected = False
+    finally:
+        server.shutdown()
+        ftp.close()
+    assert not connected, "podfix opened an FTP connection the registry named"
+    assert "LOCAL-FILE-CONTENT" not in said and rs.PASSWORD not in said

@@ -251,3 +251,20 @@ def test_a_token_with_a_newline_is_one_line_and_not_printed(api, tmp_path):
     line = bounded_one_line(measured(["explain", "x"], env=cli_env(str(cfg))), 1, "not a single line")
     assert "SENTINEL" not in line
     assert api.requests == []
+
+
+def test_docker_config_dev_zero_is_one_line(api, tmp_path):
+    """--from-docker-config /dev/zero read the device into memory until the machine killed podfix (24 GB)."""
+    cfg = api.write_kubeconfig(str(tmp_path / "kc"))
+    run = measured(["secret", "regcred", "--docker-server", "reg.example.com", "--from-docker-config", "/dev/zero",
+                    "--dry-run=client"], env=cli_env(cfg))
+    bounded_one_line(run, 1, "/dev/zero is larger than 16 MiB, which no docker config is")
+    assert api.requests == []
+
+
+def test_password_stdin_without_a_newline_is_one_line(api, tmp_path):
+    """--password-stdin read its first line without a bound: `cat /dev/zero |` took all the memory."""
+    cfg = api.write_kubeconfig(str(tmp_path / "kc"))
+    run = measured(["secret", "regcred", "--docker-server", "reg.example.com", "--docker-username", "u",
+                    "--password-stdin", "--dry-run=client"], env=cli_env(cfg), stdin=b"\0" * (3 << 20))
+    bounded_one_line(run, 2, "--password-stdin: the first line of stdin is longer than 1 MiB")

@@ -424,3 +424,37 @@ def test_secret_env_names_are_whole_words(name, secret):
     from kubectl_podfix.cluster.bundle import secret_env_name
 
     assert secret_env_name(name) is secret
+
+
+def test_save_masks_the_last_applied_configuration_and_url_credentials_anywhere(api, podfix, tmp_path):
+    """kubectl apply leaves the whole spec, env values included, in the last-applied-configuration
+    annotation; args, other annotations and event messages may carry a URL with its password. --save
+    masked only the env values themselves: the bundle, meant to be shared, kept every copy."""
+    import json as _json
+
+    p, ev = _env_pod("applied-1")
+    container = p["spec"]["containers"][0]
+    container["args"] = [f"--db=postgres://app:{SENTINEL3}@db.shop:5432/app"]
+    p["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": _json.dumps({"spec": {"containers": [container]}}),
+        "dashboards": f"https://admin:{SENTINEL2}@grafana.shop"}
+    ev["message"] = f"pulling from https://robot:{SENTINEL}@registry.example.com/v2/: back-off"
+    api.add(p, ev)
+    saved = tmp_path / "bundle.yaml"
+    run = podfix("explain", "applied-1", "-n", "shop", "--save", str(saved))
+    assert run.code == 0, run.err
+    text = saved.read_text()
+    for secret in (SENTINEL, SENTINEL2, SENTINEL3):
+        assert all(n not in text for n in needles(secret)), secret
+    doc = yaml.safe_load(text)
+    saved_pod = doc["items"][1]
+    applied = _json.loads(saved_pod["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])
+    env = {e["name"]: e.get("value") for e in applied["spec"]["containers"][0]["env"]}
+    assert env["DB_PASSWORD"] == "***" and env["LOG_LEVEL"] == "debug"  # masked the same way, the rest kept
+    assert saved_pod["spec"]["containers"][0]["args"] == ["--db=postgres://***@db.shop:5432/app"]
+    assert saved_pod["metadata"]["annotations"]["dashboards"] == "https://***@grafana.shop"
+    masked = doc["items"][0]["masked"]
+    assert "pod/shop/applied-1 annotation kubectl.kubernetes.io/last-applied-configuration" in masked
+    assert "pod/shop/applied-1 spec.containers[0].args[0]" in masked
+    assert any(m.startswith("event/shop/") and m.endswith(" message") for m in masked)
+    assert podfix("explain", "-f", str(saved)).code == 0  # the bundle still reads back

@@ -152,10 +152,17 @@ def test_proxy_credentials_become_basic_auth_and_never_show():
     ("socks5://127.0.0.1:1080", True, "socks5 proxy, which podfix does not support"),
     ("foo://host", False, 'unsupported scheme "foo"'),
     ("proxy:3128", True, 'unsupported scheme "proxy"'),  # client-go's parseProxyURL: no http:// guessing
+    # a URL with a scheme that does not parse is not read again as http://http://...: the proxy host was "http"
+    ("http://bob:PX-secret@127.0.0.1:99999", False, "not a valid proxy URL"),
+    ("http://proxy.corp:abc", False, "not a valid proxy URL"),
+    ("http://[::1", False, "not a valid proxy URL"),
+    ("http://proxy.corp:0", False, "not a valid proxy URL"),
+    ("http://bob:PX-secret@127.0.0.1:99999", True, "not a valid proxy URL"),
 ])
 def test_unusable_proxy_values_are_one_line_errors(value, strict, words):
-    with pytest.raises(ProxyError, match=words):
+    with pytest.raises(ProxyError, match=words) as err:
         parse_proxy(value, "the kubeconfig's proxy-url" if strict else "HTTPS_PROXY", strict=strict)
+    assert "PX-secret" not in str(err.value)
 
 
 def test_netproxy_is_pure():
