@@ -287,6 +287,7 @@ def check_registry(creds, image: str | None, *, insecure: bool) -> None:
     """--verify: log in to the registry (and HEAD the pod's image manifest); refuse on failure."""
     from kubectl_podfix.redact import scrub
     from kubectl_podfix.registry.client import RegistryError, verify_credentials
+    from kubectl_podfix.diagnose.model import sentence
     from kubectl_podfix.registry.reference import normalize_server, parse_image
 
     ref = parse_image(image) if image else None
@@ -296,9 +297,9 @@ def check_registry(creds, image: str | None, *, insecure: bool) -> None:
                                     repository=ref.repository if same else None,
                                     reference=ref.reference if same else None, insecure=insecure)
     except RegistryError as exc:
-        raise PodfixError(f"--verify: {exc.message}. Nothing was created", Exit.ERROR) from None
+        raise PodfixError(f"--verify: {sentence(exc.message)} Nothing was created", Exit.ERROR) from None
     if not answer.ok:
-        raise PodfixError(f"--verify failed: {answer.message}. Nothing was created", Exit.REFUSED)
+        raise PodfixError(f"--verify failed: {sentence(answer.message)} Nothing was created", Exit.REFUSED)
     print(f"verified: {scrub(answer.message)}", file=sys.stderr)
 
 

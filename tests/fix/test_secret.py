@@ -608,3 +608,16 @@ def test_a_docker_config_entry_of_the_wrong_type_is_one_line(api, kubeconfig, tm
     assert r.code == 2, r.err
     assert words in r.err and len(r.err.strip().splitlines()) == 1 and "internal error" not in r.err
     assert writes(api) == []
+
+
+def test_verify_against_something_that_is_no_registry_reads_as_one_sentence(api, kubeconfig):
+    """The loopback API server as --docker-server: HTTP 404 at /v2/ ('is this a container registry?'), and the
+    line goes on with one sentence, not '?.'."""
+    host = api.url.split("://", 1)[1]
+    make_world(api, image=f"{host}/team/app:1.0")
+    r = run(kubeconfig, "secret", "regcred", "--docker-server", host, "--docker-username", "u", "--password-stdin",
+            "--for", POD, "-n", NS, "--verify", "--yes", "--insecure-registry", stdin="pw-no-registry\n")
+    assert r.code == 4, r.err
+    assert "is this a container registry? Nothing was created" in r.err, r.err
+    assert "?." not in r.err and ".." not in r.err and "pw-no-registry" not in r.err
+    assert writes(api) == []
