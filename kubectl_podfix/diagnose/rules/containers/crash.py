@@ -7,6 +7,7 @@ whether it still matters (``state.restart_phase``).
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from kubectl_podfix.diagnose.model import Finding, PodContext, age
@@ -25,10 +26,13 @@ from kubectl_podfix.diagnose.rules.containers.state import (
     recent_events,
     restart_phase,
     restart_policy,
+    security_profiles,
     severity_for,
     skip_pod,
     state_line,
 )
+
+_DENIED = re.compile(r"permission denied|operation not permitted|access denied", re.I)
 
 
 def crash_rule(ctx: PodContext) -> Iterable[Finding]:
@@ -89,6 +93,12 @@ def crash_rule(ctx: PodContext) -> Iterable[Finding]:
                      "itself/its supervisor.")
         if sig in ("SIGKILL", "SIGTERM") and has_liveness and "events" in ctx.missing:
             expl += " Events are not in the data, so a probe kill cannot be confirmed or ruled out."
+        profiles = security_profiles(ctx, spec)
+        denied = [ln for ln in log_lines if ln.startswith("log: ") and _DENIED.search(ln)]
+        if profiles and denied:
+            expl += (f" Its log says access was denied, and it runs under {' and '.join(profiles)}: a profile that "
+                     "denies a file, exec or network access the program needs gives exactly this (the node's audit "
+                     "log shows the denial: AppArmor \"DENIED\" in dmesg, SELinux \"avc: denied\").")
         if log_note:
             expl += f" ({log_note}.)"
         elif not log_lines and ctx.previous_log(name) is None:

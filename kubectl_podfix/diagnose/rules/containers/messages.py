@@ -272,8 +272,25 @@ def hcs_meaning(msg: str) -> tuple[str, str] | None:
     return (words, "") if words else None
 OCI_HOOK_FAILED = "a runtime OCI hook failed before the process started"
 CGROUP_SETUP_FAILED = "the runtime could not set up the container's cgroup"
+# runc writing the process's SELinux attributes (/proc/self/attr/keycreate, .../exec) and being refused, or an
+# audit line quoted in the message: the node's SELinux policy, not the image's entrypoint (moby#39109). runc names
+# AppArmor when it is AppArmor ("apparmor failed to apply profile"): SECURITY_PROFILE_REJECTED.
+SECURITY_MODULE_DENIED = "SELinux on the node refused the runtime's setup of the process"
+SECURITY_PROFILE_REJECTED = "a security profile (seccomp/AppArmor/SELinux) rejected the container"
 CGROUP_DRIVER_MISMATCH = ("the runtime's cgroup driver does not match the kubelet's (SystemdCgroup in containerd's "
                           "runc options vs the kubelet's cgroupDriver: systemd or cgroupfs)")
+
+
+def _denied(low: str) -> bool:
+    return "permission denied" in low or "operation not permitted" in low
+
+
+def _profile_denied(low: str) -> bool:
+    return _denied(low) and ("apparmor" in low or "seccomp" in low)
+
+
+def _security_module_denied(low: str) -> bool:
+    return _denied(low) and any(w in low for w in ("/proc/self/attr/", "avc:", "selinux"))
 
 
 def _mount_target_missing(low: str) -> bool:
@@ -297,12 +314,14 @@ _START_FAILURES: tuple[tuple[tuple[Matcher, ...], str], ...] = (
     (("prochooks", "unable to freeze", "cgroup config", "applying cgroup configuration", "cgroup.procs",
       "/sys/fs/cgroup/"),
      CGROUP_SETUP_FAILED),
+    ((_profile_denied,), SECURITY_PROFILE_REJECTED),
+    ((_security_module_denied,), SECURITY_MODULE_DENIED),
     (("permission denied",), "permission denied"),
     (("hook", "poststart", "prestart"), "lifecycle hook failed"),
     (("no space left on device",), "a filesystem on the node is full (no space left on device)"),
     (("error mounting", _mount_target_missing), "a volume or file could not be mounted into the container"),
     (("cgroup",), CGROUP_SETUP_FAILED),
-    (("seccomp", "apparmor", "selinux"), "a security profile (seccomp/AppArmor/SELinux) rejected the container"),
+    (("seccomp", "apparmor", "selinux"), SECURITY_PROFILE_REJECTED),
     (("hcs::", "hcsshim"), WINDOWS_HCS_FAILED),
     (("oci runtime", "runc", "crun", "shim"), "the OCI runtime reported an error"),
 )

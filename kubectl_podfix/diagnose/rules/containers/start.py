@@ -20,6 +20,7 @@ from kubectl_podfix.diagnose.rules.containers.messages import (
     EXEC_FORMAT,
     PROCESS_START,
     OCI_HOOK_FAILED,
+    SECURITY_MODULE_DENIED,
     START_REASONS,
     WINDOWS_HCS_FAILED,
     WINDOWS_VERSION_MISMATCH,
@@ -38,6 +39,7 @@ from kubectl_podfix.diagnose.rules.containers.state import (
     last_termination,
     recent_events,
     restart_phase,
+    security_profiles,
     severity_for,
     skip_pod,
     state_line,
@@ -230,10 +232,25 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
             continue
         expl = (f"The runtime created the {kind_label(spec, is_init)} {name} but could not start its process: {kind}.")
         sug = [kubectl(ctx, "describe", "pod", ctx.name)]
+        profiles = security_profiles(ctx, spec)
         if kind == "permission denied":
-            expl += (" The entrypoint exists but is not executable for the user the container runs as "
-                     "(missing +x bit, a noexec mount, or runAsUser without access).")
+            expl += (" The entrypoint exists but cannot be executed by the container: a missing +x bit, a noexec "
+                     "mount, runAsUser without access, or a security module on the node (an SELinux label, an "
+                     "AppArmor profile) denying it.")
+            if profiles:
+                expl += (f" The container runs under {' and '.join(profiles)}: a profile that denies executing "
+                         "the file gives exactly this (the node's audit log shows the denial).")
             sug.insert(0, "make the entrypoint executable in the image (chmod +x) or check securityContext.runAsUser")
+            sug.insert(1, f"on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: look for a denial in the audit log "
+                          "(ausearch -m avc, or dmesg | grep -i apparmor)")
+        elif kind == SECURITY_MODULE_DENIED:
+            expl += (" That is the node's SELinux policy refusing the runtime's own setup (runc writes the "
+                     "process's security attributes under /proc/self/attr), not the image: typically a "
+                     "container-selinux policy, runc and container runtime that do not match on the node, or "
+                     "a label the node's policy does not allow"
+                     + (f" (the container asks for {' and '.join(profiles)})" if profiles else "") + ".")
+            sug.insert(0, f"on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: ausearch -m avc -ts recent, and update "
+                          "container-selinux together with runc and the runtime")
         elif kind == WINDOWS_VERSION_MISMATCH:
             expl += (" A Windows container shares the node's kernel (process isolation), so its base image must "
                      "be built for the node's Windows build: a Windows Server 2019 (1809/ltsc2019) image does not "
