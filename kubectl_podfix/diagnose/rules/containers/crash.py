@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from kubectl_podfix.diagnose.model import Finding, PodContext, age
+from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig
 from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, terminated, waiting
 from kubectl_podfix.diagnose.rules.containers.logs import log_evidence
 from kubectl_podfix.diagnose.rules.containers.messages import exit_signal, explain_exit
@@ -33,6 +33,14 @@ from kubectl_podfix.diagnose.rules.containers.state import (
 )
 
 _DENIED = re.compile(r"permission denied|operation not permitted|access denied", re.I)
+
+
+def _sidecar_blocks_apps(ctx: PodContext, spec: dict, status: dict, is_init: bool) -> bool:
+    """A native sidecar running but not started (startup probe) while every app container waits for it."""
+    if not is_sidecar(spec, is_init) or not dig(status, "state.running") or status.get("started") is not False:
+        return False
+    apps = dig(ctx.pod, "status.containerStatuses") or []
+    return all(dig(st, "state.waiting.reason") == "PodInitializing" for st in apps if isinstance(st, dict))
 
 
 def crash_rule(ctx: PodContext) -> Iterable[Finding]:
@@ -83,6 +91,18 @@ def crash_rule(ctx: PodContext) -> Iterable[Finding]:
             expl += f" It has been running again for a while (restart count {restarts}); this is an old restart."
         elif phase == "flapping":
             expl += f" It is running again (restart count {restarts})."
+        if _sidecar_blocks_apps(ctx, spec, status, is_init):
+            # Restarted and running again, but never marked started: the app containers wait behind it. With
+            # restartPolicy Never a kubelet bug stops its startup probe after the first failed run
+            # (kubernetes#132826, fixed in 1.33/1.34 patch releases), so it stays unstarted forever.
+            phase = "current"
+            expl += (" The kubelet has not marked this run started"
+                     + (" (its startupProbe has not succeeded)" if spec.get("startupProbe") else "")
+                     + ", so the pod's app containers still wait for it (PodInitializing).")
+            if spec.get("startupProbe") and (dig(ctx.pod, "spec.restartPolicy") == "Never"):
+                expl += (" With the pod's restartPolicy Never, kubelets before the fix for kubernetes#132826 stop "
+                         "a restarted sidecar's startup probe, so it is never marked started: upgrade the node, or "
+                         "recreate the pod.")
         has_liveness = bool(spec.get("livenessProbe") or spec.get("startupProbe"))
         if sig == "SIGKILL":
             expl += (" Nothing recorded an out-of-memory kill, so something else sent SIGKILL: a liveness or startup "
