@@ -13,7 +13,7 @@ from typing import Iterable
 from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig
 from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, terminated, waiting
 from kubectl_podfix.diagnose.rules.containers.logs import log_evidence
-from kubectl_podfix.diagnose.rules.containers.messages import exit_signal, explain_exit
+from kubectl_podfix.diagnose.rules.containers.messages import exit_signal, explain_exit, runtime_fatal
 from kubectl_podfix.diagnose.rules.containers.state import (
     command_of,
     each_container,
@@ -78,7 +78,15 @@ def crash_rule(ctx: PodContext) -> Iterable[Finding]:
         evidence += log_lines
         label = kind_label(spec, is_init)
         ran = ran_for(term)
-        expl = (f"The {label} {name} ({command_of(spec)}) exited with {explain_exit(code, term)}" if term else
+        fatal, fatal_from = None, None
+        for source, text in (("termination message", (term or {}).get("message")),
+                             ("previous log", ctx.previous_log(name))):
+            fatal = runtime_fatal(text if isinstance(text, str) else None)
+            if fatal:
+                fatal_from = source
+                break
+        meaning = (fatal[2].get(code) if fatal and isinstance(code, int) else None) or explain_exit(code, term)
+        expl = (f"The {label} {name} ({command_of(spec)}) exited with {meaning}" if term else
                 f"The {label} {name} ({command_of(spec)}) keeps exiting; its last exit code was not recorded")
         expl += f" after running {age(ran)}." if ran is not None else "."
         if w_reason == "CrashLoopBackOff":
@@ -113,6 +121,8 @@ def crash_rule(ctx: PodContext) -> Iterable[Finding]:
                      "itself/its supervisor.")
         if sig in ("SIGKILL", "SIGTERM") and has_liveness and "events" in ctx.missing:
             expl += " Events are not in the data, so a probe kill cannot be confirmed or ruled out."
+        if fatal:
+            expl += f' Its {fatal_from} shows {fatal[0]}: "{fatal[1]}".'
         profiles = security_profiles(ctx, spec)
         denied = [ln for ln in log_lines if ln.startswith("log: ") and _DENIED.search(ln)]
         if profiles and denied:
@@ -121,7 +131,7 @@ def crash_rule(ctx: PodContext) -> Iterable[Finding]:
                      "log shows the denial: AppArmor \"DENIED\" in dmesg, SELinux \"avc: denied\").")
         if log_note:
             expl += f" ({log_note}.)"
-        elif not log_lines and ctx.previous_log(name) is None:
+        elif not log_lines and ctx.previous_log(name) is None and not (term or {}).get("message"):
             expl += " Read its previous log to see why it stopped."
         yield Finding(
             code="container.crash-loop", severity=severity_for(phase), container=name,
@@ -132,7 +142,7 @@ def crash_rule(ctx: PodContext) -> Iterable[Finding]:
                          kubectl(ctx, "describe", "pod", ctx.name),
                          kubectl(ctx, "get", "events", "--field-selector", f"involvedObject.name={ctx.name}")],
             since=term.get("finishedAt"),
-            extra={"exit_code": code, "signal": sig, "meaning": explain_exit(code, term), "restart_count": restarts,
+            extra={"exit_code": code, "signal": sig, "meaning": meaning, "restart_count": restarts,
                    "restart_policy": policy, "init": is_init, "sidecar": is_sidecar(spec, is_init),
                    "log_lines": [ln[5:] for ln in log_lines if ln.startswith("log: ")]},
         )

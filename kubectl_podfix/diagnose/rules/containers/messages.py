@@ -405,3 +405,46 @@ CONFIG_PATTERNS = [
     (re.compile(r"couldn't get configMap (?:(?P<ns>[^/\s]+)/)?(?P<name>[^:\s]+)"), "ConfigMap", None),
     (re.compile(r"couldn't get secret (?:(?P<ns>[^/\s]+)/)?(?P<name>[^:\s]+)"), "Secret", None),
 ]
+
+
+# -- language runtimes' fatal errors (termination message or previous log) ----------------
+# (pattern, what it means, {exit code: what that code means then}); the first pattern found wins. The quoted
+# line is the match's line (group "line" when the pattern has one).
+_GO_PANIC_EXIT = "exit code 2: the Go runtime's exit code for an unrecovered panic or fatal error"
+_RUNTIME_FATALS: tuple[tuple[re.Pattern, str, dict[int, str]], ...] = (
+    (re.compile(r"^.*(?:JavaScript heap out of memory|Reached heap limit Allocation failed).*$", re.M),
+     "Node.js ran out of JavaScript heap (V8's heap limit, --max-old-space-size, was reached before the "
+     "container's memory limit)",
+     {134: "exit code 134 = 128 + 6 (SIGABRT): Node.js aborted itself when its JavaScript heap was full"}),
+    (re.compile(r"^.*java\.lang\.OutOfMemoryError.*$", re.M),
+     "the JVM threw OutOfMemoryError: its heap (-Xmx, or -XX:MaxRAMPercentage of the container's limit) is too "
+     "small for the load, or the application leaks", {}),
+    (re.compile(r"^.*A fatal error has been detected by the Java Runtime Environment.*$", re.M),
+     "the JVM itself crashed in native code (its hs_err report names the frame)", {}),
+    (re.compile(r"^(?P<line>panic: .*)$|^(?P<line2>fatal error: .*)$(?=[\s\S]*goroutine \d+ \[)", re.M),
+     "the Go program panicked", {2: _GO_PANIC_EXIT}),
+    (re.compile(r"^.*thread '[^']*' panicked at.*$", re.M), "the Rust program panicked",
+     {101: "exit code 101: the exit code of a Rust program that panicked"}),
+    (re.compile(r"Traceback \(most recent call last\):[\s\S]*?^(?P<line>[A-Za-z_][\w.]*(?:Error|Exception|Exit|"
+                r"Interrupt)\b.*)$", re.M),
+     "Python raised an uncaught exception", {}),
+)
+
+
+def runtime_fatal(text: str | None) -> tuple[str, str, dict[int, str]] | None:
+    """(what the language runtime says happened, the line that says it, exit code meanings) for a
+    container's termination message or log, or None."""
+    if not text:
+        return None
+    for pattern, what, exits in _RUNTIME_FATALS:
+        m = None
+        for m in pattern.finditer(text):  # the last one: a Python traceback chain ends with the real error
+            pass
+        if m is None:
+            continue
+        groups = m.groupdict()
+        line = (groups.get("line") or groups.get("line2") or m.group(0)).strip().lstrip("#").strip().rstrip(":")
+        if len(line) > 200:
+            line = line[:197] + "..."
+        return what, line, exits
+    return None
