@@ -277,6 +277,10 @@ CGROUP_SETUP_FAILED = "the runtime could not set up the container's cgroup"
 # AppArmor when it is AppArmor ("apparmor failed to apply profile"): SECURITY_PROFILE_REJECTED.
 SECURITY_MODULE_DENIED = "SELinux on the node refused the runtime's setup of the process"
 SECURITY_PROFILE_REJECTED = "a security profile (seccomp/AppArmor/SELinux) rejected the container"
+MEMORY_LIMIT_TOO_LOW = "the container's memory limit is below what its process already uses at start"
+MEMORY_LIMIT_BELOW_USAGE = re.compile(
+    r"unable to set memory limit to (?P<limit>\d+) \(current usage: (?P<usage>\d+)|"
+    r"failed to write (?P<limit1>\d+) to memory\.(?:limit_in_bytes|max)\b[^\n]*device or resource busy", re.I)
 CGROUP_DRIVER_MISMATCH = ("the runtime's cgroup driver does not match the kubelet's (SystemdCgroup in containerd's "
                           "runc options vs the kubelet's cgroupDriver: systemd or cgroupfs)")
 
@@ -309,6 +313,10 @@ _START_FAILURES: tuple[tuple[tuple[Matcher, ...], str], ...] = (
      "the runtime lost its connection to the container daemon, as when the daemon restarts"),
     # runc's and containerd's cgroup driver (systemd vs cgroupfs) not matching the kubelet's (kubespray#8122)
     (("expected cgroupspath to be of format",), CGROUP_DRIVER_MISMATCH),
+    # A memory limit below what runc's own init already uses: "unable to set memory limit to 20971520 (current
+    # usage: 23396352, ...)" (opencontainers/runc#3986); cgroup v1 says "failed to write N to
+    # memory.limit_in_bytes: ... device or resource busy" (threefoldtech/zos#779). The pod's limit, not the node.
+    ((lambda low: bool(MEMORY_LIMIT_BELOW_USAGE.search(low)),), MEMORY_LIMIT_TOO_LOW),
     # runc's "error setting cgroup config for procHooks process" (kubernetes#131087, #119403) is a cgroup
     # write, not a hook, and its "permission denied" is the node's cgroup files, not the entrypoint.
     (("prochooks", "unable to freeze", "cgroup config", "applying cgroup configuration", "cgroup.procs",

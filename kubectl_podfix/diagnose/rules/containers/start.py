@@ -18,6 +18,8 @@ from kubectl_podfix.diagnose.rules.containers.mounts import mount_failure
 from kubectl_podfix.diagnose.rules.containers.messages import (
     CGROUP_SETUP_FAILED,
     EXEC_FORMAT,
+    MEMORY_LIMIT_BELOW_USAGE,
+    MEMORY_LIMIT_TOO_LOW,
     PROCESS_START,
     OCI_HOOK_FAILED,
     SECURITY_MODULE_DENIED,
@@ -265,6 +267,20 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
                 expl += f' HCS said: "{said[0]}"' + (f": {said[1]}." if said[1] else ".")
             sug.append(f"on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: Get-WinEvent -LogName "
                        "Microsoft-Windows-Hyper-V-Compute-Admin (HCS's own log), and the containerd log")
+        elif kind == MEMORY_LIMIT_TOO_LOW:
+            m = MEMORY_LIMIT_BELOW_USAGE.search(msg or "")
+            limit = (m.group("limit") or m.group("limit1")) if m else None
+            usage = m.group("usage") if m else None
+            set_limit = dig(spec, "resources.limits.memory")
+            expl += (" The runtime could not apply the memory limit"
+                     + (f" of {set_limit}" if set_limit else (f" ({limit} bytes)" if limit else ""))
+                     + " because the container's cgroup already uses more"
+                     + (f" ({int(usage) // 1024}Ki)" if usage else "")
+                     + " while the runtime itself starts it (runc's init is counted in the container's cgroup). "
+                     "That is the pod's spec, not the node: the limit is far too low for any process; raise "
+                     "resources.limits.memory (tens of MiB at the very least).")
+            sug.insert(0, f"raise resources.limits.memory of container {name}"
+                          + (f" (now {set_limit})" if set_limit else ""))
         elif kind == CGROUP_SETUP_FAILED:
             expl += (" That is the node's cgroups, not the image: the runtime could not write the container's "
                      "cgroup settings (a controller or file the node's kernel lacks, such as memory.memsw for "
