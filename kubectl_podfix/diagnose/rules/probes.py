@@ -105,6 +105,9 @@ def event_message(ev: dict) -> str:
     return msg[len(_COMBINED):] if msg.startswith(_COMBINED) else msg
 
 
+_HTTP_GET = re.compile(r'^(?:Get|Head) "?https?://', re.I)
+
+
 def probe_result(message: str) -> tuple[str, str]:
     """(kind, plain words) for what a probe got, from an Unhealthy event message."""
     msg = (message or "").strip()
@@ -142,6 +145,16 @@ def probe_result(message: str) -> tuple[str, str]:
         return "grpc-not-serving", "the gRPC health service reported NOT_SERVING"
     if "probe failed:" in low:
         out = msg.split("probe failed:", 1)[1].strip()
+        if _HTTP_GET.match(out):
+            # An httpGet probe's own client error, not an exec probe's output.
+            if "redirects" in low:
+                return "redirect-loop", ("the endpoint keeps redirecting (the kubelet stops after 10 redirects): it "
+                                         "redirects the probe's path to itself, to HTTPS or to a login page; probe "
+                                         "a path that answers 200 directly")
+            if "malformed http response" in low or "malformed http status" in low:
+                return "not-http", ("the port does not answer HTTP/1.1 (a gRPC or HTTP/2-only server, or another "
+                                    "protocol): use a grpc or tcpSocket probe, or the application's HTTP port")
+            return "http-error", f"the HTTP request failed: {out[:200]}"
         return "exec-output", (f"the probe command failed with output: {out[:200]}" if out else
                                "the probe command exited non-zero with no output")
     if "errored" in low:

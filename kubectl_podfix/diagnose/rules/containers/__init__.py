@@ -19,6 +19,7 @@ from __future__ import annotations
 from kubectl_podfix.diagnose.rules.containers.config import config_error_rule
 from kubectl_podfix.diagnose.rules.containers.crash import completed_rule, crash_rule
 from kubectl_podfix.diagnose.rules.containers.hooks import hook_failed_rule
+from kubectl_podfix.diagnose.rules.containers.initwait import init_wait_rule
 from kubectl_podfix.diagnose.rules.containers.logs import needs_logs, quote_log
 from kubectl_podfix.diagnose.rules.containers.messages import exit_signal, explain_exit, find_command_not_found
 from kubectl_podfix.diagnose.rules.containers.oom import oom_rule
@@ -43,6 +44,7 @@ CODES: dict[str, str] = {
     "container.config-error": "a ConfigMap, Secret or key the container needs is missing (CreateContainerConfigError)",
     "container.crash-loop": "the container's process keeps exiting with an error",
     "container.completed-restarting": "the process exits 0 but the restart policy restarts it",
+    "container.init-not-finishing": "an init container has been running a long time without finishing (Init:0/1)",
 }
 
 _CRASH_CODES = {"container.crash-loop", "container.completed-restarting"}
@@ -62,4 +64,4 @@ SUPERSEDES: dict[str, set[str]] = {
 }
 
 RULES = (oom_rule, exec_format_rule, command_not_found_rule, hook_failed_rule, start_failed_rule,
-         create_failed_rule, config_error_rule, crash_rule, completed_rule)
+         create_failed_rule, config_error_rule, crash_rule, completed_rule, init_wait_rule)

@@ -7,12 +7,13 @@ whether it still matters (``state.restart_phase``).
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
-from kubectl_podfix.diagnose.model import Finding, PodContext, age
+from kubectl_podfix.diagnose.model import Finding, PodContext, age, dig
 from kubectl_podfix.diagnose.rules.common import describe_event, kubectl, terminated, waiting
 from kubectl_podfix.diagnose.rules.containers.logs import log_evidence
-from kubectl_podfix.diagnose.rules.containers.messages import exit_signal, explain_exit
+from kubectl_podfix.diagnose.rules.containers.messages import exit_signal, explain_exit, runtime_fatal
 from kubectl_podfix.diagnose.rules.containers.state import (
     command_of,
     each_container,
@@ -25,10 +26,21 @@ from kubectl_podfix.diagnose.rules.containers.state import (
     recent_events,
     restart_phase,
     restart_policy,
+    security_profiles,
     severity_for,
     skip_pod,
     state_line,
 )
+
+_DENIED = re.compile(r"permission denied|operation not permitted|access denied", re.I)
+
+
+def _sidecar_blocks_apps(ctx: PodContext, spec: dict, status: dict, is_init: bool) -> bool:
+    """A native sidecar running but not started (startup probe) while every app container waits for it."""
+    if not is_sidecar(spec, is_init) or not dig(status, "state.running") or status.get("started") is not False:
+        return False
+    apps = dig(ctx.pod, "status.containerStatuses") or []
+    return all(dig(st, "state.waiting.reason") == "PodInitializing" for st in apps if isinstance(st, dict))
 
 
 def crash_rule(ctx: PodContext) -> Iterable[Finding]:
@@ -66,7 +78,15 @@ def crash_rule(ctx: PodContext) -> Iterable[Finding]:
         evidence += log_lines
         label = kind_label(spec, is_init)
         ran = ran_for(term)
-        expl = (f"The {label} {name} ({command_of(spec)}) exited with {explain_exit(code, term)}" if term else
+        fatal, fatal_from = None, None
+        for source, text in (("termination message", (term or {}).get("message")),
+                             ("previous log", ctx.previous_log(name))):
+            fatal = runtime_fatal(text if isinstance(text, str) else None)
+            if fatal:
+                fatal_from = source
+                break
+        meaning = (fatal[2].get(code) if fatal and isinstance(code, int) else None) or explain_exit(code, term)
+        expl = (f"The {label} {name} ({command_of(spec)}) exited with {meaning}" if term else
                 f"The {label} {name} ({command_of(spec)}) keeps exiting; its last exit code was not recorded")
         expl += f" after running {age(ran)}." if ran is not None else "."
         if w_reason == "CrashLoopBackOff":
@@ -79,6 +99,18 @@ def crash_rule(ctx: PodContext) -> Iterable[Finding]:
             expl += f" It has been running again for a while (restart count {restarts}); this is an old restart."
         elif phase == "flapping":
             expl += f" It is running again (restart count {restarts})."
+        if _sidecar_blocks_apps(ctx, spec, status, is_init):
+            # Restarted and running again, but never marked started: the app containers wait behind it. With
+            # restartPolicy Never a kubelet bug stops its startup probe after the first failed run
+            # (kubernetes#132826, fixed in 1.33/1.34 patch releases), so it stays unstarted forever.
+            phase = "current"
+            expl += (" The kubelet has not marked this run started"
+                     + (" (its startupProbe has not succeeded)" if spec.get("startupProbe") else "")
+                     + ", so the pod's app containers still wait for it (PodInitializing).")
+            if spec.get("startupProbe") and (dig(ctx.pod, "spec.restartPolicy") == "Never"):
+                expl += (" With the pod's restartPolicy Never, kubelets before the fix for kubernetes#132826 stop "
+                         "a restarted sidecar's startup probe, so it is never marked started: upgrade the node, or "
+                         "recreate the pod.")
         has_liveness = bool(spec.get("livenessProbe") or spec.get("startupProbe"))
         if sig == "SIGKILL":
             expl += (" Nothing recorded an out-of-memory kill, so something else sent SIGKILL: a liveness or startup "
@@ -89,9 +121,17 @@ def crash_rule(ctx: PodContext) -> Iterable[Finding]:
                      "itself/its supervisor.")
         if sig in ("SIGKILL", "SIGTERM") and has_liveness and "events" in ctx.missing:
             expl += " Events are not in the data, so a probe kill cannot be confirmed or ruled out."
+        if fatal:
+            expl += f' Its {fatal_from} shows {fatal[0]}: "{fatal[1]}".'
+        profiles = security_profiles(ctx, spec)
+        denied = [ln for ln in log_lines if ln.startswith("log: ") and _DENIED.search(ln)]
+        if profiles and denied:
+            expl += (f" Its log says access was denied, and it runs under {' and '.join(profiles)}: a profile that "
+                     "denies a file, exec or network access the program needs gives exactly this (the node's audit "
+                     "log shows the denial: AppArmor \"DENIED\" in dmesg, SELinux \"avc: denied\").")
         if log_note:
             expl += f" ({log_note}.)"
-        elif not log_lines and ctx.previous_log(name) is None:
+        elif not log_lines and ctx.previous_log(name) is None and not (term or {}).get("message"):
             expl += " Read its previous log to see why it stopped."
         yield Finding(
             code="container.crash-loop", severity=severity_for(phase), container=name,
@@ -102,7 +142,7 @@ def crash_rule(ctx: PodContext) -> Iterable[Finding]:
                          kubectl(ctx, "describe", "pod", ctx.name),
                          kubectl(ctx, "get", "events", "--field-selector", f"involvedObject.name={ctx.name}")],
             since=term.get("finishedAt"),
-            extra={"exit_code": code, "signal": sig, "meaning": explain_exit(code, term), "restart_count": restarts,
+            extra={"exit_code": code, "signal": sig, "meaning": meaning, "restart_count": restarts,
                    "restart_policy": policy, "init": is_init, "sidecar": is_sidecar(spec, is_init),
                    "log_lines": [ln[5:] for ln in log_lines if ln.startswith("log: ")]},
         )

@@ -272,8 +272,29 @@ def hcs_meaning(msg: str) -> tuple[str, str] | None:
     return (words, "") if words else None
 OCI_HOOK_FAILED = "a runtime OCI hook failed before the process started"
 CGROUP_SETUP_FAILED = "the runtime could not set up the container's cgroup"
+# runc writing the process's SELinux attributes (/proc/self/attr/keycreate, .../exec) and being refused, or an
+# audit line quoted in the message: the node's SELinux policy, not the image's entrypoint (moby#39109). runc names
+# AppArmor when it is AppArmor ("apparmor failed to apply profile"): SECURITY_PROFILE_REJECTED.
+SECURITY_MODULE_DENIED = "SELinux on the node refused the runtime's setup of the process"
+SECURITY_PROFILE_REJECTED = "a security profile (seccomp/AppArmor/SELinux) rejected the container"
+MEMORY_LIMIT_TOO_LOW = "the container's memory limit is below what its process already uses at start"
+MEMORY_LIMIT_BELOW_USAGE = re.compile(
+    r"unable to set memory limit to (?P<limit>\d+) \(current usage: (?P<usage>\d+)|"
+    r"failed to write (?P<limit1>\d+) to memory\.(?:limit_in_bytes|max)\b[^\n]*device or resource busy", re.I)
 CGROUP_DRIVER_MISMATCH = ("the runtime's cgroup driver does not match the kubelet's (SystemdCgroup in containerd's "
                           "runc options vs the kubelet's cgroupDriver: systemd or cgroupfs)")
+
+
+def _denied(low: str) -> bool:
+    return "permission denied" in low or "operation not permitted" in low
+
+
+def _profile_denied(low: str) -> bool:
+    return _denied(low) and ("apparmor" in low or "seccomp" in low)
+
+
+def _security_module_denied(low: str) -> bool:
+    return _denied(low) and any(w in low for w in ("/proc/self/attr/", "avc:", "selinux"))
 
 
 def _mount_target_missing(low: str) -> bool:
@@ -292,17 +313,23 @@ _START_FAILURES: tuple[tuple[tuple[Matcher, ...], str], ...] = (
      "the runtime lost its connection to the container daemon, as when the daemon restarts"),
     # runc's and containerd's cgroup driver (systemd vs cgroupfs) not matching the kubelet's (kubespray#8122)
     (("expected cgroupspath to be of format",), CGROUP_DRIVER_MISMATCH),
+    # A memory limit below what runc's own init already uses: "unable to set memory limit to 20971520 (current
+    # usage: 23396352, ...)" (opencontainers/runc#3986); cgroup v1 says "failed to write N to
+    # memory.limit_in_bytes: ... device or resource busy" (threefoldtech/zos#779). The pod's limit, not the node.
+    ((lambda low: bool(MEMORY_LIMIT_BELOW_USAGE.search(low)),), MEMORY_LIMIT_TOO_LOW),
     # runc's "error setting cgroup config for procHooks process" (kubernetes#131087, #119403) is a cgroup
     # write, not a hook, and its "permission denied" is the node's cgroup files, not the entrypoint.
     (("prochooks", "unable to freeze", "cgroup config", "applying cgroup configuration", "cgroup.procs",
       "/sys/fs/cgroup/"),
      CGROUP_SETUP_FAILED),
+    ((_profile_denied,), SECURITY_PROFILE_REJECTED),
+    ((_security_module_denied,), SECURITY_MODULE_DENIED),
     (("permission denied",), "permission denied"),
     (("hook", "poststart", "prestart"), "lifecycle hook failed"),
     (("no space left on device",), "a filesystem on the node is full (no space left on device)"),
     (("error mounting", _mount_target_missing), "a volume or file could not be mounted into the container"),
     (("cgroup",), CGROUP_SETUP_FAILED),
-    (("seccomp", "apparmor", "selinux"), "a security profile (seccomp/AppArmor/SELinux) rejected the container"),
+    (("seccomp", "apparmor", "selinux"), SECURITY_PROFILE_REJECTED),
     (("hcs::", "hcsshim"), WINDOWS_HCS_FAILED),
     (("oci runtime", "runc", "crun", "shim"), "the OCI runtime reported an error"),
 )
@@ -386,3 +413,46 @@ CONFIG_PATTERNS = [
     (re.compile(r"couldn't get configMap (?:(?P<ns>[^/\s]+)/)?(?P<name>[^:\s]+)"), "ConfigMap", None),
     (re.compile(r"couldn't get secret (?:(?P<ns>[^/\s]+)/)?(?P<name>[^:\s]+)"), "Secret", None),
 ]
+
+
+# -- language runtimes' fatal errors (termination message or previous log) ----------------
+# (pattern, what it means, {exit code: what that code means then}); the first pattern found wins. The quoted
+# line is the match's line (group "line" when the pattern has one).
+_GO_PANIC_EXIT = "exit code 2: the Go runtime's exit code for an unrecovered panic or fatal error"
+_RUNTIME_FATALS: tuple[tuple[re.Pattern, str, dict[int, str]], ...] = (
+    (re.compile(r"^.*(?:JavaScript heap out of memory|Reached heap limit Allocation failed).*$", re.M),
+     "Node.js ran out of JavaScript heap (V8's heap limit, --max-old-space-size, was reached before the "
+     "container's memory limit)",
+     {134: "exit code 134 = 128 + 6 (SIGABRT): Node.js aborted itself when its JavaScript heap was full"}),
+    (re.compile(r"^.*java\.lang\.OutOfMemoryError.*$", re.M),
+     "the JVM threw OutOfMemoryError: its heap (-Xmx, or -XX:MaxRAMPercentage of the container's limit) is too "
+     "small for the load, or the application leaks", {}),
+    (re.compile(r"^.*A fatal error has been detected by the Java Runtime Environment.*$", re.M),
+     "the JVM itself crashed in native code (its hs_err report names the frame)", {}),
+    (re.compile(r"^(?P<line>panic: .*)$|^(?P<line2>fatal error: .*)$(?=[\s\S]*goroutine \d+ \[)", re.M),
+     "the Go program panicked", {2: _GO_PANIC_EXIT}),
+    (re.compile(r"^.*thread '[^']*' panicked at.*$", re.M), "the Rust program panicked",
+     {101: "exit code 101: the exit code of a Rust program that panicked"}),
+    (re.compile(r"Traceback \(most recent call last\):[\s\S]*?^(?P<line>[A-Za-z_][\w.]*(?:Error|Exception|Exit|"
+                r"Interrupt)\b.*)$", re.M),
+     "Python raised an uncaught exception", {}),
+)
+
+
+def runtime_fatal(text: str | None) -> tuple[str, str, dict[int, str]] | None:
+    """(what the language runtime says happened, the line that says it, exit code meanings) for a
+    container's termination message or log, or None."""
+    if not text:
+        return None
+    for pattern, what, exits in _RUNTIME_FATALS:
+        m = None
+        for m in pattern.finditer(text):  # the last one: a Python traceback chain ends with the real error
+            pass
+        if m is None:
+            continue
+        groups = m.groupdict()
+        line = (groups.get("line") or groups.get("line2") or m.group(0)).strip().lstrip("#").strip().rstrip(":")
+        if len(line) > 200:
+            line = line[:197] + "..."
+        return what, line, exits
+    return None

@@ -14,6 +14,7 @@ from kubectl_podfix.diagnose.rules.containers.resources import (
 )
 from kubectl_podfix.diagnose.rules.containers.state import (
     each_container,
+    is_sidecar,
     kind_label,
     killed_by_deletion,
     last_termination,
@@ -57,7 +58,24 @@ def oom_rule(ctx: PodContext) -> Iterable[Finding]:
             expl = (f"{kind_label(spec, is_init).capitalize()} {name} was OOM-killed although it has no memory limit: "
                     f"the node itself ran out of memory and the kernel picked it. Set a memory request that "
                     f"reflects its real use so the scheduler places it on a node with room, and a limit.")
-        if current and phase == "current":
+        severity = severity_for(phase)
+        if term.get("exitCode") == 0 and is_init and not is_sidecar(spec, is_init):
+            # The kernel killed a child process, and the main one exited 0 (kubernetes#104454). Kubelets before
+            # 1.23 took that as success and started the app containers; later ones count an OOM-killed init
+            # container as failed whatever its exit code (kubernetes#104650), so the pod does not go on.
+            apps = [st for st in dig(ctx.pod, "status.containerStatuses") or [] if isinstance(st, dict)]
+            if any(dig(st, "state.running") or dig(st, "state.terminated") for st in apps):
+                severity = "info"
+                expl += (" Its exit code is 0, though: the kernel killed one of its child processes, the main "
+                         "process finished, and the pod went on to start its containers (kubelets before 1.23 do "
+                         "that). Check that the init step's work is complete.")
+            else:
+                expl += (" Its exit code is 0: the kernel killed one of its child processes, not the main one, but "
+                         "an OOM-killed init container counts as failed whatever its exit code, so the pod's "
+                         "containers do not start"
+                         + (" and, with restartPolicy Never, never will" if ctx.pod.get("spec", {}).get(
+                             "restartPolicy") == "Never" else "") + ".")
+        if current and phase == "current" and severity != "info":
             expl += " It is not running now."
         elif phase == "recovered":
             expl += " It has been running again for a while; this is an earlier restart."
@@ -66,7 +84,7 @@ def oom_rule(ctx: PodContext) -> Iterable[Finding]:
                   command=f"kubectl podfix fix memory {ctx.name} -n {ctx.namespace}") \
             if limit or request or used else None
         yield Finding(
-            code="container.oom-killed", severity=severity_for(phase), container=name,
+            code="container.oom-killed", severity=severity, container=name,
             title=f"{name}: killed for using too much memory (OOMKilled)" + (
                 f", limit {format_bytes(limit)}" if limit else ", no limit set"),
             explanation=expl, evidence=evidence,

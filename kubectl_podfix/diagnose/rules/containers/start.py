@@ -18,8 +18,11 @@ from kubectl_podfix.diagnose.rules.containers.mounts import mount_failure
 from kubectl_podfix.diagnose.rules.containers.messages import (
     CGROUP_SETUP_FAILED,
     EXEC_FORMAT,
+    MEMORY_LIMIT_BELOW_USAGE,
+    MEMORY_LIMIT_TOO_LOW,
     PROCESS_START,
     OCI_HOOK_FAILED,
+    SECURITY_MODULE_DENIED,
     START_REASONS,
     WINDOWS_HCS_FAILED,
     WINDOWS_VERSION_MISMATCH,
@@ -38,6 +41,7 @@ from kubectl_podfix.diagnose.rules.containers.state import (
     last_termination,
     recent_events,
     restart_phase,
+    security_profiles,
     severity_for,
     skip_pod,
     state_line,
@@ -230,10 +234,25 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
             continue
         expl = (f"The runtime created the {kind_label(spec, is_init)} {name} but could not start its process: {kind}.")
         sug = [kubectl(ctx, "describe", "pod", ctx.name)]
+        profiles = security_profiles(ctx, spec)
         if kind == "permission denied":
-            expl += (" The entrypoint exists but is not executable for the user the container runs as "
-                     "(missing +x bit, a noexec mount, or runAsUser without access).")
+            expl += (" The entrypoint exists but cannot be executed by the container: a missing +x bit, a noexec "
+                     "mount, runAsUser without access, or a security module on the node (an SELinux label, an "
+                     "AppArmor profile) denying it.")
+            if profiles:
+                expl += (f" The container runs under {' and '.join(profiles)}: a profile that denies executing "
+                         "the file gives exactly this (the node's audit log shows the denial).")
             sug.insert(0, "make the entrypoint executable in the image (chmod +x) or check securityContext.runAsUser")
+            sug.insert(1, f"on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: look for a denial in the audit log "
+                          "(ausearch -m avc, or dmesg | grep -i apparmor)")
+        elif kind == SECURITY_MODULE_DENIED:
+            expl += (" That is the node's SELinux policy refusing the runtime's own setup (runc writes the "
+                     "process's security attributes under /proc/self/attr), not the image: typically a "
+                     "container-selinux policy, runc and container runtime that do not match on the node, or "
+                     "a label the node's policy does not allow"
+                     + (f" (the container asks for {' and '.join(profiles)})" if profiles else "") + ".")
+            sug.insert(0, f"on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: ausearch -m avc -ts recent, and update "
+                          "container-selinux together with runc and the runtime")
         elif kind == WINDOWS_VERSION_MISMATCH:
             expl += (" A Windows container shares the node's kernel (process isolation), so its base image must "
                      "be built for the node's Windows build: a Windows Server 2019 (1809/ltsc2019) image does not "
@@ -248,6 +267,20 @@ def start_failed_rule(ctx: PodContext) -> Iterable[Finding]:
                 expl += f' HCS said: "{said[0]}"' + (f": {said[1]}." if said[1] else ".")
             sug.append(f"on {node_phrase(dig(ctx.pod, 'spec.nodeName'))}: Get-WinEvent -LogName "
                        "Microsoft-Windows-Hyper-V-Compute-Admin (HCS's own log), and the containerd log")
+        elif kind == MEMORY_LIMIT_TOO_LOW:
+            m = MEMORY_LIMIT_BELOW_USAGE.search(msg or "")
+            limit = (m.group("limit") or m.group("limit1")) if m else None
+            usage = m.group("usage") if m else None
+            set_limit = dig(spec, "resources.limits.memory")
+            expl += (" The runtime could not apply the memory limit"
+                     + (f" of {set_limit}" if set_limit else (f" ({limit} bytes)" if limit else ""))
+                     + " because the container's cgroup already uses more"
+                     + (f" ({int(usage) // 1024}Ki)" if usage else "")
+                     + " while the runtime itself starts it (runc's init is counted in the container's cgroup). "
+                     "That is the pod's spec, not the node: the limit is far too low for any process; raise "
+                     "resources.limits.memory (tens of MiB at the very least).")
+            sug.insert(0, f"raise resources.limits.memory of container {name}"
+                          + (f" (now {set_limit})" if set_limit else ""))
         elif kind == CGROUP_SETUP_FAILED:
             expl += (" That is the node's cgroups, not the image: the runtime could not write the container's "
                      "cgroup settings (a controller or file the node's kernel lacks, such as memory.memsw for "

@@ -217,3 +217,27 @@ def each_container(ctx: PodContext) -> Iterator[tuple[dict, dict | None, bool, s
     for spec, status, is_init in ctx.containers():
         name = spec.get("name") or "?"
         yield spec, status, is_init, name
+
+
+def security_profiles(ctx: PodContext, spec: dict) -> list[str]:
+    """The Linux security profiles a container runs under that can deny what its process does (SELinux
+    labels, an AppArmor profile other than the runtime's default, a Localhost seccomp profile), in words."""
+    name = spec.get("name") or ""
+    pod_sc = dig(ctx.pod, "spec.securityContext") or {}
+    sc = spec.get("securityContext") or {}
+    out: list[str] = []
+    selinux = sc.get("seLinuxOptions") or pod_sc.get("seLinuxOptions")
+    if isinstance(selinux, dict) and selinux:
+        label = ":".join(str(selinux[k]) for k in ("user", "role", "type", "level") if selinux.get(k))
+        out.append(f"SELinux label {label}" if label else "SELinux options")
+    annotations = dig(ctx.pod, "metadata.annotations") or {}
+    apparmor = annotations.get(f"container.apparmor.security.beta.kubernetes.io/{name}")
+    profile = sc.get("appArmorProfile") or pod_sc.get("appArmorProfile")
+    if not apparmor and isinstance(profile, dict) and profile.get("type") == "Localhost":
+        apparmor = f"localhost/{profile.get('localhostProfile') or ''}"
+    if isinstance(apparmor, str) and apparmor.startswith("localhost/"):
+        out.append(f"AppArmor profile {apparmor}")
+    seccomp = sc.get("seccompProfile") or pod_sc.get("seccompProfile")
+    if isinstance(seccomp, dict) and seccomp.get("type") == "Localhost":
+        out.append(f"seccomp profile {seccomp.get('localhostProfile') or '(Localhost)'}")
+    return out

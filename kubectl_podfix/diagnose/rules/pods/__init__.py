@@ -21,7 +21,7 @@ from kubectl_podfix.diagnose.rules.pods.network import network_not_ready_rule
 from kubectl_podfix.diagnose.rules.pods.node import node_lost_rule, rejected_rule
 from kubectl_podfix.diagnose.rules.pods.sandbox import sandbox_rule
 from kubectl_podfix.diagnose.rules.pods.terminating import stuck_terminating_rule
-from kubectl_podfix.diagnose.rules.pods.volumes import volume_rule
+from kubectl_podfix.diagnose.rules.pods.volumes import volume_resize_rule, volume_rule
 from kubectl_podfix.diagnose.rules.pods.scheduling import unschedulable_rule
 
 __all__ = ["CODES", "SUPERSEDES", "RULES"]
@@ -37,6 +37,7 @@ CODES: dict[str, str] = {
     "pod.deadline-exceeded": "the pod ran longer than its activeDeadlineSeconds",
     "pod.cgroup-failed": "the kubelet cannot create the pod's cgroup on its node (FailedCreatePodContainer)",
     "pod.volume-mount-failed": "a volume could not be attached or mounted (FailedMount / FailedAttachVolume)",
+    "pod.volume-resize-failed": "a resized volume's filesystem could not be grown on the node (VolumeResizeFailed)",
     "pod.sandbox-failed": "the pod sandbox (network, pause container) could not be created",
     "pod.readiness-gate": "every container is Ready but a readiness gate (set by a load balancer controller) is not",
     "pod.stuck-terminating": "the pod was deleted long ago but has not gone away",
@@ -46,8 +47,9 @@ SUPERSEDES: dict[str, set[str]] = {
     "pod.resource-claim": {"pod.unschedulable"},
     "pod.network-not-ready": {"pod.node-lost", "pod.volume-mount-failed"},
     "pod.node-lost": {"pod.stuck-terminating"},
+    "pod.volume-mount-failed": {"pod.volume-resize-failed"},
 }
 
 RULES = (resource_claim_rule, unschedulable_rule, network_not_ready_rule, node_lost_rule, rejected_rule,
-         preempted_rule, evicted_rule, deadline_rule, cgroup_rule, volume_rule, sandbox_rule, readiness_gate_rule,
+         preempted_rule, evicted_rule, deadline_rule, cgroup_rule, volume_rule, volume_resize_rule, sandbox_rule, readiness_gate_rule,
          stuck_terminating_rule)

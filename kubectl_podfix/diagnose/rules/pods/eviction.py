@@ -179,6 +179,14 @@ def evicted_rule(ctx: PodContext) -> Iterable[Finding]:
             if any(parse_quantity(u.get("request")) in (0, None) for u in users):
                 expl += (f" A request of 0 makes this pod among the first to go: set {res} requests that match "
                          f"real use.")
+            disk_dirs = [v.get("name") for v in dig(ctx.pod, "spec.volumes", []) or []
+                         if isinstance(v, dict) and isinstance(v.get("emptyDir"), dict)
+                         and v["emptyDir"].get("medium") != "Memory"]
+            if res == "ephemeral-storage" and disk_dirs and any(u.get("container") for u in users):
+                # The kubelet's per-container figure is its writable layer and logs only (kubernetes#130439).
+                expl += (" The kubelet's figure for a container counts its writable layer and logs only, not the "
+                         f"pod's emptyDir volumes ({', '.join(disk_dirs)}), which count toward the pod's use too: "
+                         "a small number here with a full emptyDir is still this pod's disk.")
     for u in users:
         spec = specs.get(u.get("container"))
         if spec is not None:

@@ -482,3 +482,89 @@ def volume_rule(ctx: PodContext) -> Iterable[Finding]:
         explanation=expl, evidence=evidence, suggestions=sugs,
         since=ev.get("firstTimestamp"), extra=extra,
     )
+
+
+# The kubelet grows a resized volume's filesystem on the node (NodeExpandVolume) and says so on the pod:
+# VolumeResizeFailed / FileSystemResizeFailed when it cannot, FileSystemResizeSuccessful when it did. It retries
+# on every sync, so a failure it stopped reporting an hour ago is history.
+_RESIZE_FRESH = 3600
+_JSON_STDERR = re.compile(r'"stderr"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_NO_NODE_EXPANSION = re.compile(r"to not support node expansion|does not support node expansion", re.I)
+
+
+def volume_resize_rule(ctx: PodContext) -> Iterable[Finding]:
+    if dig(ctx.pod, "status.phase") in ("Succeeded", "Failed") or dig(ctx.pod, "metadata.deletionTimestamp"):
+        return
+    failed = [ev for ev in events_with(ctx, {"VolumeResizeFailed", "FileSystemResizeFailed"})
+              if (ev.get("type") or "Warning") == "Warning"]
+    if not failed:
+        return
+    done: dict[str, object] = {}
+    for ok in events_with(ctx, {"FileSystemResizeSuccessful", "VolumeResizeSuccessful"}):
+        vm = _VOL_NAME.search(ok.get("message") or "")
+        t = event_time(ok)
+        if vm and t and (vm.group("vol") not in done or t > done[vm.group("vol")]):
+            done[vm.group("vol")] = t
+    fresh = []
+    for ev in failed:
+        t = event_time(ev)
+        vm = _VOL_NAME.search(ev.get("message") or "")
+        if t is None or (ctx.now - t).total_seconds() > _RESIZE_FRESH:
+            continue
+        if vm and vm.group("vol") in done and t <= done[vm.group("vol")]:
+            continue
+        fresh.append(ev)
+    if not fresh:
+        return
+    ev = max(fresh, key=lambda e: event_time(e) or ctx.now)
+    msg = ev.get("message") or ""
+    vm = _VOL_NAME.search(msg)
+    pv = vm.group("vol") if vm else None
+    volume = (_pv_volume(ctx, pv) if pv else None) or pv
+    node = node_phrase(assigned_node(ctx))
+    what = f"volume {volume}" if volume else "a volume"
+    if pv and volume and pv != volume:
+        what += f" ({pv})"
+    rpc = _RPC.search(msg)
+    said = rpc.group("desc") if rpc else msg.split(" : ", 1)[-1]
+    # Some drivers return their resize tool's result as JSON ({"code":1,"stdout":"...","stderr":"resize2fs: ..."}):
+    # the tool's last stderr line is the cause.
+    err = _JSON_STDERR.search(said)
+    if err:
+        lines = [ln.strip() for ln in err.group(1).replace("\\n", "\n").split("\n") if ln.strip()]
+        if lines:
+            said = lines[-1]
+    said = _mount_words(said)
+    extra = {"volume": volume, "persistent_volume": pv, "message": msg, "reason": ev.get("reason")}
+    if _NO_NODE_EXPANSION.search(msg):
+        extra["kind"] = "no-node-expansion"
+        yield Finding(
+            code="pod.volume-resize-failed", severity="info", container=None,
+            title=f"{what}: the kubelet could not grow its filesystem on {node} (the driver has no node expansion)",
+            explanation=(f"The claim behind {what} was resized, and the kubelet on {node} then tried to grow the "
+                         "filesystem, but the CSI driver does not implement node expansion. For a shared filesystem "
+                         "(CephFS, NFS) the controller's resize is the whole job, so this warning is usually noise "
+                         "and the pod is unaffected: check that the PVC shows the new capacity."),
+            evidence=[describe_event(ev, ctx.now)],
+            suggestions=[kubectl(ctx, "get", "pvc", "-o", "custom-columns=NAME:.metadata.name,"
+                                 "REQUESTED:.spec.resources.requests.storage,CAPACITY:.status.capacity.storage")],
+            since=ev.get("lastTimestamp"), extra=extra)
+        return
+    extra["kind"] = "node-expand-failed"
+    running = pod_started(ctx)
+    expl = (f"The claim behind {what} was resized, but the kubelet on {node} cannot grow the filesystem on it "
+            f"(NodeExpandVolume): {sentence(said)}")
+    if running:
+        expl += (" The pod keeps running on the old size, so the space asked for is not there yet; the kubelet "
+                 "retries on every sync.")
+    expl += (" Usually the driver's node plugin or the node's tools (resize2fs, xfs_growfs) fail, or the filesystem "
+             "needs a check first (errors in it block an online resize): fix that, or restart the pod so the "
+             "volume is mounted and grown again.")
+    yield Finding(
+        code="pod.volume-resize-failed", severity="warning", container=None,
+        title=f"{what}: its filesystem could not be grown after a resize",
+        explanation=expl,
+        evidence=[describe_event(e, ctx.now) for e in fresh[-2:]],
+        suggestions=[kubectl(ctx, "describe", "pvc"),
+                     f"on {node}: the CSI node plugin's log (kubectl logs -n <driver namespace> <node plugin pod>)"],
+        since=ev.get("lastTimestamp"), extra=extra)
