@@ -273,12 +273,33 @@ def _fetch_controller(snap: Snapshot, cluster, pod: dict) -> None:
     if wanted is None:
         return
     _try_get(snap, cluster, wanted[0], ns, wanted[1])
-    job = snap.get("Job", ns, wanted[1]) if wanted[0] == "Job" else None
-    cron = next((r for r in dig(job, "metadata.ownerReferences", []) or [] if r.get("controller")
-                 and r.get("kind") == "CronJob"), None) if job and dig(pod, "status.phase") == "Failed" else None
-    if cron and cron.get("name") and any(c.get("type") == "Failed" and c.get("status") == "True"
-                                         for c in dig(job, "status.conditions", []) or [] if isinstance(c, dict)):
-        _try_get(snap, cluster, "CronJob", ns, cron["name"])  # has a later run succeeded (rules.left_behind)?
+    _fetch_crons_of_failed_runs(snap, cluster, [pod])
+
+
+def _fetch_crons_of_failed_runs(snap: Snapshot, cluster, pods: list[dict]) -> None:
+    """The CronJob of a failed run's failed pod, when the snapshot lacks it: has a later run succeeded
+    (``rules.left_behind``)? A scan lists CronJobs; ``explain POD``, ``explain job/X``, -l and --field-selector
+    do not, and gave the same leftover an error the scan calls history. One GET per such CronJob."""
+    wanted: set[tuple[str, str]] = set()
+    for pod in pods:
+        if dig(pod, "status.phase") != "Failed" or dig(pod, "metadata.deletionTimestamp"):
+            continue
+        ns = dig(pod, "metadata.namespace", "") or ""
+        ref = next((r for r in dig(pod, "metadata.ownerReferences", []) or []
+                    if isinstance(r, dict) and r.get("controller")), None)
+        job = snap.get("Job", ns, ref.get("name")) if ref and ref.get("kind") == "Job" else None
+        if not isinstance(job, dict):
+            continue
+        cron = next((r for r in dig(job, "metadata.ownerReferences", []) or [] if isinstance(r, dict)
+                     and r.get("controller") and r.get("kind") == "CronJob"), None)
+        if cron and isinstance(cron.get("name"), str) and cron["name"] \
+                and any(c.get("type") == "Failed" and c.get("status") == "True"
+                        for c in dig(job, "status.conditions", []) or [] if isinstance(c, dict)) \
+                and snap.get("CronJob", ns, cron["name"]) is None \
+                and not {("CronJob", ns), ("CronJob", "*")} & snap.listed:
+            wanted.add((ns, cron["name"]))
+    for ns, name in sorted(wanted):
+        _try_get(snap, cluster, "CronJob", ns, name)
 
 
 def _names(cluster, kind: str, namespace: str | None, **selectors) -> list[tuple[str, str]] | None:
@@ -440,6 +461,7 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
                       if isinstance(r, dict)}
             for key in [k for k in snap.objects if k[0] in ("ReplicaSet", "Job") and k not in owners]:
                 del snap.objects[key]
+        _fetch_crons_of_failed_runs(snap, cluster, suspects)
         if target is None:
             _slim_workloads(snap)
         else:

@@ -268,3 +268,22 @@ def test_forbidden_nodes_get_a_note(cluster):
         run = cluster("explain", *args)
         assert run.code == 0, run.err
         assert note in run.out.splitlines(), run.out[-400:]
+
+
+@pytest.mark.parametrize("args", [
+    ["-A", "--field-selector", "metadata.name=cleanup-2948103-fail0x"],
+    ["-n", "batch", "-l", "batch.kubernetes.io/job-name=cleanup-2948103"],
+    ["job/cleanup-2948103", "-n", "batch"],
+    ["jobs.batch/cleanup-2948103", "-n", "batch"],
+])
+def test_a_cronjobs_replaced_run_is_history_in_every_form(cluster, args):
+    """-A said warning (a later run succeeded: the CronJob's lastSuccessfulTime) but -A --field-selector, -l and
+    explain job/X said error and exited 3: the CronJob was not listed there. Now one GET of the CronJob."""
+    run = cluster("explain", *args, "-o", "json", "--exit-code")
+    pods = {p["name"]: p for p in run.json["pods"]}
+    first = pods["cleanup-2948103-fail0x"]["findings"][0]
+    assert first["severity"] == "warning", loud(pods["cleanup-2948103-fail0x"]["findings"])
+    assert any("cronjob/cleanup has succeeded since" in e for e in first["evidence"])
+    reqs = api_requests(cluster.api)
+    assert reqs.count("GET /apis/batch/v1/namespaces/batch/cronjobs/cleanup") == 1, reqs
+    assert run.code == 0, (run.out, [(w["name"], loud(w["findings"])) for w in run.json["workloads"]])
