@@ -264,8 +264,8 @@ def controller_to_read(pod: dict) -> tuple[str, str] | None:
 def _fetch_controller(snap: Snapshot, cluster, pod: dict) -> None:
     ns = dig(pod, "metadata.namespace", "")
     wanted = controller_to_read(pod)
-    if wanted is None and dig(pod, "status.phase") == "Failed":
-        # a failed pod of a Deployment's ReplicaSet: is it a leftover the ReplicaSet replaced (rules.left_behind)?
+    if wanted is None and (dig(pod, "status.phase") == "Failed" or dig(pod, "metadata.deletionTimestamp")):
+        # a failed (or deleted) pod of a Deployment's ReplicaSet: a leftover the ReplicaSet replaced (rules.left_behind)?
         # A scan lists the ReplicaSets; one GET here gives explain POD the same severity.
         ref = next((r for r in dig(pod, "metadata.ownerReferences", []) or [] if r.get("controller")), None)
         if ref and ref.get("kind") == "ReplicaSet" and ref.get("name"):
