@@ -1,0 +1,98 @@
+"""qa live3: the shapes of tests/cluster/live_world3.py, explained through the real kubectl in the forms users
+type (-A, -n, TYPE/NAME, POD, -l, --field-selector): each verdict as the cluster deserves, and the same in every
+form. Each test failed before its fix (its docstring says how)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from clitools import cli_env, have_kubectl, run_podfix
+from live_world import NOW, world
+from live_world3 import EXPECT, WORKLOADS, world3
+
+pytestmark = pytest.mark.skipif(not have_kubectl(), reason="needs kubectl on PATH")
+
+
+@pytest.fixture
+def cluster(api, kubeconfig):
+    api.add(*world(), *world3())
+    api.logs[("rollout", "checkout-8f7e6d5c4-new01", "app", True)] = "Error: listen tcp :8080: bind: address in use\n"
+
+    def run(*args: str):
+        api.clear_requests()
+        return run_podfix(list(args), kubeconfig=kubeconfig, via_kubectl=True,
+                          env=cli_env(kubeconfig, PODFIX_NOW=NOW))
+    run.api, run.kubeconfig = api, kubeconfig
+    return run
+
+
+def loud(findings: list[dict]) -> list[tuple[str, str]]:
+    return [(f["code"], f["severity"]) for f in findings if f["severity"] in ("error", "warning")]
+
+
+def judge(want: str, findings: list[dict]) -> str | None:
+    got = loud(findings)
+    if want == "ok":
+        return None if not got else f"healthy, got {got}"
+    if want == "noerror":
+        return None if all(s != "error" for _, s in got) else f"no error wanted, got {got}"
+    if want == "warn":
+        return None if got and all(s != "error" for _, s in got) else f"a warning wanted, got {got}"
+    code = want[6:]
+    if not findings or findings[0]["severity"] != "error" or code not in ("*", findings[0]["code"]):
+        return f"expected {code} error first, got {got}"
+    return None
+
+
+def test_the_scan_gives_each_shape_its_verdict(cluster):
+    run = cluster("explain", "-A", "-o", "json", "--exit-code")
+    assert run.code == 3, run.err
+    pods = {(p["namespace"], p["name"]): p["findings"] for p in run.json["pods"]}
+    problems = [f"{k}: {msg}" for k, want in EXPECT.items() if (msg := judge(want, pods.get(k, [])))]
+    wls = {(w["kind"], w["namespace"], w["name"]): w["findings"] for w in run.json["workloads"]}
+    problems += [f"{k}: {msg}" for k, want in WORKLOADS.items() if (msg := judge(want, wls.get(k, [])))]
+    assert not problems, "\n".join(problems)
+
+
+OWNER_FORMS = {"ReplicaSet": "rs", "Deployment": "deployment.apps", "StatefulSet": "statefulsets",
+               "DaemonSet": "ds", "Job": "jobs.batch", "CronJob": "cronjob"}
+
+
+def test_each_pod_gets_the_same_verdict_in_every_form(cluster):
+    """explain POD, TYPE/NAME of its top owner, -n NS, -A --field-selector metadata.name=POD and -l: the first
+    finding's code and severity of each pod of the world are those of the -A scan."""
+    run = cluster("explain", "-A", "-o", "json")
+    scan = {(p["namespace"], p["name"]): p for p in run.json["pods"]}
+    diffs = []
+    for (ns, name) in EXPECT:
+        base = scan.get((ns, name))
+        want = (base["findings"][0]["code"], base["findings"][0]["severity"]) if base else None
+        forms = [[name, "-n", ns], ["-n", ns], ["-A", "--field-selector", f"metadata.name={name}"]]
+        if base and base["owner"] and base["owner"]["kind"] in OWNER_FORMS:
+            forms.append([f"{OWNER_FORMS[base['owner']['kind']]}/{base['owner']['name']}", "-n", ns])
+        for args in forms:
+            got_run = cluster("explain", *args, "-o", "json")
+            assert got_run.code == 0, (args, got_run.err)
+            pods = {p["name"]: p for p in got_run.json["pods"] if p["namespace"] == ns}
+            got = pods.get(name)
+            got = (got["findings"][0]["code"], got["findings"][0]["severity"]) if got and got["findings"] else None
+            if got != want:
+                diffs.append(f"{ns}/{name} {args}: {got}, -A: {want}")
+    assert not diffs, "\n".join(diffs)
+
+
+def test_each_workload_gets_the_same_verdict_asked_for_by_name(cluster):
+    run = cluster("explain", "-A", "-o", "json")
+    scan = {(w["kind"], w["namespace"], w["name"]): w["findings"] for w in run.json["workloads"]}
+    diffs = []
+    for kind, ns, name in WORKLOADS:
+        want = loud(scan.get((kind, ns, name), []))[:1]  # (a scan leaves out info-only workloads: suspended)
+        got_run = cluster("explain", f"{OWNER_FORMS[kind]}/{name}", "-n", ns, "-o", "json")
+        assert got_run.code == 0, got_run.err
+        (wl,) = got_run.json["workloads"]
+        got = loud(wl["findings"])[:1]
+        if got != want:
+            diffs.append(f"{kind} {ns}/{name}: {got}, -A: {want}")
+    assert not diffs, "\n".join(diffs)
