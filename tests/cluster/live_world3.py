@@ -75,12 +75,15 @@ def world3() -> list[dict]:
 
     # -- hpa: deploy/frontend scaled 3 -> 5 by its HPA 20 s ago: two new pods still starting (not an error)
     ns = "hpa"
-    add(deployment(ns, "frontend", 5, "ghcr.io/acme/frontend:4", {
+    fe = deployment(ns, "frontend", 5, "ghcr.io/acme/frontend:4", {
         "replicas": 5, "updatedReplicas": 5, "readyReplicas": 3, "availableReplicas": 3, "unavailableReplicas": 2,
         "conditions": [cond("Available", "True", "2026-11-19T10:02:00Z", "MinimumReplicasAvailable",
                             "Deployment has minimum availability.", probe=False),
                        cond("Progressing", "True", "2026-11-19T10:02:00Z", "NewReplicaSetAvailable",
-                            'ReplicaSet "frontend-6d5c4b3a2" has successfully progressed.', probe=False)]}))
+                            'ReplicaSet "frontend-6d5c4b3a2" has successfully progressed.', probe=False)]})
+    add(fe)
+    add(new_event(fe, "ScalingReplicaSet", "Scaled up replica set frontend-6d5c4b3a2 from 3 to 5", type_="Normal",
+                  controller="deployment-controller", time="2026-11-20T11:59:40.000000Z"))
     add(replicaset(ns, "frontend-6d5c4b3a2", "Deployment", "frontend", 5, "ghcr.io/acme/frontend:4", "6d5c4b3a2",
                    {"replicas": 5, "readyReplicas": 3, "availableReplicas": 3, "fullyLabeledReplicas": 5}))
     # (its HorizontalPodAutoscaler set spec.replicas 5: the loopback server does not serve autoscaling/v2)

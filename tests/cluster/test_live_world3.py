@@ -96,3 +96,24 @@ def test_each_workload_gets_the_same_verdict_asked_for_by_name(cluster):
         if got != want:
             diffs.append(f"{kind} {ns}/{name}: {got}, -A: {want}")
     assert not diffs, "\n".join(diffs)
+
+
+def test_an_autoscalers_scale_up_is_catching_up_in_every_form(cluster):
+    """deploy/frontend scaled 3 -> 5 twenty seconds ago, its two new pods starting: explain deploy/frontend (which
+    reads the ScalingReplicaSet event) said info, the -A scan (Warning events only) 'is degraded: 3/5 ready. No rule
+    found a cause' (warning) with SINCE '?'. Now both tell it from the starting pods."""
+    for args in (["-A"], ["-n", "hpa"], ["deploy/frontend", "-n", "hpa"]):
+        run = cluster("explain", *args, "-o", "json", "--exit-code")
+        wl = [w for w in run.json["workloads"] if w["name"] == "frontend"]
+        if args[0] == "deploy/frontend":
+            (wl,) = wl
+            (f,) = wl["findings"]
+            assert (f["code"], f["severity"]) == ("workload.not-ready", "info"), f
+            assert "catching up" in f["title"]
+            assert any(e.startswith("2 pods starting, healthy so far: frontend-6d5c4b3a2-p3xyz (created 20s ago)")
+                       for e in f["evidence"]), f["evidence"]
+            assert run.code == 0, run.err
+        else:
+            assert not wl or not loud(wl[0]["findings"]), wl
+    run = cluster("explain", "-A")
+    assert " ? " not in run.out.split("\n\n", 1)[0], run.out.split("\n\n", 1)[0]
