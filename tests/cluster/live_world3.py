@@ -375,7 +375,7 @@ EXPECT = {
     ("gates", "api-debug-pull"): "noerror",
     ("quota", "other-app"): "ok",
     ("slow", "orders-7c6b5a4d3-w4it1"): "warn",
-    ("slow", "ledger-0"): "error:*",
+    ("slow", "ledger-0"): "error:container.readiness-probe-failed",  # was pod.unexplained
     ("slow", "ledger-new"): "error:*",
 }
 WORKLOADS = {
