@@ -117,3 +117,34 @@ def test_an_autoscalers_scale_up_is_catching_up_in_every_form(cluster):
             assert not wl or not loud(wl[0]["findings"]), wl
     run = cluster("explain", "-A")
     assert " ? " not in run.out.split("\n\n", 1)[0], run.out.split("\n\n", 1)[0]
+
+
+@pytest.mark.parametrize("args", [["-A"], ["-n", "gates"], ["deploy/checkout", "-n", "rollout"],
+                                  ["pg-1", "-n", "sts"], ["-A", "-l", "app=web"]])
+def test_yaml_and_json_are_the_same_report(cluster, args):
+    """-o yaml parses to what -o json says, every pod and workload with the same keys."""
+    as_json = cluster("explain", *args, "-o", "json")
+    as_yaml = cluster("explain", *args, "-o", "yaml")
+    assert as_json.code == as_yaml.code == 0, (as_json.err, as_yaml.err)
+    data = yaml.safe_load(as_yaml.out)
+    assert data == json.loads(as_json.out)
+    assert {"kind", "apiVersion", "pods", "workloads"} <= set(data)
+    for p in data["pods"]:
+        assert {"namespace", "name", "phase", "owner", "controlledBy", "findings"} <= set(p), p.keys()
+        for f in p["findings"]:
+            assert {"code", "severity", "container", "title", "explanation", "evidence", "suggestions", "fix"} \
+                <= set(f), f.keys()
+
+
+@pytest.mark.parametrize("args, code", [
+    (["-n", "gates"], 3),  # web-gated-stuck: an error
+    (["api-debug-pull", "-n", "gates"], 0),  # a debug container's pull failure: a warning only
+    (["deploy/frontend", "-n", "hpa"], 0),  # scaling up
+    (["job/etl-queued", "-n", "jobs"], 0),  # suspended: info
+    (["cronjob/report", "-n", "jobs"], 3),  # its last run failed, no success since
+    (["-n", "quota"], 3),
+])
+def test_exit_code_is_3_only_for_errors(cluster, args, code):
+    run = cluster("explain", *args, "--exit-code")
+    assert run.code == code, (run.out[-600:], run.err)
+    assert cluster("explain", *args).code == 0  # without --exit-code, a diagnosis is a success
