@@ -148,3 +148,17 @@ def test_exit_code_is_3_only_for_errors(cluster, args, code):
     run = cluster("explain", *args, "--exit-code")
     assert run.code == code, (run.out[-600:], run.err)
     assert cluster("explain", *args).code == 0  # without --exit-code, a diagnosis is a success
+
+
+def test_an_init_container_waiting_for_a_service_says_what_to_read(cluster):
+    """Init:0/1 for 30 minutes (until nslookup db): a warning, never silent, in every form; was 'The scheduler and
+    the kubelet record why a pod is still starting in its events' (they record nothing about it)."""
+    for args in (["orders-7c6b5a4d3-w4it1", "-n", "slow"], ["deploy/orders", "-n", "slow"], ["-A"]):
+        run = cluster("explain", *args, "-o", "json")
+        (pod,) = [p for p in run.json["pods"] if p["name"] == "orders-7c6b5a4d3-w4it1"]
+        first = pod["findings"][0]
+        assert (first["severity"], first["container"]) == ("warning", "wait-for-db"), loud(pod["findings"])
+        assert "scheduler and the kubelet record why" not in first["explanation"]
+        assert "its log says what it waits for (its command: sh -c until nslookup db; do sleep 2; done)" \
+            in first["explanation"], first["explanation"]
+        assert "kubectl logs orders-7c6b5a4d3-w4it1 -c wait-for-db -n slow" in first["suggestions"]
