@@ -162,3 +162,40 @@ def test_an_init_container_waiting_for_a_service_says_what_to_read(cluster):
         assert "its log says what it waits for (its command: sh -c until nslookup db; do sleep 2; done)" \
             in first["explanation"], first["explanation"]
         assert "kubectl logs orders-7c6b5a4d3-w4it1 -c wait-for-db -n slow" in first["suggestions"]
+
+
+@pytest.mark.parametrize("target, ns, kind, name", [
+    ("deployment.apps/checkout", "rollout", "Deployment", "checkout"),
+    ("deployments/checkout", "rollout", "Deployment", "checkout"),
+    ("Deployment/checkout", "rollout", "Deployment", "checkout"),
+    ("statefulset.apps/pg", "sts", "StatefulSet", "pg"),
+    ("sts/pg", "sts", "StatefulSet", "pg"),
+    ("daemonsets.apps/log-agent", "logging", "DaemonSet", "log-agent"),
+    ("cj/report", "jobs", "CronJob", "report"),
+    ("cronjobs.batch/report", "jobs", "CronJob", "report"),
+    ("job.batch/etl-strict", "jobs", "Job", "etl-strict"),
+    ("rs/checkout-8f7e6d5c4", "rollout", "ReplicaSet", "checkout-8f7e6d5c4"),
+    ("replicasets.apps/checkout-8f7e6d5c4", "rollout", "ReplicaSet", "checkout-8f7e6d5c4"),
+])
+def test_every_kubectl_spelling_of_a_workload(cluster, target, ns, kind, name):
+    run = cluster("explain", target, "-n", ns, "-o", "json", "--exit-code")
+    assert run.code == 3, (run.out[-500:], run.err)
+    assert [(w["kind"], w["name"]) for w in run.json["workloads"]] == [(kind, name)]
+
+
+@pytest.mark.parametrize("target", ["pg-1", "pod/pg-1", "po/pg-1", "pods/pg-1", "Pod/pg-1"])
+def test_every_kubectl_spelling_of_a_pod(cluster, target):
+    run = cluster("explain", target, "-n", "sts", "-o", "json", "--exit-code")
+    assert run.code == 3, (run.out[-500:], run.err)
+    assert [(p["name"], p["findings"][0]["code"]) for p in run.json["pods"]] == [("pg-1", "pod.unschedulable")]
+
+
+def test_the_bigger_world_costs_the_same_lists(cluster):
+    """-A over both worlds: one LIST per kind (plus the crash's previous log), nothing per pod, no GET of a
+    CronJob (the scan lists them), whatever the number of shapes."""
+    run = cluster("explain", "-A", "-o", "json")
+    assert run.code == 0, run.err
+    reqs = [f"{r.method} {r.path}" for r in cluster.api.requests if r.path.startswith(("/api/", "/apis/"))]
+    assert not [r for r in reqs if "/pods/" in r and not r.endswith("/log")], reqs
+    assert not [r for r in reqs if "/cronjobs/" in r], reqs
+    assert len(reqs) == len(set(reqs)) and len(reqs) <= 20, reqs
