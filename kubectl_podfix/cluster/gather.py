@@ -418,10 +418,15 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
         snap.add(target)
         short = [target]
     elif not label_selector and not field_selector:
-        for kind in WORKLOAD_LIST_KINDS:
+        # ReplicaSets too: one with no controller is a workload of its own, and one whose pods are never created
+        # (a quota, an admission webhook) has no pod to find; -A listed them for its pods' owners, -n NS did not
+        for kind in (*WORKLOAD_LIST_KINDS, "ReplicaSet"):
             note(f"listing {kind.lower()}s")
             _try_list(snap, cluster, kind, namespace)
-        short = [o for (k, _, _), o in snap.objects.items() if k in WORKLOAD_LIST_KINDS and workload_suspect(o)]
+        short = [o for (k, _, _), o in snap.objects.items() if (k in WORKLOAD_LIST_KINDS or (
+            k == "ReplicaSet" and not any(isinstance(r, dict) and r.get("controller")
+                                          for r in dig(o, "metadata.ownerReferences", []) or [])))
+                 and workload_suspect(o)]
         _slim_workloads(snap)
     if suspects or short:
         uids = {dig(p, "metadata.uid") for p in suspects} - {None, ""}

@@ -199,3 +199,19 @@ def test_the_bigger_world_costs_the_same_lists(cluster):
     assert not [r for r in reqs if "/pods/" in r and not r.endswith("/log")], reqs
     assert not [r for r in reqs if "/cronjobs/" in r], reqs
     assert len(reqs) == len(set(reqs)) and len(reqs) <= 20, reqs
+
+
+def test_a_bare_replicaset_refused_by_a_quota_is_not_silent_in_a_namespace_scan(cluster):
+    """A ReplicaSet nothing owns, its pods refused by the quota: -A and rs/NAME said workload.quota-exceeded (error),
+    `-n quota` said nothing and exited 0 (it listed ReplicaSets only for the owners of failing pods, and there were
+    none). A namespace scan now lists ReplicaSets as -A does."""
+    rs = cluster.api.get("ReplicaSet", "quota", "batch-api-5f4e3d2c1")
+    del rs["metadata"]["ownerReferences"], rs["metadata"]["resourceVersion"]
+    cluster.api.remove("Deployment", "quota", "batch-api")
+    cluster.api.add(rs)
+    for args in (["-n", "quota"], ["-A"], ["rs/batch-api-5f4e3d2c1", "-n", "quota"]):
+        run = cluster("explain", *args, "-o", "json", "--exit-code")
+        assert run.code == 3, (args, run.err)
+        got = [(w["kind"], w["name"], w["findings"][0]["code"]) for w in run.json["workloads"]
+               if w["namespace"] == "quota"]
+        assert got == [("ReplicaSet", "batch-api-5f4e3d2c1", "workload.quota-exceeded")], (args, got)
