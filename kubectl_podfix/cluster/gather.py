@@ -20,7 +20,8 @@ from typing import Callable, Iterable
 
 from kubectl_podfix.diagnose import health
 from kubectl_podfix.diagnose.context import top_owner
-from kubectl_podfix.diagnose.model import Snapshot, dig, parse_target, selector_string, utcnow
+from kubectl_podfix.diagnose.model import (Snapshot, dig, parse_target, parse_time, report_now,
+                                           selector_string, utcnow)
 from kubectl_podfix.errors import PodfixError
 
 IMAGE_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
@@ -264,8 +265,10 @@ def controller_to_read(pod: dict) -> tuple[str, str] | None:
 def _fetch_controller(snap: Snapshot, cluster, pod: dict) -> None:
     ns = dig(pod, "metadata.namespace", "")
     wanted = controller_to_read(pod)
-    if wanted is None and (dig(pod, "status.phase") == "Failed" or dig(pod, "metadata.deletionTimestamp")):
-        # a failed (or deleted) pod of a Deployment's ReplicaSet: a leftover the ReplicaSet replaced (rules.left_behind)?
+    deadline = parse_time(dig(pod, "metadata.deletionTimestamp"))
+    if wanted is None and (dig(pod, "status.phase") == "Failed" or (deadline and deadline < report_now())):
+        # a failed pod of a Deployment's ReplicaSet, or one still there past its deletion deadline: a leftover the
+        # ReplicaSet replaced (rules.left_behind)? (inside its grace period a pod going away has no error anyway)
         # A scan lists the ReplicaSets; one GET here gives explain POD the same severity.
         ref = next((r for r in dig(pod, "metadata.ownerReferences", []) or [] if r.get("controller")), None)
         if ref and ref.get("kind") == "ReplicaSet" and ref.get("name"):

@@ -345,3 +345,13 @@ def test_fix_restart_of_a_spark_executor_says_its_driver_made_it(cluster):
     assert "kubectl delete pod pi-exec-3 -n spark" in run.out
     assert run.err.strip() == "error: nothing was changed: Pod/pi-driver made the pod (see the warning above)"
     assert not [r for r in cluster.api.requests if r.method != "GET"]
+
+
+def test_a_pod_inside_its_grace_period_costs_no_replicaset_read(cluster):
+    """A pod going away inside its grace period has no error to soften: explain POD reads no ReplicaSet for it
+    (the one GET is for a pod still there past its deletion deadline, as consumer-...-l0st1)."""
+    run = cluster("explain", "worker-66d9b8c7f4-old01", "-n", "prod", "-o", "json")
+    assert run.code == 0, run.err
+    assert not [r for r in api_requests(cluster.api) if "replicasets" in r], api_requests(cluster.api)
+    run = cluster("explain", "consumer-5b8c7d9f6-l0st1", "-n", "queue", "-o", "json")
+    assert "GET /apis/apps/v1/namespaces/queue/replicasets/consumer-5b8c7d9f6" in api_requests(cluster.api)

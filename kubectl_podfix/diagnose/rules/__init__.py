@@ -71,8 +71,10 @@ def left_behind(ctx: PodContext) -> str | None:
     A ReplicaSet never restarts a failed pod: it creates another, and a failed pod (evicted, rejected by
     its node) stays until deleted. When the pod's ReplicaSet, in the data, has all the ready pods it wants
     (or wants none: an older revision), the failure is not the workload's now. Likewise a failed attempt
-    of a Job that then completed, or of a CronJob's run that failed before a later run succeeded. Read only from
-    what the snapshot holds (a scan lists these kinds).
+    of a Job that then completed, or of a CronJob's run that failed before a later run succeeded. A ReplicaSet's
+    pod being deleted (stuck Terminating on a lost node) whose ReplicaSet has its ready pods without it was replaced
+    too: cleanup, not the workload's failure; a StatefulSet's blocks its own replacement and is never history.
+    Read only from what the snapshot holds (a scan lists these kinds).
     """
     if not isinstance(ctx.pod, dict) or ctx.snapshot is None:
         return None
