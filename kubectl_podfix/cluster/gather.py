@@ -20,7 +20,8 @@ from typing import Callable, Iterable
 
 from kubectl_podfix.diagnose import health
 from kubectl_podfix.diagnose.context import top_owner
-from kubectl_podfix.diagnose.model import Snapshot, dig, parse_target, selector_string, utcnow
+from kubectl_podfix.diagnose.model import (Snapshot, dig, parse_target, parse_time, report_now,
+                                           selector_string, utcnow)
 from kubectl_podfix.errors import PodfixError
 
 IMAGE_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
@@ -264,8 +265,10 @@ def controller_to_read(pod: dict) -> tuple[str, str] | None:
 def _fetch_controller(snap: Snapshot, cluster, pod: dict) -> None:
     ns = dig(pod, "metadata.namespace", "")
     wanted = controller_to_read(pod)
-    if wanted is None and dig(pod, "status.phase") == "Failed":
-        # a failed pod of a Deployment's ReplicaSet: is it a leftover the ReplicaSet replaced (rules.left_behind)?
+    deadline = parse_time(dig(pod, "metadata.deletionTimestamp"))
+    if wanted is None and (dig(pod, "status.phase") == "Failed" or (deadline and deadline < report_now())):
+        # a failed pod of a Deployment's ReplicaSet, or one still there past its deletion deadline: a leftover the
+        # ReplicaSet replaced (rules.left_behind)? (inside its grace period a pod going away has no error anyway)
         # A scan lists the ReplicaSets; one GET here gives explain POD the same severity.
         ref = next((r for r in dig(pod, "metadata.ownerReferences", []) or [] if r.get("controller")), None)
         if ref and ref.get("kind") == "ReplicaSet" and ref.get("name"):
@@ -273,12 +276,33 @@ def _fetch_controller(snap: Snapshot, cluster, pod: dict) -> None:
     if wanted is None:
         return
     _try_get(snap, cluster, wanted[0], ns, wanted[1])
-    job = snap.get("Job", ns, wanted[1]) if wanted[0] == "Job" else None
-    cron = next((r for r in dig(job, "metadata.ownerReferences", []) or [] if r.get("controller")
-                 and r.get("kind") == "CronJob"), None) if job and dig(pod, "status.phase") == "Failed" else None
-    if cron and cron.get("name") and any(c.get("type") == "Failed" and c.get("status") == "True"
-                                         for c in dig(job, "status.conditions", []) or [] if isinstance(c, dict)):
-        _try_get(snap, cluster, "CronJob", ns, cron["name"])  # has a later run succeeded (rules.left_behind)?
+    _fetch_crons_of_failed_runs(snap, cluster, [pod])
+
+
+def _fetch_crons_of_failed_runs(snap: Snapshot, cluster, pods: list[dict]) -> None:
+    """The CronJob of a failed run's failed pod, when the snapshot lacks it: has a later run succeeded
+    (``rules.left_behind``)? A scan lists CronJobs; ``explain POD``, ``explain job/X``, -l and --field-selector
+    do not, and gave the same leftover an error the scan calls history. One GET per such CronJob."""
+    wanted: set[tuple[str, str]] = set()
+    for pod in pods:
+        if dig(pod, "status.phase") != "Failed" or dig(pod, "metadata.deletionTimestamp"):
+            continue
+        ns = dig(pod, "metadata.namespace", "") or ""
+        ref = next((r for r in dig(pod, "metadata.ownerReferences", []) or []
+                    if isinstance(r, dict) and r.get("controller")), None)
+        job = snap.get("Job", ns, ref.get("name")) if ref and ref.get("kind") == "Job" else None
+        if not isinstance(job, dict):
+            continue
+        cron = next((r for r in dig(job, "metadata.ownerReferences", []) or [] if isinstance(r, dict)
+                     and r.get("controller") and r.get("kind") == "CronJob"), None)
+        if cron and isinstance(cron.get("name"), str) and cron["name"] \
+                and any(c.get("type") == "Failed" and c.get("status") == "True"
+                        for c in dig(job, "status.conditions", []) or [] if isinstance(c, dict)) \
+                and snap.get("CronJob", ns, cron["name"]) is None \
+                and not {("CronJob", ns), ("CronJob", "*")} & snap.listed:
+            wanted.add((ns, cron["name"]))
+    for ns, name in sorted(wanted):
+        _try_get(snap, cluster, "CronJob", ns, name)
 
 
 def _names(cluster, kind: str, namespace: str | None, **selectors) -> list[tuple[str, str]] | None:
@@ -397,10 +421,15 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
         snap.add(target)
         short = [target]
     elif not label_selector and not field_selector:
-        for kind in WORKLOAD_LIST_KINDS:
+        # ReplicaSets too: one with no controller is a workload of its own, and one whose pods are never created
+        # (a quota, an admission webhook) has no pod to find; -A listed them for its pods' owners, -n NS did not
+        for kind in (*WORKLOAD_LIST_KINDS, "ReplicaSet"):
             note(f"listing {kind.lower()}s")
             _try_list(snap, cluster, kind, namespace)
-        short = [o for (k, _, _), o in snap.objects.items() if k in WORKLOAD_LIST_KINDS and workload_suspect(o)]
+        short = [o for (k, _, _), o in snap.objects.items() if (k in WORKLOAD_LIST_KINDS or (
+            k == "ReplicaSet" and not any(isinstance(r, dict) and r.get("controller")
+                                          for r in dig(o, "metadata.ownerReferences", []) or [])))
+                 and workload_suspect(o)]
         _slim_workloads(snap)
     if suspects or short:
         uids = {dig(p, "metadata.uid") for p in suspects} - {None, ""}
@@ -440,6 +469,7 @@ def _gather_scope(cluster, namespace: str | None, *, label_selector: str | None 
                       if isinstance(r, dict)}
             for key in [k for k in snap.objects if k[0] in ("ReplicaSet", "Job") and k not in owners]:
                 del snap.objects[key]
+        _fetch_crons_of_failed_runs(snap, cluster, suspects)
         if target is None:
             _slim_workloads(snap)
         else:

@@ -84,6 +84,14 @@ def _bare(plan: Plan, w: wl.Workload, recreate_bare: bool) -> Plan:
     if wl.static_pod_node(pod) is not None:  # (deleting the mirror leaves the running pod as it is)
         plan.warnings.append(wl.static_pod_warning(pod, "restart it"))
         raise wl.NotPatchable(plan, f"pod {name} is a static pod's mirror")
+    if w.missing_owner and w.missing_owner.startswith("Pod/"):
+        # another pod made it (a Spark driver its executors): it was read, it is no workload podfix knows
+        plan.warnings.append(f"pod {name} was created by another pod, {w.missing_owner} (as a Spark driver creates "
+                             "its executors), not by a workload controller: podfix cannot tell whether that pod "
+                             "creates it again, so the pod is not deleted. If it does (a Spark driver asks for a new "
+                             f"executor when one is lost), delete it yourself: kubectl delete pod {name} -n "
+                             f"{w.namespace}")
+        raise wl.NotPatchable(plan, f"{w.missing_owner} made the pod")
     if w.missing_owner:
         plan.warnings.append(f"pod {name}'s controller {w.missing_owner} could not be read (not found, forbidden, "
                              "or a custom resource), so podfix cannot tell whether it recreates the pod: the pod is "

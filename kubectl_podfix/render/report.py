@@ -170,7 +170,7 @@ def _summary_table(groups: list[Group], *, width: int | None, wide: bool, namesp
         first = w.findings[0]
         start = parse_time(first.since) if first.since else None
         row = ([w.ctx.namespace] if namespaces else []) + [
-            w.ctx.short, f"{missing}/{wanted}", age((now - start).total_seconds()) if start else "?", first.code]
+            w.ctx.short, f"{missing}/{wanted}", age((now - start).total_seconds()) if start else "-", first.code]
         if wide:
             created = w.ctx.created_age()
             images = sorted({c.get("image") or "?" for c in (w.ctx.template().get("spec") or {}).get("containers")
@@ -181,7 +181,7 @@ def _summary_table(groups: list[Group], *, width: int | None, wide: bool, namesp
     for g in groups:
         start = parse_time(g.since)
         row = ([g.namespace] if namespaces else []) + [
-            g.workload, f"{len(g.results)}/{g.total}", age((now - start).total_seconds()) if start else "?", g.code]
+            g.workload, f"{len(g.results)}/{g.total}", age((now - start).total_seconds()) if start else "-", g.code]
         if wide:
             d = group_details(g, now)
             row += [str(d["restarts"]), d["age"], d["node"], d["ip"], d["image"]]

@@ -238,8 +238,9 @@ def test_the_scan_table_puts_what_fails_now_above_history(cluster):
     run = cluster("explain", "-A")
     assert run.code == 0, run.err
     rows = [line.split()[1] for line in run.out.split("\n\n", 1)[0].splitlines()[1:]]
-    assert rows[-3:] == ["cronjob/cleanup", "job/migrate-2026-11-20", "deploy/web"], rows
-    assert {"rollout/cart", "deploy/api", "ds/node-exporter", "pod/big-batch"} <= set(rows[:-3]), rows
+    # history: deploy/consumer's pod Terminating on the lost node was replaced (qa live3: it was an error)
+    assert set(rows[-4:]) == {"cronjob/cleanup", "job/migrate-2026-11-20", "deploy/web", "deploy/consumer"}, rows
+    assert {"rollout/cart", "deploy/api", "ds/node-exporter", "pod/big-batch"} <= set(rows[:-4]), rows
 
 
 @pytest.mark.parametrize("ns, name, reads", [
@@ -268,3 +269,89 @@ def test_forbidden_nodes_get_a_note(cluster):
         run = cluster("explain", *args)
         assert run.code == 0, run.err
         assert note in run.out.splitlines(), run.out[-400:]
+
+
+@pytest.mark.parametrize("args", [
+    ["-A", "--field-selector", "metadata.name=cleanup-2948103-fail0x"],
+    ["-n", "batch", "-l", "batch.kubernetes.io/job-name=cleanup-2948103"],
+    ["job/cleanup-2948103", "-n", "batch"],
+    ["jobs.batch/cleanup-2948103", "-n", "batch"],
+])
+def test_a_cronjobs_replaced_run_is_history_in_every_form(cluster, args):
+    """-A said warning (a later run succeeded: the CronJob's lastSuccessfulTime) but -A --field-selector, -l and
+    explain job/X said error and exited 3: the CronJob was not listed there. Now one GET of the CronJob."""
+    run = cluster("explain", *args, "-o", "json", "--exit-code")
+    pods = {p["name"]: p for p in run.json["pods"]}
+    first = pods["cleanup-2948103-fail0x"]["findings"][0]
+    assert first["severity"] == "warning", loud(pods["cleanup-2948103-fail0x"]["findings"])
+    assert any("cronjob/cleanup has succeeded since" in e for e in first["evidence"])
+    reqs = api_requests(cluster.api)
+    assert reqs.count("GET /apis/batch/v1/namespaces/batch/cronjobs/cleanup") == 1, reqs
+    assert run.code == 0, (run.out, [(w["name"], loud(w["findings"])) for w in run.json["workloads"]])
+
+
+def test_a_replaced_pod_stuck_terminating_on_a_lost_node_is_cleanup_not_an_error(cluster):
+    """A Deployment's pod left Terminating on a lost node, its ReplicaSet 2/2 ready without it: was pod.node-lost
+    error and exit 3 on a healthy Deployment. Now a warning saying the replacement runs and how to clean up."""
+    for args in (["consumer-5b8c7d9f6-l0st1", "-n", "queue"], ["deploy/consumer", "-n", "queue"],
+                 ["-A", "--field-selector", f"spec.nodeName={DOWN},metadata.namespace=queue"], ["-n", "queue"]):
+        run = cluster("explain", *args, "-o", "json", "--exit-code")
+        pods = {p["name"]: p for p in run.json["pods"]}
+        first = pods["consumer-5b8c7d9f6-l0st1"]["findings"][0]
+        assert (first["code"], first["severity"]) == ("pod.node-lost", "warning"), (args, first)
+        assert any("replicaset/consumer-5b8c7d9f6 has its 2 ready pods without this one: the pod being deleted was "
+                   "replaced" in e for e in first["evidence"]), first["evidence"]
+        assert any("--force --grace-period=0" in s for s in first["suggestions"])
+        assert run.code == (3 if args == ["-n", "queue"] else 0), (args, run.err)  # -n queue: big-batch
+
+
+def test_a_statefulset_pod_stuck_terminating_on_a_lost_node_stays_an_error(cluster):
+    """The same pod of a StatefulSet blocks its own replacement (same name): an error, whatever else is ready."""
+    api = cluster.api
+    stuck = api.get("Pod", "queue", "consumer-5b8c7d9f6-l0st1")
+    api.remove("Pod", "queue", "consumer-5b8c7d9f6-l0st1")
+    stuck["metadata"].update(name="kafka-1", labels={"app": "kafka", "statefulset.kubernetes.io/pod-name": "kafka-1"},
+                             ownerReferences=[{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "kafka",
+                                               "uid": "sts-kafka", "controller": True, "blockOwnerDeletion": True}])
+    stuck["metadata"].pop("uid", None)
+    stuck["metadata"].pop("resourceVersion", None)
+    api.add(stuck, {"apiVersion": "apps/v1", "kind": "StatefulSet",
+                    "metadata": {"name": "kafka", "namespace": "queue", "uid": "sts-kafka", "generation": 1,
+                                 "creationTimestamp": "2026-10-01T10:00:00Z"},
+                    "spec": {"replicas": 3, "serviceName": "kafka", "selector": {"matchLabels": {"app": "kafka"}},
+                             "template": {"metadata": {"labels": {"app": "kafka"}},
+                                          "spec": {"containers": [{"name": "app", "image": "kafka:3"}]}}},
+                    "status": {"observedGeneration": 1, "replicas": 3, "readyReplicas": 2, "currentReplicas": 3,
+                               "updatedReplicas": 3, "availableReplicas": 2}})
+    for args in (["kafka-1", "-n", "queue"], ["sts/kafka", "-n", "queue"]):
+        run = cluster("explain", *args, "-o", "json", "--exit-code")
+        assert run.code == 3, (args, run.err)
+        (pod,) = run.json["pods"]
+        assert (pod["findings"][0]["code"], pod["findings"][0]["severity"]) == ("pod.node-lost", "error")
+    (wl,) = run.json["workloads"]
+    expl = wl["findings"][0]["explanation"]
+    # was: "The pod's own diagnosis is the cause; fix it and the controller replaces the pods."
+    assert "controller replaces the pods" not in expl and "replacement, of the same name, only once the old pod " \
+        "is gone" in expl and "Force-delete it once the machine is confirmed down" in expl, expl
+
+
+def test_fix_restart_of_a_spark_executor_says_its_driver_made_it(cluster):
+    """Was: "pod pi-exec-3's controller Pod/pi-driver could not be read (not found, forbidden, or a custom
+    resource)" and "error: nothing was changed: Pod/pi-driver could not be read": the driver was read fine."""
+    run = cluster("fix", "restart", "pi-exec-3", "-n", "spark", "--dry-run=server")
+    assert run.code == 4, (run.out, run.err)
+    assert "could not be read" not in run.out + run.err, run.out
+    assert "pod pi-exec-3 was created by another pod, Pod/pi-driver" in run.out
+    assert "kubectl delete pod pi-exec-3 -n spark" in run.out
+    assert run.err.strip() == "error: nothing was changed: Pod/pi-driver made the pod (see the warning above)"
+    assert not [r for r in cluster.api.requests if r.method != "GET"]
+
+
+def test_a_pod_inside_its_grace_period_costs_no_replicaset_read(cluster):
+    """A pod going away inside its grace period has no error to soften: explain POD reads no ReplicaSet for it
+    (the one GET is for a pod still there past its deletion deadline, as consumer-...-l0st1)."""
+    run = cluster("explain", "worker-66d9b8c7f4-old01", "-n", "prod", "-o", "json")
+    assert run.code == 0, run.err
+    assert not [r for r in api_requests(cluster.api) if "replicasets" in r], api_requests(cluster.api)
+    run = cluster("explain", "consumer-5b8c7d9f6-l0st1", "-n", "queue", "-o", "json")
+    assert "GET /apis/apps/v1/namespaces/queue/replicasets/consumer-5b8c7d9f6" in api_requests(cluster.api)

@@ -35,7 +35,8 @@ def test_scan_reports_a_pod_not_ready_for_an_hour_with_the_same_requests(tmp_pat
             "GET /api/v1/namespaces/default/pods?limit=500",
             *(f"GET /apis/{group}/namespaces/default/{plural}?limit=500" for group, plural in (
                 ("apps/v1", "deployments"), ("apps/v1", "statefulsets"), ("apps/v1", "daemonsets"),
-                ("batch/v1", "jobs"), ("batch/v1", "cronjobs"))),  # a scan finds workloads with no pod too
+                ("batch/v1", "jobs"), ("batch/v1", "cronjobs"), ("apps/v1", "replicasets"))),
+            # a scan finds workloads with no pod too (qa live3: a ReplicaSet nothing owns, one more LIST)
             "GET /api/v1/namespaces/default/events?fieldSelector=type=Warning,involvedObject.kind=Pod&limit=500"]
         r = run_podfix(["explain", "-o", "json"], kubeconfig=kc)
         doc = r.json

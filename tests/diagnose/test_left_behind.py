@@ -67,3 +67,32 @@ def test_a_failed_pod_whose_controller_lacks_pods_stays_an_error(objects):
 def test_a_bare_failed_pod_stays_an_error():
     p = evicted(owner=None, labels={})
     assert first(p)[:2] == ("pod.evicted", "error")
+
+
+def stuck(owner=("ReplicaSet", "web-7d4b9c8f6")):
+    """A pod deleted 20 minutes ago and still there: stuck-terminating, an error from 10 minutes (qa live3)."""
+    p = pod("web-7d4b9c8f6-x2k9p", namespace="shop", owner=owner, phase="Running",
+            labels={"app": "web", "pod-template-hash": "7d4b9c8f6"})
+    p["metadata"].update(deletionTimestamp="2026-11-20T11:40:00Z", deletionGracePeriodSeconds=30)
+    return p
+
+
+@pytest.mark.parametrize("objects, words", [
+    ([rs(3, 3)], "replicaset/web-7d4b9c8f6 has its 3 ready pods without this one: the pod being deleted was "
+                 "replaced"),
+    ([rs(0, 0)], "replicaset/web-7d4b9c8f6 wants no pods now (an older revision): this pod being deleted is no "
+                 "longer needed; it is cleanup now: it stays until its node confirms"),
+    ([deploy(3, 3, 3)], "deployment/web has all its 3 pods updated and ready without this one: the pod being "
+                        "deleted was replaced"),
+])
+def test_a_replaced_pod_stuck_terminating_is_cleanup(objects, words):
+    code, severity, last = first(stuck(), *objects)
+    assert severity == "warning" and words in last, (code, severity, last)
+
+
+@pytest.mark.parametrize("p, objects", [
+    (stuck(), []), (stuck(), [rs(3, 2)]), (stuck(owner=("StatefulSet", "web")), []),
+    (stuck(owner=("Job", "web")), []),
+], ids=["nothing-read", "rs-short", "statefulset", "job"])
+def test_a_pod_stuck_terminating_whose_controller_needs_it_stays_an_error(p, objects):
+    assert first(p, *objects)[1] == "error"

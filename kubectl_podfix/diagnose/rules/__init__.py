@@ -71,21 +71,29 @@ def left_behind(ctx: PodContext) -> str | None:
     A ReplicaSet never restarts a failed pod: it creates another, and a failed pod (evicted, rejected by
     its node) stays until deleted. When the pod's ReplicaSet, in the data, has all the ready pods it wants
     (or wants none: an older revision), the failure is not the workload's now. Likewise a failed attempt
-    of a Job that then completed, or of a CronJob's run that failed before a later run succeeded. Read only from
-    what the snapshot holds (a scan lists these kinds).
+    of a Job that then completed, or of a CronJob's run that failed before a later run succeeded. A ReplicaSet's
+    pod being deleted (stuck Terminating on a lost node) whose ReplicaSet has its ready pods without it was replaced
+    too: cleanup, not the workload's failure; a StatefulSet's blocks its own replacement and is never history.
+    Read only from what the snapshot holds (a scan lists these kinds).
     """
-    if not isinstance(ctx.pod, dict) or dig(ctx.pod, "status.phase") != "Failed" \
-            or dig(ctx.pod, "metadata.deletionTimestamp") or ctx.snapshot is None:
+    if not isinstance(ctx.pod, dict) or ctx.snapshot is None:
+        return None
+    deleting = bool(dig(ctx.pod, "metadata.deletionTimestamp"))
+    if dig(ctx.pod, "status.phase") != "Failed" and not deleting:
         return None
     ref = next((r for r in dig(ctx.pod, "metadata.ownerReferences", []) or []
                 if isinstance(r, dict) and r.get("controller")), None)
     if not ref or ref.get("kind") not in ("ReplicaSet", "Job") or not isinstance(ref.get("name"), str):
         return None
+    if deleting and ref["kind"] != "ReplicaSet":
+        return None  # a Job's pod being deleted: no replacement to point at (a StatefulSet's blocks its own)
     owner = ctx.snapshot.get(ref["kind"], ctx.namespace, ref["name"])
     if owner is None and ref["kind"] == "ReplicaSet" and (ctx.owner or {}).get("kind") == "Deployment":
         # the ReplicaSet not read (not listed, or forbidden): its Deployment, named by the pod-template-hash
         deploy = ctx.snapshot.get("Deployment", ctx.namespace, ctx.owner.get("name"))
-        return _deployment_complete(deploy) if isinstance(deploy, dict) else None
+        line = _deployment_complete(deploy) if isinstance(deploy, dict) else None
+        return line.replace("the failed pod was replaced and is left behind until deleted", _STUCK) \
+            if line and deleting else line
     if not isinstance(owner, dict):
         return None
     if ref.get("uid") and dig(owner, "metadata.uid") and dig(owner, "metadata.uid") != ref.get("uid"):
@@ -97,15 +105,20 @@ def left_behind(ctx: PodContext) -> str | None:
         if not isinstance(desired, int) or not isinstance(ready, int) or ready < desired:
             return None
         if desired == 0:
-            return (f"replicaset/{ref['name']} wants no pods now (an older revision): this failed pod is left "
-                    f"behind until deleted")
+            return (f"replicaset/{ref['name']} wants no pods now (an older revision): this "
+                    + ("pod being deleted is no longer needed; " + _STUCK.split("; ", 1)[1] if deleting else
+                       "failed pod is left behind until deleted"))
         return (f"replicaset/{ref['name']} has its {desired} ready pod{'s' if desired != 1 else ''} without this "
-                f"one: the failed pod was replaced and is left behind until deleted")
+                f"one: " + (_STUCK if deleting else "the failed pod was replaced and is left behind until deleted"))
     done = [c for c in dig(owner, "status.conditions", []) or [] if isinstance(c, dict)
             and c.get("type") in ("Complete", "SuccessCriteriaMet") and c.get("status") == "True"]
     if done:
         return f"job/{ref['name']} completed: this failed attempt was retried and is history"
     return _cron_succeeded_since(ctx, owner)
+
+
+_STUCK = ("the pod being deleted was replaced; it is cleanup now: it stays until its node confirms the deletion, "
+          "or until it is force-deleted once the node is known to be down")
 
 
 def _cron_succeeded_since(ctx: PodContext, job: dict) -> str | None:

@@ -165,8 +165,19 @@ def _next(ctx: PodContext, left: list[Problem]) -> str:
                      "events (kept for an hour), a container without one is Ready once it runs")
     if "restarting" in kinds or "terminated" in kinds:
         parts.append("Why the process stopped is in its log (kubectl logs, with --previous once it restarted)")
-    if "pending" in kinds or "starting-stuck" in kinds or "initializing" in kinds:
+    if "pending" in kinds or "starting-stuck" in kinds:
         parts.append("The scheduler and the kubelet record why a pod is still starting in its events")
+    for p in left:
+        if p.kind != "initializing":
+            continue
+        spec = next((c for c in dig(ctx.pod, "spec.initContainers", []) or [] if isinstance(c, dict)
+                     and c.get("name") == p.container), {}) if isinstance(ctx.pod, dict) else {}
+        words = [str(w) for w in (spec.get("command") or []) + (spec.get("args") or [])]
+        parts.append(f"Init container {p.container or 'the init container'} has not exited, and the app's "
+                     "containers start only once every init container has exited 0: it is usually waiting for "
+                     "something (a Service, a database, a migration, a file), or loops forever. The kubelet records "
+                     "nothing about a running init container; its log says what it waits for"
+                     + (f" (its command: {' '.join(words)[:200]})" if words else ""))
     if "readiness-gate" in kinds:
         parts.append("A readiness gate is set by the controller that owns it, not by the kubelet")
     if "phase-unknown" in kinds:

@@ -476,6 +476,27 @@ def readiness_rule(ctx: PodContext) -> Iterable[Finding]:
             evidence.append(describe_event(ev, ctx.now))
         if not fails:
             grace = s["initialDelaySeconds"] + s["failureThreshold"] * s["periodSeconds"]
+            budget = start_budget(spec)
+            if "events" not in ctx.missing and running_for is not None and running_for >= max(budget, grace):
+                # events were read and hold no failure: expired (an hour after the last), or dropped by the
+                # kubelet's per-pod event rate limit. The container's not being Ready is the probe's own result
+                yield Finding(
+                    code="container.readiness-probe-failed", severity="error", container=name,
+                    title=f"{name}: not Ready for {age(running_for)}: its readiness probe has not passed",
+                    explanation=(f"Container {name} has been running {age(running_for)}, past its start budget of "
+                                 f"{budget}s, and is not Ready: the kubelet marks it Ready only when its readiness "
+                                 f"probe passes, so the probe ({describe_probe(probe, spec)}) has been failing. "
+                                 "Services send it no traffic. No failure event is in the data (events expire an "
+                                 "hour after the last one, and the kubelet drops some when a pod has many), so the "
+                                 "probe's answer cannot be quoted: run the probe yourself."),
+                    evidence=evidence + [f"start budget: {budget}s, running {age(running_for)}",
+                                         "no readiness probe event in the data"],
+                    suggestions=[probe_try(ctx, name, probe), f"kubectl logs {ctx.name} -c {name} -n {ctx.namespace}",
+                                 kubectl(ctx, "describe", "pod", ctx.name)],
+                    extra={"probe": {"kind": "readiness", "description": describe_probe(probe, spec), **s},
+                           "result": "unknown", "running_seconds": running_for},
+                )
+                continue
             if "events" not in ctx.missing or (running_for is not None and running_for < grace):
                 continue  # just starting, or events show nothing: not enough to say
             yield Finding(

@@ -32,6 +32,19 @@ def shortfall(ctx: WorkloadContext) -> tuple[int, int] | None:
     return None
 
 
+def _starting(ctx: WorkloadContext) -> list:
+    """The workload's pods created less than GRACE ago that are not Ready yet and have no problem (their start
+    budget runs): what a scale-up or a replacement looks like while it comes up."""
+    out = []
+    for r in ctx.pods:
+        created = ctx.age_of(dig(r.ctx.pod, "metadata.creationTimestamp"))
+        if r.problem or dig(r.ctx.pod, "metadata.deletionTimestamp") or created is None or created >= GRACE \
+                or dig(r.ctx.pod, "status.phase") not in ("Pending", "Running"):
+            continue
+        out.append(r)
+    return out
+
+
 def fallback_rule(ctx: WorkloadContext) -> Iterable[Finding]:
     if ctx.kind in ("Job", "CronJob"):
         return []
@@ -67,6 +80,15 @@ def fallback_rule(ctx: WorkloadContext) -> Iterable[Finding]:
     stale = (dig(ctx.workload, "status.observedGeneration") or 0) < (dig(ctx.workload, "metadata.generation") or 0)
     rolling = prog is not None and prog.get("status") == "True" and prog.get("reason") in _IN_PROGRESS
     recent = newest is not None and newest < GRACE
+    starting = _starting(ctx)
+    if starting and len(starting) >= desired - ready and not (rolling or stale):
+        # an autoscaler's scale-up (or a replaced pod): its new pods start, healthy so far. Said from the pods, as
+        # a scan, which reads no Normal event (ScalingReplicaSet), sees it too
+        recent = True
+        made = [(r.ctx.name, ctx.age_of(dig(r.ctx.pod, "metadata.creationTimestamp"))) for r in starting[:3]]
+        evidence.append(f"{len(starting)} pod{'s' if len(starting) != 1 else ''} starting, healthy so far: "
+                        + ", ".join(f"{name} (created {age(t)} ago)" for name, t in made)
+                        + (", ..." if len(starting) > 3 else ""))
     if rolling or recent or stale:
         severity, what = "info", "is rolling out" if rolling else "is catching up"
     elif ready:

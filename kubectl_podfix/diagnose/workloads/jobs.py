@@ -131,7 +131,16 @@ def job_rule(ctx: WorkloadContext) -> Iterable[Finding]:
         return [_suspended(ctx)]
     failure = job_failure(ctx.workload, ctx.events)
     if failure:
-        return [_failed_finding(ctx, ctx.workload, failure)]
+        found = _failed_finding(ctx, ctx.workload, failure)
+        cref = next((r for r in dig(ctx.workload, "metadata.ownerReferences", []) or [] if isinstance(r, dict)
+                     and r.get("controller") and r.get("kind") == "CronJob"), None)
+        cron = ctx.snapshot.get("CronJob", ctx.namespace, cref.get("name")) \
+            if cref and isinstance(cref.get("name"), str) else None
+        since = succeeded_since(cron, ctx.workload, failure) if isinstance(cron, dict) else None
+        if since:  # a CronJob's run that failed before a later run succeeded: history, as its pods are
+            found.severity = "warning"
+            found.evidence = [*found.evidence, since]
+        return [found]
     if condition(ctx.workload, "Complete") and condition(ctx.workload, "Complete").get("status") == "True":
         return []
     found = pod_cause(ctx.pods)
@@ -290,11 +299,24 @@ def cronjob_rule(ctx: WorkloadContext) -> Iterable[Finding]:
     if finished:
         latest = finished[0]  # children are newest first
         failure = job_failure(latest, ctx.events)
-        if failure and not any(c is not latest and _succeeded(c) and _newer(c, latest) for c in ctx.children):
+        if failure and not any(c is not latest and _succeeded(c) and _newer(c, latest) for c in ctx.children) \
+                and not succeeded_since(ctx.workload, latest, failure):
             out.append(_failed_finding(ctx, latest, failure, via="cronjob"))
     elif not active and not dig(ctx.workload, "status.lastScheduleTime"):
         pass  # never ran yet: nothing to say
     return out
+
+
+def succeeded_since(cron: dict, job: dict, failure: dict) -> str | None:
+    """An evidence line when the CronJob's ``status.lastSuccessfulTime`` is after this run failed (a later run
+    succeeded, even if its Job is gone or was not read), or None."""
+    last_ok = parse_time(dig(cron, "status.lastSuccessfulTime"))
+    failed_at = parse_time((failure.get("condition") or {}).get("lastTransitionTime")) \
+        or parse_time(dig(job, "status.startTime")) or parse_time(dig(job, "metadata.creationTimestamp"))
+    if last_ok is None or failed_at is None or last_ok <= failed_at:
+        return None
+    return (f"cronjob/{dig(cron, 'metadata.name', '')} has succeeded since (its last successful run: "
+            f"{dig(cron, 'status.lastSuccessfulTime')}): job/{dig(job, 'metadata.name', '')}'s failure is history")
 
 
 def _succeeded(job: dict) -> bool:

@@ -109,13 +109,33 @@ def _pods_failing(ctx: WorkloadContext, found, scope: str) -> Finding:
     r = ctx.replicas()
     state = f"{r.get('ready') or 0}/{r.get('desired') or 0} ready" if r.get("desired") is not None else ""
     expl = _cause_text(ctx, found, scope) + (f"The workload is at {state}. " if state else "") + \
-        "The pod's own diagnosis is the cause; fix it and the controller replaces the pods."
+        _what_next(ctx, finding)
     return Finding("workload.pods-failing", finding.severity, None,
                    f"{count} pod{'s' if count != 1 else ''} fail{'s' if count == 1 else ''}: {finding.code}: "
                    f"{finding.title}",
                    expl, pod_cause_lines(result, finding), [pod_explain_cmd(ctx, result.ctx.name)] +
                    list(finding.suggestions[:2]), finding.fix, since=finding.since,
                    extra={"pod": pod_extra(*found)})
+
+
+def _what_next(ctx: WorkloadContext, finding) -> str:
+    """The closing sentence of pods-failing: what ends the failure. A lost node is not the pod's to fix, and a
+    StatefulSet does not replace a pod that is still there (its replacement takes the same name)."""
+    if finding.code != "pod.node-lost":
+        return "The pod's own diagnosis is the cause; fix it and the controller replaces the pods."
+    deleting = (finding.extra or {}).get("deleting")
+    if ctx.kind == "StatefulSet":
+        return ("The cause is the pod's node, not the pod: a StatefulSet creates a pod's replacement, of the same "
+                "name, only once the old pod is gone, and a pod on an unreachable node is never confirmed deleted. "
+                + ("Force-delete it once the machine is confirmed down (or delete its Node object)."
+                   if deleting else "It is evicted after the unreachable taint's tolerationSeconds, and then "
+                                    "stays Terminating until the node returns or it is force-deleted."))
+    if ctx.kind == "DaemonSet":
+        return ("The cause is the pod's node, not the pod: a DaemonSet's pod belongs to its node, and runs again "
+                "when the node returns (or goes away with the Node object).")
+    return ("The cause is the pod's node, not the pod: the controller creates a replacement on another node once "
+            "the pod is evicted (after the unreachable taint's tolerationSeconds)"
+            + ("; the old pod stays Terminating until its node confirms or it is force-deleted." if deleting else "."))
 
 
 def _scaled_to_zero(ctx: WorkloadContext) -> Finding:
