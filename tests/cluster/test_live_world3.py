@@ -151,16 +151,18 @@ def test_exit_code_is_3_only_for_errors(cluster, args, code):
 
 
 def test_an_init_container_waiting_for_a_service_says_what_to_read(cluster):
-    """Init:0/1 for 30 minutes (until nslookup db): a warning, never silent, in every form; was 'The scheduler and
-    the kubelet record why a pod is still starting in its events' (they record nothing about it)."""
+    """Init:0/1 for 29 minutes (until nslookup db): container.init-not-finishing, a warning (an error from 30
+    minutes), never silent, in every form; was 'The scheduler and the kubelet record why a pod is still starting
+    in its events' (they record nothing about it)."""
     for args in (["orders-7c6b5a4d3-w4it1", "-n", "slow"], ["deploy/orders", "-n", "slow"], ["-A"]):
         run = cluster("explain", *args, "-o", "json")
         (pod,) = [p for p in run.json["pods"] if p["name"] == "orders-7c6b5a4d3-w4it1"]
         first = pod["findings"][0]
         assert (first["severity"], first["container"]) == ("warning", "wait-for-db"), loud(pod["findings"])
         assert "scheduler and the kubelet record why" not in first["explanation"]
-        assert "its log says what it waits for (its command: sh -c until nslookup db; do sleep 2; done)" \
-            in first["explanation"], first["explanation"]
+        assert first["code"] == "container.init-not-finishing", loud(pod["findings"])
+        assert "sh -c until nslookup db; do sleep 2; done" in first["explanation"], first["explanation"]
+        assert "Its log shows what it keeps waiting for" in first["explanation"], first["explanation"]
         assert "kubectl logs orders-7c6b5a4d3-w4it1 -c wait-for-db -n slow" in first["suggestions"]
 
 
