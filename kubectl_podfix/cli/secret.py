@@ -231,18 +231,10 @@ def from_docker_config(path: str, server: str) -> tuple[str, str]:
     import json
     import os
 
+    from kubectl_podfix.cluster.limits import DOCKER_CONFIG_BYTES, read_small_file
     from kubectl_podfix.registry.reference import normalize_server
 
-    from kubectl_podfix.cluster.limits import DOCKER_CONFIG_BYTES
-
-    try:
-        with open(os.path.expanduser(path), "rb") as fh:
-            data = fh.read(DOCKER_CONFIG_BYTES + 1)  # bounded: --from-docker-config /dev/zero is one line
-    except OSError as exc:
-        raise PodfixError(f"cannot read {path}: {exc.strerror}") from None
-    if len(data) > DOCKER_CONFIG_BYTES:
-        raise PodfixError(f"{path} is larger than {DOCKER_CONFIG_BYTES >> 20} MiB, which no docker config is: "
-                          "check the path")
+    data = read_small_file(os.path.expanduser(path), DOCKER_CONFIG_BYTES, path, "docker config")
     try:
         doc = json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError):

@@ -474,17 +474,10 @@ def _follow_token_file(conn: Connection, cfg: Any, path: str) -> None:
 
 def _read_token_file(conn: Connection, path: str) -> str:
     """A tokenFile's token: at most TOKEN_FILE_BYTES (``tokenFile: /dev/zero`` is one line, not a hang)."""
-    from kubectl_podfix.cluster.limits import TOKEN_FILE_BYTES
+    from kubectl_podfix.cluster.limits import TOKEN_FILE_BYTES, read_small_file
 
     where = f"the tokenFile {path} of context {conn.context!r}"
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(TOKEN_FILE_BYTES + 1)
-    except OSError as exc:
-        raise PodfixError(f"cannot read {where}: {exc.strerror}") from None
-    if len(data) > TOKEN_FILE_BYTES:
-        raise PodfixError(f"{where} is larger than {TOKEN_FILE_BYTES >> 20} MiB, which no token is: "
-                          "check the path")
+    data = read_small_file(path, TOKEN_FILE_BYTES, where, "token")
     try:
         return data.decode("utf-8").strip()
     except UnicodeDecodeError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from kubectl_podfix.errors import UsageError
+from kubectl_podfix.errors import PodfixError, UsageError
 
 DEFAULTS = {
     "PODFIX_MAX_LIST_PAGES": 2000,  # pages of one LIST (500 items each: a million objects)
@@ -36,3 +36,17 @@ def limit(name: str) -> int:
     if number <= 0:
         raise UsageError(f"{name} must be a positive whole number, not {value!r}")
     return number
+
+
+def read_small_file(path: str, cap: int, where: str, what: str) -> bytes:
+    """The bytes of a file that is small when it is right (a token, a docker config): at most ``cap`` of them,
+    so that ``/dev/zero`` or a wrong path to a huge file is one line, not a hang or all the memory. ``where``
+    names the file in errors, ``what`` what it should hold."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(cap + 1)
+    except OSError as exc:
+        raise PodfixError(f"cannot read {where}: {exc.strerror}") from None
+    if len(data) > cap:
+        raise PodfixError(f"{where} is larger than {cap >> 20} MiB, which no {what} is: check the path")
+    return data
