@@ -277,9 +277,9 @@ def from_docker_config(path: str, server: str) -> tuple[str, str]:
 
 def check_registry(creds, image: str | None, *, insecure: bool) -> None:
     """--verify: log in to the registry (and HEAD the pod's image manifest); refuse on failure."""
+    from kubectl_podfix.diagnose.model import sentence
     from kubectl_podfix.redact import scrub
     from kubectl_podfix.registry.client import RegistryError, verify_credentials
-    from kubectl_podfix.diagnose.model import sentence
     from kubectl_podfix.registry.reference import normalize_server, parse_image
 
     ref = parse_image(image) if image else None

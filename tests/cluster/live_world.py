@@ -1685,3 +1685,23 @@ OWNERS = {
     ("spark", "pi-exec-3"): {"kind": "SparkApplication", "name": "pi"},
     ("batch", "migrate-2026-11-20-8xk2p"): {"kind": "Job", "name": "migrate-2026-11-20"},
 }
+
+
+# -- running podfix against a world ------------------------------------------------------------------------
+
+def kubectl_podfix(api, kubeconfig):
+    """``run(*args)``: ``kubectl podfix ARGS`` through the real kubectl at NOW, with the request log cleared
+    first (``run.api`` and ``run.kubeconfig`` for the tests that need them)."""
+    from clitools import cli_env, run_podfix
+
+    def run(*args: str):
+        api.clear_requests()
+        return run_podfix(list(args), kubeconfig=kubeconfig, via_kubectl=True,
+                          env=cli_env(kubeconfig, PODFIX_NOW=NOW))
+    run.api, run.kubeconfig = api, kubeconfig
+    return run
+
+
+def loud(findings: list[dict]) -> list[tuple[str, str]]:
+    """(code, severity) of the findings that are errors or warnings."""
+    return [(f["code"], f["severity"]) for f in findings if f["severity"] in ("error", "warning")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from clitools import cli_env, have_kubectl, run_podfix
-from live_world import CP, DOWN, EXPECT_PODS, NOW, world
+from live_world import CP, DOWN, EXPECT_PODS, NOW, kubectl_podfix, loud, world
 
 pytestmark = pytest.mark.skipif(not have_kubectl(), reason="needs kubectl on PATH")
 
@@ -18,17 +18,7 @@ pytestmark = pytest.mark.skipif(not have_kubectl(), reason="needs kubectl on PAT
 def cluster(api, kubeconfig):
     api.add(*world())
     api.logs[("prod", "api-6b7c8d9f5-p9s4m", "app", True)] = "panic: DATABASE_URL not set\n"
-
-    def run(*args: str):
-        api.clear_requests()
-        return run_podfix(list(args), kubeconfig=kubeconfig, via_kubectl=True,
-                          env=cli_env(kubeconfig, PODFIX_NOW=NOW))
-    run.api, run.kubeconfig = api, kubeconfig
-    return run
-
-
-def loud(findings: list[dict]) -> list[tuple[str, str]]:
-    return [(f["code"], f["severity"]) for f in findings if f["severity"] in ("error", "warning")]
+    return kubectl_podfix(api, kubeconfig)
 
 
 def api_requests(api) -> list[str]:

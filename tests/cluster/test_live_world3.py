@@ -8,8 +8,8 @@ import json
 
 import pytest
 import yaml
-from clitools import cli_env, have_kubectl, run_podfix
-from live_world import NOW, world
+from clitools import have_kubectl
+from live_world import kubectl_podfix, loud, world
 from live_world3 import EXPECT, WORKLOADS, world3
 
 pytestmark = pytest.mark.skipif(not have_kubectl(), reason="needs kubectl on PATH")
@@ -19,17 +19,7 @@ pytestmark = pytest.mark.skipif(not have_kubectl(), reason="needs kubectl on PAT
 def cluster(api, kubeconfig):
     api.add(*world(), *world3())
     api.logs[("rollout", "checkout-8f7e6d5c4-new01", "app", True)] = "Error: listen tcp :8080: bind: address in use\n"
-
-    def run(*args: str):
-        api.clear_requests()
-        return run_podfix(list(args), kubeconfig=kubeconfig, via_kubectl=True,
-                          env=cli_env(kubeconfig, PODFIX_NOW=NOW))
-    run.api, run.kubeconfig = api, kubeconfig
-    return run
-
-
-def loud(findings: list[dict]) -> list[tuple[str, str]]:
-    return [(f["code"], f["severity"]) for f in findings if f["severity"] in ("error", "warning")]
+    return kubectl_podfix(api, kubeconfig)
 
 
 def judge(want: str, findings: list[dict]) -> str | None:
