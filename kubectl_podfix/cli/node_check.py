@@ -56,8 +56,8 @@ def node_check(pod: str | None, yes: bool, image: str | None, timeout: str, outp
     deleted afterwards (also on failure, timeout and Ctrl-C). podfix shows the pod and asks first.
     """
     from kubectl_podfix.nodecheck.run import report_text, run_check
-    from kubectl_podfix.redact import scrub
     from kubectl_podfix.nodecheck.script import SCRIPT
+    from kubectl_podfix.redact import scrub
 
     if show_script:
         click.echo(SCRIPT, nl=False)
