@@ -107,3 +107,12 @@ def run_in_pty(args: list[str], *, columns: int = 80, rows: int = 50, env: dict 
         code = proc.wait(timeout=30)
         os.close(master)
     return TtyRun(code, data.decode("utf-8", "replace").replace("\r\n", "\n"))
+
+
+def one_error_line(run: Run, code: int = 1) -> str:
+    """The one ``error: ...`` line a failed run printed on stderr (exit ``code``, no traceback anywhere)."""
+    assert run.code == code, (run.code, run.out, run.err)
+    assert "Traceback" not in run.err + run.out and "internal error" not in run.err
+    lines = [line for line in run.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), run.err
+    return lines[0]

@@ -12,20 +12,12 @@ import time
 
 import pytest
 import yaml
-from clitools import cli_env, run_podfix
+from clitools import cli_env, one_error_line, run_podfix
 from hostile import raw
-from objects import pod, waiting
+from objects import pod
 from proxyserver import RecordingProxy
 
 from kubectl_podfix.cluster import bundle
-
-
-def one_line(run, code: int = 1) -> str:
-    assert run.code == code, (run.code, run.err)
-    assert "Traceback" not in run.err + run.out and "internal error" not in run.err
-    lines = [line for line in run.err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), run.err
-    return lines[0]
 
 
 @pytest.mark.parametrize("retry_after", ["nan", "NaN", "inf", "-inf", "Infinity", "1e400", "-5"])
@@ -33,7 +25,7 @@ def test_retry_after_that_is_not_a_number_of_seconds_does_not_crash(api, podfix,
     api.add(pod("web-1", namespace="shop"))
     api.fail("GET", r"/pods/web-1$", 503, retry_after=retry_after)
     started = time.monotonic()
-    line = one_line(podfix("explain", "web-1", "-n", "shop"))
+    line = one_error_line(podfix("explain", "web-1", "-n", "shop"))
     assert "503" in line and "after 4 attempts" in line
     assert time.monotonic() - started < 10  # the default back-off (0.5 + 1 + 2 s), not a 10 s wait each
 
@@ -42,7 +34,7 @@ def test_a_huge_retry_after_does_not_outlast_the_request_timeout(api, podfix):
     api.add(pod("web-1", namespace="shop"))
     api.fail("GET", r"/pods/web-1$", 429, retry_after="99999999999")
     started = time.monotonic()
-    line = one_line(podfix("explain", "web-1", "-n", "shop", "--request-timeout", "3s"))
+    line = one_error_line(podfix("explain", "web-1", "-n", "shop", "--request-timeout", "3s"))
     assert "429" in line and time.monotonic() - started < 6
 
 
@@ -52,7 +44,7 @@ HTML = (b"<!DOCTYPE html><html><head><title>403 Forbidden</title></head><body><h
 
 def test_an_html_403_is_not_rbac(api, podfix):
     api.answer("GET", r"/pods/web-1$", raw(HTML, status=403, headers={"Content-Type": "text/html"}))
-    line = one_line(podfix("explain", "web-1", "-n", "shop"))
+    line = one_error_line(podfix("explain", "web-1", "-n", "shop"))
     assert "a proxy or gateway in front of the API server refused GET /api/v1/namespaces/shop/pods/web-1" in line
     assert "an HTML page: 403 Forbidden" in line and "not RBAC" in line
     assert "kubectl create role" not in line and "<" not in line
@@ -66,14 +58,14 @@ def test_a_proxys_html_403_is_not_rbac(api, tmp_path):
         open(cfg, "w").write(yaml.safe_dump(doc))
         env = cli_env(cfg, HTTP_PROXY=proxy.url)
         env.pop("NO_PROXY", None), env.pop("no_proxy", None)
-        line = one_line(run_podfix(["explain", "web-1", "-n", "shop"], env=env))
+        line = one_error_line(run_podfix(["explain", "web-1", "-n", "shop"], env=env))
         assert "refused GET" in line and "not RBAC" in line and "kubectl create role" not in line
         assert proxy.records
 
 
 def test_a_real_403_still_gets_its_rbac_rule(api, podfix):
     api.deny("get", "pods", "shop")
-    line = one_line(podfix("explain", "web-1", "-n", "shop"))
+    line = one_error_line(podfix("explain", "web-1", "-n", "shop"))
     assert "forbidden:" in line and "kubectl create role" in line
 
 
@@ -99,7 +91,7 @@ def write_kc(tmp_path, api, *, cluster=None, user=None, context=None):
 ])
 def test_kubeconfig_fields_of_the_wrong_type_are_refused_like_kubectl(api, tmp_path, section, field, value, words):
     cfg = write_kc(tmp_path, api, **{section: {field: value}})
-    line = one_line(run_podfix(["explain", "web-1"], kubeconfig=cfg))
+    line = one_error_line(run_podfix(["explain", "web-1"], kubeconfig=cfg))
     assert words in line
     assert api.requests == []
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from clitools import one_error_line
 from hostile import raw
 from objects import pod, waiting
 
@@ -21,13 +22,6 @@ def crashing(name="web-1", namespace="shop"):
     return pod(name, namespace=namespace, phase="Running",
                statuses=[waiting("app", "CrashLoopBackOff", "back-off 5m0s restarting failed container", restarts=7)])
 
-
-def one_line(run, code: int = 1) -> str:
-    assert run.code == code, (run.code, run.out, run.err)
-    assert "Traceback" not in run.err + run.out and "internal error" not in run.err
-    lines = [line for line in run.err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), run.err
-    return lines[0]
 
 
 def healthy_pod(name="web-1", namespace="shop"):
@@ -58,7 +52,7 @@ def containers_as_map():
 def test_a_get_pod_answer_of_the_wrong_shape_is_an_api_error(api, podfix, answer, words):
     api.add(crashing())
     api.answer("GET", GET_POD, raw(answer))
-    line = one_line(podfix("explain", "web-1", "-n", "shop", "--exit-code"))
+    line = one_error_line(podfix("explain", "web-1", "-n", "shop", "--exit-code"))
     assert words in line and "GET /api/v1/namespaces/shop/pods/web-1" in line and api.url in line
 
 
@@ -66,12 +60,12 @@ def test_a_workload_fetched_by_name_is_checked(api, podfix):
     api.add({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
              "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {}, "spec": {}}}})
     api.answer("GET", r"/deployments/web$", raw(healthy_pod("web")), times=1)
-    line = one_line(podfix("explain", "deploy/web", "-n", "shop", "--exit-code"))
+    line = one_error_line(podfix("explain", "deploy/web", "-n", "shop", "--exit-code"))
     assert "a Pod instead of Deployment shop/web" in line
     bad = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
            "spec": {"selector": {"matchLabels": ["app=web"]}}}
     api.answer("GET", r"/deployments/web$", raw(bad), times=1)
-    line = one_line(podfix("explain", "deploy/web", "-n", "shop", "--exit-code"))
+    line = one_error_line(podfix("explain", "deploy/web", "-n", "shop", "--exit-code"))
     assert "a Deployment whose spec.selector.matchLabels must be a mapping, not a list" in line
 
 
@@ -83,7 +77,7 @@ def test_a_list_item_of_the_wrong_shape_is_an_api_error(api, podfix):
         item.pop("kind"), item.pop("apiVersion")
     api.answer("GET", r"^/api/v1/namespaces/shop/pods$",
                raw({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items}))
-    line = one_line(podfix("explain", "-n", "shop", "--exit-code"))
+    line = one_error_line(podfix("explain", "-n", "shop", "--exit-code"))
     assert ("a list whose item 2 (Pod shop/web-2) is malformed: "
             "status.containerStatuses[0].restartCount must be an integer, not a string") in line
 

@@ -10,7 +10,7 @@ import json
 import time
 
 import pytest
-from clitools import run_podfix
+from clitools import one_error_line
 from hostile import endless_pages, raw
 
 from kubectl_podfix.cluster.paging import pages
@@ -25,20 +25,13 @@ def healthy(n: int, count: int = 1) -> list[dict]:
             for i in range(count)]
 
 
-def one_line(run, code: int = 1) -> str:
-    assert run.code == code, (run.code, run.err)
-    assert "Traceback" not in run.err + run.out and "internal error" not in run.err
-    lines = [line for line in run.err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), run.err
-    return lines[0]
-
 
 def test_endless_continue_tokens_stop_at_the_page_cap(api, podfix):
     fn = endless_pages(items=healthy)
     api.answer("GET", PODS, fn)
     started = time.monotonic()
     run = podfix("explain", "-A", env_extra={"PODFIX_MAX_LIST_PAGES": "30"})
-    line = one_line(run)
+    line = one_error_line(run)
     assert time.monotonic() - started < 20
     assert "did not end after 30 pages" in line and "PODFIX_MAX_LIST_PAGES" in line and "/api/v1/pods" in line
     assert fn.count["n"] == 30  # not one page more
@@ -59,14 +52,14 @@ def test_default_page_cap_is_2000_pages():
 
 def test_item_cap_stops_a_list_that_is_too_long(api, podfix):
     api.answer("GET", PODS, endless_pages(items=lambda n: healthy(n, 500)))
-    line = one_line(podfix("explain", "-A", env_extra={"PODFIX_MAX_LIST_ITEMS": "1200"}))
+    line = one_error_line(podfix("explain", "-A", env_extra={"PODFIX_MAX_LIST_ITEMS": "1200"}))
     assert "holds more than 1200 items" in line and "PODFIX_MAX_LIST_ITEMS" in line
 
 
 def test_repeated_continue_token_ends_the_list(api, podfix):
     fn = endless_pages(items=healthy, token=lambda n: "the-same-token")
     api.answer("GET", PODS, fn)
-    line = one_line(podfix("explain", "-A"))
+    line = one_error_line(podfix("explain", "-A"))
     assert "a continue token it had already sent" in line and "GET /api/v1/pods" in line
     assert fn.count["n"] == 2
 
@@ -83,9 +76,9 @@ def test_repeated_continue_token_ends_the_list(api, podfix):
 ])
 def test_a_list_answer_of_the_wrong_shape_is_one_line(api, podfix, page, words):
     api.answer("GET", PODS, raw(page))
-    line = one_line(podfix("explain", "-A"))
+    line = one_error_line(podfix("explain", "-A"))
     assert words in line and "GET /api/v1/pods" in line
 
 
 def test_a_bad_limit_override_is_a_usage_error(api, podfix):
-    one_line(podfix("explain", "-A", env_extra={"PODFIX_MAX_LIST_PAGES": "lots"}), 2)
+    one_error_line(podfix("explain", "-A", env_extra={"PODFIX_MAX_LIST_PAGES": "lots"}), 2)

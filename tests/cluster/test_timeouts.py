@@ -15,20 +15,13 @@ import threading
 import time
 
 import pytest
-from clitools import BIN, ROOT, cli_env
+from clitools import BIN, ROOT, cli_env, one_error_line
 from hostile import dribble, hang
 from objects import pod, waiting
 
 POD = json.dumps({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "web-1", "namespace": "shop"},
                   "spec": {"containers": [{"name": "app", "image": "nginx"}]}, "status": {"phase": "Pending"}}).encode()
 
-
-def one_line(run, code: int = 1) -> str:
-    assert run.code == code, (run.code, run.err)
-    assert "Traceback" not in run.err and "internal error" not in run.err
-    lines = [line for line in run.err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), run.err
-    return lines[0]
 
 
 @pytest.mark.parametrize("headers_too", [False, True], ids=["body", "headers"])
@@ -37,7 +30,7 @@ def test_request_timeout_bounds_a_dribbled_answer(api, podfix, headers_too):
     started = time.monotonic()
     run = podfix("explain", "web-1", "-n", "shop", "--request-timeout", "3s")
     took = time.monotonic() - started
-    line = one_line(run)
+    line = one_error_line(run)
     assert "did not answer GET /api/v1/namespaces/shop/pods/web-1 in time" in line and "--request-timeout" in line
     assert took < 6, took  # ~3 s and the start-up, not 0.5 s per byte
     assert api.count("GET", "/api/v1/namespaces/shop/pods/web-1") == 1  # a timeout is not retried
@@ -49,7 +42,7 @@ def test_request_timeout_bounds_the_retries_too(api, podfix):
     started = time.monotonic()
     run = podfix("explain", "web-1", "-n", "shop", "--request-timeout", "3s")
     assert time.monotonic() - started < 6
-    assert "503" in one_line(run)
+    assert "503" in one_error_line(run)
     assert api.count("GET", "/api/v1/namespaces/shop/pods/web-1") == 2  # the third would start past 3 s
 
 
