@@ -50,7 +50,7 @@ def target_argument(metavar: str, *, required: bool = False) -> Callable:
 BOOLEAN_FLAGS = {"A": "all-namespaces", "y": "yes", "w": "watch", "all-namespaces": "", "yes": "", "watch": "",
                  "debug": "", "exit-code": "", "fix": "", "node-check": "", "save-logs": "", "check-registry": "",
                  "insecure-registry": "", "overwrite": "", "password-stdin": "", "recreate-bare": "", "restart": "",
-                 "show-script": "", "verify": "", "wait": "", "fail-fast": ""}
+                 "show-script": "", "verify": "", "no-verify": "", "wait": "", "fail-fast": ""}
 NEGATABLE = {"verify", "wait", "fail-fast"}  # --no-wait and so on
 
 

@@ -117,3 +117,34 @@ def test_all_namespaces_true_scans_every_namespace(api, podfix):
     run = podfix("explain", "--all-namespaces=true", "--exit-code")
     assert run.code == Exit.FINDINGS, run.err
     assert "shop" in run.out and "deployment/web" in run.out
+
+
+def test_boolean_flags_list_matches_the_commands_flags():
+    """BOOLEAN_FLAGS is kept by hand (reading it from click would load every command at start-up): it must
+    name exactly the boolean flags the commands have, hidden aliases aside."""
+    import click
+
+    from kubectl_podfix.cli.options import BOOLEAN_FLAGS, NEGATABLE
+    from kubectl_podfix.cli.root import cli
+
+    longs, shorts, negatable = set(), {}, set()
+
+    def walk(command):
+        for param in command.params:
+            if isinstance(param, click.Option) and param.is_flag and not param.hidden and param.name != "help":
+                names = [o for o in param.opts if o.startswith("--")]
+                longs.update(o[2:] for o in names)
+                shorts.update({o[1:]: names[0][2:] for o in param.opts if len(o) == 2 and names})
+                if param.secondary_opts:
+                    negatable.update(o[2:] for o in names)
+        if isinstance(command, click.Group):
+            ctx = click.Context(command)
+            for name in command.list_commands(ctx):
+                walk(command.get_command(ctx, name))
+    walk(cli)
+    longs.discard("version")  # eager: prints and exits
+    shorts.pop("v", None)  # -v is --debug, and -v=N is kubectl's verbosity
+    shorts.pop("h", None)
+    assert {k for k, v in BOOLEAN_FLAGS.items() if not v} == longs
+    assert {k: v for k, v in BOOLEAN_FLAGS.items() if v} == shorts
+    assert NEGATABLE == negatable
